@@ -1,0 +1,101 @@
+import { signDevToken } from './auth';
+import type { ConfigIssue } from './config';
+import type { Reply } from './http';
+import { matchRoute, pathMatches, type Route } from './routing';
+import type { Simulator } from './simulator';
+import type { FaultKind, ScriptedFault } from './types';
+import { integer, number, oneOf, optional, parseJsonObject, string, validateBody, type ValidationIssue } from './validation';
+
+export const ADMIN_PREFIX = '/__';
+
+export interface AdminRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  rawBody: string;
+}
+
+type Handler = (request: AdminRequest, sim: Simulator) => Reply | Promise<Reply>;
+
+const FAULT_KINDS: readonly FaultKind[] = ['503', '500_after', 'hang_after', 'reset', 'reset_after', 'decline'];
+
+const ok = (body: unknown, status = 200): Reply => ({ status, body });
+const invalid = (issues: ValidationIssue[]): Reply => ({ status: 422, body: { detail: issues } });
+
+function configIssuesReport(issues: ConfigIssue[]): Reply {
+  return invalid(
+    issues.map((issue) => ({
+      loc: ['body', ...issue.path.split('.').filter((key) => key !== '')],
+      msg: issue.msg,
+      type: 'value_error',
+    })),
+  );
+}
+
+const health: Handler = () => ok({ ok: true });
+
+const ledger: Handler = ({ query }, sim) => ok(sim.state.ledger(query.get('user') ?? undefined));
+
+const reset: Handler = (_request, sim) => {
+  sim.reset();
+  return ok({ ok: true });
+};
+
+const getConfig: Handler = (_request, sim) => ok(sim.config);
+
+const putConfig: Handler = ({ rawBody }, sim) => {
+  const body = parseJsonObject(rawBody);
+  if (!body.ok) return invalid(body.issues);
+  const result = sim.updateConfig(body.value);
+  return result.ok ? ok(result.config) : configIssuesReport(result.issues);
+};
+
+/** A 'decline' is a payment outcome, so it can only be scripted for POST /payments/. */
+function misplacedDecline(fault: ScriptedFault): ValidationIssue[] {
+  if (fault.kind !== 'decline' || (fault.method === 'POST' && pathMatches('/payments', fault.path))) return [];
+  return [{ loc: ['body', 'kind'], msg: "'decline' only applies to POST /payments/", type: 'value_error' }];
+}
+
+const queueFault: Handler = ({ rawBody }, sim) => {
+  const body = validateBody(rawBody, {
+    method: string(),
+    path: string(),
+    kind: oneOf(FAULT_KINDS),
+    times: optional(integer({ min: 1 })),
+    user: optional(string()),
+  });
+  if (!body.ok) return invalid(body.issues);
+  const { method, path, kind, times, user } = body.value;
+  const fault: ScriptedFault = { method: method.toUpperCase(), path, kind, times: times ?? 1, user: user ?? null };
+  const issues = misplacedDecline(fault);
+  if (issues.length > 0) return invalid(issues);
+  sim.faults.add(fault);
+  return ok(fault, 201);
+};
+
+const listFaults: Handler = (_request, sim) => ok(sim.faults.list());
+
+const issueToken: Handler = async ({ rawBody }, sim) => {
+  const body = validateBody(rawBody, { sub: string(), expiresIn: optional(number()) });
+  if (!body.ok) return invalid(body.issues);
+  return ok({ token: await signDevToken(sim.jwtSecret, body.value.sub, body.value.expiresIn) });
+};
+
+const ROUTES: Route<Handler>[] = [
+  { method: 'GET', pattern: '/__health', handler: health },
+  { method: 'GET', pattern: '/__ledger', handler: ledger },
+  { method: 'POST', pattern: '/__reset', handler: reset },
+  { method: 'GET', pattern: '/__config', handler: getConfig },
+  { method: 'PUT', pattern: '/__config', handler: putConfig },
+  { method: 'POST', pattern: '/__faults', handler: queueFault },
+  { method: 'GET', pattern: '/__faults', handler: listFaults },
+  { method: 'POST', pattern: '/__token', handler: issueToken },
+];
+
+/** Serves the unauthenticated admin routes (never faulted, never delayed, not recorded). */
+export async function routeAdmin(request: AdminRequest, sim: Simulator): Promise<Reply> {
+  const match = matchRoute(ROUTES, request.method, request.path);
+  if (match.kind === 'not_found') return { status: 404, body: 'Not Found' };
+  if (match.kind === 'method_not_allowed') return { status: 405, body: 'Method Not Allowed' };
+  return match.handler(request, sim);
+}

@@ -1,0 +1,127 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ADMIN_PREFIX, routeAdmin } from './admin-routes';
+import { authenticate } from './auth';
+import { resolveConfig } from './config';
+import type { RequestDraws } from './faults';
+import { readBody, sendJson, wait, type Reply } from './http';
+import { Simulator } from './simulator';
+import type { FaultKind, RunningSimulator, SimulatorOptions } from './types';
+import { routeUpstream } from './upstream-routes';
+
+/** How an upstream request ends: a reply, or a destroyed socket (reset, hang), after `delayMs`. */
+interface Outcome {
+  reply: Reply | null;
+  delayMs: number;
+  fault: FaultKind | null;
+  effectApplied: boolean;
+}
+
+interface UpstreamCall {
+  method: string;
+  path: string;
+  user: string;
+  rawBody: string;
+  draws: RequestDraws;
+}
+
+function decideOutcome(sim: Simulator, call: UpstreamCall): Outcome {
+  const scripted = sim.faults.take(call.method, call.path, call.user);
+  const fault = scripted ?? call.draws.fault;
+  const { latencyMs } = call.draws;
+  if (fault === '503') return { reply: { status: 503, body: 'Service Unavailable' }, delayMs: latencyMs, fault, effectApplied: false };
+  if (fault === 'reset') return { reply: null, delayMs: latencyMs, fault, effectApplied: false };
+
+  const { hangMs, orderIdMode } = sim.config;
+  const declined = scripted === null ? call.draws.declined : scripted === 'decline';
+  const result = routeUpstream({ ...call, declined, orderIdMode, state: sim.state });
+  const { effectApplied } = result;
+  switch (fault) {
+    case '500_after':
+      return { reply: { status: 500, body: 'Internal Server Error' }, delayMs: latencyMs, fault, effectApplied };
+    case 'hang_after':
+      return { reply: null, delayMs: hangMs, fault, effectApplied };
+    case 'reset_after':
+      return { reply: null, delayMs: latencyMs, fault, effectApplied };
+    default:
+      return { reply: result, delayMs: latencyMs, fault: result.status === 402 ? 'decline' : fault, effectApplied };
+  }
+}
+
+/** Faults and latency are drawn at arrival, so the same request sequence gets the same fates. */
+async function handleUpstream(sim: Simulator, req: IncomingMessage, res: ServerResponse, closing: AbortSignal) {
+  const at = new Date().toISOString();
+  const { seq, draws } = sim.nextRequest();
+  const method = req.method ?? 'GET';
+  const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+  const rawBody = await readBody(req);
+  const auth = await authenticate(req.headers['x-auth-user'], sim.jwtSecret);
+  const outcome: Outcome = auth.ok
+    ? decideOutcome(sim, { method, path, user: auth.user, rawBody, draws })
+    : { reply: { status: 401, body: auth.reason }, delayMs: draws.latencyMs, fault: null, effectApplied: false };
+  sim.state.recordCall({
+    seq,
+    method,
+    path,
+    user: auth.ok ? auth.user : null,
+    status: outcome.reply?.status ?? 0,
+    fault: outcome.fault,
+    latencyMs: outcome.delayMs,
+    effectApplied: outcome.effectApplied,
+    at,
+  });
+  const waited = await wait(outcome.delayMs, closing);
+  if (waited && outcome.reply) sendJson(res, outcome.reply);
+  else req.socket.destroy();
+}
+
+async function handleAdmin(sim: Simulator, req: IncomingMessage, res: ServerResponse) {
+  const url = new URL(req.url ?? '/', 'http://simulator');
+  const rawBody = await readBody(req);
+  sendJson(res, await routeAdmin({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, rawBody }, sim));
+}
+
+function requestHandler(sim: Simulator, closing: AbortSignal) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const isAdmin = (req.url ?? '/').startsWith(ADMIN_PREFIX);
+    const handled = isAdmin ? handleAdmin(sim, req, res) : handleUpstream(sim, req, res, closing);
+    handled.catch((error: unknown) => {
+      console.error('upstream simulator: request failed', error);
+      sendJson(res, { status: 500, body: 'Simulator error' });
+    });
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closer(server: Server, closing: AbortController): () => Promise<void> {
+  let closed: Promise<void> | undefined;
+  return () => {
+    closed ??= new Promise<void>((resolve, reject) => {
+      server.close((error) => (error ? reject(error) : resolve()));
+      closing.abort();
+      server.closeAllConnections();
+    });
+    return closed;
+  };
+}
+
+/** Starts the upstream POS API simulator; resolves once it listens. */
+export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
+  const { port = 0, host = '127.0.0.1', jwtSecret, ...overrides } = options;
+  if (!jwtSecret) throw new Error('startSimulator: jwtSecret is required');
+  const sim = new Simulator(resolveConfig(overrides), jwtSecret);
+  const closing = new AbortController();
+  const server = createServer(requestHandler(sim, closing.signal));
+  const boundPort = await listen(server, port, host);
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return { url: `http://${urlHost}:${boundPort}`, port: boundPort, close: closer(server, closing) };
+}

@@ -1,0 +1,58 @@
+import type { Ledger, LedgerCall, Order, Payment, Refund } from './types';
+
+/** Everything the simulated upstream remembers; storage only, the rules live in the route handlers. */
+export class SimulatorState {
+  private orders: Order[] = [];
+  private payments: Payment[] = [];
+  private refunds: Refund[] = [];
+  private calls: LedgerCall[] = [];
+
+  /** The first order stored with this id (with orderIdMode 'duplicate' there may be more). */
+  findOrder(id: string): Order | undefined {
+    return this.orders.find((order) => order.id === id);
+  }
+
+  ordersOf(user: string): Order[] {
+    return this.orders.filter((order) => order.user_id === user);
+  }
+
+  addOrder(order: Order): void {
+    this.orders.push(order);
+  }
+
+  findPayment(id: string): Payment | undefined {
+    return this.payments.find((payment) => payment.id === id);
+  }
+
+  addPayment(payment: Payment): void {
+    this.payments.push(payment);
+  }
+
+  addRefund(refund: Refund): void {
+    this.refunds.push(refund);
+  }
+
+  recordCall(call: LedgerCall): void {
+    this.calls.push(call);
+  }
+
+  clear(): void {
+    this.orders = [];
+    this.payments = [];
+    this.refunds = [];
+    this.calls = [];
+  }
+
+  /** A copy of the ledger, optionally only what belongs to one user. Calls are in arrival order. */
+  ledger(user?: string): Ledger {
+    const owned = (owner: string | null) => user === undefined || owner === user;
+    const payments = this.payments.filter((payment) => owned(payment.user_id));
+    const paymentIds = new Set(payments.map((payment) => payment.id));
+    return structuredClone({
+      orders: this.orders.filter((order) => owned(order.user_id)),
+      payments,
+      refunds: this.refunds.filter((refund) => paymentIds.has(refund.payment_id)),
+      calls: this.calls.filter((call) => owned(call.user)).sort((a, b) => a.seq - b.seq),
+    });
+  }
+}

@@ -181,7 +181,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Partial<SimulatorConfig> 
   if (patch.faults) patch.faults = { ...DEFAULT_CONFIG.faults, ...patch.faults };
   const result = mergeConfig(DEFAULT_CONFIG, patch);
   if (!result.ok) {
-    throw new Error(result.issues.map((issue) => `${envVarsFor(issue.path)} ${issue.msg}`).join('; '));
+    throw new Error(result.issues.map((issue) => `${envVarsFor(issue.path)}: ${issue.msg}`).join('; '));
   }
   return patch;
 }

@@ -1,6 +1,6 @@
 import type { OrderIdMode, SimulatorConfig } from './types';
 
-export const ORDER_ID_MODES: readonly OrderIdMode[] = ['duplicate', 'dedupe', 'reject'];
+const ORDER_ID_MODES: readonly OrderIdMode[] = ['duplicate', 'dedupe', 'reject'];
 
 export const DEFAULT_CONFIG: SimulatorConfig = {
   seed: 42,
@@ -67,7 +67,7 @@ function crossFieldIssues(config: SimulatorConfig): ConfigIssue[] {
 }
 
 /** Every problem with a complete config (values may come from untyped input). */
-export function configIssues(config: SimulatorConfig): ConfigIssue[] {
+function configIssues(config: SimulatorConfig): ConfigIssue[] {
   const leafIssues = Object.entries(LEAF_CHECKS).flatMap(([path, check]) => {
     const msg = check(valueAt(config, path));
     return msg === null ? [] : [{ path, msg }];
@@ -97,6 +97,11 @@ function shapeIssues(patch: unknown): ConfigIssue[] {
   return issues;
 }
 
+/** A key set to undefined means "not given", as if it were absent. */
+function definedValues<T extends object>(values: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(values ?? {}).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
 /**
  * Merges an untrusted partial config (nested groups may be partial too) over `base`
  * and validates the result.
@@ -107,15 +112,15 @@ export function mergeConfig(base: SimulatorConfig, patch: unknown): ConfigResult
   const partial = patch as Partial<SimulatorConfig>;
   const config: SimulatorConfig = {
     ...base,
-    ...partial,
-    latency: { ...base.latency, ...partial.latency },
-    faults: { ...base.faults, ...partial.faults },
+    ...definedValues(partial),
+    latency: { ...base.latency, ...definedValues(partial.latency) },
+    faults: { ...base.faults, ...definedValues(partial.faults) },
   };
   const issues = configIssues(config);
   return issues.length > 0 ? { ok: false, issues } : { ok: true, config };
 }
 
-export function describeIssues(issues: ConfigIssue[]): string {
+function describeIssues(issues: ConfigIssue[]): string {
   return issues.map((issue) => `${issue.path || 'config'} ${issue.msg}`).join('; ');
 }
 
@@ -139,9 +144,10 @@ const ENV_VARS: Record<string, string> = {
   SIM_ORDER_ID_MODE: 'orderIdMode',
 };
 
+/** The variables behind a config path; a group path ("faults") names all of its variables. */
 function envVarsFor(path: string): string {
-  const names = Object.keys(ENV_VARS).filter((name) => ENV_VARS[name] === path || ENV_VARS[name].startsWith(`${path}.`));
-  return names.join(', ');
+  const covers = (name: string) => ENV_VARS[name] === path || ENV_VARS[name].startsWith(`${path}.`);
+  return Object.keys(ENV_VARS).filter(covers).join(', ');
 }
 
 function parseEnvValue(name: string, raw: string): number | string {

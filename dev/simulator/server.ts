@@ -25,26 +25,30 @@ interface UpstreamCall {
   draws: RequestDraws;
 }
 
+const SERVICE_UNAVAILABLE: Reply = { status: 503, body: 'Service Unavailable' };
+const INTERNAL_ERROR: Reply = { status: 500, body: 'Internal Server Error' };
+
+/** Applies the request's fault (scripted first, else drawn) around serving it. */
 function decideOutcome(sim: Simulator, call: UpstreamCall): Outcome {
   const scripted = sim.faults.take(call.method, call.path, call.user);
   const fault = scripted ?? call.draws.fault;
-  const { latencyMs } = call.draws;
-  if (fault === '503') return { reply: { status: 503, body: 'Service Unavailable' }, delayMs: latencyMs, fault, effectApplied: false };
-  if (fault === 'reset') return { reply: null, delayMs: latencyMs, fault, effectApplied: false };
+  const beforeEffect = { delayMs: call.draws.latencyMs, fault, effectApplied: false };
+  if (fault === '503') return { ...beforeEffect, reply: SERVICE_UNAVAILABLE };
+  if (fault === 'reset') return { ...beforeEffect, reply: null };
 
   const { hangMs, orderIdMode } = sim.config;
   const declined = scripted === null ? call.draws.declined : scripted === 'decline';
   const result = routeUpstream({ ...call, declined, orderIdMode, state: sim.state });
-  const { effectApplied } = result;
+  const afterEffect = { ...beforeEffect, effectApplied: result.effectApplied };
   switch (fault) {
     case '500_after':
-      return { reply: { status: 500, body: 'Internal Server Error' }, delayMs: latencyMs, fault, effectApplied };
+      return { ...afterEffect, reply: INTERNAL_ERROR };
     case 'hang_after':
-      return { reply: null, delayMs: hangMs, fault, effectApplied };
+      return { ...afterEffect, reply: null, delayMs: hangMs };
     case 'reset_after':
-      return { reply: null, delayMs: latencyMs, fault, effectApplied };
+      return { ...afterEffect, reply: null };
     default:
-      return { reply: result, delayMs: latencyMs, fault: result.status === 402 ? 'decline' : fault, effectApplied };
+      return { ...afterEffect, reply: result, fault: result.status === 402 ? 'decline' : fault };
   }
 }
 
@@ -78,7 +82,8 @@ async function handleUpstream(sim: Simulator, req: IncomingMessage, res: ServerR
 async function handleAdmin(sim: Simulator, req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url ?? '/', 'http://simulator');
   const rawBody = await readBody(req);
-  sendJson(res, await routeAdmin({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, rawBody }, sim));
+  const request = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, rawBody };
+  sendJson(res, await routeAdmin(request, sim));
 }
 
 function requestHandler(sim: Simulator, closing: AbortSignal) {

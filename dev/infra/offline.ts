@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { PROJECT_ROOT } from './database';
+import { freePort, preferredOrFreePort } from './ports';
+
+export interface OfflineHandle {
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface OfflineOptions {
+  env: Record<string, string>;
+  preferredPort?: number;
+  /** Receives serverless-offline's output (the handlers' JSON logs among it). */
+  onOutput?: (chunk: string) => void;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts `serverless offline` in its own process group so that stopping it
+ * also ends esbuild and anything else it spawned; resolves once /health answers.
+ */
+export async function startOffline(options: OfflineOptions): Promise<OfflineHandle> {
+  const httpPort = options.preferredPort ? await preferredOrFreePort(options.preferredPort) : await freePort();
+  const lambdaPort = await freePort();
+  const cli = path.join(PROJECT_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
+  const child = spawn(process.execPath, [cli, 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--host', '127.0.0.1'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...options.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', SLS_DEPRECATION_DISABLE: '*' },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const onData = (chunk: Buffer) => {
+    const text = chunk.toString();
+    output = (output + text).slice(-20_000);
+    options.onOutput?.(text);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const baseUrl = `http://127.0.0.1:${httpPort}`;
+  const stop = () => stopProcessGroup(child);
+  try {
+    await waitUntilHealthy(`${baseUrl}/health`, child, options.readyTimeoutMs ?? 90_000);
+  } catch (error) {
+    await stop();
+    throw new Error(`serverless offline did not start: ${(error as Error).message}\n${output}`);
+  }
+  return { baseUrl, stop };
+}
+
+async function waitUntilHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (Date.now() < giveUpAt) {
+    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`no healthy answer from ${url} within ${timeoutMs} ms`);
+}
+
+export async function stopProcessGroup(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  signalGroup('SIGTERM');
+  const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+  signalGroup('SIGKILL');
+}

@@ -1,0 +1,125 @@
+import { migrate } from '../../lib/db/migrate';
+import { connect } from '../../lib/db/sql';
+import { configFromEnv, signDevToken, startSimulator } from '../simulator';
+import { createDatabase, dropDatabase, startEmbeddedPostgres, type DatabaseHandle } from './database';
+import { startOffline } from './offline';
+
+export const DEV_JWT_SECRET = 'dev-secret-change-me';
+
+export interface StackOptions {
+  /** 'dev' keeps its embedded data between runs; 'test' uses a throwaway database. */
+  purpose: 'dev' | 'test';
+  env?: NodeJS.ProcessEnv;
+  /** Skip serverless-offline (integration tests only need the database and the simulator). */
+  withoutApi?: boolean;
+  apiPort?: number;
+  simulatorPort?: number;
+  /** Extra environment for the handlers, e.g. shorter timeouts in tests. */
+  handlerEnv?: Record<string, string>;
+  onApiOutput?: (chunk: string) => void;
+  log?: (message: string) => void;
+}
+
+export interface Stack {
+  databaseUrl: string;
+  upstreamUrl: string;
+  /** Set when this stack started the simulator (not when UPSTREAM_BASE_URL points elsewhere). */
+  simulatorUrl?: string;
+  apiUrl?: string;
+  jwtSecret: string;
+  devToken(sub?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything the service needs to run locally, in start order: Postgres
+ * (DATABASE_URL, or an embedded server), migrations, the upstream simulator
+ * (unless UPSTREAM_BASE_URL is set), then serverless-offline. stop() ends
+ * them in reverse order and is safe to call more than once.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => undefined);
+  const stops: Array<() => Promise<void>> = [];
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    for (const step of stops.reverse()) await step().catch((error) => log(`stop failed: ${error}`));
+  };
+  try {
+    const databaseUrl = await prepareDatabase(options.purpose, env.DATABASE_URL, stops, log);
+    const sql = connect(databaseUrl, { max: 1 });
+    try {
+      const applied = await migrate(sql);
+      log(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: up to date');
+    } finally {
+      await sql.end();
+    }
+
+    const jwtSecret = env.AUTH_JWT_SECRET || DEV_JWT_SECRET;
+    let upstreamUrl = env.UPSTREAM_BASE_URL;
+    let simulatorUrl: string | undefined;
+    if (!upstreamUrl) {
+      const simulator = await startSimulator({ ...configFromEnv(env), jwtSecret, port: options.simulatorPort ?? 0 });
+      stops.push(() => simulator.close());
+      upstreamUrl = simulatorUrl = simulator.url;
+      log(`upstream simulator: ${simulator.url}`);
+    }
+
+    let apiUrl: string | undefined;
+    if (!options.withoutApi) {
+      const offline = await startOffline({
+        preferredPort: options.apiPort,
+        onOutput: options.onApiOutput,
+        env: {
+          ...passThrough(env),
+          DATABASE_URL: databaseUrl,
+          UPSTREAM_BASE_URL: upstreamUrl,
+          AUTH_JWT_SECRET: jwtSecret,
+          ...options.handlerEnv,
+        },
+      });
+      stops.push(() => offline.stop());
+      apiUrl = offline.baseUrl;
+    }
+
+    return {
+      databaseUrl,
+      upstreamUrl,
+      simulatorUrl,
+      apiUrl,
+      jwtSecret,
+      devToken: (sub = 'cashier@example.com') => signDevToken(jwtSecret, sub),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function prepareDatabase(purpose: StackOptions['purpose'], externalUrl: string | undefined, stops: Array<() => Promise<void>>, log: (m: string) => void): Promise<string> {
+  let serverUrl = externalUrl;
+  if (!serverUrl) {
+    const embedded: DatabaseHandle = await startEmbeddedPostgres({ name: purpose === 'dev' ? 'dev-postgres' : `test-postgres-${process.pid}`, persistent: purpose === 'dev', preferredPort: purpose === 'dev' ? 54329 : undefined });
+    stops.push(() => embedded.stop());
+    serverUrl = embedded.url;
+    log(`embedded Postgres: ${serverUrl}`);
+  }
+  if (purpose === 'dev') return serverUrl;
+  const name = `pos_test_${process.pid}_${Date.now()}`;
+  const testUrl = await createDatabase(serverUrl, name);
+  stops.push(() => dropDatabase(serverUrl!, name));
+  return testUrl;
+}
+
+/** Service settings from the caller's environment that the handlers should also see. */
+function passThrough(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && /^(UPSTREAM_|REQUEST_DEADLINE_MS|BREAKER_|CATALOGUE_|IDEMPOTENCY_|AUTH_TRUST_API_GATEWAY|LOG_LEVEL|DATABASE_POOL_MAX|DATABASE_IDLE_TIMEOUT_SECONDS)/.test(entry[0]),
+    ),
+  );
+}

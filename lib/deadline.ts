@@ -1,0 +1,28 @@
+/** Milliseconds kept back from the Lambda's remaining time to write the reply. */
+const REPLY_MARGIN_MS = 1000;
+
+/**
+ * One deadline per request, below the API Gateway/Lambda limit; every
+ * upstream call takes its timeout from what is left of it.
+ */
+export class Deadline {
+  private constructor(readonly at: number) {}
+
+  static fromNow(budgetMs: number, lambdaRemainingMs?: number): Deadline {
+    const lambdaBudget = lambdaRemainingMs !== undefined && lambdaRemainingMs > 0 ? lambdaRemainingMs - REPLY_MARGIN_MS : budgetMs;
+    return new Deadline(Date.now() + Math.max(0, Math.min(budgetMs, lambdaBudget)));
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.at - Date.now());
+  }
+
+  /** The timeout for one call: its own cap, or less when the request has less left. */
+  timeoutFor(callCapMs: number): number {
+    return Math.min(callCapMs, this.remainingMs());
+  }
+
+  get expired(): boolean {
+    return this.remainingMs() <= 0;
+  }
+}

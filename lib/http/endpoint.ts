@@ -1,0 +1,95 @@
+import middy from '@middy/core';
+import httpErrorHandler from '@middy/http-error-handler';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { Context } from 'aws-lambda';
+import type { z, ZodType } from 'zod';
+import { gatewayVerifier, hs256Verifier, type Caller, type TokenVerifier } from '../auth';
+import { config } from '../config';
+import { Deadline } from '../deadline';
+import type { Logger } from '../logger';
+import { authenticate, INTERNAL_ERROR_BODY, mapErrors, requestContext, validateInput, type ServiceEvent } from './middleware';
+import { toLambdaResult, type LambdaResult, type Reply } from './reply';
+
+type Infer<S> = S extends ZodType ? z.output<S> : undefined;
+
+export interface EndpointSpec<P, B, Q, H> {
+  /** false for public routes (health); everything else needs a verified token. */
+  authenticated?: boolean;
+  params?: P;
+  body?: B;
+  query?: Q;
+  headers?: H;
+}
+
+export interface EndpointRequest<P, B, Q, H> {
+  params: Infer<P>;
+  body: Infer<B>;
+  query: Infer<Q>;
+  headers: Infer<H>;
+  requestId: string;
+  log: Logger;
+  deadline: Deadline;
+  signal: AbortSignal;
+}
+
+export interface AuthenticatedRequest<P, B, Q, H> extends EndpointRequest<P, B, Q, H> {
+  caller: Caller;
+}
+
+let verifier: TokenVerifier | undefined;
+function tokenVerifier(): TokenVerifier {
+  const { AUTH_JWT_SECRET, AUTH_TRUST_API_GATEWAY } = config();
+  verifier ??= AUTH_JWT_SECRET ? hs256Verifier(AUTH_JWT_SECRET) : AUTH_TRUST_API_GATEWAY ? gatewayVerifier : undefined;
+  if (!verifier) throw new Error('No token verifier configured');
+  return verifier;
+}
+
+/** Milliseconds before the Lambda timeout at which Middy aborts the handler's signal. */
+const ABORT_BEFORE_TIMEOUT_MS = 500;
+
+/**
+ * Wraps a route's use-case call in the one middleware stack every handler
+ * shares: request id and logs → header normalisation → authentication →
+ * input validation → handler → error mapping (rendered by http-error-handler).
+ */
+export function endpoint<P extends ZodType | undefined = undefined, B extends ZodType | undefined = undefined, Q extends ZodType | undefined = undefined, H extends ZodType | undefined = undefined>(
+  spec: EndpointSpec<P, B, Q, H> & { authenticated?: true },
+  run: (request: AuthenticatedRequest<P, B, Q, H>) => Promise<Reply>,
+): middy.MiddyfiedHandler<ServiceEvent, LambdaResult, Error, Context>;
+export function endpoint<P extends ZodType | undefined = undefined, B extends ZodType | undefined = undefined, Q extends ZodType | undefined = undefined, H extends ZodType | undefined = undefined>(
+  spec: EndpointSpec<P, B, Q, H> & { authenticated: false },
+  run: (request: EndpointRequest<P, B, Q, H>) => Promise<Reply>,
+): middy.MiddyfiedHandler<ServiceEvent, LambdaResult, Error, Context>;
+export function endpoint(
+  spec: EndpointSpec<ZodType | undefined, ZodType | undefined, ZodType | undefined, ZodType | undefined>,
+  run: (request: AuthenticatedRequest<ZodType, ZodType, ZodType, ZodType>) => Promise<Reply>,
+): middy.MiddyfiedHandler<ServiceEvent, LambdaResult, Error, Context> {
+  const handler = middy<ServiceEvent, LambdaResult, Error, Context>({ timeoutEarlyInMillis: ABORT_BEFORE_TIMEOUT_MS })
+    .use(httpErrorHandler({ logger: false, fallbackMessage: INTERNAL_ERROR_BODY }))
+    .use(requestContext())
+    .use(httpHeaderNormalizer())
+    .use(mapErrors());
+  if (spec.authenticated !== false) handler.use(authenticate(tokenVerifier()));
+  handler.use(validateInput({ params: spec.params, body: spec.body, query: spec.query, headers: spec.headers }));
+  return handler.handler(async (event, context, { signal }) => {
+    const { state } = event;
+    const input = state.input!;
+    const reply = await run({
+      params: input.params,
+      body: input.body,
+      query: input.query,
+      headers: input.headers,
+      requestId: state.requestId,
+      log: state.log,
+      caller: state.caller!,
+      deadline: Deadline.fromNow(config().REQUEST_DEADLINE_MS, context.getRemainingTimeInMillis?.()),
+      signal,
+    });
+    return toLambdaResult({ ...reply, headers: { 'x-request-id': state.requestId, ...reply.headers } });
+  });
+}
+
+/** What every upstream call made on behalf of this request needs. */
+export function upstreamCallOptions(request: AuthenticatedRequest<unknown, unknown, unknown, unknown>) {
+  return { token: request.caller.token, deadline: request.deadline, log: request.log, signal: request.signal };
+}

@@ -1,0 +1,150 @@
+import type middy from '@middy/core';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { ZodType } from 'zod';
+import type { TokenVerifier, Caller } from '../auth';
+import { AppError, isAppError, type ErrorDetail } from '../errors';
+import { rootLogger, type Logger } from '../logger';
+
+/** What our middlewares add to the API Gateway event on the way in. */
+export interface RequestState {
+  requestId: string;
+  log: Logger;
+  startedAt: number;
+  caller?: Caller;
+  input?: ValidatedInput;
+}
+
+export interface ValidatedInput {
+  params: unknown;
+  body: unknown;
+  query: unknown;
+  headers: unknown;
+}
+
+export type ServiceEvent = APIGatewayProxyEventV2 & { state: RequestState };
+type ServiceRequest = middy.Request<ServiceEvent, unknown, Error, Context>;
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Request id (the caller's x-request-id when sane, else the Lambda's), a request logger and an access log line. */
+export function requestContext(): middy.MiddlewareObj<ServiceEvent, unknown, Error, Context> {
+  return {
+    before: (request: ServiceRequest) => {
+      const offered = request.event.headers?.['x-request-id'];
+      const requestId = offered && REQUEST_ID.test(offered) ? offered : request.context.awsRequestId || randomUUID();
+      const log = rootLogger.child({ requestId, route: request.event.routeKey });
+      request.event.state = { requestId, log, startedAt: Date.now() };
+    },
+    after: (request: ServiceRequest) => logAccess(request),
+  };
+}
+
+function logAccess(request: ServiceRequest): void {
+  const state = request.event.state;
+  const response = request.response as { statusCode?: number } | null;
+  if (!state) return;
+  state.log.info('request finished', {
+    method: request.event.requestContext?.http?.method,
+    path: request.event.rawPath,
+    status: response?.statusCode,
+    durationMs: Date.now() - state.startedAt,
+    userId: state.caller?.userId,
+  });
+}
+
+/** Verifies the x-auth-user JWT before anything else reads the request. */
+export function authenticate(verifier: TokenVerifier): middy.MiddlewareObj<ServiceEvent, unknown, Error, Context> {
+  return {
+    before: async (request: ServiceRequest) => {
+      const token = request.event.headers?.['x-auth-user'];
+      if (!token) throw new AppError('UNAUTHENTICATED', 'Missing x-auth-user token');
+      const claims = (request.event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } })
+        .authorizer?.jwt?.claims;
+      request.event.state.caller = await verifier(token.replace(/^Bearer\s+/i, ''), claims);
+      request.event.state.log = request.event.state.log.child({ userId: request.event.state.caller.userId });
+    },
+  };
+}
+
+export interface InputSchemas {
+  params?: ZodType;
+  body?: ZodType;
+  query?: ZodType;
+  headers?: ZodType;
+}
+
+/** Parses the JSON body (400 when it is not JSON) and validates every part (422 with field paths). */
+export function validateInput(schemas: InputSchemas): middy.MiddlewareObj<ServiceEvent, unknown, Error, Context> {
+  return {
+    before: (request: ServiceRequest) => {
+      const event = request.event;
+      const details: ErrorDetail[] = [];
+      const check = (part: keyof InputSchemas, value: unknown): unknown => {
+        const schema = schemas[part];
+        if (!schema) return value;
+        const result = schema.safeParse(value);
+        if (result.success) return result.data;
+        for (const issue of result.error.issues) {
+          details.push({ path: [part, ...issue.path.map(String)].join('.'), message: issue.message });
+        }
+        return undefined;
+      };
+      const input: ValidatedInput = {
+        params: check('params', event.pathParameters ?? {}),
+        body: check('body', schemas.body ? parseJsonBody(event) : undefined),
+        query: check('query', event.queryStringParameters ?? {}),
+        headers: check('headers', event.headers ?? {}),
+      };
+      if (details.length > 0) throw new AppError('VALIDATION_FAILED', 'The request is not valid', { details });
+      event.state.input = input;
+    },
+  };
+}
+
+function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new AppError('VALIDATION_FAILED', 'The request body is not valid JSON', {
+      status: 400,
+      cause,
+      details: [{ path: 'body', message: 'Expected a JSON document' }],
+    });
+  }
+}
+
+export const INTERNAL_ERROR_BODY = JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal error' } });
+
+/**
+ * The one place errors become HTTP: an AppError keeps its code, status,
+ * details and Retry-After; anything else is logged in full and answered as a
+ * bare 500 INTERNAL, so no stack, SQL or upstream body reaches the caller.
+ * The result is handed to @middy/http-error-handler, which writes the response.
+ */
+export function mapErrors(): middy.MiddlewareObj<ServiceEvent, unknown, Error, Context> {
+  return {
+    onError: (request: ServiceRequest) => {
+      const error = request.error;
+      const state = request.event.state;
+      const log = state?.log ?? rootLogger;
+      const appError = isAppError(error) ? error : undefined;
+      if (!appError || appError.status >= 500) {
+        log.error('request failed', { error, code: appError?.code ?? 'INTERNAL', cause: appError?.cause ? String(appError.cause) : undefined });
+      }
+      const status = appError?.status ?? 500;
+      const headers: Record<string, string> = {};
+      if (state?.requestId) headers['x-request-id'] = state.requestId;
+      if (appError?.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(appError.retryAfterSeconds));
+      const body = appError
+        ? JSON.stringify({
+            error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}), ...appError.extra },
+          })
+        : INTERNAL_ERROR_BODY;
+      request.error = Object.assign(new Error(body), { statusCode: status, expose: true, headers });
+      if (state) log.info('request finished', { method: request.event.requestContext?.http?.method, path: request.event.rawPath, status, durationMs: Date.now() - state.startedAt, code: appError?.code ?? 'INTERNAL' });
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import {
+  BrokenCircuitError,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  circuitBreaker,
+  fullJitterGenerator,
+  handleWhen,
+  retry,
+  wrap,
+  type CircuitBreakerPolicy,
+  type IPolicy,
+} from 'cockatiel';
+import { Agent, errors as undiciErrors, request } from 'undici';
+import type { Deadline } from '../deadline';
+import type { Logger } from '../logger';
+import { countsAsUpstreamFault, UpstreamCallError, type CallKind, type FailureOutcome } from './outcome';
+import { isRetryable } from './retry-policy';
+
+export interface UpstreamClientOptions {
+  baseUrl: string;
+  callTimeoutMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  breakerFailureThreshold: number;
+  breakerHalfOpenAfterMs: number;
+}
+
+export interface CallOptions {
+  token: string;
+  deadline: Deadline;
+  log: Logger;
+  /** The handler's abort signal (fires just before the Lambda times out). */
+  signal?: AbortSignal;
+  /** Defaults from the method: GET → read, PATCH/DELETE → idempotent-write. POSTs must say. */
+  kind?: CallKind;
+}
+
+export interface UpstreamResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+/** Less than this left of the deadline and another attempt is not worth starting. */
+const MIN_ATTEMPT_MS = 200;
+const CONNECT_FAILURE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * The one way the service talks to the upstream POS API: keep-alive
+ * connections, a timeout on every attempt taken from the request deadline,
+ * retries with capped exponential backoff and full jitter where the call kind
+ * allows them, and a circuit breaker shared by all calls of this container.
+ * Answers below 500 (except 429) are returned; everything else throws an
+ * UpstreamCallError saying what is known about the attempt's effect.
+ */
+export class UpstreamClient {
+  private readonly agent: Agent;
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly policies: Record<CallKind, IPolicy>;
+
+  constructor(private readonly options: UpstreamClientOptions) {
+    this.agent = new Agent({ keepAliveTimeout: 4000, connections: 64, connect: { timeout: Math.min(2000, options.callTimeoutMs) } });
+    this.breaker = circuitBreaker(
+      handleWhen((error) => error instanceof UpstreamCallError && countsAsUpstreamFault(error.outcome)),
+      { halfOpenAfter: options.breakerHalfOpenAfterMs, breaker: new ConsecutiveBreaker(options.breakerFailureThreshold) },
+    );
+    const retryFor = (kind: CallKind) =>
+      wrap(
+        retry(
+          handleWhen((error) => error instanceof UpstreamCallError && isRetryable(kind, error.outcome)),
+          {
+            maxAttempts: options.maxAttempts - 1,
+            backoff: new ExponentialBackoff({ generator: fullJitterGenerator, initialDelay: options.backoffBaseMs, maxDelay: options.backoffCapMs }),
+          },
+        ),
+        this.breaker,
+      );
+    this.policies = {
+      read: retryFor('read'),
+      'idempotent-write': retryFor('idempotent-write'),
+      'create-order': retryFor('create-order'),
+      'create-payment': retryFor('create-payment'),
+    };
+  }
+
+  /** Seconds until the breaker lets a trial call through; the Retry-After a caller should get. */
+  get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(this.options.breakerHalfOpenAfterMs / 1000));
+  }
+
+  get(path: string, options: CallOptions): Promise<UpstreamResponse> {
+    return this.call('GET', path, undefined, options);
+  }
+
+  async call(method: string, path: string, body: unknown, options: CallOptions): Promise<UpstreamResponse> {
+    const kind = options.kind ?? defaultKind(method);
+    let attempt = 0;
+    try {
+      return await this.policies[kind].execute(() => this.attempt(method, path, body, options, ++attempt));
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) {
+        options.log.warn('upstream call short-circuited', { method, path, outcome: 'circuit_open' });
+        throw new UpstreamCallError({ type: 'circuit_open' }, method, path);
+      }
+      throw error;
+    }
+  }
+
+  private async attempt(method: string, path: string, body: unknown, options: CallOptions, attempt: number): Promise<UpstreamResponse> {
+    const timeoutMs = options.deadline.timeoutFor(this.options.callTimeoutMs);
+    if (timeoutMs < MIN_ATTEMPT_MS && attempt > 1) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
+    if (timeoutMs <= 0) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const started = Date.now();
+    const record = (fields: Record<string, unknown>) =>
+      options.log.info('upstream call', { method, path, attempt, durationMs: Date.now() - started, timeoutMs, ...fields });
+    try {
+      const response = await request(new URL(path, this.options.baseUrl), {
+        method: method as 'GET',
+        dispatcher: this.agent,
+        signal,
+        headers: { 'x-auth-user': options.token, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: timeoutMs + 1000,
+        bodyTimeout: timeoutMs + 1000,
+      });
+      const text = await response.body.text();
+      record({ status: response.statusCode });
+      if (response.statusCode >= 500 || response.statusCode === 429) {
+        throw new UpstreamCallError({ type: 'status', status: response.statusCode }, method, path);
+      }
+      return { status: response.statusCode, body: parseBody(text) };
+    } catch (error) {
+      if (error instanceof UpstreamCallError) throw error;
+      const outcome = classifyFailure(error, timeout, options.signal);
+      record({ outcome: outcome.type, error: error instanceof Error ? error.message : String(error) });
+      throw new UpstreamCallError(outcome, method, path);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+function defaultKind(method: string): CallKind {
+  if (method === 'GET') return 'read';
+  if (method === 'PATCH' || method === 'DELETE' || method === 'PUT') return 'idempotent-write';
+  throw new Error(`Upstream ${method} calls must declare their kind`);
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function classifyFailure(error: unknown, timeout: AbortSignal, callerSignal?: AbortSignal): FailureOutcome {
+  const code = (error as { code?: string }).code;
+  const causeCode = ((error as { cause?: { code?: string } }).cause ?? {}).code;
+  if ((code && CONNECT_FAILURE_CODES.has(code)) || (causeCode && CONNECT_FAILURE_CODES.has(causeCode))) {
+    return { type: 'connect_failed' };
+  }
+  if (callerSignal?.aborted) return { type: 'aborted' };
+  if (timeout.aborted || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
+    return { type: 'timeout' };
+  }
+  return { type: 'connection_lost' };
+}

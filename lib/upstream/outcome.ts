@@ -1,0 +1,47 @@
+/**
+ * What became of one upstream attempt that did not produce a usable answer.
+ * The distinction that matters is whether the upstream may have applied the
+ * change: `connect_failed`, `not_sent` (no time left to send), `circuit_open`
+ * and a 503 prove it did not; a timeout, a dropped connection or a 500 do not.
+ */
+export type FailureOutcome =
+  | { type: 'status'; status: number }
+  | { type: 'timeout' }
+  | { type: 'connect_failed' }
+  | { type: 'connection_lost' }
+  | { type: 'aborted' }
+  | { type: 'circuit_open' }
+  | { type: 'not_sent' };
+
+/** How safe a call is to repeat, which decides whether it may be retried. */
+export type CallKind = 'read' | 'idempotent-write' | 'create-order' | 'create-payment';
+
+export class UpstreamCallError extends Error {
+  constructor(
+    readonly outcome: FailureOutcome,
+    readonly method: string,
+    readonly path: string,
+  ) {
+    super(`Upstream ${method} ${path} failed: ${describeOutcome(outcome)}`);
+    this.name = 'UpstreamCallError';
+  }
+}
+
+export function describeOutcome(outcome: FailureOutcome): string {
+  return outcome.type === 'status' ? `status ${outcome.status}` : outcome.type;
+}
+
+/** True when the outcome proves the upstream did not apply the request. */
+export function provesNoEffect(outcome: FailureOutcome): boolean {
+  return (
+    outcome.type === 'connect_failed' ||
+    outcome.type === 'not_sent' ||
+    outcome.type === 'circuit_open' ||
+    (outcome.type === 'status' && (outcome.status === 503 || outcome.status === 429))
+  );
+}
+
+/** Failures that count against the circuit breaker: the upstream is unwell, not the request wrong. */
+export function countsAsUpstreamFault(outcome: FailureOutcome): boolean {
+  return outcome.type !== 'aborted' && outcome.type !== 'circuit_open' && outcome.type !== 'not_sent';
+}

@@ -1,0 +1,18 @@
+/**
+ * Handler settings for the end-to-end stack: short timeouts and backoffs so
+ * fault tests run fast, and a breaker that only the breaker's own tests trip.
+ */
+export const E2E_HANDLER_ENV: Record<string, string> = {
+  UPSTREAM_CALL_TIMEOUT_MS: '1500',
+  REQUEST_DEADLINE_MS: '6000',
+  UPSTREAM_BACKOFF_BASE_MS: '20',
+  UPSTREAM_BACKOFF_CAP_MS: '200',
+  UPSTREAM_MAX_ATTEMPTS: '4',
+  BREAKER_FAILURE_THRESHOLD: '1000',
+  CATALOGUE_TTL_SECONDS: '0',
+  CATALOGUE_MAX_STALE_SECONDS: '0',
+  LOG_LEVEL: 'info',
+};
+
+/** The environment variables global setup hands to every test worker. */
+export const TEST_ENV_KEYS = ['DATABASE_URL', 'TEST_API_URL', 'TEST_SIMULATOR_URL', 'AUTH_JWT_SECRET'] as const;

@@ -1,0 +1,35 @@
+import { appendFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startStack, type Stack } from '../../dev/infra/stack';
+import { E2E_HANDLER_ENV } from './e2e-env';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __POS_TEST_STACK__: Stack | undefined;
+}
+
+export const OFFLINE_LOG = path.join(os.tmpdir(), `pos-basket-e2e-${process.pid}.log`);
+
+/**
+ * One stack for the whole run: a throwaway database (on DATABASE_URL's server,
+ * or an embedded Postgres), the simulator, and serverless-offline. Workers
+ * inherit the URLs through the environment.
+ */
+export default async function globalSetup(): Promise<void> {
+  const env = { ...process.env };
+  delete env.UPSTREAM_BASE_URL; // tests always run against the simulator
+  const stack = await startStack({
+    purpose: 'test',
+    env,
+    handlerEnv: E2E_HANDLER_ENV,
+    onApiOutput: (chunk) => appendFileSync(OFFLINE_LOG, chunk),
+  });
+  globalThis.__POS_TEST_STACK__ = stack;
+  process.env.DATABASE_URL = stack.databaseUrl;
+  process.env.TEST_API_URL = stack.apiUrl;
+  process.env.TEST_SIMULATOR_URL = stack.simulatorUrl;
+  process.env.AUTH_JWT_SECRET = stack.jwtSecret;
+  process.env.TEST_OFFLINE_LOG = OFFLINE_LOG;
+  process.stdout.write(`\n[tests] stack up: api ${stack.apiUrl}, simulator ${stack.simulatorUrl}; handler logs in ${OFFLINE_LOG}\n`);
+}

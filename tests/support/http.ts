@@ -1,0 +1,66 @@
+import { signDevToken } from '../../dev/simulator';
+import type { FaultKind, Ledger, SimulatorConfig } from '../../dev/simulator';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set; run the tests through jest so global setup starts the stack`);
+  return value;
+}
+
+export const apiUrl = () => requiredEnv('TEST_API_URL');
+export const simulatorUrl = () => requiredEnv('TEST_SIMULATOR_URL');
+
+export function tokenFor(sub: string, expiresInSeconds?: number): Promise<string> {
+  return signDevToken(requiredEnv('AUTH_JWT_SECRET'), sub, expiresInSeconds);
+}
+
+/** A user id no other test uses, so tests never see each other's data. */
+export function uniqueUser(label = 'cashier'): string {
+  return `${label}-${process.pid}-${Math.random().toString(36).slice(2, 10)}@example.com`;
+}
+
+export interface CallOptions {
+  method?: string;
+  token?: string;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export async function call<T = any>(base: string, path: string, options: CallOptions = {}): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers['x-auth-user'] = options.token;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] = 'application/json';
+  }
+  const response = await fetch(`${base}${path}`, { method: options.method ?? 'GET', headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON; tests assert on it as text
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
+
+export const api = <T = any>(path: string, options?: CallOptions) => call<T>(apiUrl(), path, options);
+
+/** The simulator's admin routes: faults, config, ledger. */
+export const simulator = {
+  reset: () => call(simulatorUrl(), '/__reset', { method: 'POST' }),
+  configure: (config: Partial<SimulatorConfig>) => call(simulatorUrl(), '/__config', { method: 'PUT', body: config }),
+  queueFault: (fault: { method: string; path: string; kind: FaultKind; times?: number; user?: string }) =>
+    call(simulatorUrl(), '/__faults', { method: 'POST', body: fault }),
+  ledger: async (user?: string): Promise<Ledger> =>
+    (await call<Ledger>(simulatorUrl(), `/__ledger${user ? `?user=${encodeURIComponent(user)}` : ''}`)).body,
+};

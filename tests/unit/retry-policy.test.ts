@@ -1,0 +1,51 @@
+import { provesNoEffect, type CallKind, type FailureOutcome } from '../../lib/upstream/outcome';
+import { isRetryable } from '../../lib/upstream/retry-policy';
+
+const s = (status: number): FailureOutcome => ({ type: 'status', status });
+const timeout: FailureOutcome = { type: 'timeout' };
+const connectFailed: FailureOutcome = { type: 'connect_failed' };
+const connectionLost: FailureOutcome = { type: 'connection_lost' };
+const aborted: FailureOutcome = { type: 'aborted' };
+const circuitOpen: FailureOutcome = { type: 'circuit_open' };
+const notSent: FailureOutcome = { type: 'not_sent' };
+
+describe('which failed upstream calls may be retried', () => {
+  const table: Array<[CallKind, FailureOutcome, boolean]> = [
+    ['read', s(503), true],
+    ['read', s(500), true],
+    ['read', s(502), true],
+    ['read', timeout, true],
+    ['read', connectionLost, true],
+    ['read', connectFailed, true],
+    ['read', aborted, false],
+    ['read', circuitOpen, false],
+    ['read', notSent, false],
+    ['idempotent-write', s(500), true],
+    ['idempotent-write', timeout, true],
+    ['create-order', s(503), true],
+    ['create-order', s(429), true],
+    ['create-order', connectFailed, true],
+    ['create-order', s(500), false],
+    ['create-order', timeout, false],
+    ['create-order', connectionLost, false],
+    ['create-order', aborted, false],
+    ['create-payment', s(503), true],
+    ['create-payment', connectFailed, true],
+    ['create-payment', s(500), false],
+    ['create-payment', s(502), false],
+    ['create-payment', timeout, false],
+    ['create-payment', connectionLost, false],
+    ['create-payment', aborted, false],
+    ['create-payment', circuitOpen, false],
+    ['create-payment', notSent, false],
+  ];
+
+  it.each(table)('%s after %o → retry %p', (kind, outcome, expected) => {
+    expect(isRetryable(kind, outcome)).toBe(expected);
+  });
+
+  it('treats only refusals before sending and 503/429 as proof that nothing was applied', () => {
+    expect([connectFailed, notSent, circuitOpen, s(503), s(429)].every(provesNoEffect)).toBe(true);
+    expect([timeout, connectionLost, aborted, s(500), s(502), s(504)].some(provesNoEffect)).toBe(false);
+  });
+});

@@ -1,11 +1,15 @@
+import { PostgresBasketRepository } from './baskets/postgres-repository';
+import { BasketService } from './baskets/use-cases';
 import { Catalogue } from './catalogue/catalogue';
 import { config } from './config';
+import { db } from './db/sql';
 import { UpstreamClient } from './upstream/client';
 import { PosApi } from './upstream/pos-api';
 
 /**
  * Per-container singletons, built on first use and kept while the container
- * is warm: the upstream connection pool and breaker, and the catalogue cache.
+ * is warm: the upstream connection pool and breaker, the catalogue cache and
+ * the use-cases wired to their repositories.
  */
 let posApi: PosApi | undefined;
 let catalogue: Catalogue | undefined;
@@ -32,4 +36,11 @@ export function productCatalogue(): Catalogue {
   const { CATALOGUE_TTL_SECONDS, CATALOGUE_MAX_STALE_SECONDS } = config();
   catalogue ??= new Catalogue(upstream(), { ttlMs: CATALOGUE_TTL_SECONDS * 1000, maxStaleMs: CATALOGUE_MAX_STALE_SECONDS * 1000 });
   return catalogue;
+}
+
+let baskets: BasketService | undefined;
+
+export function basketService(): BasketService {
+  baskets ??= new BasketService(new PostgresBasketRepository(db()), productCatalogue());
+  return baskets;
 }

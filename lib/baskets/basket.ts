@@ -1,0 +1,113 @@
+import { AppError } from '../errors';
+import { basisPointsToRate, grossMinorUnits } from '../domain/vat';
+
+export type BasketStatus = 'open' | 'locked' | 'closed' | 'discarded';
+
+export interface BasketLine {
+  productId: string;
+  productName: string;
+  quantity: number;
+  netUnitMinor: number;
+  vatBasisPoints: number;
+}
+
+export interface Basket {
+  id: string;
+  ownerId: string;
+  status: BasketStatus;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  lines: BasketLine[];
+}
+
+export const MAX_QUANTITY = 999;
+
+export interface PricedLine extends BasketLine {
+  net: number;
+  vat: number;
+  gross: number;
+}
+
+export interface Amounts {
+  net: number;
+  vat: number;
+  gross: number;
+}
+
+export interface VatGroup extends Amounts {
+  vatBasisPoints: number;
+}
+
+export interface PricedBasket {
+  lines: PricedLine[];
+  vatBreakdown: VatGroup[];
+  totals: Amounts;
+}
+
+/**
+ * Prices a basket from its snapshotted lines: each line's gross is rounded
+ * once (round-half-up of net × quantity × (1 + VAT)); VAT is gross − net; the
+ * total is the sum of the lines, so the breakdown always adds up to it.
+ */
+export function priceBasket(lines: readonly BasketLine[]): PricedBasket {
+  const priced = lines.map((line) => {
+    const net = line.netUnitMinor * line.quantity;
+    const gross = grossMinorUnits(line.netUnitMinor, line.quantity, line.vatBasisPoints);
+    return { ...line, net, gross, vat: gross - net };
+  });
+  const groups = new Map<number, VatGroup>();
+  for (const line of priced) {
+    const group = groups.get(line.vatBasisPoints) ?? { vatBasisPoints: line.vatBasisPoints, net: 0, vat: 0, gross: 0 };
+    group.net += line.net;
+    group.vat += line.vat;
+    group.gross += line.gross;
+    groups.set(line.vatBasisPoints, group);
+  }
+  const vatBreakdown = [...groups.values()].sort((a, b) => b.vatBasisPoints - a.vatBasisPoints);
+  const totals = vatBreakdown.reduce((sum, g) => ({ net: sum.net + g.net, vat: sum.vat + g.vat, gross: sum.gross + g.gross }), { net: 0, vat: 0, gross: 0 });
+  return { lines: priced, vatBreakdown, totals };
+}
+
+/** Why a basket in this status cannot be edited, or nothing when it can. */
+export function editBlocker(status: BasketStatus): AppError | undefined {
+  switch (status) {
+    case 'open':
+      return undefined;
+    case 'locked':
+      return new AppError('BASKET_LOCKED', 'An order for this basket is in progress');
+    case 'closed':
+      return new AppError('BASKET_CLOSED', 'This basket has been ordered and is closed');
+    case 'discarded':
+      return new AppError('BASKET_NOT_FOUND', 'Basket not found');
+  }
+}
+
+/** The basket as our API shows it; money in integer minor units. */
+export function basketView(basket: Basket) {
+  const priced = priceBasket(basket.lines);
+  return {
+    id: basket.id,
+    status: basket.status,
+    version: basket.version,
+    createdAt: basket.createdAt.toISOString(),
+    updatedAt: basket.updatedAt.toISOString(),
+    lines: priced.lines.map((line) => ({
+      productId: line.productId,
+      name: line.productName,
+      quantity: line.quantity,
+      unitNetPrice: line.netUnitMinor,
+      vatRate: basisPointsToRate(line.vatBasisPoints),
+      net: line.net,
+      vat: line.vat,
+      gross: line.gross,
+    })),
+    vatBreakdown: priced.vatBreakdown.map((group) => ({
+      vatRate: basisPointsToRate(group.vatBasisPoints),
+      net: group.net,
+      vat: group.vat,
+      gross: group.gross,
+    })),
+    totals: priced.totals,
+  };
+}

@@ -1,0 +1,175 @@
+import type { Sql } from '../db/sql';
+import { AppError } from '../errors';
+import { editBlocker, type Basket, type BasketLine, type BasketStatus } from './basket';
+import type { BasketPage, BasketRepository } from './repository';
+
+interface BasketRow {
+  id: string;
+  owner_id: string;
+  status: BasketStatus;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface LineRow {
+  product_id: string;
+  product_name: string;
+  quantity: number;
+  net_unit_minor: number;
+  vat_basis_points: number;
+}
+
+type Tx = Sql;
+
+const basketNotFound = () => new AppError('BASKET_NOT_FOUND', 'Basket not found');
+
+function toLine(row: LineRow): BasketLine {
+  return {
+    productId: row.product_id,
+    productName: row.product_name,
+    quantity: row.quantity,
+    netUnitMinor: row.net_unit_minor,
+    vatBasisPoints: row.vat_basis_points,
+  };
+}
+
+function toBasket(row: BasketRow, lines: LineRow[]): Basket {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    status: row.status,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lines: lines.map(toLine),
+  };
+}
+
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(decoded) && decoded.length === 2 && decoded.every((part) => typeof part === 'string')) {
+      return decoded as [string, string];
+    }
+  } catch {
+    // falls through to the validation error
+  }
+  throw new AppError('VALIDATION_FAILED', 'The request is not valid', { details: [{ path: 'query.after', message: 'Unknown cursor' }] });
+}
+
+export class PostgresBasketRepository implements BasketRepository {
+  constructor(private readonly sql: Sql) {}
+
+  async create(ownerId: string, basketId: string): Promise<Basket> {
+    const [row] = await this.sql<BasketRow[]>`
+      insert into baskets (id, owner_id) values (${basketId}, ${ownerId})
+      returning id, owner_id, status, version, created_at, updated_at`;
+    return toBasket(row, []);
+  }
+
+  async find(ownerId: string, basketId: string): Promise<Basket | undefined> {
+    const [row] = await this.sql<BasketRow[]>`
+      select id, owner_id, status, version, created_at, updated_at from baskets
+      where id = ${basketId} and owner_id = ${ownerId} and status <> 'discarded'`;
+    return row ? toBasket(row, await this.lines(this.sql, row.id)) : undefined;
+  }
+
+  async listOpen(ownerId: string, page: { limit: number; after?: string }): Promise<BasketPage> {
+    const [afterCreatedAt, afterId] = page.after ? decodeCursor(page.after) : [null, null];
+    const rows = await this.sql<(BasketRow & { created_at_text: string })[]>`
+      select id, owner_id, status, version, created_at, updated_at, created_at::text as created_at_text
+      from baskets
+      where owner_id = ${ownerId} and status = 'open'
+        and (${afterCreatedAt}::timestamptz is null or (created_at, id) < (${afterCreatedAt}::timestamptz, ${afterId}::uuid))
+      order by created_at desc, id desc
+      limit ${page.limit + 1}`;
+    const pageRows = rows.slice(0, page.limit);
+    const lines = pageRows.length
+      ? await this.sql<(LineRow & { basket_id: string })[]>`
+          select basket_id, product_id, product_name, quantity, net_unit_minor, vat_basis_points from basket_lines
+          where basket_id in ${this.sql(pageRows.map((r) => r.id))} order by created_at, product_id`
+      : [];
+    const last = pageRows[pageRows.length - 1];
+    return {
+      baskets: pageRows.map((row) => toBasket(row, lines.filter((line) => line.basket_id === row.id))),
+      nextCursor: rows.length > page.limit && last ? encodeCursor(last.created_at_text, last.id) : undefined,
+    };
+  }
+
+  putLine(ownerId: string, basketId: string, line: BasketLine, expectedVersion?: number): Promise<Basket> {
+    if (line.quantity === 0) return this.removeLine(ownerId, basketId, line.productId, expectedVersion);
+    return this.guardedWrite(ownerId, basketId, expectedVersion, async (tx) => {
+      await tx`
+        insert into basket_lines (basket_id, product_id, product_name, quantity, net_unit_minor, vat_basis_points)
+        values (${basketId}, ${line.productId}, ${line.productName}, ${line.quantity}, ${line.netUnitMinor}, ${line.vatBasisPoints})
+        on conflict (basket_id, product_id) do update set
+          product_name = excluded.product_name,
+          quantity = excluded.quantity,
+          net_unit_minor = excluded.net_unit_minor,
+          vat_basis_points = excluded.vat_basis_points,
+          updated_at = now()`;
+    });
+  }
+
+  removeLine(ownerId: string, basketId: string, productId: string, expectedVersion?: number): Promise<Basket> {
+    return this.guardedWrite(ownerId, basketId, expectedVersion, async (tx) => {
+      await tx`delete from basket_lines where basket_id = ${basketId} and product_id = ${productId}`;
+    });
+  }
+
+  async discard(ownerId: string, basketId: string, expectedVersion?: number): Promise<void> {
+    const rows = await this.sql`
+      update baskets set status = 'discarded', version = version + 1, updated_at = now()
+      where id = ${basketId} and owner_id = ${ownerId} and status = 'open'
+        and (${expectedVersion ?? null}::int is null or version = ${expectedVersion ?? null}::int)
+      returning id`;
+    if (rows.length > 0) return;
+    const [current] = await this.sql<Pick<BasketRow, 'status' | 'version'>[]>`
+      select status, version from baskets where id = ${basketId} and owner_id = ${ownerId}`;
+    if (current?.status === 'discarded') return; // discarding twice is not an error
+    throw this.refusal(current, expectedVersion);
+  }
+
+  /**
+   * One transaction: the conditional version bump takes the basket's row lock
+   * (so concurrent writes to a basket queue up instead of losing updates),
+   * then the line change runs, then the basket is read back.
+   */
+  private guardedWrite(ownerId: string, basketId: string, expectedVersion: number | undefined, change: (tx: Tx) => Promise<void>): Promise<Basket> {
+    return this.sql.begin(async (tx) => {
+      const [row] = await tx<BasketRow[]>`
+        update baskets set version = version + 1, updated_at = now()
+        where id = ${basketId} and owner_id = ${ownerId} and status = 'open'
+          and (${expectedVersion ?? null}::int is null or version = ${expectedVersion ?? null}::int)
+        returning id, owner_id, status, version, created_at, updated_at`;
+      if (!row) {
+        const [current] = await tx<Pick<BasketRow, 'status' | 'version'>[]>`
+          select status, version from baskets where id = ${basketId} and owner_id = ${ownerId}`;
+        throw this.refusal(current, expectedVersion);
+      }
+      await change(tx as unknown as Tx);
+      return toBasket(row, await this.lines(tx as unknown as Tx, basketId));
+    });
+  }
+
+  /** Why a guarded write matched no row: not found, not editable, or a stale version. */
+  private refusal(current: Pick<BasketRow, 'status' | 'version'> | undefined, expectedVersion?: number): AppError {
+    if (!current) return basketNotFound();
+    const blocker = editBlocker(current.status);
+    if (blocker) return blocker;
+    return new AppError('VERSION_MISMATCH', `The basket is at version ${current.version}, not ${expectedVersion}`, {
+      extra: { currentVersion: current.version },
+    });
+  }
+
+  private lines(sql: Tx, basketId: string): Promise<LineRow[]> {
+    return sql<LineRow[]>`
+      select product_id, product_name, quantity, net_unit_minor, vat_basis_points
+      from basket_lines where basket_id = ${basketId} order by created_at, product_id`;
+  }
+}

@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type Sql } from '../../lib/db/sql';
+import { IdempotencyStore, type IdempotencyScope, type StoredResponse } from '../../lib/idempotency/store';
+
+const HOUR_MS = 3_600_000;
+const LOCK_MS = 30_000;
+const TINY_MS = 50;
+const ROUTE = 'POST /baskets/{basketId}/orders';
+const HASH_A = 'a'.repeat(64);
+const HASH_B = 'b'.repeat(64);
+
+const created: StoredResponse = {
+  status: 201,
+  body: '{"order":{"id":"o-1","total":1440},"payment":{"status":"captured"}}',
+  headers: { 'content-type': 'application/json', location: '/orders/o-1' },
+};
+
+function scope(requestHash = HASH_A, ownerId = `owner-${randomUUID()}`): IdempotencyScope {
+  return { ownerId, key: randomUUID(), route: ROUTE, requestHash };
+}
+
+describe('Idempotency-Key store against a real Postgres', () => {
+  let sql: Sql;
+  let store: IdempotencyStore;
+
+  beforeAll(() => {
+    sql = connect(process.env.DATABASE_URL!, { max: 20 });
+    store = new IdempotencyStore(sql, { ttlMs: HOUR_MS });
+  });
+
+  afterAll(() => sql.end());
+
+  it('lets the first request with a key start', async () => {
+    const result = await store.begin(scope(), LOCK_MS);
+
+    expect(result).toEqual({ kind: 'started', resumed: false });
+  });
+
+  it('replays the first response, byte for byte, for the same key and request', async () => {
+    const first = scope();
+    await store.begin(first, LOCK_MS);
+    await store.complete(first, created);
+
+    const result = await store.begin({ ...first }, LOCK_MS);
+
+    expect(result).toEqual({ kind: 'replay', response: created });
+  });
+
+  it('refuses the same key with another request, once completed and while running', async () => {
+    const completed = scope(HASH_A);
+    await store.begin(completed, LOCK_MS);
+    await store.complete(completed, created);
+    const running = scope(HASH_A);
+    await store.begin(running, LOCK_MS);
+
+    expect(await store.begin({ ...completed, requestHash: HASH_B }, LOCK_MS)).toEqual({ kind: 'mismatch' });
+    expect(await store.begin({ ...running, requestHash: HASH_B }, LOCK_MS)).toEqual({ kind: 'mismatch' });
+  });
+
+  it('reports a repeated request as in progress while the first still holds the key', async () => {
+    const first = scope();
+    await store.begin(first, LOCK_MS);
+
+    const result = await store.begin(first, LOCK_MS);
+
+    expect(result).toEqual({ kind: 'in_progress' });
+  });
+
+  it('lets the same request take over a key whose holder died, and says it resumed', async () => {
+    const crashed = scope();
+    await store.begin(crashed, TINY_MS);
+    await sleep(TINY_MS * 2);
+
+    const result = await store.begin(crashed, LOCK_MS);
+
+    expect(result).toEqual({ kind: 'started', resumed: true });
+    expect(await store.begin(crashed, LOCK_MS)).toEqual({ kind: 'in_progress' });
+  });
+
+  it('does not let another request take over a key whose holder died', async () => {
+    const crashed = scope(HASH_A);
+    await store.begin(crashed, TINY_MS);
+    await sleep(TINY_MS * 2);
+
+    const result = await store.begin({ ...crashed, requestHash: HASH_B }, LOCK_MS);
+
+    expect(result).toEqual({ kind: 'mismatch' });
+  });
+
+  it('lets the key run again from scratch after a release', async () => {
+    const failed = scope();
+    await store.begin(failed, LOCK_MS);
+    await store.release(failed);
+
+    const result = await store.begin(failed, LOCK_MS);
+
+    expect(result).toEqual({ kind: 'started', resumed: false });
+  });
+
+  it('completes and releases only a key still in progress for the same request', async () => {
+    const first = scope(HASH_A);
+    await store.begin(first, LOCK_MS);
+    await store.complete(first, created);
+
+    await store.complete({ ...first, requestHash: HASH_B }, { ...created, status: 200 });
+    await store.complete(first, { ...created, status: 200 });
+    await store.release(first);
+
+    expect(await store.begin(first, LOCK_MS)).toEqual({ kind: 'replay', response: created });
+  });
+
+  it('treats an expired key as new, for any request', async () => {
+    const shortLived = new IdempotencyStore(sql, { ttlMs: TINY_MS });
+    const old = scope(HASH_A);
+    await shortLived.begin(old, LOCK_MS);
+    await shortLived.complete(old, created);
+    await sleep(TINY_MS * 2);
+
+    const result = await store.begin({ ...old, requestHash: HASH_B }, LOCK_MS);
+
+    expect(result).toEqual({ kind: 'started', resumed: false });
+    expect(await store.begin(old, LOCK_MS)).toEqual({ kind: 'mismatch' });
+  });
+
+  it('keeps an expired key for the request still running on it', async () => {
+    const shortLived = new IdempotencyStore(sql, { ttlMs: TINY_MS });
+    const running = scope(HASH_A);
+    await shortLived.begin(running, LOCK_MS);
+    await sleep(TINY_MS * 2);
+
+    const result = await store.begin({ ...running, requestHash: HASH_B }, LOCK_MS);
+
+    expect(result).toEqual({ kind: 'mismatch' });
+  });
+
+  it('compares against the given clock instead of the database time when one is set', async () => {
+    const running = scope();
+    await store.begin(running, LOCK_MS);
+    const aMinuteLater = new IdempotencyStore(sql, { ttlMs: HOUR_MS, now: () => new Date(Date.now() + 60_000) });
+
+    const result = await aMinuteLater.begin(running, LOCK_MS);
+
+    expect(result).toEqual({ kind: 'started', resumed: true });
+  });
+
+  it('lets exactly one of 20 concurrent requests with the same key start', async () => {
+    const same = scope();
+
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.begin({ ...same }, LOCK_MS)));
+
+    expect(results.filter((r) => r.kind === 'started')).toEqual([{ kind: 'started', resumed: false }]);
+    expect(results.filter((r) => r.kind === 'in_progress')).toHaveLength(19);
+  });
+
+  it('lets exactly one of 20 concurrent requests take over a key whose holder died', async () => {
+    const crashed = scope();
+    await store.begin(crashed, TINY_MS);
+    await sleep(TINY_MS * 2);
+
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.begin({ ...crashed }, LOCK_MS)));
+
+    expect(results.filter((r) => r.kind === 'started')).toEqual([{ kind: 'started', resumed: true }]);
+    expect(results.filter((r) => r.kind === 'in_progress')).toHaveLength(19);
+  });
+
+  it('purges only expired keys that no live request holds, at most `limit` at a time', async () => {
+    const shortLived = new IdempotencyStore(sql, { ttlMs: TINY_MS });
+    const ownerId = `owner-${randomUUID()}`;
+    const expired = [scope(HASH_A, ownerId), scope(HASH_A, ownerId), scope(HASH_A, ownerId)];
+    for (const s of expired) {
+      await shortLived.begin(s, TINY_MS);
+    }
+    await shortLived.complete(expired[0], created);
+    const expiredButRunning = scope(HASH_A, ownerId);
+    await shortLived.begin(expiredButRunning, LOCK_MS);
+    const live = scope(HASH_A, ownerId);
+    await store.begin(live, LOCK_MS);
+    await sleep(TINY_MS * 2);
+
+    expect(await store.purgeExpired(2)).toBe(2);
+    await store.purgeExpired(1000);
+
+    const remaining = await sql<{ key: string }[]>`select idempotency_key as key from idempotency_keys where owner_id = ${ownerId}`;
+    expect(remaining.map((r) => r.key).sort()).toEqual([expiredButRunning.key, live.key].sort());
+  });
+});

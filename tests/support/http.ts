@@ -56,11 +56,17 @@ export async function call<T = any>(base: string, path: string, options: CallOpt
 export const api = <T = any>(path: string, options?: CallOptions) => call<T>(apiUrl(), path, options);
 
 /** The simulator's admin routes: faults, config, ledger. */
+async function admin(path: string, options: CallOptions): Promise<ApiResponse> {
+  const response = await call(simulatorUrl(), path, options);
+  if (response.status >= 300) throw new Error(`simulator ${options.method} ${path} answered ${response.status}: ${response.text}`);
+  return response;
+}
+
 export const simulator = {
-  reset: () => call(simulatorUrl(), '/__reset', { method: 'POST' }),
-  configure: (config: Partial<SimulatorConfig>) => call(simulatorUrl(), '/__config', { method: 'PUT', body: config }),
+  reset: () => admin('/__reset', { method: 'POST' }),
+  configure: (config: Partial<SimulatorConfig>) => admin('/__config', { method: 'PUT', body: config }),
   queueFault: (fault: { method: string; path: string; kind: FaultKind; times?: number; user?: string }) =>
-    call(simulatorUrl(), '/__faults', { method: 'POST', body: fault }),
+    admin('/__faults', { method: 'POST', body: fault }),
   ledger: async (user?: string): Promise<Ledger> =>
     (await call<Ledger>(simulatorUrl(), `/__ledger${user ? `?user=${encodeURIComponent(user)}` : ''}`)).body,
 };

@@ -1,4 +1,4 @@
-import { jwtVerify, errors as joseErrors } from 'jose';
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { AppError } from './errors';
 
 export interface Caller {
@@ -39,3 +39,17 @@ export const gatewayVerifier: TokenVerifier = async (token, gatewayClaims) => {
   if (typeof sub !== 'string' || sub.length === 0) throw unauthenticated('Request did not pass the API Gateway authorizer');
   return { userId: sub, token };
 };
+
+/**
+ * A short-lived upstream token for `sub`, for work done on a user's behalf
+ * without their request (the reconciler). Needs the secret the upstream
+ * shares with us.
+ */
+export async function mintUpstreamToken(secret: string, sub: string, ttlSeconds = 300): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(new TextEncoder().encode(secret));
+}

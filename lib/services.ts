@@ -3,6 +3,12 @@ import { BasketService } from './baskets/use-cases';
 import { Catalogue } from './catalogue/catalogue';
 import { config } from './config';
 import { db } from './db/sql';
+import { IdempotencyStore } from './idempotency/store';
+import { Checkout } from './orders/checkout';
+import { PostgresOrderRepository } from './orders/postgres-repository';
+import { Reconciler } from './orders/reconciler';
+import { Refunds } from './orders/refund';
+import type { OrderRepository } from './orders/repository';
 import { UpstreamClient } from './upstream/client';
 import { PosApi } from './upstream/pos-api';
 
@@ -39,6 +45,45 @@ export function productCatalogue(): Catalogue {
 }
 
 let baskets: BasketService | undefined;
+let checkoutService: Checkout | undefined;
+let refundService: Refunds | undefined;
+let idempotency: IdempotencyStore | undefined;
+
+export function idempotencyStore(): IdempotencyStore {
+  idempotency ??= new IdempotencyStore(db(), { ttlMs: config().IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000 });
+  return idempotency;
+}
+
+export function checkout(): Checkout {
+  checkoutService ??= new Checkout(new PostgresOrderRepository(db()), upstream(), {
+    retryAfterSeconds: upstream().client.retryAfterSeconds,
+    abandonedAfterMs: config().ORDER_ABANDONED_AFTER_SECONDS * 1000,
+  });
+  return checkoutService;
+}
+
+export function refunds(): Refunds {
+  refundService ??= new Refunds(new PostgresOrderRepository(db()), upstream(), checkout(), upstream().client.retryAfterSeconds);
+  return refundService;
+}
+
+export function orders(): OrderRepository {
+  return new PostgresOrderRepository(db());
+}
+
+/** Needs the upstream's token secret to act for order owners; undefined when the service has none. */
+export function reconciler(): Reconciler | undefined {
+  const c = config();
+  if (!c.AUTH_JWT_SECRET) return undefined;
+  return new Reconciler(orders(), upstream(), checkout(), refunds(), idempotencyStore(), {
+    batchSize: c.RECONCILER_BATCH_SIZE,
+    abandonedAfterMs: c.ORDER_ABANDONED_AFTER_SECONDS * 1000,
+    declinedExpiryMs: c.ORDER_DECLINED_EXPIRY_MINUTES * 60_000,
+    leaseMs: c.ORDER_ABANDONED_AFTER_SECONDS * 1000,
+    tokenSecret: c.AUTH_JWT_SECRET,
+    perOrderDeadlineMs: c.REQUEST_DEADLINE_MS,
+  });
+}
 
 export function basketService(): BasketService {
   baskets ??= new BasketService(new PostgresBasketRepository(db()), productCatalogue());

@@ -5,6 +5,8 @@ import { freePort, preferredOrFreePort } from './ports';
 
 export interface OfflineHandle {
   baseUrl: string;
+  /** serverless-offline's Lambda invoke API: POST {lambdaUrl}/2015-03-31/functions/{name}/invocations. */
+  lambdaUrl: string;
   stop(): Promise<void>;
 }
 
@@ -46,7 +48,7 @@ export async function startOffline(options: OfflineOptions): Promise<OfflineHand
     await stop();
     throw new Error(`serverless offline did not start: ${(error as Error).message}\n${output}`);
   }
-  return { baseUrl, stop };
+  return { baseUrl, lambdaUrl: `http://127.0.0.1:${lambdaPort}`, stop };
 }
 
 async function waitUntilHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -26,6 +26,8 @@ export interface Stack {
   /** Set when this stack started the simulator (not when UPSTREAM_BASE_URL points elsewhere). */
   simulatorUrl?: string;
   apiUrl?: string;
+  /** Where scheduled functions are invoked by hand: POST {lambdaUrl}/2015-03-31/functions/{name}/invocations. */
+  lambdaUrl?: string;
   jwtSecret: string;
   devToken(sub?: string): Promise<string>;
   stop(): Promise<void>;
@@ -68,6 +70,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
 
     let apiUrl: string | undefined;
+    let lambdaUrl: string | undefined;
     if (!options.withoutApi) {
       const offline = await startOffline({
         preferredPort: options.apiPort,
@@ -82,6 +85,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       });
       stops.push(() => offline.stop());
       apiUrl = offline.baseUrl;
+      lambdaUrl = offline.lambdaUrl;
     }
 
     return {
@@ -89,6 +93,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       upstreamUrl,
       simulatorUrl,
       apiUrl,
+      lambdaUrl,
       jwtSecret,
       devToken: (sub = 'cashier@example.com') => signDevToken(jwtSecret, sub),
       stop,

@@ -83,6 +83,16 @@ export function editBlocker(status: BasketStatus): AppError | undefined {
   }
 }
 
+/** Why a guarded basket write matched no row: not found, not editable, or a stale version. */
+export function basketWriteRefusal(current: { status: BasketStatus; version: number } | undefined, expectedVersion?: number): AppError {
+  if (!current) return new AppError('BASKET_NOT_FOUND', 'Basket not found');
+  const blocker = editBlocker(current.status);
+  if (blocker) return blocker;
+  return new AppError('VERSION_MISMATCH', `The basket is at version ${current.version}, not ${expectedVersion}`, {
+    extra: { currentVersion: current.version },
+  });
+}
+
 /** The basket as our API shows it; money in integer minor units. */
 export function basketView(basket: Basket) {
   const priced = priceBasket(basket.lines);

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/sql';
 import { AppError } from '../errors';
-import { editBlocker, type Basket, type BasketLine, type BasketStatus } from './basket';
+import { basketWriteRefusal, type Basket, type BasketLine, type BasketStatus } from './basket';
 import type { BasketPage, BasketRepository } from './repository';
 
 interface BasketRow {
@@ -21,8 +21,6 @@ interface LineRow {
 }
 
 type Tx = Sql;
-
-const basketNotFound = () => new AppError('BASKET_NOT_FOUND', 'Basket not found');
 
 function toLine(row: LineRow): BasketLine {
   return {
@@ -132,7 +130,7 @@ export class PostgresBasketRepository implements BasketRepository {
     const [current] = await this.sql<Pick<BasketRow, 'status' | 'version'>[]>`
       select status, version from baskets where id = ${basketId} and owner_id = ${ownerId}`;
     if (current?.status === 'discarded') return; // discarding twice is not an error
-    throw this.refusal(current, expectedVersion);
+    throw basketWriteRefusal(current, expectedVersion);
   }
 
   /**
@@ -150,20 +148,10 @@ export class PostgresBasketRepository implements BasketRepository {
       if (!row) {
         const [current] = await tx<Pick<BasketRow, 'status' | 'version'>[]>`
           select status, version from baskets where id = ${basketId} and owner_id = ${ownerId}`;
-        throw this.refusal(current, expectedVersion);
+        throw basketWriteRefusal(current, expectedVersion);
       }
       await change(tx as unknown as Tx);
       return toBasket(row, await this.lines(tx as unknown as Tx, basketId));
-    });
-  }
-
-  /** Why a guarded write matched no row: not found, not editable, or a stale version. */
-  private refusal(current: Pick<BasketRow, 'status' | 'version'> | undefined, expectedVersion?: number): AppError {
-    if (!current) return basketNotFound();
-    const blocker = editBlocker(current.status);
-    if (blocker) return blocker;
-    return new AppError('VERSION_MISMATCH', `The basket is at version ${current.version}, not ${expectedVersion}`, {
-      extra: { currentVersion: current.version },
     });
   }
 

@@ -7,7 +7,8 @@ import { gatewayVerifier, hs256Verifier, type Caller, type TokenVerifier } from 
 import { config } from '../config';
 import { Deadline } from '../deadline';
 import type { Logger } from '../logger';
-import { authenticate, INTERNAL_ERROR_BODY, mapErrors, requestContext, validateInput, type ServiceEvent } from './middleware';
+import { INTERNAL_ERROR_BODY } from './error-response';
+import { authenticate, mapErrors, requestContext, validateInput, type ServiceEvent } from './middleware';
 import { toLambdaResult, type LambdaResult, type Reply } from './reply';
 
 type Infer<S> = S extends ZodType ? z.output<S> : undefined;
@@ -90,6 +91,6 @@ export function endpoint(
 }
 
 /** What every upstream call made on behalf of this request needs. */
-export function upstreamCallOptions(request: AuthenticatedRequest<unknown, unknown, unknown, unknown>) {
+export function upstreamCallOptions(request: Pick<AuthenticatedRequest<undefined, undefined, undefined, undefined>, 'caller' | 'deadline' | 'log' | 'signal'>) {
   return { token: request.caller.token, deadline: request.deadline, log: request.log, signal: request.signal };
 }

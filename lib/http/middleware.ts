@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { ZodType } from 'zod';
 import type { TokenVerifier, Caller } from '../auth';
 import { AppError, isAppError, type ErrorDetail } from '../errors';
+import { renderError } from './error-response';
 import { rootLogger, type Logger } from '../logger';
 
 /** What our middlewares add to the API Gateway event on the way in. */
@@ -116,8 +117,6 @@ function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
-export const INTERNAL_ERROR_BODY = JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal error' } });
-
 /**
  * The one place errors become HTTP: an AppError keeps its code, status,
  * details and Retry-After; anything else is logged in full and answered as a
@@ -130,21 +129,16 @@ export function mapErrors(): middy.MiddlewareObj<ServiceEvent, unknown, Error, C
       const error = request.error;
       const state = request.event.state;
       const log = state?.log ?? rootLogger;
-      const appError = isAppError(error) ? error : undefined;
-      if (!appError || appError.status >= 500) {
-        log.error('request failed', { error, code: appError?.code ?? 'INTERNAL', cause: appError?.cause ? String(appError.cause) : undefined });
+      const rendered = renderError(error);
+      const code = isAppError(error) ? error.code : 'INTERNAL';
+      if (rendered.status >= 500) {
+        log.error('request failed', { error, code, cause: isAppError(error) && error.cause ? String(error.cause) : undefined });
       }
-      const status = appError?.status ?? 500;
-      const headers: Record<string, string> = {};
-      if (state?.requestId) headers['x-request-id'] = state.requestId;
-      if (appError?.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(appError.retryAfterSeconds));
-      const body = appError
-        ? JSON.stringify({
-            error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}), ...appError.extra },
-          })
-        : INTERNAL_ERROR_BODY;
-      request.error = Object.assign(new Error(body), { statusCode: status, expose: true, headers });
-      if (state) log.info('request finished', { method: request.event.requestContext?.http?.method, path: request.event.rawPath, status, durationMs: Date.now() - state.startedAt, code: appError?.code ?? 'INTERNAL' });
+      const headers = { ...rendered.headers, ...(state?.requestId ? { 'x-request-id': state.requestId } : {}) };
+      request.error = Object.assign(new Error(rendered.body), { statusCode: rendered.status, expose: true, headers });
+      if (state) {
+        log.info('request finished', { method: request.event.requestContext?.http?.method, path: request.event.rawPath, status: rendered.status, durationMs: Date.now() - state.startedAt, code });
+      }
     },
   };
 }

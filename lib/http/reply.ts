@@ -3,17 +3,19 @@ import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 export interface Reply {
   status: number;
   body?: unknown;
+  /** Already-serialised JSON, sent as is (a replayed idempotent response). */
+  rawBody?: string;
   headers?: Record<string, string>;
 }
 
 export type LambdaResult = Exclude<APIGatewayProxyResultV2, string>;
 
 export function toLambdaResult(reply: Reply): LambdaResult {
-  const hasBody = reply.body !== undefined && reply.status !== 204;
+  const body = reply.status === 204 ? '' : (reply.rawBody ?? (reply.body === undefined ? '' : JSON.stringify(reply.body)));
   return {
     statusCode: reply.status,
-    headers: { ...(hasBody ? { 'content-type': 'application/json' } : {}), ...reply.headers },
-    body: hasBody ? JSON.stringify(reply.body) : '',
+    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...reply.headers },
+    body,
   };
 }
 

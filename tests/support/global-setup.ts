@@ -28,6 +28,7 @@ export default async function globalSetup(): Promise<void> {
   globalThis.__POS_TEST_STACK__ = stack;
   process.env.DATABASE_URL = stack.databaseUrl;
   process.env.TEST_API_URL = stack.apiUrl;
+  process.env.TEST_LAMBDA_URL = stack.lambdaUrl;
   process.env.TEST_SIMULATOR_URL = stack.simulatorUrl;
   process.env.AUTH_JWT_SECRET = stack.jwtSecret;
   process.env.TEST_OFFLINE_LOG = OFFLINE_LOG;

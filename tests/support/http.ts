@@ -55,6 +55,13 @@ export async function call<T = any>(base: string, path: string, options: CallOpt
 
 export const api = <T = any>(path: string, options?: CallOptions) => call<T>(apiUrl(), path, options);
 
+/** Runs the scheduled reconciler once through serverless-offline's Lambda invoke endpoint; returns its report. */
+export async function runReconciler(): Promise<any> {
+  const response = await call(requiredEnv('TEST_LAMBDA_URL'), '/2015-03-31/functions/pos-basket-service-dev-reconciler/invocations', { method: 'POST', body: {} });
+  if (response.status !== 200) throw new Error(`reconciler invocation answered ${response.status}: ${response.text}`);
+  return response.body;
+}
+
 /** The simulator's admin routes: faults, config, ledger. */
 async function admin(path: string, options: CallOptions): Promise<ApiResponse> {
   const response = await call(simulatorUrl(), path, options);

@@ -1,0 +1,16 @@
+import { emptyBody } from '../../lib/baskets/schemas';
+import { endpoint, upstreamCallOptions } from '../../lib/http/endpoint';
+import { idempotently, orderReply } from '../../lib/orders/http';
+import { idempotentHeaders, orderParams } from '../../lib/orders/schemas';
+import { checkout } from '../../lib/services';
+
+export const handler = endpoint({ params: orderParams, body: emptyBody, headers: idempotentHeaders }, async (request) =>
+  idempotently(request, 'POST /orders/{orderId}/payments', async () => {
+    const call = upstreamCallOptions(request);
+    const order = await checkout().payAgain(request.caller, request.params.orderId, call);
+    if (order.state === 'paid') {
+      checkout().complete(order, call).catch((error) => request.log.warn('completion deferred to the reconciler', { orderId: order.id, error }));
+    }
+    return orderReply(order, 201);
+  }),
+);

@@ -1,0 +1,28 @@
+import type { Caller } from '../auth';
+import type { Deadline } from '../deadline';
+import type { Reply } from '../http/reply';
+import { runIdempotent } from '../idempotency/run';
+import { idempotencyStore } from '../services';
+import { orderView, type Order } from './order';
+import { requireIdempotencyKey } from './schemas';
+
+/** Seconds past the request deadline that an Idempotency-Key stays locked to its request. */
+const LOCK_MARGIN_MS = 5000;
+
+export function orderReply(order: Order, status = 200): Reply {
+  return { status, body: orderView(order), headers: { location: `/orders/${order.id}` } };
+}
+
+/** Runs a paying request under its Idempotency-Key, scoped to the caller and the route. */
+export function idempotently(
+  request: { caller: Caller; deadline: Deadline; headers: { 'idempotency-key'?: string }; params: unknown; body: unknown },
+  route: string,
+  work: (key: string) => Promise<Reply>,
+): Promise<Reply> {
+  const key = requireIdempotencyKey(request.headers);
+  return runIdempotent(
+    idempotencyStore(),
+    { ownerId: request.caller.userId, key, method: 'POST', route, params: request.params, body: request.body ?? null, lockMs: request.deadline.remainingMs() + LOCK_MARGIN_MS },
+    () => work(key),
+  );
+}

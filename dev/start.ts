@@ -1,4 +1,5 @@
 import { parseConfig } from '../lib/config';
+import { invokeLambda } from './infra/offline';
 import { startStack, DEV_JWT_SECRET } from './infra/stack';
 
 /**
@@ -16,10 +17,16 @@ async function main(): Promise<void> {
     log: say,
     onApiOutput: (chunk) => process.stdout.write(chunk),
   });
+  const reconcileEveryMs = (Number(process.env.RECONCILE_EVERY_SECONDS) || 15) * 1000;
+  // serverless-offline does not run `schedule` events; this stands in for the every-minute schedule.
+  const reconcileTimer = setInterval(() => {
+    invokeLambda(stack.lambdaUrl!, 'reconciler').catch((error) => say(`reconciler run failed: ${error.message}`));
+  }, reconcileEveryMs);
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(reconcileTimer);
     say(`${signal}: stopping…`);
     await stack.stop();
     say('stopped');
@@ -39,7 +46,7 @@ POS basket service is up (${((Date.now() - started) / 1000).toFixed(1)} s)
 Try it:
   curl -s ${stack.apiUrl}/products -H 'x-auth-user: ${token}'
 
-Ctrl-C stops everything.
+The reconciler runs every ${reconcileEveryMs / 1000} s. Ctrl-C stops everything.
 `);
 }
 

@@ -3,6 +3,23 @@ import path from 'node:path';
 import { PROJECT_ROOT } from './database';
 import { freePort, preferredOrFreePort } from './ports';
 
+/** The deployed name of a function of serverless.yml (service-stage-function), as the invoke API wants it. */
+export function lambdaName(functionKey: string, stage = 'dev'): string {
+  return `pos-basket-service-${stage}-${functionKey}`;
+}
+
+/** Invokes a function through serverless-offline's Lambda API and returns its result. */
+export async function invokeLambda(lambdaUrl: string, functionKey: string, payload: unknown = {}): Promise<unknown> {
+  const response = await fetch(`${lambdaUrl}/2015-03-31/functions/${lambdaName(functionKey)}/invocations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`invoking ${functionKey} answered ${response.status}: ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
 export interface OfflineHandle {
   baseUrl: string;
   /** serverless-offline's Lambda invoke API: POST {lambdaUrl}/2015-03-31/functions/{name}/invocations. */

@@ -1,3 +1,4 @@
+import { invokeLambda } from '../../dev/infra/offline';
 import { signDevToken } from '../../dev/simulator';
 import type { FaultKind, Ledger, SimulatorConfig } from '../../dev/simulator';
 
@@ -56,10 +57,8 @@ export async function call<T = any>(base: string, path: string, options: CallOpt
 export const api = <T = any>(path: string, options?: CallOptions) => call<T>(apiUrl(), path, options);
 
 /** Runs the scheduled reconciler once through serverless-offline's Lambda invoke endpoint; returns its report. */
-export async function runReconciler(): Promise<any> {
-  const response = await call(requiredEnv('TEST_LAMBDA_URL'), '/2015-03-31/functions/pos-basket-service-dev-reconciler/invocations', { method: 'POST', body: {} });
-  if (response.status !== 200) throw new Error(`reconciler invocation answered ${response.status}: ${response.text}`);
-  return response.body;
+export function runReconciler(): Promise<any> {
+  return invokeLambda(requiredEnv('TEST_LAMBDA_URL'), 'reconciler');
 }
 
 /** The simulator's admin routes: faults, config, ledger. */

@@ -24,8 +24,8 @@ const REPLAYED_HEADERS = ['retry-after', 'location', 'etag'];
  * Runs `work` at most once per Idempotency-Key: a repeat with the same request
  * replays the stored final answer byte for byte, one with another request is
  * refused (422), one while the first still runs gets 409. Answers that decide
- * nothing (500, 503, 504) release the key so the same key can be retried,
- * and the retry resumes from the order's recorded state.
+ * nothing (500, 503, 504, anything with Retry-After) release the key so the
+ * same key can be retried, and the retry resumes from the order's recorded state.
  */
 export async function runIdempotent(store: IdempotencyStore, request: IdempotentRequest, work: () => Promise<Reply>): Promise<Reply> {
   const scope: IdempotencyScope = {
@@ -62,7 +62,8 @@ function renderReply(reply: Reply): StoredResponse {
   return { status: reply.status, body, headers };
 }
 
+/** An answer that tells the caller to come back later (Retry-After) is never final, whatever its status. */
 async function settle(store: IdempotencyStore, scope: IdempotencyScope, response: StoredResponse | undefined): Promise<void> {
-  if (response && shouldStoreResponse(response.status)) await store.complete(scope, response);
+  if (response && shouldStoreResponse(response.status) && !('retry-after' in response.headers)) await store.complete(scope, response);
   else await store.release(scope);
 }

@@ -58,7 +58,12 @@ export class Checkout {
 
   /** Best-effort completion right after payment; the reconciler finishes whatever this does not. */
   async complete(order: Order, call: CallOptions): Promise<Order> {
-    const upstream = await this.api.setOrderStatus(order.id, 'completed', call);
+    let upstream;
+    try {
+      upstream = await this.api.setOrderStatus(order.id, 'completed', call);
+    } catch (error) {
+      throw upstreamFailureToAppError(error, this.options.retryAfterSeconds);
+    }
     if (!upstream) throw new AppError('UPSTREAM_ERROR', `The POS system does not know paid order ${order.id}`);
     return (await this.orders.completeAndCloseBasket(order.id)) ?? (await this.reload(order));
   }
@@ -99,12 +104,22 @@ export class Checkout {
     });
   }
 
-  /** Whether the upstream has our order; a failed lookup leaves the order pending and tells the caller to retry. */
+  /**
+   * Whether the upstream has our order. A lookup that fails leaves the order
+   * pending and answers 503/504 with Retry-After: nothing was charged, and a
+   * retry with the same Idempotency-Key picks up from here.
+   */
   private async existsUpstream(order: Order, call: CallOptions): Promise<boolean> {
     try {
       return (await this.api.getOrder(order.id, call)) !== undefined;
     } catch (error) {
-      throw upstreamFailureToAppError(error, this.options.retryAfterSeconds);
+      if (!(error instanceof UpstreamCallError)) throw error;
+      const timedOut = error.outcome.type === 'timeout' || error.outcome.type === 'aborted';
+      throw new AppError(timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE', 'The POS system could not confirm the order; nothing was charged. Retry with the same Idempotency-Key', {
+        cause: error,
+        retryAfterSeconds: this.options.retryAfterSeconds,
+        extra: { orderId: order.id },
+      });
     }
   }
 
@@ -186,7 +201,7 @@ export class Checkout {
         throw new AppError('PAYMENT_STATUS_UNKNOWN', 'The payment outcome could not be confirmed; do not pay again until the order is checked', { extra });
       case 'paying':
         if (Date.now() - order.updatedAt.getTime() < this.options.abandonedAfterMs) {
-          throw new AppError('REQUEST_IN_PROGRESS', 'A payment for this order is in progress', { extra });
+          throw new AppError('REQUEST_IN_PROGRESS', 'A payment for this order is in progress', { extra, retryAfterSeconds: 1 });
         }
         return this.settledOutcome((await this.orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died')) ?? (await this.reload(order)), payingAgain);
       case 'failed':

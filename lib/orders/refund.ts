@@ -25,7 +25,7 @@ export class Refunds {
     let order = await this.orders.find(caller.userId, orderId);
     if (!order) throw new AppError('ORDER_NOT_FOUND', 'Order not found');
     if (order.state === 'paid') order = await this.checkout.complete(order, call);
-    if (order.state === 'completed') order = (await this.orders.transition(order.id, ['completed'], 'refunding')) ?? order;
+    if (order.state === 'completed') order = (await this.orders.transition(order.id, ['completed'], 'refunding')) ?? (await this.orders.findById(orderId))!;
     if (order.state === 'refunding') return this.finishRefund(order, call);
     if (order.state === 'refunded') return order;
     throw new AppError('ORDER_STATE_CONFLICT', `Only a completed order can be refunded; this one is ${order.state}`, { extra: { orderId } });

@@ -1,0 +1,122 @@
+import { signDevToken, startSimulator, type RunningSimulator } from '../../dev/simulator';
+import { Deadline } from '../../lib/deadline';
+import { createLogger } from '../../lib/logger';
+import { UpstreamClient, type UpstreamClientOptions } from '../../lib/upstream/client';
+import { UpstreamCallError } from '../../lib/upstream/outcome';
+
+const SECRET = 'client-test-secret-0123456789';
+const log = createLogger({}, 'error');
+
+describe('the resilient upstream client against the simulator', () => {
+  let sim: RunningSimulator;
+  let token: string;
+  const clients: UpstreamClient[] = [];
+
+  const client = (overrides: Partial<UpstreamClientOptions> = {}) => {
+    const created = new UpstreamClient({
+      baseUrl: sim.url,
+      callTimeoutMs: 400,
+      maxAttempts: 4,
+      backoffBaseMs: 5,
+      backoffCapMs: 20,
+      breakerFailureThreshold: 1000,
+      breakerHalfOpenAfterMs: 300,
+      ...overrides,
+    });
+    clients.push(created);
+    return created;
+  };
+  const options = (deadlineMs = 5000) => ({ token, deadline: Deadline.fromNow(deadlineMs), log });
+  const admin = (path: string, body?: unknown, method = 'POST') =>
+    fetch(`${sim.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const calls = async () => ((await (await fetch(`${sim.url}/__ledger`)).json()) as { calls: { method: string; path: string; status: number }[] }).calls;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ jwtSecret: SECRET, seed: 7, hangMs: 1000 });
+    token = await signDevToken(SECRET, 'client@example.com');
+  });
+  beforeEach(() => admin('/__reset'));
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await sim.close();
+  });
+
+  it('retries a read through 503s and returns the answer', async () => {
+    await admin('/__faults', { method: 'GET', path: '/products/', kind: '503', times: 2 });
+
+    const response = await client().get('/products/', options());
+
+    expect(response.status).toBe(200);
+    expect((await calls()).map((c) => c.status)).toEqual([503, 503, 200]);
+  });
+
+  it('never repeats a payment after a 500: one call, and the error says the outcome is unknown', async () => {
+    const orderId = 'c0ffee00-0000-4000-8000-000000000001';
+    await client().call('POST', '/orders/', { order_id: orderId, total: 10 }, { ...options(), kind: 'create-order' });
+    await admin('/__faults', { method: 'POST', path: '/payments/', kind: '500_after' });
+
+    const failure = await client()
+      .call('POST', '/payments/', { order_id: orderId, amount: 10 }, { ...options(), kind: 'create-payment' })
+      .catch((error) => error);
+
+    expect(failure).toBeInstanceOf(UpstreamCallError);
+    expect(failure.outcome).toEqual({ type: 'status', status: 500 });
+    expect((await calls()).filter((c) => c.path === '/payments/')).toHaveLength(1);
+  });
+
+  it('retries a payment after a 503, which proves nothing was charged', async () => {
+    const orderId = 'c0ffee00-0000-4000-8000-000000000002';
+    await client().call('POST', '/orders/', { order_id: orderId, total: 10 }, { ...options(), kind: 'create-order' });
+    await admin('/__faults', { method: 'POST', path: '/payments/', kind: '503' });
+
+    const response = await client().call('POST', '/payments/', { order_id: orderId, amount: 10 }, { ...options(), kind: 'create-payment' });
+
+    expect(response.status).toBe(201);
+    expect((await calls()).filter((c) => c.path === '/payments/').map((c) => c.status)).toEqual([503, 201]);
+  });
+
+  it('times out an attempt that hangs and reports a timeout, not a refusal', async () => {
+    await admin('/__faults', { method: 'POST', path: '/orders/', kind: 'hang_after' });
+
+    const started = Date.now();
+    const failure = await client()
+      .call('POST', '/orders/', { order_id: 'c0ffee00-0000-4000-8000-000000000003', total: 1 }, { ...options(), kind: 'create-order' })
+      .catch((error) => error);
+
+    expect(failure.outcome).toEqual({ type: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('keeps every attempt inside the request deadline', async () => {
+    await admin('/__faults', { method: 'GET', path: '/products/', kind: 'hang_after', times: 5 });
+
+    const started = Date.now();
+    await expect(client({ callTimeoutMs: 5000 }).get('/products/', options(600))).rejects.toBeInstanceOf(UpstreamCallError);
+
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
+  it('reports a refused connection as proof that nothing was sent', async () => {
+    const dead = new UpstreamClient({ baseUrl: 'http://127.0.0.1:9', callTimeoutMs: 400, maxAttempts: 1, backoffBaseMs: 1, backoffCapMs: 1, breakerFailureThreshold: 10, breakerHalfOpenAfterMs: 100 });
+    clients.push(dead);
+
+    const failure = await dead.call('POST', '/payments/', {}, { ...options(), kind: 'create-payment' }).catch((error) => error);
+
+    expect(failure.outcome).toEqual({ type: 'connect_failed' });
+  });
+
+  it('opens the breaker after consecutive failures, fails fast, and closes again once the upstream recovers', async () => {
+    const guarded = client({ breakerFailureThreshold: 3, maxAttempts: 1 });
+    await admin('/__config', { faults: { rate503: 1, rate500After: 0, rateHangAfter: 0, rateReset: 0 } }, 'PUT');
+    for (let i = 0; i < 3; i++) await guarded.get('/products/', options()).catch(() => undefined);
+    const before = (await calls()).length;
+
+    const shortCircuited = await guarded.get('/products/', options()).catch((error) => error);
+
+    expect(shortCircuited.outcome).toEqual({ type: 'circuit_open' });
+    expect((await calls()).length).toBe(before); // no call reached the upstream
+    await admin('/__reset');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect((await guarded.get('/products/', options())).status).toBe(200);
+  });
+});

@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import type { LedgerCall } from '../../dev/simulator';
+import type { Sql } from '../../lib/db/sql';
+import { api, call, runReconciler, simulator, simulatorUrl, tokenFor, uniqueUser, type ApiResponse } from '../support/http';
+import { ledgerProblems, testDb } from '../support/ledger';
+
+/**
+ * Checkouts racing each other through serverless-offline: one basket ordered
+ * by many terminals, one checkout retried in parallel under its key, pay-again
+ * and refund raced, and basket edits racing the lock. Whatever the
+ * interleaving, the upstream sees one order and at most one charge.
+ */
+
+const PIZZA = '4a3f004f-4b76-4796-adea-308a7c22a40e'; // 12.00 net, 20 % VAT → 1440 gross
+const SANDWICH = '405292b5-75a3-450b-8d6d-d0569f936c94'; // 7.77 net, 5 % VAT → 816 gross
+
+let sql: Sql;
+
+beforeAll(() => {
+  sql = testDb();
+});
+
+afterAll(async () => {
+  await sql.end();
+});
+
+interface Cashier {
+  user: string;
+  token: string;
+}
+
+async function newCashier(): Promise<Cashier> {
+  const user = uniqueUser('race');
+  return { user, token: await tokenFor(user) };
+}
+
+async function basketWith(cashier: Cashier, productId = PIZZA, quantity = 1): Promise<string> {
+  const basket = await api('/baskets', { method: 'POST', token: cashier.token });
+  expect(basket.status).toBe(201);
+  const line = await api(`/baskets/${basket.body.id}/items/${productId}`, { method: 'PUT', token: cashier.token, body: { quantity } });
+  expect(line.status).toBe(200);
+  return basket.body.id;
+}
+
+function placeOrder(cashier: Cashier, basketId: string, key: string): Promise<ApiResponse> {
+  return api(`/baskets/${basketId}/orders`, { method: 'POST', token: cashier.token, headers: { 'idempotency-key': key } });
+}
+
+function parallel<T>(count: number, work: (index: number) => Promise<T>): Promise<T[]> {
+  return Promise.all(Array.from({ length: count }, (_, index) => work(index)));
+}
+
+const isCreateOrder = (c: LedgerCall) => c.method === 'POST' && c.path === '/orders/';
+const isCreatePayment = (c: LedgerCall) => c.method === 'POST' && c.path === '/payments/';
+const isRefund = (c: LedgerCall) => c.method === 'DELETE' && c.path.startsWith('/payments/');
+
+async function expectNoMoneyProblems(user: string): Promise<void> {
+  expect(await ledgerProblems(await simulator.ledger(user), sql)).toEqual({ doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [] });
+}
+
+async function orderStatesOf(basketId: string): Promise<string[]> {
+  const rows = await sql<{ state: string }[]>`select state from orders where basket_id = ${basketId}`;
+  return rows.map((row) => row.state);
+}
+
+async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > giveUpAt) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A hang is then a timeout of the handlers' 1500 ms call timeout, and the held socket goes soon after. */
+async function withShortHangs<T>(work: () => Promise<T>): Promise<T> {
+  const before = (await call(simulatorUrl(), '/__config')).body.hangMs as number;
+  await simulator.configure({ hangMs: 2500 });
+  try {
+    return await work();
+  } finally {
+    await simulator.configure({ hangMs: before });
+  }
+}
+
+/** Runs the reconciler until the order is completed (another run may hold its lease for a moment). */
+async function completed(cashier: Cashier, orderId: string): Promise<void> {
+  for (let round = 0; round < 5; round++) {
+    await runReconciler();
+    if ((await api(`/orders/${orderId}`, { token: cashier.token })).body.status === 'completed') return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`order ${orderId} did not complete`);
+}
+
+describe('concurrent checkouts', () => {
+  it('lets exactly one of 20 terminals ordering the same basket with different keys create and charge the order', async () => {
+    const cashier = await newCashier();
+    const basketId = await basketWith(cashier);
+
+    const responses = await parallel(20, () => placeOrder(cashier, basketId, randomUUID()));
+
+    const winners = responses.filter((r) => r.status === 201);
+    expect(winners).toHaveLength(1);
+    const orderId = winners[0].body.id;
+    for (const loser of responses.filter((r) => r.status !== 201)) {
+      expect(loser.status).toBe(409);
+      expect(['BASKET_LOCKED', 'REQUEST_IN_PROGRESS']).toContain(loser.body.error.code);
+      if (loser.body.error.orderId !== undefined) expect(loser.body.error.orderId).toBe(orderId);
+    }
+    const ledger = await simulator.ledger(cashier.user);
+    expect(ledger.calls.filter(isCreateOrder)).toHaveLength(1);
+    expect(ledger.orders.map((o) => o.id)).toEqual([orderId]);
+    expect(ledger.calls.filter(isCreatePayment)).toHaveLength(1);
+    expect(ledger.payments).toEqual([expect.objectContaining({ order_id: orderId, amount: 14.4, status: 'completed' })]);
+    expect(await orderStatesOf(basketId)).toHaveLength(1);
+    await expectNoMoneyProblems(cashier.user);
+  });
+
+  it('runs one checkout for 10 parallel requests with the same key: one upstream order, one payment, identical 201 bodies', async () => {
+    const cashier = await newCashier();
+    const basketId = await basketWith(cashier);
+    const key = randomUUID();
+
+    const responses = await parallel(10, () => placeOrder(cashier, basketId, key));
+
+    const created = responses.filter((r) => r.status === 201);
+    expect(created.length).toBeGreaterThanOrEqual(1);
+    expect(created.filter((r) => r.headers.get('idempotent-replayed') !== 'true')).toHaveLength(1);
+    for (const reply of created) expect(reply.text).toBe(created[0].text);
+    for (const busy of responses.filter((r) => r.status !== 201)) {
+      expect(busy.status).toBe(409);
+      expect(busy.body.error.code).toBe('REQUEST_IN_PROGRESS');
+      expect(Number(busy.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    const ledger = await simulator.ledger(cashier.user);
+    expect(ledger.calls.filter(isCreateOrder)).toHaveLength(1);
+    expect(ledger.calls.filter(isCreatePayment)).toHaveLength(1);
+    expect(ledger.orders).toHaveLength(1);
+    expect(ledger.payments).toHaveLength(1);
+
+    const later = await placeOrder(cashier, basketId, key);
+
+    expect(later.status).toBe(201);
+    expect(later.text).toBe(created[0].text);
+    expect(later.headers.get('idempotent-replayed')).toBe('true');
+    expect((await simulator.ledger(cashier.user)).calls.filter(isCreatePayment)).toHaveLength(1);
+    await expectNoMoneyProblems(cashier.user);
+  });
+
+  it('sends one payment when 10 terminals pay a declined order again at once', async () => {
+    const cashier = await newCashier();
+    const basketId = await basketWith(cashier);
+    await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
+    const declined = await placeOrder(cashier, basketId, randomUUID());
+    expect(declined.status).toBe(402);
+    const orderId = declined.body.error.orderId;
+
+    const responses = await parallel(10, () =>
+      api(`/orders/${orderId}/payments`, { method: 'POST', token: cashier.token, headers: { 'idempotency-key': randomUUID() } }),
+    );
+
+    const paid = responses.filter((r) => r.status === 201);
+    expect(paid).toHaveLength(1);
+    expect(paid[0].body).toMatchObject({ id: orderId, paymentAttempts: 2 });
+    for (const other of responses.filter((r) => r.status !== 201)) {
+      expect(other.status).toBe(409);
+      expect(['REQUEST_IN_PROGRESS', 'ORDER_STATE_CONFLICT']).toContain(other.body.error.code);
+    }
+    const ledger = await simulator.ledger(cashier.user);
+    expect(ledger.calls.filter(isCreatePayment)).toHaveLength(2);
+    expect(ledger.payments.map((p) => p.status).sort()).toEqual(['completed', 'failed']);
+    await expectNoMoneyProblems(cashier.user);
+  });
+
+  it('refunds once when 5 refund requests for the same order race', async () => {
+    const cashier = await newCashier();
+    const basketId = await basketWith(cashier);
+    const ordered = await placeOrder(cashier, basketId, randomUUID());
+    expect(ordered.status).toBe(201);
+    await completed(cashier, ordered.body.id);
+
+    const responses = await parallel(5, () => api(`/orders/${ordered.body.id}/refund`, { method: 'POST', token: cashier.token }));
+
+    // What each reply says about the state is checked deterministically in the next test.
+    for (const response of responses) {
+      expect(response.status).toBe(200);
+      expect(response.body.id).toBe(ordered.body.id);
+    }
+    const ledger = await simulator.ledger(cashier.user);
+    expect(ledger.refunds).toEqual([expect.objectContaining({ order_id: ordered.body.id, amount: 14.4 })]);
+    expect(ledger.payments).toEqual([expect.objectContaining({ status: 'refunded' })]);
+    expect(await orderStatesOf(basketId)).toEqual(['refunded']);
+    await expectNoMoneyProblems(cashier.user);
+  });
+
+  // Bug: lib/orders/refund.ts finishRefund returns its stale `order` (state refunding) when another
+  // request moved the order to refunded first, so the slower of two refunds answers 200 "refunding".
+  it.failing('answers the refunded order to a refund that finishes after a concurrent one already recorded it', async () => {
+    const cashier = await newCashier();
+    const basketId = await basketWith(cashier);
+    const ordered = await placeOrder(cashier, basketId, randomUUID());
+    expect(ordered.status).toBe(201);
+    await completed(cashier, ordered.body.id);
+    const refund = () => api(`/orders/${ordered.body.id}/refund`, { method: 'POST', token: cashier.token });
+    await simulator.queueFault({ method: 'DELETE', path: '/payments/*', kind: 'hang_after', user: cashier.user });
+
+    const [slow, fast] = await withShortHangs(async () => {
+      const first = refund();
+      await waitFor('the first refund to reach the upstream', async () => (await simulator.ledger(cashier.user)).calls.some(isRefund));
+      const second = await refund();
+      return [await first, second];
+    });
+
+    expect(fast.status).toBe(200);
+    expect(fast.body.status).toBe('refunded');
+    expect(await orderStatesOf(basketId)).toEqual(['refunded']);
+    expect((await simulator.ledger(cashier.user)).refunds).toHaveLength(1);
+    await expectNoMoneyProblems(cashier.user);
+    expect(slow.status).toBe(200);
+    expect(slow.body.status).toBe('refunded');
+  });
+
+  it('charges exactly the basket total shown when edits race the checkout, and no edit lands after the basket is locked', async () => {
+    const cashier = await newCashier();
+    const basketId = await basketWith(cashier);
+
+    const [ordered, ...edits] = await Promise.all([
+      placeOrder(cashier, basketId, randomUUID()),
+      ...Array.from({ length: 10 }, (_, index) =>
+        api(`/baskets/${basketId}/items/${index % 2 === 0 ? PIZZA : SANDWICH}`, { method: 'PUT', token: cashier.token, body: { quantity: index + 1 } }),
+      ),
+    ]);
+
+    expect(ordered.status).toBe(201);
+    for (const edit of edits) {
+      expect([200, 409]).toContain(edit.status);
+      if (edit.status === 409) expect(['BASKET_LOCKED', 'BASKET_CLOSED']).toContain(edit.body.error.code);
+    }
+    const basket = await api(`/baskets/${basketId}`, { token: cashier.token });
+    expect(['locked', 'closed']).toContain(basket.body.status);
+    expect(ordered.body.total).toBe(basket.body.totals.gross);
+    const ledger = await simulator.ledger(cashier.user);
+    expect(ledger.payments).toEqual([expect.objectContaining({ order_id: ordered.body.id, status: 'completed' })]);
+    expect(Math.round(ledger.payments[0].amount * 100)).toBe(basket.body.totals.gross);
+    await expectNoMoneyProblems(cashier.user);
+  });
+
+  it('orders several baskets of one cashier in parallel, each once', async () => {
+    const cashier = await newCashier();
+    const baskets = await parallel(5, () => basketWith(cashier, SANDWICH, 2));
+
+    const responses = await Promise.all(baskets.map((basketId) => placeOrder(cashier, basketId, randomUUID())));
+
+    expect(responses.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
+    expect(responses.map((r) => r.body.total)).toEqual([1632, 1632, 1632, 1632, 1632]);
+    const ledger = await simulator.ledger(cashier.user);
+    expect(new Set(ledger.orders.map((o) => o.id))).toEqual(new Set(responses.map((r) => r.body.id)));
+    expect(ledger.payments).toHaveLength(5);
+    await expectNoMoneyProblems(cashier.user);
+  });
+});

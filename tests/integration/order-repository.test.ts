@@ -1,0 +1,492 @@
+import { randomUUID } from 'node:crypto';
+import type { BasketLine } from '../../lib/baskets/basket';
+import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository';
+import { connect, type Sql } from '../../lib/db/sql';
+import type { Order, PaymentOutcome } from '../../lib/orders/order';
+import { PostgresOrderRepository } from '../../lib/orders/postgres-repository';
+import type { ReconcileClaim } from '../../lib/orders/repository';
+import { canTransition, ORDER_STATES, UNSETTLED_STATES, type OrderState } from '../../lib/orders/state-machine';
+
+/** Every owner of this file starts with it, so the rows can be put to rest at the end. */
+const RUN = `order-repo-${randomUUID().slice(0, 8)}`;
+const owner = () => `${RUN}-${randomUUID()}@example.com`;
+
+const line = (productId: string, quantity: number, netUnitMinor: number, vatBasisPoints: number): BasketLine => ({
+  productId,
+  productName: productId,
+  quantity,
+  netUnitMinor,
+  vatBasisPoints,
+});
+const PIZZAS = [line('pizza', 2, 1200, 2000)]; // 2 × 12.00 + 20 % = 2880
+const PIZZAS_GROSS = 2880;
+
+/** States whose rows must carry a payment id (the orders table's check constraint). */
+const CHARGED: OrderState[] = ['paid', 'completed', 'refunding', 'refunded'];
+const EDGES = ORDER_STATES.flatMap((from) => ORDER_STATES.filter((to) => canTransition(from, to)).map((to) => ({ from, to })));
+
+interface OrderRow {
+  state: OrderState;
+  updated_at: Date;
+  lease_until: Date | null;
+  last_error: string | null;
+  payment_id: string | null;
+  payment_attempts: number;
+}
+
+describe('PostgresOrderRepository against a real Postgres', () => {
+  let sql: Sql;
+  let orders: PostgresOrderRepository;
+  let baskets: PostgresBasketRepository;
+
+  beforeAll(() => {
+    sql = connect(process.env.DATABASE_URL!, { max: 25 });
+    orders = new PostgresOrderRepository(sql);
+    baskets = new PostgresBasketRepository(sql);
+  });
+
+  // Leaves nothing for a reconciler of another test to pick up: none of these orders exist upstream.
+  afterAll(async () => {
+    await sql`update orders set state = 'failed', lease_until = null where owner_id like ${`${RUN}-%`} and state in ${sql(UNSETTLED_STATES as OrderState[])}`;
+    await sql.end();
+  });
+
+  async function newBasket(lines: BasketLine[] = PIZZAS): Promise<{ ownerId: string; basketId: string; version: number }> {
+    const ownerId = owner();
+    const basketId = randomUUID();
+    let basket = await baskets.create(ownerId, basketId);
+    for (const each of lines) basket = await baskets.putLine(ownerId, basketId, each);
+    return { ownerId, basketId, version: basket.version };
+  }
+
+  async function openOrder(lines: BasketLine[] = PIZZAS): Promise<Order> {
+    const { ownerId, basketId } = await newBasket(lines);
+    return orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID() });
+  }
+
+  async function basketRow(basketId: string): Promise<{ status: string; version: number }> {
+    const [row] = await sql<{ status: string; version: number }[]>`select status, version from baskets where id = ${basketId}`;
+    return row;
+  }
+
+  async function orderRow(orderId: string): Promise<OrderRow> {
+    const [row] = await sql<OrderRow[]>`
+      select state, updated_at, lease_until, last_error, payment_id, payment_attempts from orders where id = ${orderId}`;
+    return row;
+  }
+
+  async function ordersOfBasket(basketId: string): Promise<number> {
+    const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from orders where basket_id = ${basketId}`;
+    return n;
+  }
+
+  /** Puts an order straight into `state` (with a payment id where the table demands one), its last change `ageMs` ago. */
+  async function forceState(orderId: string, state: OrderState, ageMs = 0, leaseUntil: 'none' | 'future' | 'past' = 'none'): Promise<void> {
+    const paymentId = CHARGED.includes(state) ? `pay-${orderId}` : null;
+    const lease = { none: sql`null`, future: sql`now() + interval '1 hour'`, past: sql`now() - interval '1 second'` }[leaseUntil];
+    await sql`
+      update orders set state = ${state}, payment_id = ${paymentId}, lease_until = ${lease},
+        updated_at = now() - ${ageMs}::double precision * interval '1 millisecond'
+      where id = ${orderId}`;
+  }
+
+  async function orderIn(state: OrderState, ageMs = 0, lease: 'none' | 'future' | 'past' = 'none'): Promise<Order> {
+    const order = await openOrder();
+    await forceState(order.id, state, ageMs, lease);
+    return order;
+  }
+
+  describe('open()', () => {
+    it('locks the basket and writes a pending order with the gross total of its priced lines', async () => {
+      // 7.77 × 3 + 5 % = 24.4755 → 2448; 2.02 + 3 % = 2.0806 → 208; 3.41 × 5 + 10 % = 18.755 → 1876 (half up)
+      const lines = [line('sandwich', 3, 777, 500), line('water', 1, 202, 300), line('coffee', 5, 341, 1000)];
+      const { ownerId, basketId, version } = await newBasket(lines);
+      const orderId = randomUUID();
+      const key = randomUUID();
+
+      const order = await orders.open({ ownerId, basketId, orderId, idempotencyKey: key, expectedBasketVersion: version });
+
+      expect(order).toMatchObject({ id: orderId, ownerId, basketId, state: 'pending', totalMinor: 4532, openedByKey: key, paymentId: null, paymentAttempts: 0, lastError: null });
+      expect(await basketRow(basketId)).toEqual({ status: 'locked', version: version + 1 });
+      expect(await orders.find(ownerId, orderId)).toEqual(order);
+      expect(await orders.findById(orderId)).toEqual(order);
+      expect(await orders.findLiveForBasket(ownerId, basketId)).toEqual(order);
+      expect(await orders.find(owner(), orderId)).toBeUndefined();
+    });
+
+    const refusals: Array<{ name: string; code: string; arrange: (basket: { ownerId: string; basketId: string; version: number }) => Promise<{ ownerId?: string; expectedBasketVersion?: number }> }> = [
+      { name: 'an empty basket', code: 'BASKET_EMPTY', arrange: async ({ ownerId, basketId }) => (await baskets.removeLine(ownerId, basketId, 'pizza'), {}) },
+      {
+        name: 'a basket with an order in progress',
+        code: 'BASKET_LOCKED',
+        arrange: async ({ ownerId, basketId }) => (await orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID() }), {}),
+      },
+      { name: 'a closed basket', code: 'BASKET_CLOSED', arrange: async ({ basketId }) => (await sql`update baskets set status = 'closed' where id = ${basketId}`, {}) },
+      { name: 'a discarded basket', code: 'BASKET_NOT_FOUND', arrange: async ({ ownerId, basketId }) => (await baskets.discard(ownerId, basketId), {}) },
+      { name: 'another owner’s basket', code: 'BASKET_NOT_FOUND', arrange: async () => ({ ownerId: owner() }) },
+      { name: 'a basket changed since the cashier saw it', code: 'VERSION_MISMATCH', arrange: async ({ version }) => ({ expectedBasketVersion: version - 1 }) },
+    ];
+
+    it.each(refusals)('refuses $name with $code and leaves the basket as it was', async ({ code, arrange }) => {
+      const basket = await newBasket();
+      const overrides = await arrange(basket);
+      const before = await basketRow(basket.basketId);
+      const ordersBefore = await ordersOfBasket(basket.basketId);
+
+      const opening = orders.open({ ownerId: basket.ownerId, basketId: basket.basketId, orderId: randomUUID(), idempotencyKey: randomUUID(), ...overrides });
+
+      await expect(opening).rejects.toMatchObject({ code });
+      expect(await basketRow(basket.basketId)).toEqual(before);
+      expect(await ordersOfBasket(basket.basketId)).toBe(ordersBefore);
+    });
+
+    it('names the current version when it refuses a stale one, and leaves the basket open', async () => {
+      const { ownerId, basketId, version } = await newBasket();
+
+      const opening = orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID(), expectedBasketVersion: version + 5 });
+
+      await expect(opening).rejects.toMatchObject({ code: 'VERSION_MISMATCH', extra: { currentVersion: version } });
+      expect(await basketRow(basketId)).toEqual({ status: 'open', version });
+    });
+
+    it('opens exactly one order when 20 checkouts of one basket race on parallel connections', async () => {
+      const { ownerId, basketId, version } = await newBasket();
+
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, () => orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID() })),
+      );
+
+      const opened = results.filter((r): r is PromiseFulfilledResult<Order> => r.status === 'fulfilled');
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(opened).toHaveLength(1);
+      expect(refused.map((r) => r.reason.code)).toEqual(Array(19).fill('BASKET_LOCKED'));
+      expect(await ordersOfBasket(basketId)).toBe(1);
+      expect(await basketRow(basketId)).toEqual({ status: 'locked', version: version + 1 });
+      expect(opened[0].value).toMatchObject({ state: 'pending', totalMinor: PIZZAS_GROSS });
+    });
+  });
+
+  describe('guarded transitions', () => {
+    it.each(EDGES)('moves $from → $to, clearing the lease and stamping the change', async ({ from, to }) => {
+      const order = await orderIn(from, 60_000, 'future');
+      // A charged state needs the payment id that finishPayment would have recorded.
+      if (CHARGED.includes(to)) await sql`update orders set payment_id = ${`pay-${order.id}`} where id = ${order.id}`;
+
+      const moved = await orders.transition(order.id, [from], to, { lastError: 'why' });
+
+      expect(moved).toMatchObject({ id: order.id, state: to, lastError: 'why' });
+      const row = await orderRow(order.id);
+      expect(row).toMatchObject({ state: to, lease_until: null, last_error: 'why' });
+      expect(Date.now() - row.updated_at.getTime()).toBeLessThan(30_000);
+    });
+
+    it.each(EDGES)('refuses $from → $to from every other state and changes nothing', async ({ from, to }) => {
+      const order = await openOrder();
+      for (const actual of ORDER_STATES.filter((state) => state !== from)) {
+        await forceState(order.id, actual, 60_000, 'future');
+        const before = await orderRow(order.id);
+
+        const moved = await orders.transition(order.id, [from], to, { lastError: 'must not be written' });
+
+        expect({ actual, moved }).toEqual({ actual, moved: undefined });
+        expect(await orderRow(order.id)).toEqual(before);
+      }
+    });
+
+    it('throws on a transition the machine does not have, before touching the row', async () => {
+      const order = await openOrder();
+      const before = await orderRow(order.id);
+
+      await expect(async () => orders.transition(order.id, ['pending'], 'paid')).rejects.toThrow('Invalid order transition pending → paid');
+      await expect(async () => orders.failAndReopenBasket(order.id, ['paid'], 'nope')).rejects.toThrow('Invalid order transition paid → failed');
+      expect(await orderRow(order.id)).toEqual(before);
+    });
+
+    it('the database accepts every state of the machine and no other', async () => {
+      const order = await openOrder();
+      for (const state of ORDER_STATES) await forceState(order.id, state);
+
+      await expect(sql`update orders set state = 'lost' where id = ${order.id}`).rejects.toMatchObject({ code: '23514' });
+    });
+  });
+
+  describe('two identical steps racing: exactly one wins', () => {
+    const races: Array<{ name: string; start: OrderState; step: (order: Order) => Promise<Order | undefined>; end: OrderState }> = [
+      { name: 'transition pending → placed', start: 'pending', step: (o) => orders.transition(o.id, ['pending'], 'placed'), end: 'placed' },
+      { name: 'startPayment', start: 'placed', step: async (o) => (await orders.startPayment(o.id, randomUUID()))?.order, end: 'paying' },
+      { name: 'markPaymentUnknown', start: 'paying', step: (o) => orders.markPaymentUnknown(o.id, 'lost'), end: 'unknown' },
+      { name: 'failAndReopenBasket', start: 'placed', step: (o) => orders.failAndReopenBasket(o.id, ['pending', 'placed', 'declined'], 'abandoned'), end: 'failed' },
+      { name: 'completeAndCloseBasket', start: 'paid', step: (o) => orders.completeAndCloseBasket(o.id), end: 'completed' },
+      { name: 'transition completed → refunding', start: 'completed', step: (o) => orders.transition(o.id, ['completed'], 'refunding'), end: 'refunding' },
+    ];
+
+    it.each(races)('$name', async ({ start, step, end }) => {
+      const order = await orderIn(start);
+      const basketBefore = await basketRow(order.basketId);
+
+      const results = await Promise.all(Array.from({ length: 8 }, () => step(order)));
+
+      expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+      expect((await orderRow(order.id)).state).toBe(end);
+      const basketAfter = await basketRow(order.basketId);
+      expect(basketAfter.version).toBe(basketBefore.version + (end === 'failed' || end === 'completed' ? 1 : 0));
+    });
+
+    it('startPayment records one attempt however many race for it', async () => {
+      const order = await orderIn('placed');
+
+      await Promise.all(Array.from({ length: 8 }, () => orders.startPayment(order.id, randomUUID())));
+
+      const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from payment_attempts where order_id = ${order.id}`;
+      expect(n).toBe(1);
+      expect((await orderRow(order.id)).payment_attempts).toBe(1);
+    });
+
+    it('finishPayment applies one outcome when a completed and a declined answer race', async () => {
+      const order = await orderIn('placed');
+      const { attempt } = (await orders.startPayment(order.id, randomUUID()))!;
+
+      const [paid, declined] = await Promise.all([orders.finishPayment(attempt, 'completed', 'pay-1'), orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED')]);
+
+      expect([paid, declined].filter((r) => r !== undefined)).toHaveLength(1);
+      const [attemptRow] = await sql<{ outcome: string }[]>`select outcome from payment_attempts where id = ${attempt.id}`;
+      const row = await orderRow(order.id);
+      expect(row.state).toBe(paid ? 'paid' : 'declined');
+      expect(attemptRow.outcome).toBe(paid ? 'completed' : 'declined');
+    });
+  });
+
+  describe('payments', () => {
+    async function attempts(orderId: string) {
+      return sql<{ id: string; amount_minor: number; outcome: string; upstream_payment_id: string | null }[]>`
+        select id, amount_minor, outcome, upstream_payment_id from payment_attempts where order_id = ${orderId} order by created_at`;
+    }
+
+    it('startPayment moves placed → paying and records the attempt, for the order total, before anything is sent', async () => {
+      const order = await orderIn('placed');
+      const attemptId = randomUUID();
+
+      const started = await orders.startPayment(order.id, attemptId);
+
+      expect(started?.order).toMatchObject({ state: 'paying', paymentAttempts: 1 });
+      expect(started?.attempt).toEqual({ id: attemptId, orderId: order.id, amountMinor: PIZZAS_GROSS });
+      expect(await attempts(order.id)).toEqual([{ id: attemptId, amount_minor: PIZZAS_GROSS, outcome: 'sending', upstream_payment_id: null }]);
+    });
+
+    it('startPayment pays a declined order again as a new attempt', async () => {
+      const order = await orderIn('placed');
+      const first = (await orders.startPayment(order.id, randomUUID()))!;
+      await orders.finishPayment(first.attempt, 'declined', null, 'PAYMENT_DECLINED');
+
+      const second = await orders.startPayment(order.id, randomUUID());
+
+      expect(second?.order).toMatchObject({ state: 'paying', paymentAttempts: 2 });
+      expect((await attempts(order.id)).map((a) => a.outcome)).toEqual(['declined', 'sending']);
+    });
+
+    it.each(['pending', 'paying', 'paid', 'completed', 'failed', 'unknown'] as OrderState[])('startPayment refuses an order in %s and records no attempt', async (state) => {
+      const order = await orderIn(state);
+
+      expect(await orders.startPayment(order.id, randomUUID())).toBeUndefined();
+      expect(await attempts(order.id)).toEqual([]);
+      expect((await orderRow(order.id)).state).toBe(state);
+    });
+
+    const outcomes: Array<{ outcome: PaymentOutcome; upstreamId: string | null; lastError?: string; state: OrderState; paymentId: string | null }> = [
+      { outcome: 'completed', upstreamId: 'pay-42', state: 'paid', paymentId: 'pay-42' },
+      { outcome: 'declined', upstreamId: null, lastError: 'PAYMENT_DECLINED', state: 'declined', paymentId: null },
+      { outcome: 'no_charge', upstreamId: null, lastError: 'UPSTREAM_UNAVAILABLE: status 503', state: 'placed', paymentId: null },
+      { outcome: 'unknown', upstreamId: null, lastError: 'PAYMENT_STATUS_UNKNOWN: timeout', state: 'unknown', paymentId: null },
+    ];
+
+    it.each(outcomes)('finishPayment($outcome) moves paying → $state and records the attempt’s outcome', async ({ outcome, upstreamId, lastError, state, paymentId }) => {
+      const order = await orderIn('placed');
+      const { attempt } = (await orders.startPayment(order.id, randomUUID()))!;
+
+      const finished = await orders.finishPayment(attempt, outcome, upstreamId ? `${upstreamId}-${order.id}` : null, lastError);
+
+      const expectedPaymentId = paymentId && `${paymentId}-${order.id}`;
+      expect(finished).toMatchObject({ state, paymentId: expectedPaymentId, lastError: lastError ?? null });
+      expect(await attempts(order.id)).toEqual([{ id: attempt.id, amount_minor: PIZZAS_GROSS, outcome, upstream_payment_id: upstreamId && `${upstreamId}-${order.id}` }]);
+    });
+
+    it('finishPayment changes nothing once the order has left paying', async () => {
+      const order = await orderIn('placed');
+      const { attempt } = (await orders.startPayment(order.id, randomUUID()))!;
+      await orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died');
+
+      const finished = await orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED');
+
+      expect(finished).toBeUndefined();
+      expect(await orderRow(order.id)).toMatchObject({ state: 'unknown', last_error: 'PAYMENT_STATUS_UNKNOWN: the request paying it died' });
+      expect((await attempts(order.id)).map((a) => a.outcome)).toEqual(['unknown']);
+    });
+
+    it('markPaymentUnknown turns a paying order and its attempt unknown, and nothing else', async () => {
+      const paying = await orderIn('placed');
+      await orders.startPayment(paying.id, randomUUID());
+      const placed = await orderIn('placed');
+
+      expect(await orders.markPaymentUnknown(paying.id, 'lost')).toMatchObject({ state: 'unknown', lastError: 'lost' });
+      expect((await attempts(paying.id)).map((a) => a.outcome)).toEqual(['unknown']);
+      expect(await orders.markPaymentUnknown(placed.id, 'lost')).toBeUndefined();
+      expect((await orderRow(placed.id)).state).toBe('placed');
+    });
+  });
+
+  describe('settling the basket with the order', () => {
+    it('failAndReopenBasket fails the order with its reason and reopens the basket for another checkout', async () => {
+      const order = await orderIn('placed');
+      const locked = await basketRow(order.basketId);
+
+      const failed = await orders.failAndReopenBasket(order.id, ['pending', 'placed'], 'ABANDONED: never paid');
+
+      expect(failed).toMatchObject({ state: 'failed', lastError: 'ABANDONED: never paid' });
+      expect(await basketRow(order.basketId)).toEqual({ status: 'open', version: locked.version + 1 });
+      expect(await orders.findLiveForBasket(order.ownerId, order.basketId)).toBeUndefined();
+      const again = await orders.open({ ownerId: order.ownerId, basketId: order.basketId, orderId: randomUUID(), idempotencyKey: randomUUID() });
+      expect(again).toMatchObject({ state: 'pending', totalMinor: PIZZAS_GROSS });
+    });
+
+    it.each(['paying', 'paid', 'completed', 'unknown'] as OrderState[])('failAndReopenBasket leaves an order in %s and its locked basket alone', async (state) => {
+      const order = await orderIn(state);
+      const locked = await basketRow(order.basketId);
+
+      expect(await orders.failAndReopenBasket(order.id, ['pending', 'placed', 'declined'], 'ABANDONED')).toBeUndefined();
+      expect((await orderRow(order.id)).state).toBe(state);
+      expect(await basketRow(order.basketId)).toEqual(locked);
+    });
+
+    it('completeAndCloseBasket completes a paid order and closes its basket', async () => {
+      const order = await orderIn('paid');
+      const locked = await basketRow(order.basketId);
+
+      expect(await orders.completeAndCloseBasket(order.id)).toMatchObject({ state: 'completed' });
+      expect(await basketRow(order.basketId)).toEqual({ status: 'closed', version: locked.version + 1 });
+    });
+
+    it.each(['placed', 'paying', 'unknown', 'completed'] as OrderState[])('completeAndCloseBasket leaves an order in %s and its basket alone', async (state) => {
+      const order = await orderIn(state);
+      const locked = await basketRow(order.basketId);
+
+      expect(await orders.completeAndCloseBasket(order.id)).toBeUndefined();
+      expect((await orderRow(order.id)).state).toBe(state);
+      expect(await basketRow(order.basketId)).toEqual(locked);
+    });
+  });
+
+  describe('one live order per basket (partial unique index)', () => {
+    const insertOrder = (basketId: string, ownerId: string, state: OrderState) =>
+      sql`insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key) values (${randomUUID()}, ${ownerId}, ${basketId}, ${state}, 100, ${randomUUID()})`;
+
+    it('refuses a second live order for a basket, but not after the first has failed', async () => {
+      const order = await orderIn('placed');
+
+      await expect(insertOrder(order.basketId, order.ownerId, 'pending')).rejects.toMatchObject({ code: '23505' });
+      await expect(insertOrder(order.basketId, order.ownerId, 'failed')).resolves.toBeDefined();
+      await orders.failAndReopenBasket(order.id, ['placed'], 'ABANDONED');
+      await expect(insertOrder(order.basketId, order.ownerId, 'failed')).resolves.toBeDefined();
+      await expect(insertOrder(order.basketId, order.ownerId, 'pending')).resolves.toBeDefined();
+      await expect(insertOrder(order.basketId, order.ownerId, 'unknown')).rejects.toMatchObject({ code: '23505' });
+    });
+  });
+
+  describe('claimForReconcile', () => {
+    const claim = (overrides: Partial<ReconcileClaim> = {}): ReconcileClaim => ({
+      abandonedAfterMs: 20_000,
+      declinedExpiryMs: 40_000,
+      leaseMs: 60_000,
+      limit: 1000,
+      ...overrides,
+    });
+
+    /** Other tests' unsettled orders a claim took (paid ones are always claimable); handed back after each test. */
+    const othersClaimed: string[] = [];
+    afterEach(async () => {
+      await Promise.all(othersClaimed.splice(0).map((id) => orders.releaseLease(id)));
+    });
+
+    /** The orders of `mine` a claim returned. */
+    async function claimOwn(mine: Set<string>, request: ReconcileClaim): Promise<Order[]> {
+      const claimed = await orders.claimForReconcile(request);
+      othersClaimed.push(...claimed.filter((o) => !mine.has(o.id)).map((o) => o.id));
+      return claimed.filter((o) => mine.has(o.id));
+    }
+
+    it('claims each order for one run only, when four runs claim at once (SKIP LOCKED)', async () => {
+      const arranged = await Promise.all(Array.from({ length: 12 }, () => orderIn('declined', 50_000)));
+      const mine = new Set(arranged.map((o) => o.id));
+
+      const claimedIds: string[] = [];
+      for (let round = 0; round < 10 && claimedIds.length < mine.size; round++) {
+        const runs = await Promise.all(Array.from({ length: 4 }, () => claimOwn(mine, claim({ limit: 3 }))));
+        for (const run of runs) claimedIds.push(...run.map((o) => o.id));
+      }
+
+      expect(claimedIds.length).toBe(new Set(claimedIds).size);
+      expect(new Set(claimedIds)).toEqual(mine);
+      const rows = await sql<{ leased: boolean; reconcile_attempts: number }[]>`
+        select lease_until > now() + interval '50 seconds' as leased, reconcile_attempts from orders where id in ${sql([...mine])}`;
+      expect(rows).toEqual(Array(12).fill({ leased: true, reconcile_attempts: 1 }));
+      expect(await claimOwn(mine, claim())).toEqual([]);
+    });
+
+    it('skips, without waiting, the rows another run is claiming in a transaction not yet committed', async () => {
+      const arranged = await Promise.all(Array.from({ length: 5 }, () => orderIn('placed', 30_000)));
+      const mine = new Set(arranged.map((o) => o.id));
+      let heldByFirst: string[] = [];
+      let second: Promise<Order[]> | undefined;
+      let secondWhileHeld: Order[] | 'still waiting' = 'still waiting';
+
+      await sql.begin(async (tx) => {
+        const first = await new PostgresOrderRepository(tx as unknown as Sql).claimForReconcile(claim());
+        othersClaimed.push(...first.filter((o) => !mine.has(o.id)).map((o) => o.id));
+        heldByFirst = first.filter((o) => mine.has(o.id)).map((o) => o.id);
+        second = claimOwn(mine, claim());
+        secondWhileHeld = await Promise.race([second, new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 2000))]);
+      });
+
+      expect(new Set(heldByFirst)).toEqual(mine);
+      expect(secondWhileHeld).toEqual([]);
+      expect(await second).toEqual([]);
+    });
+
+    it('claims only orders that are unsettled and stale for their state, and not leased by another run', async () => {
+      const cases: Array<{ state: OrderState; ageMs: number; lease?: 'future' | 'past'; claimed: boolean }> = [
+        { state: 'pending', ageMs: 30_000, claimed: true },
+        { state: 'pending', ageMs: 10_000, claimed: false },
+        { state: 'placed', ageMs: 30_000, claimed: true },
+        { state: 'placed', ageMs: 10_000, claimed: false },
+        { state: 'paying', ageMs: 30_000, claimed: true },
+        { state: 'paying', ageMs: 10_000, claimed: false },
+        { state: 'declined', ageMs: 50_000, claimed: true },
+        { state: 'declined', ageMs: 30_000, claimed: false }, // abandoned for a pending order, not yet expired for a declined one
+        { state: 'paid', ageMs: 0, claimed: true },
+        { state: 'refunding', ageMs: 0, claimed: true },
+        { state: 'pending', ageMs: 30_000, lease: 'future', claimed: false },
+        { state: 'pending', ageMs: 30_000, lease: 'past', claimed: true },
+        { state: 'paid', ageMs: 0, lease: 'future', claimed: false },
+        ...(['completed', 'failed', 'unknown', 'refunded'] as OrderState[]).map((state) => ({ state, ageMs: 86_400_000, claimed: false })),
+      ];
+      const arranged = await Promise.all(cases.map(async (c) => ({ ...c, order: await orderIn(c.state, c.ageMs, c.lease ?? 'none') })));
+      const mine = new Set(arranged.map((a) => a.order.id));
+
+      const claimed = new Set((await claimOwn(mine, claim())).map((o) => o.id));
+
+      const verdicts = arranged.map(({ state, ageMs, lease, order }) => ({ state, ageMs, lease, claimed: claimed.has(order.id) }));
+      expect(verdicts).toEqual(cases.map(({ state, ageMs, lease, claimed: expected }) => ({ state, ageMs, lease, claimed: expected })));
+    });
+
+    it('hands a released order to the next run', async () => {
+      const order = await orderIn('placed', 30_000);
+      const mine = new Set([order.id]);
+      expect((await claimOwn(mine, claim())).map((o) => o.id)).toEqual([order.id]);
+      expect(await claimOwn(mine, claim())).toEqual([]);
+
+      await orders.releaseLease(order.id);
+
+      expect((await claimOwn(mine, claim())).map((o) => o.id)).toEqual([order.id]);
+      expect((await orderRow(order.id)).state).toBe('placed');
+    });
+  });
+});

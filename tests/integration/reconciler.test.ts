@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto';
+import { mintUpstreamToken } from '../../lib/auth';
+import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository';
+import { connect, type Sql } from '../../lib/db/sql';
+import { Deadline } from '../../lib/deadline';
+import { IdempotencyStore } from '../../lib/idempotency/store';
+import type { Logger } from '../../lib/logger';
+import { Checkout } from '../../lib/orders/checkout';
+import type { Order } from '../../lib/orders/order';
+import { PostgresOrderRepository } from '../../lib/orders/postgres-repository';
+import { Reconciler, type ReconcileReport } from '../../lib/orders/reconciler';
+import { Refunds } from '../../lib/orders/refund';
+import type { OrderState } from '../../lib/orders/state-machine';
+import { UpstreamClient } from '../../lib/upstream/client';
+import { PosApi } from '../../lib/upstream/pos-api';
+import type { CallOptions } from '../../lib/upstream/client';
+import { simulator, uniqueUser } from '../support/http';
+import { ledgerProblems } from '../support/ledger';
+
+const PIZZAS = { productId: 'pizza', productName: 'Pizza', quantity: 2, netUnitMinor: 1200, vatBasisPoints: 2000 }; // 28.80 gross
+const TOTAL_MAIN_UNITS = 28.8;
+
+/**
+ * Thresholds of these reconcilers: an order is stale after a minute. Orders
+ * arranged as stale are 90 s old, which the serverless reconciler (120 s,
+ * the default) leaves alone, so only the runs of this file settle them.
+ */
+const ABANDONED_AFTER_MS = 60_000;
+const STALE_MS = 90_000;
+/** One attempt and one retry per upstream call: a fault scripted twice fails a call for certain. */
+const UPSTREAM_MAX_ATTEMPTS = 2;
+
+const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet };
+
+/** One Lambda container's worth of services, wired as lib/services.ts wires them. */
+function container(batchSize = 200) {
+  const sql = connect(process.env.DATABASE_URL!, { max: 4 });
+  const client = new UpstreamClient({
+    baseUrl: process.env.TEST_SIMULATOR_URL!,
+    callTimeoutMs: 1500,
+    maxAttempts: UPSTREAM_MAX_ATTEMPTS,
+    backoffBaseMs: 10,
+    backoffCapMs: 50,
+    breakerFailureThreshold: 1000,
+    breakerHalfOpenAfterMs: 1000,
+  });
+  const api = new PosApi(client);
+  const orders = new PostgresOrderRepository(sql);
+  const checkout = new Checkout(orders, api, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs: ABANDONED_AFTER_MS });
+  const refunds = new Refunds(orders, api, checkout, client.retryAfterSeconds);
+  const reconciler = new Reconciler(orders, api, checkout, refunds, new IdempotencyStore(sql, { ttlMs: 24 * 3_600_000 }), {
+    batchSize,
+    abandonedAfterMs: ABANDONED_AFTER_MS,
+    declinedExpiryMs: ABANDONED_AFTER_MS,
+    leaseMs: ABANDONED_AFTER_MS,
+    tokenSecret: process.env.AUTH_JWT_SECRET!,
+    perOrderDeadlineMs: 6000,
+  });
+  return { sql, api, orders, reconciler, close: async () => Promise.all([client.close(), sql.end()]) };
+}
+
+type Container = ReturnType<typeof container>;
+
+interface Arranged {
+  user: string;
+  order: Order;
+}
+
+describe('Reconciler, run in-process against Postgres and the simulator', () => {
+  let services: Container;
+  let sql: Sql;
+  const extraContainers: Container[] = [];
+
+  beforeAll(() => {
+    services = container();
+    sql = services.sql;
+  });
+  afterAll(async () => {
+    await Promise.all([services, ...extraContainers].map((c) => c.close()));
+  });
+
+  async function callFor(user: string): Promise<CallOptions> {
+    return { token: await mintUpstreamToken(process.env.AUTH_JWT_SECRET!, user), deadline: Deadline.fromNow(6000), log: quiet };
+  }
+
+  /**
+   * An order brought to `state` the way checkout gets there (upstream calls
+   * included), its last change `ageMs` ago. `upstream: false` leaves a pending
+   * order that was never created upstream.
+   */
+  async function arrange(state: OrderState, options: { ageMs?: number; user?: string; upstream?: boolean } = {}): Promise<Arranged> {
+    const user = options.user ?? uniqueUser('reconcile');
+    const call = await callFor(user);
+    const { orders, api } = services;
+    const basketId = randomUUID();
+    await new PostgresBasketRepository(sql).create(user, basketId);
+    await new PostgresBasketRepository(sql).putLine(user, basketId, PIZZAS);
+    let order = await orders.open({ ownerId: user, basketId, orderId: randomUUID(), idempotencyKey: randomUUID() });
+    if (options.upstream !== false) expect(await api.createOrder({ id: order.id, basketId, total: TOTAL_MAIN_UNITS }, call)).toMatchObject({ kind: 'created' });
+    if (state !== 'pending') order = (await orders.transition(order.id, ['pending'], 'placed'))!;
+    if (['paying', 'paid', 'declined', 'refunding'].includes(state)) {
+      const started = (await orders.startPayment(order.id, randomUUID()))!;
+      const { attempt } = started;
+      order = started.order;
+      if (state === 'declined') {
+        await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user });
+        expect(await api.createPayment({ orderId: order.id, amount: TOTAL_MAIN_UNITS }, call)).toEqual({ kind: 'declined' });
+        order = (await orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED'))!;
+      } else if (state !== 'paying') {
+        const paid = await api.createPayment({ orderId: order.id, amount: TOTAL_MAIN_UNITS }, call);
+        if (paid.kind !== 'completed') throw new Error(`arranging a paid order: payment ${paid.kind}`);
+        order = (await orders.finishPayment(attempt, 'completed', paid.payment.id))!;
+      }
+    }
+    if (state === 'refunding') {
+      await api.setOrderStatus(order.id, 'completed', call);
+      await orders.completeAndCloseBasket(order.id);
+      order = (await orders.transition(order.id, ['completed'], 'refunding'))!;
+    }
+    expect(order.state).toBe(state);
+    if (options.ageMs) await sql`update orders set updated_at = now() - ${options.ageMs}::double precision * interval '1 millisecond' where id = ${order.id}`;
+    return { user, order: (await orders.findById(order.id))! };
+  }
+
+  async function rowOf(orderId: string) {
+    const [row] = await sql<{ state: OrderState; updated_at: Date; lease_until: Date | null; reconcile_attempts: number; last_error: string | null }[]>`
+      select state, updated_at, lease_until, reconcile_attempts, last_error from orders where id = ${orderId}`;
+    return row;
+  }
+
+  async function basketStatus(order: Order): Promise<string> {
+    const [row] = await sql<{ status: string }[]>`select status from baskets where id = ${order.basketId}`;
+    return row.status;
+  }
+
+  async function upstreamOf(user: string, orderId: string) {
+    const ledger = await simulator.ledger(user);
+    return {
+      order: ledger.orders.find((o) => o.id === orderId),
+      patches: ledger.calls.filter((c) => c.method === 'PATCH' && c.path === `/orders/${orderId}`),
+      calls: ledger.calls.length,
+      payments: ledger.payments.filter((p) => p.order_id === orderId),
+      refunds: ledger.refunds.filter((r) => r.order_id === orderId),
+      problems: await ledgerProblems(ledger, sql),
+    };
+  }
+
+  const NO_PROBLEMS = { doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [] };
+
+  it('completes a paid order upstream and closes its basket', async () => {
+    const { user, order } = await arrange('paid');
+
+    await services.reconciler.run(quiet);
+
+    expect((await rowOf(order.id)).state).toBe('completed');
+    expect(await basketStatus(order)).toBe('closed');
+    const upstream = await upstreamOf(user, order.id);
+    expect(upstream.order?.status).toBe('completed');
+    expect(upstream.patches.map((p) => p.status)).toEqual([200]);
+    expect(upstream.payments.map((p) => p.status)).toEqual(['completed']);
+    expect(upstream.problems).toEqual(NO_PROBLEMS);
+  });
+
+  it.each([
+    { state: 'pending' as OrderState, upstream: false, upstreamStatus: undefined },
+    { state: 'pending' as OrderState, upstream: true, upstreamStatus: 'failed' },
+    { state: 'placed' as OrderState, upstream: true, upstreamStatus: 'failed' },
+    { state: 'declined' as OrderState, upstream: true, upstreamStatus: 'failed' },
+  ])('fails a stale $state order (upstream: $upstream) upstream and here, and reopens its basket', async ({ state, upstream: createdUpstream, upstreamStatus }) => {
+    const { user, order } = await arrange(state, { ageMs: STALE_MS, upstream: createdUpstream });
+
+    await services.reconciler.run(quiet);
+
+    expect(await rowOf(order.id)).toMatchObject({ state: 'failed', last_error: `ABANDONED: never paid (was ${state})`, lease_until: null });
+    expect(await basketStatus(order)).toBe('open');
+    const upstream = await upstreamOf(user, order.id);
+    expect(upstream.patches.map((p) => p.status)).toEqual([createdUpstream ? 200 : 404]);
+    expect(upstream.order?.status).toBe(upstreamStatus);
+    expect(upstream.payments.filter((p) => p.status === 'completed')).toEqual([]);
+  });
+
+  it('turns a stale paying order unknown without asking the upstream anything, and keeps the basket locked', async () => {
+    const { user, order } = await arrange('paying', { ageMs: STALE_MS });
+    const callsBefore = (await upstreamOf(user, order.id)).calls;
+
+    await services.reconciler.run(quiet);
+
+    expect(await rowOf(order.id)).toMatchObject({ state: 'unknown', last_error: expect.stringMatching(/^PAYMENT_STATUS_UNKNOWN/) });
+    const attempts = await sql<{ outcome: string }[]>`select outcome from payment_attempts where order_id = ${order.id}`;
+    expect(attempts.map((a) => a.outcome)).toEqual(['unknown']);
+    expect(await basketStatus(order)).toBe('locked');
+    expect((await upstreamOf(user, order.id)).calls).toBe(callsBefore);
+  });
+
+  it('finishes a refund left in refunding', async () => {
+    const { user, order } = await arrange('refunding');
+
+    await services.reconciler.run(quiet);
+
+    expect((await rowOf(order.id)).state).toBe('refunded');
+    const upstream = await upstreamOf(user, order.id);
+    expect(upstream.payments.map((p) => ({ id: p.id, status: p.status }))).toEqual([{ id: order.paymentId, status: 'refunded' }]);
+    expect(upstream.refunds).toHaveLength(1);
+    expect(upstream.problems).toEqual(NO_PROBLEMS);
+  });
+
+  it('leaves orders alone that are not stale yet', async () => {
+    const user = uniqueUser('reconcile-fresh');
+    const arranged = [
+      await arrange('pending', { user }),
+      await arrange('placed', { user }),
+      await arrange('paying', { user }),
+      await arrange('declined', { user }),
+      await arrange('placed', { user, ageMs: ABANDONED_AFTER_MS - 20_000 }),
+      await arrange('declined', { user, ageMs: ABANDONED_AFTER_MS - 20_000 }),
+    ];
+    const before = await Promise.all(arranged.map(({ order }) => rowOf(order.id)));
+    const callsBefore = (await simulator.ledger(user)).calls.length;
+
+    await services.reconciler.run(quiet);
+
+    expect(await Promise.all(arranged.map(({ order }) => rowOf(order.id)))).toEqual(before);
+    expect(before.map((row) => row.reconcile_attempts)).toEqual(Array(arranged.length).fill(0));
+    expect((await simulator.ledger(user)).calls.length).toBe(callsBefore);
+  });
+
+  it('while the upstream is down, leaves the order untouched, releases its lease and reports an error; the next run settles it', async () => {
+    const { user, order } = await arrange('placed', { ageMs: STALE_MS });
+    const before = await rowOf(order.id);
+    await simulator.queueFault({ method: 'PATCH', path: `/orders/${order.id}`, kind: '503', times: UPSTREAM_MAX_ATTEMPTS, user });
+
+    const down: ReconcileReport = await services.reconciler.run(quiet);
+
+    expect(down.errors).toBeGreaterThanOrEqual(1);
+    expect(await rowOf(order.id)).toEqual({ ...before, lease_until: null, reconcile_attempts: before.reconcile_attempts + 1 });
+    expect(await basketStatus(order)).toBe('locked');
+    const refused = await upstreamOf(user, order.id);
+    expect(refused.patches.map((p) => p.status)).toEqual(Array(UPSTREAM_MAX_ATTEMPTS).fill(503));
+    expect(refused.order?.status).toBe('pending');
+
+    await services.reconciler.run(quiet);
+
+    expect((await rowOf(order.id)).state).toBe('failed');
+    expect(await basketStatus(order)).toBe('open');
+    const settled = await upstreamOf(user, order.id);
+    expect(settled.order?.status).toBe('failed');
+    expect(settled.patches.map((p) => p.status)).toEqual([...Array(UPSTREAM_MAX_ATTEMPTS).fill(503), 200]);
+  });
+
+  it('settles each order exactly once when two reconcilers in two containers run at the same time', async () => {
+    const user = uniqueUser('reconcile-race');
+    // One at a time: a scripted decline belongs to the user, not to an order. Paid orders are claimable
+    // at any age; aged like the others, they sort as early in a claim.
+    const arranged: Arranged[] = [];
+    for (const state of ['paid', 'paid', 'paid', 'paid', 'placed', 'placed', 'placed', 'placed', 'declined', 'declined'] as OrderState[]) {
+      arranged.push(await arrange(state, { user, ageMs: STALE_MS }));
+    }
+    const mine = arranged.map(({ order }) => order.id);
+    const racers = [container(3), container(3)];
+    extraContainers.push(...racers);
+    const unsettled = async () => (await sql<{ n: number }[]>`select count(*)::int as n from orders where id in ${sql(mine)} and state in ('paid', 'placed', 'declined')`)[0].n;
+
+    // Small batches, run repeatedly, so the two runs claim from the same rows at the same time.
+    await Promise.all(
+      racers.map(async ({ reconciler }) => {
+        for (let run = 0; run < 10 && (await unsettled()) > 0; run++) await reconciler.run(quiet);
+      }),
+    );
+
+    const rows = await sql<{ id: string; state: OrderState; reconcile_attempts: number }[]>`select id, state, reconcile_attempts from orders where id in ${sql(mine)}`;
+    const expectedState = new Map(arranged.map(({ order }) => [order.id, order.state === 'paid' ? 'completed' : 'failed']));
+    expect(rows.map((r) => ({ id: r.id, state: r.state, claims: r.reconcile_attempts })).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      mine.map((id) => ({ id, state: expectedState.get(id), claims: 1 })).sort((a, b) => a.id.localeCompare(b.id)),
+    );
+    const ledger = await simulator.ledger(user);
+    const patchesPerOrder = mine.map((id) => ledger.calls.filter((c) => c.method === 'PATCH' && c.path === `/orders/${id}`).length);
+    expect(patchesPerOrder).toEqual(Array(mine.length).fill(1));
+    expect(ledger.orders.map((o) => o.status).sort()).toEqual([...Array(4).fill('completed'), ...Array(6).fill('failed')]);
+    expect(await ledgerProblems(ledger, sql)).toEqual(NO_PROBLEMS);
+  });
+});

@@ -200,12 +200,16 @@ describe('crash recovery: a checkout killed between any two steps', () => {
     };
   }
 
-  /** The dead request's Idempotency-Key lock runs out (as it would a few seconds after the Lambda died). */
-  async function expireKeyLock(checkout: Checkout): Promise<void> {
-    const expired = await sql`
-      update idempotency_keys set locked_until = now() - interval '1 second'
+  /**
+   * Sets when the dead request's Idempotency-Key lock runs out: still held, or
+   * expired (as it is a few seconds after the Lambda died).
+   */
+  async function setKeyLock(checkout: Checkout, lock: 'held' | 'expired'): Promise<void> {
+    const until = lock === 'held' ? sql`now() + interval '1 minute'` : sql`now() - interval '1 second'`;
+    const updated = await sql`
+      update idempotency_keys set locked_until = ${until}
       where owner_id = ${checkout.user} and idempotency_key = ${checkout.key} and status = 'in_progress'`;
-    expect(expired.count).toBe(1);
+    expect(updated.count).toBe(1);
   }
 
   /** Moves the order's last change an hour back: long past every abandonment threshold. */
@@ -238,11 +242,12 @@ describe('crash recovery: a checkout killed between any two steps', () => {
       expect(crashed.child.exitCode).toBe(CRASH_EXIT_CODE);
       const before = await orderOf(crashed.basketId);
 
+      await setKeyLock(crashed, 'held');
       const whileLocked = await retry(crashed);
       expect(whileLocked.status).toBe(409);
       expect(whileLocked.body.error.code).toBe('REQUEST_IN_PROGRESS');
 
-      await expireKeyLock(crashed);
+      await setKeyLock(crashed, 'expired');
       // A payment left in flight is only given up once it is older than any live request could be.
       if (before.state === 'paying') await ageOrder(before.id);
       const resumed = await retry(crashed);
@@ -297,7 +302,7 @@ describe('crash recovery: a checkout killed between any two steps', () => {
     const crashed = await crashedWhilePayingForFreshRetry;
     expect(crashed.child.exitCode).toBe(CRASH_EXIT_CODE);
     const order = await orderOf(crashed.basketId);
-    await expireKeyLock(crashed);
+    await setKeyLock(crashed, 'expired');
 
     const early = await retry(crashed);
     expect(early.status).toBe(409);

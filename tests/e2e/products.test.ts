@@ -39,18 +39,15 @@ describe('GET /products through serverless-offline', () => {
   });
 
   it('answers 503 UPSTREAM_UNAVAILABLE with Retry-After while the upstream is down', async () => {
-    await simulator.configure({ faults: { rate503: 1, rate500After: 0, rateHangAfter: 0, rateReset: 0 } });
-    try {
-      const response = await api('/products', { token });
+    await simulator.queueFault({ method: 'GET', path: '/products/', kind: '503', times: 4, user });
 
-      expect(response.status).toBe(503);
-      expect(response.body.error.code).toBe('UPSTREAM_UNAVAILABLE');
-      expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
-      const refused = (await simulator.ledger(user)).calls.filter((c) => c.path.startsWith('/products') && c.status === 503);
-      expect(refused.length).toBe(4); // the first try and three retries
-    } finally {
-      await simulator.reset();
-    }
+    const response = await api('/products', { token });
+
+    expect(response.status).toBe(503);
+    expect(response.body.error.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    const refused = (await simulator.ledger(user)).calls.filter((c) => c.path.startsWith('/products') && c.status === 503);
+    expect(refused.length).toBe(4); // the first try and three retries
   });
 
   it('answers unknown routes with a JSON 404, never an HTML page', async () => {

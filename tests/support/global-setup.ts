@@ -19,6 +19,8 @@ export const OFFLINE_LOG = path.join(os.tmpdir(), `pos-basket-e2e-${process.pid}
 export default async function globalSetup(): Promise<void> {
   const env = { ...process.env };
   delete env.UPSTREAM_BASE_URL; // tests always run against the simulator
+  // A hang outlasts the handlers' 1.5 s call timeout but not the test; set once, since files run in parallel.
+  env.SIM_HANG_MS = '2500';
   const stack = await startStack({
     purpose: 'test',
     env,

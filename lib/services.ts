@@ -71,6 +71,9 @@ export function orders(): OrderRepository {
   return new PostgresOrderRepository(db());
 }
 
+/** Below the reconciler function's 120 s timeout in serverless.yml. */
+const RECONCILER_RUN_BUDGET_MS = 90_000;
+
 /** Needs the upstream's token secret to act for order owners; undefined when the service has none. */
 export function reconciler(): Reconciler | undefined {
   const c = config();
@@ -79,9 +82,11 @@ export function reconciler(): Reconciler | undefined {
     batchSize: c.RECONCILER_BATCH_SIZE,
     abandonedAfterMs: c.ORDER_ABANDONED_AFTER_SECONDS * 1000,
     declinedExpiryMs: c.ORDER_DECLINED_EXPIRY_MINUTES * 60_000,
-    leaseMs: c.ORDER_ABANDONED_AFTER_SECONDS * 1000,
+    // A run that dies keeps its rows no longer than it could have run.
+    leaseMs: RECONCILER_RUN_BUDGET_MS + c.REQUEST_DEADLINE_MS,
     tokenSecret: c.AUTH_JWT_SECRET,
     perOrderDeadlineMs: c.REQUEST_DEADLINE_MS,
+    runBudgetMs: RECONCILER_RUN_BUDGET_MS,
   });
 }
 

@@ -163,7 +163,7 @@ export class Checkout {
       case 'completed': {
         const paid = await this.finish(attempt, 'completed', result.payment.id);
         crashPoint('after-payment-paid');
-        return paid;
+        return paid.state === 'paid' ? paid : this.settledOutcome(paid);
       }
       case 'declined':
         return this.settledOutcome(await this.finish(attempt, 'declined', null, 'PAYMENT_DECLINED'));
@@ -175,11 +175,13 @@ export class Checkout {
     }
   }
 
+  /**
+   * Records the payment's outcome. Should the order have left `paying` in the
+   * meantime (the reconciler judged the request dead), the attempt still
+   * records the answer and the order is returned as it now stands.
+   */
   private async finish(attempt: PaymentAttempt, outcome: 'completed' | 'declined' | 'no_charge' | 'unknown', paymentId: string | null, lastError?: string): Promise<Order> {
-    const order = await this.orders.finishPayment(attempt, outcome, paymentId, lastError);
-    if (order) return order;
-    const current = await this.orders.findById(attempt.orderId);
-    throw new AppError('INTERNAL', `Order ${attempt.orderId} left paying while its payment was in flight (now ${current?.state})`);
+    return (await this.orders.finishPayment(attempt, outcome, paymentId, lastError)) ?? (await this.reload({ id: attempt.orderId }));
   }
 
   /**
@@ -212,7 +214,7 @@ export class Checkout {
     }
   }
 
-  private async reload(order: Order): Promise<Order> {
+  private async reload(order: Pick<Order, 'id'>): Promise<Order> {
     const current = await this.orders.findById(order.id);
     if (!current) throw new Error(`Order ${order.id} vanished`);
     return current;

@@ -47,7 +47,7 @@ const STATE_AFTER_PAYMENT: Record<PaymentOutcome, OrderState> = {
 export class PostgresOrderRepository implements OrderRepository {
   constructor(private readonly sql: Sql) {}
 
-  open(request: OpenOrderRequest): Promise<Order> {
+  async open(request: OpenOrderRequest): Promise<Order> {
     const { ownerId, basketId, orderId, idempotencyKey, expectedBasketVersion } = request;
     return this.sql.begin(async (tx) => {
       const [locked] = await tx`
@@ -100,7 +100,7 @@ export class PostgresOrderRepository implements OrderRepository {
     return row && toOrder(row);
   }
 
-  failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string): Promise<Order | undefined> {
+  async failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string): Promise<Order | undefined> {
     assertTransitions(from, 'failed');
     return this.sql.begin(async (tx) => {
       const [row] = await tx<OrderRow[]>`
@@ -113,7 +113,7 @@ export class PostgresOrderRepository implements OrderRepository {
     });
   }
 
-  completeAndCloseBasket(orderId: string): Promise<Order | undefined> {
+  async completeAndCloseBasket(orderId: string): Promise<Order | undefined> {
     assertTransitions(['paid'], 'completed');
     return this.sql.begin(async (tx) => {
       const [row] = await tx<OrderRow[]>`
@@ -126,7 +126,7 @@ export class PostgresOrderRepository implements OrderRepository {
     });
   }
 
-  startPayment(orderId: string, attemptId: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
+  async startPayment(orderId: string, attemptId: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
     assertTransitions(['placed', 'declined'], 'paying');
     return this.sql.begin(async (tx) => {
       const [row] = await tx<OrderRow[]>`
@@ -139,13 +139,14 @@ export class PostgresOrderRepository implements OrderRepository {
     });
   }
 
-  finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined> {
+  async finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined> {
     const next = STATE_AFTER_PAYMENT[outcome];
     assertTransitions(['paying'], next);
     return this.sql.begin(async (tx) => {
+      // An attempt already judged unknown still records a late answer: it is what a person following up needs.
       await tx`
         update payment_attempts set outcome = ${outcome}, upstream_payment_id = ${upstreamPaymentId}, updated_at = now()
-        where id = ${attempt.id} and outcome = 'sending'`;
+        where id = ${attempt.id} and outcome in ('sending', 'unknown')`;
       const [row] = await tx<OrderRow[]>`
         update orders set
           state = ${next},
@@ -159,7 +160,7 @@ export class PostgresOrderRepository implements OrderRepository {
     });
   }
 
-  markPaymentUnknown(orderId: string, reason: string): Promise<Order | undefined> {
+  async markPaymentUnknown(orderId: string, reason: string): Promise<Order | undefined> {
     assertTransitions(['paying'], 'unknown');
     return this.sql.begin(async (tx) => {
       const [row] = await tx<OrderRow[]>`

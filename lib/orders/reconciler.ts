@@ -15,6 +15,8 @@ export interface ReconcilerOptions extends Omit<ReconcileClaim, 'limit'> {
   tokenSecret: string;
   /** Budget for one order's upstream calls. */
   perOrderDeadlineMs: number;
+  /** How long one run may keep settling orders (below the function's timeout); the rest wait for the next run. */
+  runBudgetMs: number;
 }
 
 export interface ReconcileReport {
@@ -49,8 +51,13 @@ export class Reconciler {
 
   async run(log: Logger): Promise<ReconcileReport> {
     const report: ReconcileReport = { examined: 0, completed: 0, failed: 0, refunded: 0, unknown: 0, stillPending: 0, errors: 0, purgedKeys: 0, needFollowUp: {} };
+    const stopStartingAt = Date.now() + this.options.runBudgetMs - this.options.perOrderDeadlineMs;
     const claimed = await this.orders.claimForReconcile({ ...this.options, limit: this.options.batchSize });
     for (const order of claimed) {
+      if (Date.now() > stopStartingAt) {
+        await this.orders.releaseLease(order.id);
+        continue;
+      }
       report.examined++;
       try {
         const after = await this.settle(order, log);

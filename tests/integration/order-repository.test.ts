@@ -310,16 +310,16 @@ describe('PostgresOrderRepository against a real Postgres', () => {
       expect(await attempts(order.id)).toEqual([{ id: attempt.id, amount_minor: PIZZAS_GROSS, outcome, upstream_payment_id: upstreamId && `${upstreamId}-${order.id}` }]);
     });
 
-    it('finishPayment changes nothing once the order has left paying', async () => {
+    it('finishPayment leaves an order that has left paying as it is, but records the late answer on its attempt', async () => {
       const order = await orderIn('placed');
       const { attempt } = (await orders.startPayment(order.id, randomUUID()))!;
       await orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died');
 
-      const finished = await orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED');
+      const finished = await orders.finishPayment(attempt, 'completed', `late-${order.id}`);
 
       expect(finished).toBeUndefined();
-      expect(await orderRow(order.id)).toMatchObject({ state: 'unknown', last_error: 'PAYMENT_STATUS_UNKNOWN: the request paying it died' });
-      expect((await attempts(order.id)).map((a) => a.outcome)).toEqual(['unknown']);
+      expect(await orderRow(order.id)).toMatchObject({ state: 'unknown', payment_id: null, last_error: 'PAYMENT_STATUS_UNKNOWN: the request paying it died' });
+      expect(await attempts(order.id)).toEqual([expect.objectContaining({ outcome: 'completed', upstream_payment_id: `late-${order.id}` })]);
     });
 
     it('markPaymentUnknown turns a paying order and its attempt unknown, and nothing else', async () => {

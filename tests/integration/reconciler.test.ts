@@ -55,6 +55,7 @@ function container(batchSize = 200) {
     leaseMs: ABANDONED_AFTER_MS,
     tokenSecret: process.env.AUTH_JWT_SECRET!,
     perOrderDeadlineMs: 6000,
+    runBudgetMs: 60_000,
   });
   return { sql, api, orders, reconciler, close: async () => Promise.all([client.close(), sql.end()]) };
 }

@@ -114,7 +114,7 @@ describe('concurrent checkouts', () => {
     expect(ledger.payments).toEqual([expect.objectContaining({ order_id: orderId, amount: 14.4, status: 'completed' })]);
     expect(await orderStatesOf(basketId)).toHaveLength(1);
     await expectNoMoneyProblems(cashier.user);
-  });
+  }, 90_000); // 20 cold Lambda containers start at once
 
   it('runs one checkout for 10 parallel requests with the same key: one upstream order, one payment, identical 201 bodies', async () => {
     const cashier = await newCashier();

@@ -349,7 +349,7 @@ describe('checkout under upstream faults', () => {
       ['reset_after', 1],
       ['hang_after', 1],
       ['reset', 0],
-    ])('answers 502 PAYMENT_STATUS_UNKNOWN after %s, never sends the payment again, and keeps the order unknown', async (kind, charges) => {
+    ])('answers 502 PAYMENT_STATUS_UNKNOWN after %s, never sends the payment again (same key or a new one), and keeps the order unknown', async (kind, charges) => {
       const checkout = await basketWithPizza();
       await scriptFault(checkout, 'POST', '/payments/', kind);
 
@@ -367,6 +367,9 @@ describe('checkout under upstream faults', () => {
       expect(replayed.status).toBe(502);
       expect(replayed.text).toBe(response.text);
       expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+      const freshKey = await placeOrder({ ...checkout, key: randomUUID() });
+      expect(freshKey.status).toBe(409);
+      expect(freshKey.body.error).toMatchObject({ code: 'BASKET_LOCKED', orderId });
 
       expect(await reconcile(checkout.user)).toEqual({ [orderId]: 'unknown' });
       expect(await basketStatus(checkout.basketId)).toBe('locked');

@@ -195,6 +195,7 @@ describe('Idempotency-Key on the paying routes', () => {
     expect(await basketStatus(basketId)).toBe('open');
     expect(await orderStatesOf(basketId)).toEqual([]);
     expect((await simulator.ledger(cashier.user)).calls.filter(isOrderOrPaymentCall)).toEqual([]);
+    await expectNoMoneyProblems(cashier.user);
   });
 
   it.each([
@@ -213,6 +214,7 @@ describe('Idempotency-Key on the paying routes', () => {
     expect(await basketStatus(basketId)).toBe('open');
     expect(await orderStatesOf(basketId)).toEqual([]);
     expect((await simulator.ledger(cashier.user)).calls.filter(isOrderOrPaymentCall)).toEqual([]);
+    await expectNoMoneyProblems(cashier.user);
   });
 
   it('accepts a key of 255 printable characters', async () => {

@@ -191,7 +191,7 @@ describe('paying an order again', () => {
     await expectNoMoneyProblems(cashier.user);
   });
 
-  it('refuses with 409 ORDER_STATE_CONFLICT to pay a paid or completed order, without a payment request', async () => {
+  it('refuses with 409 ORDER_STATE_CONFLICT to pay a completed order, without a payment request', async () => {
     const cashier = await newCashier();
     const { orderId } = await completedOrder(cashier);
 
@@ -379,6 +379,7 @@ describe('reading orders and other cashiers', () => {
       updatedAt: expect.any(String),
     });
     expect(Date.parse(read.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(ordered.body.updatedAt));
+    await expectNoMoneyProblems(cashier.user);
   });
 
   it('answers 404 ORDER_NOT_FOUND to another cashier reading, paying or refunding an order, and changes nothing', async () => {
@@ -411,6 +412,7 @@ describe('reading orders and other cashiers', () => {
     expect((await basketRow(basketId)).status).toBe('open');
     expect(await ordersOfBasket(basketId)).toEqual([]);
     expect((await simulator.ledger(intruder.user)).calls.filter(isOrderOrPaymentCall)).toEqual([]);
+    await expectNoMoneyProblems(owner.user);
   });
 });
 
@@ -446,6 +448,7 @@ describe('requests refused before the upstream', () => {
     expect(await basketRow(basketId)).toEqual(before);
     expect(await ordersOfBasket(basketId)).toEqual([]);
     expect((await simulator.ledger(cashier.user)).calls.filter(isOrderOrPaymentCall)).toEqual([]);
+    await expectNoMoneyProblems(cashier.user);
   });
 
   it('answers 404 for unknown baskets and orders and 422 for ids that are not UUIDs', async () => {
@@ -468,6 +471,7 @@ describe('requests refused before the upstream', () => {
     expectError(responses.badOrderPay, 422, 'VALIDATION_FAILED');
     expectError(responses.unknownOrderRefund, 404, 'ORDER_NOT_FOUND');
     expect((await simulator.ledger(cashier.user)).calls).toEqual([]);
+    await expectNoMoneyProblems(cashier.user);
   });
 
   it('answers 400 to a body that is not JSON and 422 to a body with fields, on the ordering routes', async () => {
@@ -484,6 +488,7 @@ describe('requests refused before the upstream', () => {
     expectError(refundWithFields, 422, 'VALIDATION_FAILED');
     expect((await basketRow(basketId)).status).toBe('open');
     expect((await simulator.ledger(cashier.user)).calls.filter(isOrderOrPaymentCall)).toEqual([]);
+    await expectNoMoneyProblems(cashier.user);
   });
 
   it('answers 401 UNAUTHENTICATED on every ordering route without a valid token', async () => {
@@ -503,6 +508,7 @@ describe('requests refused before the upstream', () => {
 
     for (const response of responses) expectError(response, 401, 'UNAUTHENTICATED');
     expect((await basketRow(basketId)).status).toBe('open');
+    await expectNoMoneyProblems(cashier.user);
   });
 
   it('keeps a basket with a declined order locked against edits, and a completed one closed', async () => {
@@ -519,6 +525,7 @@ describe('requests refused before the upstream', () => {
     expectError(editClosed, 409, 'BASKET_CLOSED');
     expect((await basketRow(declinedBasket)).status).toBe('locked');
     expect((await basketRow(completedBasket)).status).toBe('closed');
+    await expectNoMoneyProblems(cashier.user);
   });
 
   it('refuses a second checkout of a basket whose order is declined, pointing at that order', async () => {
@@ -531,6 +538,7 @@ describe('requests refused before the upstream', () => {
     expect(second.body.error.orderId).toBe(orderId);
     expect(await ordersOfBasket(basketId)).toEqual(['declined']);
     expect((await simulator.ledger(cashier.user)).calls.filter(isCreatePayment)).toHaveLength(1);
+    await expectNoMoneyProblems(cashier.user);
   });
 
   it('refuses with 409 a new checkout of a basket whose order completed, without calling the upstream', async () => {

@@ -110,8 +110,7 @@ export class UpstreamClient {
     const timeoutMs = options.deadline.timeoutFor(this.options.callTimeoutMs);
     if (timeoutMs < MIN_ATTEMPT_MS && attempt > 1) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
     if (timeoutMs <= 0) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const attemptAbort = abortAfter(timeoutMs, options.signal);
     const started = Date.now();
     const record = (fields: Record<string, unknown>) =>
       options.log.info('upstream call', { method, path, attempt, durationMs: Date.now() - started, timeoutMs, ...fields });
@@ -119,7 +118,7 @@ export class UpstreamClient {
       const response = await request(new URL(path, this.options.baseUrl), {
         method: method as 'GET',
         dispatcher: this.agent,
-        signal,
+        signal: attemptAbort.signal,
         headers: { 'x-auth-user': options.token, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
         headersTimeout: timeoutMs + 1000,
@@ -133,9 +132,11 @@ export class UpstreamClient {
       return { status: response.statusCode, body: parseBody(text) };
     } catch (error) {
       if (error instanceof UpstreamCallError) throw error;
-      const outcome = classifyFailure(error, timeout, options.signal);
+      const outcome = classifyFailure(error, attemptAbort.timedOut, options.signal);
       record({ outcome: outcome.type, error: error instanceof Error ? error.message : String(error) });
       throw new UpstreamCallError(outcome, method, path);
+    } finally {
+      attemptAbort.dispose();
     }
   }
 
@@ -159,14 +160,42 @@ function parseBody(text: string): unknown {
   }
 }
 
-function classifyFailure(error: unknown, timeout: AbortSignal, callerSignal?: AbortSignal): FailureOutcome {
+/**
+ * An abort signal for one attempt: fires after `ms`, or when the caller's
+ * signal does. Built from a plain timer rather than AbortSignal.timeout/any,
+ * whose signals Node 20 may garbage-collect before they fire (nodejs/node
+ * #57736), which leaves a request hanging until the Lambda times out.
+ */
+function abortAfter(ms: number, callerSignal?: AbortSignal) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error(`attempt timed out after ${ms} ms`));
+  }, ms);
+  const forward = () => controller.abort(callerSignal?.reason);
+  if (callerSignal?.aborted) forward();
+  else callerSignal?.addEventListener('abort', forward, { once: true });
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut;
+    },
+    dispose() {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', forward);
+    },
+  };
+}
+
+function classifyFailure(error: unknown, timedOut: boolean, callerSignal?: AbortSignal): FailureOutcome {
   const code = (error as { code?: string }).code;
   const causeCode = ((error as { cause?: { code?: string } }).cause ?? {}).code;
   if ((code && CONNECT_FAILURE_CODES.has(code)) || (causeCode && CONNECT_FAILURE_CODES.has(causeCode))) {
     return { type: 'connect_failed' };
   }
   if (callerSignal?.aborted) return { type: 'aborted' };
-  if (timeout.aborted || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
+  if (timedOut || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
     return { type: 'timeout' };
   }
   return { type: 'connection_lost' };

@@ -36,6 +36,9 @@ export class Checkout {
   async placeOrder(caller: Caller, basketId: string, idempotencyKey: string, expectedBasketVersion: number | undefined, call: CallOptions): Promise<Order> {
     const live = await this.orders.findLiveForBasket(caller.userId, basketId);
     if (live && live.openedByKey !== idempotencyKey) {
+      if (isSettledWithCharge(live.state)) {
+        throw new AppError('BASKET_CLOSED', 'This basket has already been ordered', { extra: { orderId: live.id } });
+      }
       throw new AppError('BASKET_LOCKED', 'An order for this basket is already in progress', { extra: { orderId: live.id } });
     }
     const resuming = live !== undefined;
@@ -200,6 +203,7 @@ export class Checkout {
       case 'declined':
         throw new AppError('PAYMENT_DECLINED', 'The payment was declined; the order is kept, pay again with POST /orders/{orderId}/payments', { extra });
       case 'unknown':
+        if (payingAgain) throw new AppError('ORDER_STATE_CONFLICT', 'The outcome of an earlier payment is unknown; the order cannot be paid again until it is checked', { extra });
         throw new AppError('PAYMENT_STATUS_UNKNOWN', 'The payment outcome could not be confirmed; do not pay again until the order is checked', { extra });
       case 'paying':
         if (Date.now() - order.updatedAt.getTime() < this.options.abandonedAfterMs) {
@@ -219,4 +223,9 @@ export class Checkout {
     if (!current) throw new Error(`Order ${order.id} vanished`);
     return current;
   }
+}
+
+/** The order took the money (or gave it back): its basket is closed for good. */
+function isSettledWithCharge(state: Order['state']): boolean {
+  return state === 'paid' || state === 'completed' || state === 'refunding' || state === 'refunded';
 }

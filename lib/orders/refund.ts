@@ -45,6 +45,6 @@ export class Refunds {
     if (payment?.status !== 'refunded') {
       throw new AppError('UPSTREAM_ERROR', `The POS system did not refund payment ${paymentId} (status ${payment?.status ?? 'missing'})`, { extra: { orderId: order.id } });
     }
-    return (await this.orders.transition(order.id, ['refunding'], 'refunded')) ?? order;
+    return (await this.orders.transition(order.id, ['refunding'], 'refunded')) ?? (await this.orders.findById(order.id))!;
   }
 }

@@ -99,7 +99,7 @@ describe('concurrent checkouts', () => {
     const orderId = winners[0].body.id;
     for (const loser of responses.filter((r) => r.status !== 201)) {
       expect(loser.status).toBe(409);
-      expect(['BASKET_LOCKED', 'REQUEST_IN_PROGRESS']).toContain(loser.body.error.code);
+      expect(['BASKET_LOCKED', 'BASKET_CLOSED', 'REQUEST_IN_PROGRESS']).toContain(loser.body.error.code);
       if (loser.body.error.orderId !== undefined) expect(loser.body.error.orderId).toBe(orderId);
     }
     const ledger = await simulator.ledger(cashier.user);
@@ -190,7 +190,7 @@ describe('concurrent checkouts', () => {
 
   // Bug: lib/orders/refund.ts finishRefund returns its stale `order` (state refunding) when another
   // request moved the order to refunded first, so the slower of two refunds answers 200 "refunding".
-  it.failing('answers the refunded order to a refund that finishes after a concurrent one already recorded it', async () => {
+  it('answers the refunded order to a refund that finishes after a concurrent one already recorded it', async () => {
     const cashier = await newCashier();
     const basketId = await basketWith(cashier);
     const ordered = await placeOrder(cashier, basketId, randomUUID());

@@ -12,6 +12,8 @@ export const E2E_HANDLER_ENV: Record<string, string> = {
   CATALOGUE_TTL_SECONDS: '0',
   CATALOGUE_MAX_STALE_SECONDS: '0',
   LOG_LEVEL: 'info',
+  // Tests run the reconciler explicitly; a scheduled run at a minute boundary would race their assertions.
+  RECONCILER_SCHEDULE_ENABLED: 'false',
 };
 
 /** The environment variables global setup hands to every test worker. */

@@ -1,0 +1,278 @@
+/**
+ * The soak run (`npm run soak [-- --orders 2000 --fault-rate 0.10 --seed S --concurrency C ...]`,
+ * `--help` lists every flag). Terminals check out through our API against a
+ * simulator dealing faults on every upstream call plus payment declines, and
+ * behave as real ones would: same-key retries of 503/504, one new payment
+ * after a 402, a stop on 502 PAYMENT_STATUS_UNKNOWN. Afterwards the reconciler
+ * settles every order (abandonment waits skipped by backdating updated_at of
+ * orders still unsettled), and the money is checked against the upstream
+ * ledger. Exits 1 when a money invariant is broken, 3 when orders stay unsettled.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { signDevToken, type Ledger } from '../dev/simulator';
+import { ledgerProblems } from '../tests/support/ledger';
+import { readFlags } from './support/cli';
+import {
+  describeEnv,
+  describeProfile,
+  describeTrouble,
+  handlerEnv,
+  orderStates,
+  planBaskets,
+  reconcileOnce,
+  reconcileUntil,
+  RESULTS_DIR,
+  runtimeTrouble,
+  sleep,
+  unsettledCount,
+  UNSETTLED_STATES,
+  watchDatabase,
+  withBenchStack,
+  writeResults,
+  type BenchStack,
+  type Profile,
+} from './support/harness';
+import { progress, runPool } from './support/pool';
+import { faultsDealt } from './support/simulator-admin';
+import { countBy, percent, summarize } from './support/stats';
+import { describeAnswer, orderIdOf, Terminal, type Answer, type RetryPolicy } from './support/terminal';
+
+const flags = readFlags('soak', {
+  orders: { help: 'checkouts to run', default: 2000, env: 'SOAK_ORDERS', min: 1, integer: true },
+  'fault-rate': { help: 'share of upstream calls faulted, spread 40/25/15/20 over 503, 500_after, hang_after, reset', default: 0.1, env: 'SOAK_FAULT_RATE', min: 0, max: 1 },
+  'decline-rate': { help: 'share of payments declined', default: 0.05, env: 'SOAK_DECLINE_RATE', min: 0, max: 1 },
+  seed: { help: 'simulator seed (and basket contents)', default: 42, env: 'SOAK_SEED', min: 0, max: 0xffffffff, integer: true },
+  concurrency: { help: 'terminals at once', default: 8, env: 'SOAK_CONCURRENCY', min: 1, max: 64, integer: true },
+  'latency-median-ms': { help: 'upstream latency median', default: 60, min: 0 },
+  'latency-p99-ms': { help: 'upstream latency p99', default: 600, min: 0 },
+  'call-timeout-ms': { help: 'UPSTREAM_CALL_TIMEOUT_MS for the handlers', default: 2000, env: 'SOAK_CALL_TIMEOUT_MS', min: 50, max: 28000, integer: true },
+  'hang-ms': { help: 'how long a hang lasts; 0 = twice the call timeout', default: 0, min: 0 },
+  'max-retries': { help: 'terminal: same-key retries of a 503/504', default: 4, min: 0, integer: true },
+  snapshot: { help: 'run the handlers from a clean export of HEAD instead of this working tree (immune to edits made during the run)', default: 0, env: 'SOAK_SNAPSHOT', boolean: true },
+  'retry-after-cap-ms': { help: 'terminal: longest wait honoured from Retry-After', default: 5000, min: 0 },
+  'reconcile-every-seconds': { help: 'also invoke the reconciler this often during the run (0: only serverless-offline\'s own every-minute schedule)', default: 15, min: 0 },
+});
+
+const FAULT_SPLIT = { rate503: 0.4, rate500After: 0.25, rateHangAfter: 0.15, rateReset: 0.2 };
+const rate = flags['fault-rate'];
+const profile: Profile = {
+  seed: flags.seed,
+  latency: { medianMs: flags['latency-median-ms'], p99Ms: Math.max(flags['latency-p99-ms'], flags['latency-median-ms']) },
+  faults: { rate503: rate * FAULT_SPLIT.rate503, rate500After: rate * FAULT_SPLIT.rate500After, rateHangAfter: rate * FAULT_SPLIT.rateHangAfter, rateReset: rate * FAULT_SPLIT.rateReset },
+  hangMs: flags['hang-ms'] || 2 * flags['call-timeout-ms'],
+  declineRate: flags['decline-rate'],
+};
+const env = handlerEnv({ UPSTREAM_CALL_TIMEOUT_MS: String(flags['call-timeout-ms']) });
+const retryPolicy: RetryPolicy = { maxRetries: flags['max-retries'], retryAfterCapMs: flags['retry-after-cap-ms'], backoffBaseMs: 250 };
+
+/** What the terminal was finally told. */
+type Belief = 'paid' | 'declined' | 'unknown' | 'not paid' | 'setup failed';
+
+interface Session {
+  user: string;
+  orderId?: string;
+  setupFailure?: string;
+  place?: { answer: string; attempts: number; ms: number };
+  payAgain?: { answer: string; attempts: number; ms: number };
+  checkoutMs?: number;
+  belief: Belief;
+}
+
+function beliefFrom(answer: Answer): Belief {
+  if (answer.status === 201) return 'paid';
+  if (answer.status === 402) return 'declined';
+  if (answer.status === 502 && answer.body?.error?.code === 'PAYMENT_STATUS_UNKNOWN') return 'unknown';
+  return 'not paid';
+}
+
+async function checkout(bench: BenchStack, index: number, lines: ReturnType<typeof planBaskets>[number]): Promise<Session> {
+  const user = `soak-${flags.seed}-${index}@bench.example`;
+  const terminal = new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, user));
+  const basket = await terminal.basketWith(lines, retryPolicy);
+  if ('failed' in basket) return { user, setupFailure: basket.failed, belief: 'setup failed' };
+
+  const place = await terminal.postIdempotent(`/baskets/${basket.basketId}/orders`, retryPolicy);
+  const session: Session = {
+    user,
+    orderId: orderIdOf(place.answer),
+    place: { answer: describeAnswer(place.answer), attempts: place.attempts, ms: place.durationMs },
+    checkoutMs: place.durationMs,
+    belief: beliefFrom(place.answer),
+  };
+  if (place.answer.status === 402 && session.orderId) {
+    // The customer offers another card: one new payment, under a new key.
+    const again = await terminal.postIdempotent(`/orders/${session.orderId}/payments`, retryPolicy);
+    session.payAgain = { answer: describeAnswer(again.answer), attempts: again.attempts, ms: again.durationMs };
+    session.checkoutMs = place.durationMs + again.durationMs;
+    session.belief = beliefFrom(again.answer);
+  }
+  return session;
+}
+
+/** Keeps invoking the reconciler while the traffic runs, as the schedule would. */
+function backgroundReconciler(lambdaUrl: string, everySeconds: number): { stop: () => Promise<number> } {
+  let stopped = false;
+  let runs = 0;
+  const loop = (async () => {
+    while (!stopped && everySeconds > 0) {
+      await sleep(everySeconds * 1000);
+      if (stopped) break;
+      await reconcileOnce(lambdaUrl)
+        .then(() => runs++)
+        .catch((error) => console.log(`  background reconciler run failed: ${(error as Error).message.slice(0, 200)}`));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return runs;
+    },
+  };
+}
+
+interface MoneyCheck {
+  doubleCharges: string[];
+  chargesUnknownToUs: string[];
+  wrongAmounts: string[];
+  /** Extra: the terminal was told 201 but the upstream holds no charge for the order. */
+  toldPaidWithoutCharge: string[];
+  /** Extra: a charge exists for an order whose terminal was finally told it was not paid (402 or an error other than PAYMENT_STATUS_UNKNOWN). */
+  chargedButToldNotPaid: string[];
+}
+
+async function checkMoney(bench: BenchStack, ledger: Ledger, sessions: Session[]): Promise<MoneyCheck> {
+  const problems = await ledgerProblems(ledger, bench.sql);
+  const charged = new Set(ledger.payments.filter((payment) => payment.status === 'completed' || payment.status === 'refunded').map((payment) => payment.order_id));
+  return {
+    ...problems,
+    toldPaidWithoutCharge: sessions.filter((s) => s.belief === 'paid' && s.orderId && !charged.has(s.orderId)).map((s) => s.orderId!),
+    chargedButToldNotPaid: sessions.filter((s) => (s.belief === 'declined' || s.belief === 'not paid') && s.orderId && charged.has(s.orderId)).map((s) => s.orderId!),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const loadBefore = os.loadavg();
+  console.log(`soak: ${flags.orders} checkouts, ${flags.concurrency} terminals`);
+  console.log(`  upstream profile: ${describeProfile(profile)}`);
+  console.log(`  handler env: ${describeEnv(env)}`);
+  console.log(`  terminal: same-key retries of 503/504 up to ${retryPolicy.maxRetries} (Retry-After honoured up to ${retryPolicy.retryAfterCapMs} ms); one new payment after a 402; stop on 502 PAYMENT_STATUS_UNKNOWN`);
+  console.log(`  settling: reconciler every ${flags['reconcile-every-seconds'] || '–'} s during the run (plus serverless-offline's every-minute schedule), then orders still unsettled are backdated (updated_at − 1 day) and the reconciler runs until none is left`);
+  console.log(`  machine: ${os.cpus().length} cores, load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`);
+  const baskets = planBaskets(flags.orders, flags.seed);
+
+  const result = await withBenchStack('soak', env, { snapshot: flags.snapshot === 1 }, async (bench) => {
+    await bench.sim.reset();
+    await bench.sim.configure(profile);
+    const dbWatch = watchDatabase(bench.sql);
+    const reconciler = backgroundReconciler(bench.lambdaUrl, flags['reconcile-every-seconds']);
+    const trafficStarted = Date.now();
+    const sessions = await runPool(baskets.length, flags.concurrency, (index) => checkout(bench, index, baskets[index]), progress('checkouts', baskets.length));
+    const trafficMs = Date.now() - trafficStarted;
+    const backgroundRuns = await reconciler.stop();
+    const statesAfterTraffic = await orderStates(bench.sql);
+
+    console.log(`  traffic done in ${(trafficMs / 1000).toFixed(1)} s; states ${JSON.stringify(statesAfterTraffic)}; settling…`);
+    await sleep(2000); // completions the handlers started in the background
+    const backdated = await bench.sql`update orders set updated_at = updated_at - interval '1 day' where state in ${bench.sql(['pending', 'placed', 'paying', 'declined'])}`;
+    const settling = await reconcileUntil(bench.lambdaUrl, { done: async () => (await unsettledCount(bench.sql)) === 0, maxRuns: 400 });
+    const stuckSessions = await dbWatch.stop();
+    const ledger = await bench.sim.ledger();
+    writeResults('soak-ledger.json', ledger);
+    const money = await checkMoney(bench, ledger, sessions);
+    const unknownRows = await bench.sql<{ id: string }[]>`select id::text from orders where state = 'unknown'`;
+    const chargedOrders = new Set(ledger.payments.filter((p) => p.status === 'completed' || p.status === 'refunded').map((p) => p.order_id));
+    return {
+      code: bench.code,
+      sessions,
+      trafficMs,
+      backgroundRuns,
+      statesAfterTraffic,
+      backdated: backdated.count,
+      settling,
+      finalStates: await orderStates(bench.sql),
+      unsettledLeft: await unsettledCount(bench.sql),
+      money,
+      unknownOutcome: { orders: unknownRows.length, actuallyCharged: unknownRows.filter((row) => chargedOrders.has(row.id)).length },
+      upstream: { calls: ledger.calls.length, faultsDealt: faultsDealt(ledger), orderStatuses: countBy(ledger.orders, (o) => o.status), payments: countBy(ledger.payments, (p) => p.status) },
+      stuckSessions,
+    };
+  });
+
+  const { sessions, money } = result;
+  const trouble = runtimeTrouble(path.join(RESULTS_DIR, 'soak-handlers.log'));
+  const attempted = sessions.filter((s) => s.place).length;
+  const place = summarize(sessions.filter((s) => s.place).map((s) => s.place!.ms));
+  const whole = summarize(sessions.filter((s) => s.checkoutMs !== undefined).map((s) => s.checkoutMs!));
+  const runtimeMs = Date.now() - started;
+  const broken = money.doubleCharges.length + money.chargesUnknownToUs.length + money.wrongAmounts.length + money.toldPaidWithoutCharge.length + money.chargedButToldNotPaid.length;
+  const summary = {
+    generatedAt: new Date().toISOString(),
+    code: result.code,
+    runtimeMs,
+    trafficMs: result.trafficMs,
+    machine: { cores: os.cpus().length, loadBefore, loadAfter: os.loadavg() },
+    runtimeTrouble: trouble,
+    orders: flags.orders,
+    concurrency: flags.concurrency,
+    profile,
+    handlerEnv: env,
+    terminalRetryPolicy: retryPolicy,
+    settling: { method: 'backdate updated_at of pending/placed/paying/declined orders by 1 day after the traffic, then reconcile until none is unsettled', unsettledStates: UNSETTLED_STATES, backdated: result.backdated, backgroundReconcilerRuns: result.backgroundRuns, ...result.settling, unsettledLeft: result.unsettledLeft },
+    attempted,
+    setupFailures: countBy(sessions.filter((s) => s.setupFailure), (s) => s.setupFailure!),
+    terminalTold: countBy(sessions, (s) => s.belief),
+    placeAnswers: countBy(sessions.filter((s) => s.place), (s) => s.place!.answer),
+    payAgainAnswers: countBy(sessions.filter((s) => s.payAgain), (s) => s.payAgain!.answer),
+    terminalRetries: sessions.reduce((sum, s) => sum + (s.place ? s.place.attempts - 1 : 0) + (s.payAgain ? s.payAgain.attempts - 1 : 0), 0),
+    placeMs: place,
+    checkoutMs: whole,
+    statesAfterTraffic: result.statesAfterTraffic,
+    finalStates: result.finalStates,
+    unknownOutcome: result.unknownOutcome,
+    money: Object.fromEntries(Object.entries(money).map(([key, ids]) => [key, { count: ids.length, ids: ids.slice(0, 20) }])),
+    upstream: result.upstream,
+    stuckDatabaseSessions: result.stuckSessions,
+    slowestCheckouts: [...sessions].filter((s) => s.place).sort((a, b) => b.place!.ms - a.place!.ms).slice(0, 10).map((s) => ({ user: s.user, orderId: s.orderId, ...s.place, ms: Math.round(s.place!.ms) })),
+  };
+  const file = writeResults('soak-latest.json', summary);
+
+  const line = (label: string, value: unknown) => console.log(`  ${label.padEnd(34)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  console.log('\nsoak results');
+  line('orders attempted', `${attempted} of ${flags.orders} (setup failures: ${flags.orders - attempted})`);
+  line('final states', result.finalStates);
+  line('terminal was told', summary.terminalTold);
+  line('place answers', summary.placeAnswers);
+  line('pay-again answers', summary.payAgainAnswers);
+  line('double charges (must be 0)', money.doubleCharges.length);
+  line('charges unknown to us (must be 0)', money.chargesUnknownToUs.length);
+  line('wrong amounts (must be 0)', money.wrongAmounts.length);
+  line('told paid, no charge (must be 0)', money.toldPaidWithoutCharge.length);
+  line('charged, told not paid (must be 0)', money.chargedButToldNotPaid.length);
+  line('unknown-outcome orders', `${result.unknownOutcome.orders} (${result.unknownOutcome.actuallyCharged} of them actually charged upstream; ${percent(result.unknownOutcome.orders, attempted)} of orders)`);
+  line('place request ms (with retries)', `p50 ${place.p50}  p95 ${place.p95}  p99 ${place.p99}  max ${place.max}`);
+  line('whole checkout ms (+ pay again)', `p50 ${whole.p50}  p95 ${whole.p95}  p99 ${whole.p99}  max ${whole.max}`);
+  line('terminal retries (same key)', summary.terminalRetries);
+  line('upstream', `${result.upstream.calls} calls; faults dealt ${JSON.stringify(result.upstream.faultsDealt)}`);
+  line('settling', `${result.backdated} orders backdated; ${result.settling.runs} reconciler runs in ${(result.settling.durationMs / 1000).toFixed(1)} s; unsettled left ${result.unsettledLeft}`);
+  line('stuck database sessions seen', result.stuckSessions.length);
+  line('runtime', `${(runtimeMs / 1000).toFixed(1)} s (traffic ${(result.trafficMs / 1000).toFixed(1)} s); load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} → ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const troubleNote = describeTrouble(trouble);
+  if (troubleNote) console.log(`WARNING ${troubleNote}`);
+  console.log(`\nwrote ${file}`);
+  if (broken > 0) {
+    console.error(`soak: MONEY INVARIANT BROKEN (${broken} problems; see money in ${file})`);
+    process.exit(1);
+  }
+  if (result.unsettledLeft > 0) {
+    console.error(`soak: ${result.unsettledLeft} orders still unsettled after ${result.settling.runs} reconciler runs`);
+    process.exit(3);
+  }
+}
+
+main().catch((error) => {
+  console.error(`soak failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`);
+  process.exit(1);
+});

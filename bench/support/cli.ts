@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+
+/** One numeric command-line flag, with an environment variable as fallback. */
+export interface NumberFlag {
+  help: string;
+  default: number;
+  /** A switch: `--name` alone means 1 (env: 1/true/yes). */
+  boolean?: boolean;
+  env?: string;
+  min?: number;
+  max?: number;
+  integer?: boolean;
+}
+
+export type FlagSpecs = Record<string, NumberFlag>;
+
+/**
+ * Reads `--name value` flags (flag > environment variable > default). Unknown
+ * flags and out-of-range values stop the script with a message naming the flag;
+ * `--help` prints every flag and exits.
+ */
+export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv = process.argv.slice(2), env = process.env): { [K in keyof S]: number } {
+  const options = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, { type: spec.boolean ? ('boolean' as const) : ('string' as const) }]));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    fail(command, (error as Error).message, specs);
+  }
+  if (values.help) {
+    console.log(usage(command, specs));
+    process.exit(0);
+  }
+  const result: Record<string, number> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    if (spec.boolean) {
+      const fromEnv = spec.env ? env[spec.env] : undefined;
+      result[name] = values[name] === true || (values[name] === undefined && fromEnv !== undefined && /^(1|true|yes)$/i.test(fromEnv)) ? 1 : values[name] === undefined && fromEnv === undefined ? spec.default : 0;
+      continue;
+    }
+    const raw = (values[name] as string | undefined) ?? (spec.env ? env[spec.env] : undefined);
+    if (raw === undefined || raw === '') {
+      result[name] = spec.default;
+      continue;
+    }
+    const value = Number(raw);
+    const source = values[name] !== undefined ? `--${name}` : spec.env;
+    if (!Number.isFinite(value)) fail(command, `${source} must be a number, got "${raw}"`, specs);
+    if (spec.integer && !Number.isInteger(value)) fail(command, `${source} must be an integer, got "${raw}"`, specs);
+    if (spec.min !== undefined && value < spec.min) fail(command, `${source} must be >= ${spec.min}, got ${value}`, specs);
+    if (spec.max !== undefined && value > spec.max) fail(command, `${source} must be <= ${spec.max}, got ${value}`, specs);
+    result[name] = value;
+  }
+  return result as { [K in keyof S]: number };
+}
+
+function usage(command: string, specs: FlagSpecs): string {
+  const rows = Object.entries(specs).map(([name, spec]) => `  --${name.padEnd(22)} ${spec.help} (${spec.boolean ? (spec.default ? 'on' : 'off') : `default ${spec.default}`}${spec.env ? `; env ${spec.env}` : ''})`);
+  return `usage: npm run ${command} [-- --flag value ...]\n${rows.join('\n')}`;
+}
+
+function fail(command: string, message: string, specs: FlagSpecs): never {
+  console.error(`${command}: ${message}\n${usage(command, specs)}`);
+  process.exit(2);
+}

@@ -81,6 +81,8 @@ interface FlowReport {
   upstreamCalls: number;
   faultsDealt: Record<string, number>;
   terminalRetries?: number;
+  /** Orders left `unknown` (payment outcome unprovable), and how many of them the upstream did charge. */
+  unknownOutcome?: { orders: number; actuallyCharged: number };
 }
 
 interface Timed {
@@ -185,6 +187,9 @@ async function runOurs(bench: BenchStack, baskets: PlannedLine[][]): Promise<{ r
   };
   writeResults('bench-ours-ledger.json', finalLedger);
   const stateOf = new Map((await bench.sql<{ id: string; state: string }[]>`select id::text, state from orders`).map((row) => [row.id, row.state]));
+  const chargedOrders = new Set(finalLedger.payments.filter((payment) => payment.status === 'completed' || payment.status === 'refunded').map((payment) => payment.order_id));
+  const unknownIds = [...stateOf.entries()].filter(([, state]) => state === 'unknown').map(([id]) => id);
+  report.unknownOutcome = { orders: unknownIds.length, actuallyCharged: unknownIds.filter((id) => chargedOrders.has(id)).length };
   const notPaid = results
     .filter((result) => !result.ok)
     .map((result) => ({ user: result.user, orderId: result.orderId, answer: result.outcome, durationMs: Math.round(result.durationMs), attempts: result.attempts, finalState: result.orderId ? stateOf.get(result.orderId) : undefined }));
@@ -240,7 +245,7 @@ async function main(): Promise<void> {
   const trouble = runtimeTrouble(path.join(RESULTS_DIR, 'bench-handlers.log'));
   printReport(naive.report, ours.report);
   console.log(`\nours after the reconciler: order states ${JSON.stringify(ours.finalStates)}; upstream order statuses ${JSON.stringify(ours.upstreamOrderStatuses)}`);
-  console.log(`ours wrong amounts: ${ours.report.wrongAmounts}; terminal retries (same key): ${ours.report.terminalRetries}`);
+  console.log(`ours wrong amounts: ${ours.report.wrongAmounts}; terminal retries (same key): ${ours.report.terminalRetries}; unknown-outcome orders: ${ours.report.unknownOutcome?.orders} (${ours.report.unknownOutcome?.actuallyCharged} actually charged upstream)`);
   const runtimeMs = Date.now() - started;
   const file = writeResults('latest.json', {
     generatedAt: new Date().toISOString(),

@@ -5,6 +5,7 @@
  * POST /baskets/{id}/orders through serverless-offline with production
  * settings. Prints a table, writes bench/results/latest.json.
  */
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { signDevToken, type Ledger } from '../dev/simulator';
@@ -154,6 +155,13 @@ async function runOurs(bench: BenchStack, baskets: PlannedLine[][]): Promise<{ r
   const setups = await runPool(baskets.length, flags.concurrency, (index) => terminals[index].basketWith(baskets[index], retryPolicy), progress('ours setup', baskets.length));
   const setupFailures = setups.filter((setup) => 'failed' in setup);
   if (setupFailures.length > 0) throw new Error(`basket setup failed ${setupFailures.length} times, e.g. ${(setupFailures[0] as { failed: string }).failed}`);
+
+  // Warm-up: twice as many simultaneous ordering requests as terminals, for baskets that do not exist (404: no order,
+  // no upstream call), so serverless-offline has warm workers and the timed phase does not measure their cold starts.
+  const warmer = new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, `warmup-${flags.seed}@bench.example`));
+  const warmups = await Promise.all(Array.from({ length: 2 * flags.concurrency }, () => warmer.send('POST', `/baskets/${randomUUID()}/orders`, { headers: { 'idempotency-key': randomUUID() } })));
+  const unexpectedWarmup = warmups.find((answer) => answer.status !== 404);
+  if (unexpectedWarmup) throw new Error(`warm-up request answered ${describeAnswer(unexpectedWarmup)}, expected 404`);
 
   await bench.sim.configure(profile);
   const dbWatch = watchDatabase(bench.sql);

@@ -177,8 +177,9 @@ async function runOurs(bench: BenchStack, baskets: PlannedLine[][]): Promise<{ r
   );
   const timedLedger = await bench.sim.ledger();
 
-  console.log('  reconciler: running until no paid order is left to complete');
+  console.log('  reconciler: running it, then again until no paid order is left to complete');
   const reconciler = await reconcileUntil(bench.lambdaUrl, {
+    minRuns: 1,
     maxRuns: 20,
     done: async () => (await bench.sql<{ n: number }[]>`select count(*)::int as n from orders where state in ('paid', 'refunding')`)[0].n === 0,
   });

@@ -238,14 +238,14 @@ export async function reconcileOnce(lambdaUrl: string): Promise<Record<string, u
 }
 
 /**
- * Runs the reconciler until `done()` holds or a run finds nothing to do
- * (when `untilIdle`), at most `maxRuns` times; sums the reports' counters.
+ * Runs the reconciler at least `minRuns` times, then until `done()` holds, at
+ * most `maxRuns` times (pausing after a run that found nothing); sums the reports' counters.
  */
-export async function reconcileUntil(lambdaUrl: string, options: { done: () => Promise<boolean>; maxRuns: number; pauseMs?: number }): Promise<ReconcileSummary> {
+export async function reconcileUntil(lambdaUrl: string, options: { done: () => Promise<boolean>; maxRuns: number; minRuns?: number; pauseMs?: number }): Promise<ReconcileSummary> {
   const started = Date.now();
   const totals: Record<string, number> = {};
   let runs = 0;
-  while (runs < options.maxRuns && !(await options.done())) {
+  while (runs < options.maxRuns && (runs < (options.minRuns ?? 0) || !(await options.done()))) {
     const report = await reconcileOnce(lambdaUrl);
     runs++;
     for (const [key, value] of Object.entries(report)) if (typeof value === 'number') totals[key] = (totals[key] ?? 0) + value;

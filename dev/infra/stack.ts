@@ -80,6 +80,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           DATABASE_URL: databaseUrl,
           UPSTREAM_BASE_URL: upstreamUrl,
           AUTH_JWT_SECRET: jwtSecret,
+          ...(options.purpose === 'test' ? { ESBUILD_WATCH_PATTERN: '.no-watch/none.ts' } : {}),
           ...options.handlerEnv,
         },
       });

@@ -144,7 +144,7 @@ export async function withBenchStack<T>(name: string, env: Record<string, string
       start = (require(path.join(snapshot.dir, 'dev', 'infra', 'stack.ts')) as typeof import('../../dev/infra/stack')).startStack;
       console.log(`  [stack] code under test: snapshot of HEAD ${code.commit ?? ''} in ${snapshot.dir}`);
     } else {
-      console.log(`  [stack] code under test: this working tree at ${code.commit ?? '?'}${code.uncommittedChanges ? ' with uncommitted changes' : ''} (serverless-offline reloads the handlers on any file save here; --snapshot avoids that)`);
+      console.log(`  [stack] code under test: this working tree at ${code.commit ?? '?'}${code.uncommittedChanges ? ' with uncommitted changes' : ''} (--snapshot runs a clean export of HEAD instead)`);
     }
     stackPromise = start({ purpose: 'test', env: callerEnv, handlerEnv: env, onApiOutput: (chunk) => logStream.write(chunk), log: (message) => console.log(`  [stack] ${message}`) });
     const stack = await stackPromise;

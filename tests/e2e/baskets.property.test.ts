@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import { PIZZA } from '../support/catalogue';
 import { api, tokenFor, uniqueUser } from '../support/http';
 
-const PIZZA = '4a3f004f-4b76-4796-adea-308a7c22a40e';
 const SEED = 20261125;
 
 describe('basket routes under random input (fast-check, seeded)', () => {

@@ -4,13 +4,13 @@ import path from 'node:path';
 import type { Sql } from '../../lib/db/sql';
 import { CRASH_EXIT_CODE, type CrashPoint } from '../../lib/crash-points';
 import type { OrderState } from '../../lib/orders/state-machine';
+import { PIZZA } from '../support/catalogue';
 import { E2E_HANDLER_ENV } from '../support/e2e-env';
 import { api, runReconciler, simulator, tokenFor, uniqueUser } from '../support/http';
 import { ledgerProblems, testDb } from '../support/ledger';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../..');
-const PIZZA = '4a3f004f-4b76-4796-adea-308a7c22a40e'; // 12.00 net, 20 % VAT: two are 28.80 gross
-const TOTAL_MINOR = 2880;
+const TOTAL_MINOR = 2880; // two pizzas: 2 × 12.00 net + 20 % VAT
 
 /**
  * What each crash must end as. The Record makes the compiler insist on every

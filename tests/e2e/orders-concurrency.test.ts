@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LedgerCall } from '../../dev/simulator';
 import type { Sql } from '../../lib/db/sql';
+import { PIZZA, SANDWICH } from '../support/catalogue';
 import { api, call, runReconciler, simulator, simulatorUrl, tokenFor, uniqueUser, type ApiResponse } from '../support/http';
 import { ledgerProblems, testDb } from '../support/ledger';
 
@@ -10,9 +11,6 @@ import { ledgerProblems, testDb } from '../support/ledger';
  * and refund raced, and basket edits racing the lock. Whatever the
  * interleaving, the upstream sees one order and at most one charge.
  */
-
-const PIZZA = '4a3f004f-4b76-4796-adea-308a7c22a40e'; // 12.00 net, 20 % VAT → 1440 gross
-const SANDWICH = '405292b5-75a3-450b-8d6d-d0569f936c94'; // 7.77 net, 5 % VAT → 816 gross
 
 let sql: Sql;
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FaultKind, Ledger, LedgerCall } from '../../dev/simulator';
 import type { Sql } from '../../lib/db/sql';
+import { PIZZA } from '../support/catalogue';
 import { api, call, runReconciler, simulator, simulatorUrl, tokenFor, uniqueUser, type ApiResponse } from '../support/http';
 import { ledgerProblems, testDb } from '../support/ledger';
 
@@ -11,8 +12,7 @@ import { ledgerProblems, testDb } from '../support/ledger';
  * reconciler. Faults are scripted for the test's own user only.
  */
 
-const PIZZA = '4a3f004f-4b76-4796-adea-308a7c22a40e'; // 12.00 net, 20 % VAT → 1440 gross
-const TOTAL = 1440;
+const TOTAL = 1440; // one pizza, gross
 const AT_REST = ['completed', 'failed', 'refunded', 'unknown'];
 
 let sql: Sql;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LedgerCall } from '../../dev/simulator';
 import type { Sql } from '../../lib/db/sql';
+import { PIZZA } from '../support/catalogue';
 import { api, call, runReconciler, simulator, simulatorUrl, tokenFor, uniqueUser, type ApiResponse } from '../support/http';
 import { ledgerProblems, testDb } from '../support/ledger';
 
@@ -10,8 +11,6 @@ import { ledgerProblems, testDb } from '../support/ledger';
  * again; another request under the same key is refused; answers that say
  * "retry later" are not stored, so the same key resumes.
  */
-
-const PIZZA = '4a3f004f-4b76-4796-adea-308a7c22a40e'; // 12.00 net, 20 % VAT → 1440 gross
 
 let sql: Sql;
 

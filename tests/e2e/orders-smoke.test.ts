@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { PIZZA } from '../support/catalogue';
 import { api, runReconciler, simulator, tokenFor, uniqueUser } from '../support/http';
-
-const PIZZA = '4a3f004f-4b76-4796-adea-308a7c22a40e';
 
 describe('ordering smoke', () => {
   it('orders and pays a basket, then completes it in the background', async () => {

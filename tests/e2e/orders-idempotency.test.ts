@@ -1,9 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { LedgerCall } from '../../dev/simulator';
 import type { Sql } from '../../lib/db/sql';
-import { PIZZA } from '../support/catalogue';
-import { api, call, runReconciler, simulator, simulatorUrl, tokenFor, uniqueUser, type ApiResponse } from '../support/http';
-import { ledgerProblems, testDb } from '../support/ledger';
+import {
+  basketStatus,
+  basketWithPizza,
+  expectHangsOutlastTheCallTimeout,
+  expectNoMoneyProblems,
+  isCreateOrder,
+  isCreatePayment,
+  isOrderOrPaymentCall,
+  newCashier,
+  orderStatesOf,
+  payAgain,
+  placeOrder,
+} from '../support/checkout';
+import { runReconciler, simulator, type ApiResponse } from '../support/http';
+import { testDb } from '../support/ledger';
+import { waitFor } from '../support/wait';
 
 /**
  * The Idempotency-Key of the paying routes end to end: a repeated request
@@ -23,51 +35,6 @@ afterAll(async () => {
   await sql.end();
 });
 
-interface Cashier {
-  user: string;
-  token: string;
-}
-
-async function newCashier(): Promise<Cashier> {
-  const user = uniqueUser('idem');
-  return { user, token: await tokenFor(user) };
-}
-
-async function basketWithPizza(cashier: Cashier): Promise<string> {
-  const basket = await api('/baskets', { method: 'POST', token: cashier.token });
-  expect(basket.status).toBe(201);
-  const line = await api(`/baskets/${basket.body.id}/items/${PIZZA}`, { method: 'PUT', token: cashier.token, body: { quantity: 1 } });
-  expect(line.status).toBe(200);
-  return basket.body.id;
-}
-
-function placeOrder(cashier: Cashier, basketId: string, key: string | undefined, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiResponse> {
-  const headers = { ...options.headers, ...(key === undefined ? {} : { 'idempotency-key': key }) };
-  return api(`/baskets/${basketId}/orders`, { method: 'POST', token: cashier.token, headers, body: options.body });
-}
-
-function payAgain(cashier: Cashier, orderId: string, key: string | undefined): Promise<ApiResponse> {
-  return api(`/orders/${orderId}/payments`, { method: 'POST', token: cashier.token, headers: key === undefined ? {} : { 'idempotency-key': key } });
-}
-
-const isCreateOrder = (c: LedgerCall) => c.method === 'POST' && c.path === '/orders/';
-const isCreatePayment = (c: LedgerCall) => c.method === 'POST' && c.path === '/payments/';
-const isOrderOrPaymentCall = (c: LedgerCall) => c.path.startsWith('/orders') || c.path.startsWith('/payments');
-
-async function orderStatesOf(basketId: string): Promise<string[]> {
-  const rows = await sql<{ state: string }[]>`select state from orders where basket_id = ${basketId} order by created_at`;
-  return rows.map((row) => row.state);
-}
-
-async function basketStatus(basketId: string): Promise<string | undefined> {
-  const [row] = await sql<{ status: string }[]>`select status from baskets where id = ${basketId}`;
-  return row?.status;
-}
-
-async function expectNoMoneyProblems(user: string): Promise<void> {
-  expect(await ledgerProblems(await simulator.ledger(user), sql)).toEqual({ doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [] });
-}
-
 function expectReplayOf(replay: ApiResponse, first: ApiResponse): void {
   expect(replay.status).toBe(first.status);
   expect(replay.text).toBe(first.text);
@@ -75,22 +42,9 @@ function expectReplayOf(replay: ApiResponse, first: ApiResponse): void {
   expect(first.headers.get('idempotent-replayed')).toBeNull();
 }
 
-/** Global setup runs the simulator with hangs longer than the handlers' 1500 ms call timeout: a hang is a timeout. */
-async function expectHangsOutlastTheCallTimeout(): Promise<void> {
-  expect((await call(simulatorUrl(), '/__config')).body.hangMs).toBeGreaterThan(1500);
-}
-
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const giveUpAt = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > giveUpAt) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('Idempotency-Key on the paying routes', () => {
   it('replays the first 201 for a repeated key, byte for byte with its Location, without calling the upstream again, even after the order completed', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('idem');
     const basketId = await basketWithPizza(cashier);
     const key = randomUUID();
     const first = await placeOrder(cashier, basketId, key);
@@ -107,11 +61,11 @@ describe('Idempotency-Key on the paying routes', () => {
     expect(ledger.calls.filter(isOrderOrPaymentCall)).toHaveLength(callsBefore);
     expect(ledger.orders).toHaveLength(1);
     expect(ledger.payments).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('refuses the same key for another basket with 422 IDEMPOTENCY_KEY_REUSED and leaves that basket alone', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('idem');
     const first = await basketWithPizza(cashier);
     const other = await basketWithPizza(cashier);
     const key = randomUUID();
@@ -122,14 +76,14 @@ describe('Idempotency-Key on the paying routes', () => {
 
     expect(reused.status).toBe(422);
     expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
-    expect(await basketStatus(other)).toBe('open');
-    expect(await orderStatesOf(other)).toEqual([]);
+    expect(await basketStatus(sql, other)).toBe('open');
+    expect(await orderStatesOf(sql, other)).toEqual([]);
     expect((await simulator.ledger(cashier.user)).calls.filter(isCreateOrder)).toHaveLength(callsBefore);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('refuses the same key for the same basket with another body (an empty object where there was none)', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('idem');
     const basketId = await basketWithPizza(cashier);
     const key = randomUUID();
     expect((await placeOrder(cashier, basketId, key)).status).toBe(201);
@@ -139,11 +93,11 @@ describe('Idempotency-Key on the paying routes', () => {
     expect(reused.status).toBe(422);
     expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect((await simulator.ledger(cashier.user)).payments).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('refuses a checkout key reused to pay an order again', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('idem');
     const basketId = await basketWithPizza(cashier);
     const key = randomUUID();
     await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
@@ -155,13 +109,13 @@ describe('Idempotency-Key on the paying routes', () => {
     expect(reused.status).toBe(422);
     expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect((await simulator.ledger(cashier.user)).calls.filter(isCreatePayment)).toHaveLength(1);
-    expect(await orderStatesOf(basketId)).toEqual(['declined']);
-    await expectNoMoneyProblems(cashier.user);
+    expect(await orderStatesOf(sql, basketId)).toEqual(['declined']);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('scopes keys to the cashier: another cashier may use the same key for its own checkout', async () => {
-    const alice = await newCashier();
-    const bob = await newCashier();
+    const alice = await newCashier('idem');
+    const bob = await newCashier('idem');
     const key = randomUUID();
     const aliceOrder = await placeOrder(alice, await basketWithPizza(alice), key);
 
@@ -172,12 +126,12 @@ describe('Idempotency-Key on the paying routes', () => {
     expect(bobOrder.headers.get('idempotent-replayed')).toBeNull();
     expect(bobOrder.body.id).not.toBe(aliceOrder.body.id);
     expect((await simulator.ledger(bob.user)).payments).toEqual([expect.objectContaining({ order_id: bobOrder.body.id, status: 'completed' })]);
-    await expectNoMoneyProblems(alice.user);
-    await expectNoMoneyProblems(bob.user);
+    await expectNoMoneyProblems(sql, alice.user);
+    await expectNoMoneyProblems(sql, bob.user);
   });
 
   it('answers 400 IDEMPOTENCY_KEY_MISSING without a key, on both paying routes, and opens nothing', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('idem');
     const basketId = await basketWithPizza(cashier);
 
     const checkout = await placeOrder(cashier, basketId, undefined);
@@ -187,10 +141,10 @@ describe('Idempotency-Key on the paying routes', () => {
     expect(checkout.body.error.code).toBe('IDEMPOTENCY_KEY_MISSING');
     expect(pay.status).toBe(400);
     expect(pay.body.error.code).toBe('IDEMPOTENCY_KEY_MISSING');
-    expect(await basketStatus(basketId)).toBe('open');
-    expect(await orderStatesOf(basketId)).toEqual([]);
+    expect(await basketStatus(sql, basketId)).toBe('open');
+    expect(await orderStatesOf(sql, basketId)).toEqual([]);
     expect((await simulator.ledger(cashier.user)).calls.filter(isOrderOrPaymentCall)).toEqual([]);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it.each([
@@ -198,7 +152,7 @@ describe('Idempotency-Key on the paying routes', () => {
     ['256 characters', 'k'.repeat(256)],
     ['a space', 'two words'],
   ])('answers 422 VALIDATION_FAILED for a key with %s and opens nothing', async (_what, key) => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('idem');
     const basketId = await basketWithPizza(cashier);
 
     const response = await placeOrder(cashier, basketId, key);
@@ -206,14 +160,14 @@ describe('Idempotency-Key on the paying routes', () => {
     expect(response.status).toBe(422);
     expect(response.body.error.code).toBe('VALIDATION_FAILED');
     expect(response.body.error.details).toEqual([expect.objectContaining({ path: 'headers.idempotency-key' })]);
-    expect(await basketStatus(basketId)).toBe('open');
-    expect(await orderStatesOf(basketId)).toEqual([]);
+    expect(await basketStatus(sql, basketId)).toBe('open');
+    expect(await orderStatesOf(sql, basketId)).toEqual([]);
     expect((await simulator.ledger(cashier.user)).calls.filter(isOrderOrPaymentCall)).toEqual([]);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('accepts a key of 255 printable characters', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('idem');
     const basketId = await basketWithPizza(cashier);
     const key = `${'k'.repeat(250)}!~#$%`;
 
@@ -222,11 +176,11 @@ describe('Idempotency-Key on the paying routes', () => {
 
     expect(first.status).toBe(201);
     expectReplayOf(replay, first);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('does not store a request refused by validation: the same key then runs the checkout', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('idem');
     const basketId = await basketWithPizza(cashier);
     const key = randomUUID();
     const invalid = await placeOrder(cashier, basketId, key, { headers: { 'if-match': 'not-a-version' } });
@@ -237,11 +191,11 @@ describe('Idempotency-Key on the paying routes', () => {
 
     expect(valid.status).toBe(201);
     expect(valid.headers.get('idempotent-replayed')).toBeNull();
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('replays a 402 decline for the same key instead of paying again', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('idem');
     const basketId = await basketWithPizza(cashier);
     const key = randomUUID();
     await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
@@ -255,12 +209,12 @@ describe('Idempotency-Key on the paying routes', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.calls.filter(isCreatePayment)).toHaveLength(1);
     expect(ledger.payments).toEqual([expect.objectContaining({ status: 'failed' })]);
-    expect(await orderStatesOf(basketId)).toEqual(['declined']);
-    await expectNoMoneyProblems(cashier.user);
+    expect(await orderStatesOf(sql, basketId)).toEqual(['declined']);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('does not store a 503: the same key runs again and pays, and only that answer is replayed', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('idem');
     const basketId = await basketWithPizza(cashier);
     const key = randomUUID();
     await simulator.queueFault({ method: 'POST', path: '/orders/', kind: '503', times: 4, user: cashier.user });
@@ -278,11 +232,11 @@ describe('Idempotency-Key on the paying routes', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.orders).toHaveLength(1);
     expect(ledger.payments).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('answers 409 REQUEST_IN_PROGRESS with Retry-After while the first request with the key still runs, then replays its answer', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('idem');
     const basketId = await basketWithPizza(cashier);
     const key = randomUUID();
     await simulator.queueFault({ method: 'POST', path: '/orders/', kind: 'hang_after', user: cashier.user });
@@ -300,11 +254,11 @@ describe('Idempotency-Key on the paying routes', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.orders).toHaveLength(1);
     expect(ledger.payments).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('replays a pay-again answer for its key without sending a second payment', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('idem');
     const basketId = await basketWithPizza(cashier);
     await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
     const declined = await placeOrder(cashier, basketId, randomUUID());
@@ -320,6 +274,6 @@ describe('Idempotency-Key on the paying routes', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.calls.filter(isCreatePayment)).toHaveLength(2);
     expect(ledger.payments.map((p) => p.status)).toEqual(['failed', 'completed']);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 });

@@ -1,0 +1,95 @@
+import type { LedgerCall } from '../../dev/simulator';
+import type { Sql } from '../../lib/db/sql';
+import { PIZZA } from './catalogue';
+import { api, call, simulator, simulatorUrl, tokenFor, uniqueUser, type ApiResponse } from './http';
+import { ledgerProblems } from './ledger';
+
+/** A user of its own with a token, so a test never sees another test's baskets, orders, ledger or scripted faults. */
+export interface Cashier {
+  user: string;
+  token: string;
+}
+
+/** A basket ready to order, and the Idempotency-Key its checkout and every retry of it is sent with. */
+export interface Checkout extends Cashier {
+  basketId: string;
+  key: string;
+}
+
+/** The label starts the user id, which tells in the handler logs and the ledger which test file a user belongs to. */
+export async function newCashier(label: string): Promise<Cashier> {
+  const user = uniqueUser(label);
+  return { user, token: await tokenFor(user) };
+}
+
+export async function emptyBasket(cashier: Cashier): Promise<string> {
+  const basket = await api('/baskets', { method: 'POST', token: cashier.token });
+  expect(basket.status).toBe(201);
+  return basket.body.id;
+}
+
+export async function basketWith(cashier: Cashier, productId: string, quantity: number): Promise<string> {
+  const basketId = await emptyBasket(cashier);
+  const line = await api(`/baskets/${basketId}/items/${productId}`, { method: 'PUT', token: cashier.token, body: { quantity } });
+  expect(line.status).toBe(200);
+  return basketId;
+}
+
+export function basketWithPizza(cashier: Cashier): Promise<string> {
+  return basketWith(cashier, PIZZA, 1);
+}
+
+/** Checks the basket out; with the key undefined the request goes without an Idempotency-Key header. */
+export function placeOrder(
+  cashier: Cashier,
+  basketId: string,
+  key: string | undefined,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiResponse> {
+  const headers = { ...options.headers, ...(key === undefined ? {} : { 'idempotency-key': key }) };
+  return api(`/baskets/${basketId}/orders`, { method: 'POST', token: cashier.token, headers, body: options.body });
+}
+
+/** Checks the basket out under the checkout's own key: the first attempt, or a retry of it. */
+export function submitCheckout(checkout: Checkout): Promise<ApiResponse> {
+  return placeOrder(checkout, checkout.basketId, checkout.key);
+}
+
+/** Pays an order again; with the key undefined the request goes without an Idempotency-Key header. */
+export function payAgain(cashier: Cashier, orderId: string, key: string | undefined): Promise<ApiResponse> {
+  return api(`/orders/${orderId}/payments`, { method: 'POST', token: cashier.token, headers: key === undefined ? {} : { 'idempotency-key': key } });
+}
+
+export function refund(cashier: Cashier, orderId: string): Promise<ApiResponse> {
+  return api(`/orders/${orderId}/refund`, { method: 'POST', token: cashier.token });
+}
+
+export const isCreateOrder = (c: LedgerCall) => c.method === 'POST' && c.path === '/orders/';
+export const isCreatePayment = (c: LedgerCall) => c.method === 'POST' && c.path === '/payments/';
+export const isRefundCall = (c: LedgerCall) => c.method === 'DELETE' && c.path.startsWith('/payments/');
+export const isOrderOrPaymentCall = (c: LedgerCall) => c.path.startsWith('/orders') || c.path.startsWith('/payments');
+
+export async function basketStatus(sql: Sql, basketId: string): Promise<string | undefined> {
+  const [row] = await sql<{ status: string }[]>`select status from baskets where id = ${basketId}`;
+  return row?.status;
+}
+
+/** The states of the basket's orders, oldest first. */
+export async function orderStatesOf(sql: Sql, basketId: string): Promise<string[]> {
+  const rows = await sql<{ state: string }[]>`select state from orders where basket_id = ${basketId} order by created_at`;
+  return rows.map((row) => row.state);
+}
+
+export async function paymentAttemptOutcomes(sql: Sql, orderId: string): Promise<string[]> {
+  const rows = await sql<{ outcome: string }[]>`select outcome from payment_attempts where order_id = ${orderId} order by created_at`;
+  return rows.map((row) => row.outcome);
+}
+
+export async function expectNoMoneyProblems(sql: Sql, user: string): Promise<void> {
+  expect(await ledgerProblems(await simulator.ledger(user), sql)).toEqual({ doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [] });
+}
+
+/** Global setup runs the simulator with hangs longer than the handlers' 1500 ms call timeout: a hang is a timeout. */
+export async function expectHangsOutlastTheCallTimeout(): Promise<void> {
+  expect((await call(simulatorUrl(), '/__config')).body.hangMs).toBeGreaterThan(1500);
+}

@@ -1,9 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { LedgerCall } from '../../dev/simulator';
 import type { Sql } from '../../lib/db/sql';
 import { PIZZA, SANDWICH } from '../support/catalogue';
-import { api, call, runReconciler, simulator, simulatorUrl, tokenFor, uniqueUser, type ApiResponse } from '../support/http';
-import { ledgerProblems, testDb } from '../support/ledger';
+import {
+  basketWith,
+  basketWithPizza,
+  expectHangsOutlastTheCallTimeout,
+  expectNoMoneyProblems,
+  isCreateOrder,
+  isCreatePayment,
+  isRefundCall,
+  newCashier,
+  orderStatesOf,
+  payAgain,
+  placeOrder,
+  refund,
+  type Cashier,
+} from '../support/checkout';
+import { api, runReconciler, simulator } from '../support/http';
+import { testDb } from '../support/ledger';
+import { waitFor } from '../support/wait';
 
 /**
  * Checkouts racing each other through serverless-offline: one basket ordered
@@ -23,56 +38,8 @@ afterAll(async () => {
   await sql.end();
 });
 
-interface Cashier {
-  user: string;
-  token: string;
-}
-
-async function newCashier(): Promise<Cashier> {
-  const user = uniqueUser('race');
-  return { user, token: await tokenFor(user) };
-}
-
-async function basketWith(cashier: Cashier, productId = PIZZA, quantity = 1): Promise<string> {
-  const basket = await api('/baskets', { method: 'POST', token: cashier.token });
-  expect(basket.status).toBe(201);
-  const line = await api(`/baskets/${basket.body.id}/items/${productId}`, { method: 'PUT', token: cashier.token, body: { quantity } });
-  expect(line.status).toBe(200);
-  return basket.body.id;
-}
-
-function placeOrder(cashier: Cashier, basketId: string, key: string): Promise<ApiResponse> {
-  return api(`/baskets/${basketId}/orders`, { method: 'POST', token: cashier.token, headers: { 'idempotency-key': key } });
-}
-
 function parallel<T>(count: number, work: (index: number) => Promise<T>): Promise<T[]> {
   return Promise.all(Array.from({ length: count }, (_, index) => work(index)));
-}
-
-const isCreateOrder = (c: LedgerCall) => c.method === 'POST' && c.path === '/orders/';
-const isCreatePayment = (c: LedgerCall) => c.method === 'POST' && c.path === '/payments/';
-const isRefund = (c: LedgerCall) => c.method === 'DELETE' && c.path.startsWith('/payments/');
-
-async function expectNoMoneyProblems(user: string): Promise<void> {
-  expect(await ledgerProblems(await simulator.ledger(user), sql)).toEqual({ doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [] });
-}
-
-async function orderStatesOf(basketId: string): Promise<string[]> {
-  const rows = await sql<{ state: string }[]>`select state from orders where basket_id = ${basketId}`;
-  return rows.map((row) => row.state);
-}
-
-/** Global setup runs the simulator with hangs longer than the handlers' 1500 ms call timeout: a hang is a timeout. */
-async function expectHangsOutlastTheCallTimeout(): Promise<void> {
-  expect((await call(simulatorUrl(), '/__config')).body.hangMs).toBeGreaterThan(1500);
-}
-
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const giveUpAt = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > giveUpAt) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Runs the reconciler until the order is completed (another run may hold its lease for a moment). */
@@ -87,8 +54,8 @@ async function completed(cashier: Cashier, orderId: string): Promise<void> {
 
 describe('concurrent checkouts', () => {
   it('lets exactly one of 20 terminals ordering the same basket with different keys create and charge the order', async () => {
-    const cashier = await newCashier();
-    const basketId = await basketWith(cashier);
+    const cashier = await newCashier('race');
+    const basketId = await basketWithPizza(cashier);
 
     const responses = await parallel(20, () => placeOrder(cashier, basketId, randomUUID()));
 
@@ -105,13 +72,13 @@ describe('concurrent checkouts', () => {
     expect(ledger.orders.map((o) => o.id)).toEqual([orderId]);
     expect(ledger.calls.filter(isCreatePayment)).toHaveLength(1);
     expect(ledger.payments).toEqual([expect.objectContaining({ order_id: orderId, amount: 14.4, status: 'completed' })]);
-    expect(await orderStatesOf(basketId)).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    expect(await orderStatesOf(sql, basketId)).toHaveLength(1);
+    await expectNoMoneyProblems(sql, cashier.user);
   }, 90_000); // 20 cold Lambda containers start at once
 
   it('runs one checkout for 10 parallel requests with the same key: one upstream order, one payment, identical 201 bodies', async () => {
-    const cashier = await newCashier();
-    const basketId = await basketWith(cashier);
+    const cashier = await newCashier('race');
+    const basketId = await basketWithPizza(cashier);
     const key = randomUUID();
 
     const responses = await parallel(10, () => placeOrder(cashier, basketId, key));
@@ -137,20 +104,18 @@ describe('concurrent checkouts', () => {
     expect(later.text).toBe(created[0].text);
     expect(later.headers.get('idempotent-replayed')).toBe('true');
     expect((await simulator.ledger(cashier.user)).calls.filter(isCreatePayment)).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('sends one payment when 10 terminals pay a declined order again at once', async () => {
-    const cashier = await newCashier();
-    const basketId = await basketWith(cashier);
+    const cashier = await newCashier('race');
+    const basketId = await basketWithPizza(cashier);
     await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
     const declined = await placeOrder(cashier, basketId, randomUUID());
     expect(declined.status).toBe(402);
     const orderId = declined.body.error.orderId;
 
-    const responses = await parallel(10, () =>
-      api(`/orders/${orderId}/payments`, { method: 'POST', token: cashier.token, headers: { 'idempotency-key': randomUUID() } }),
-    );
+    const responses = await parallel(10, () => payAgain(cashier, orderId, randomUUID()));
 
     const paid = responses.filter((r) => r.status === 201);
     expect(paid).toHaveLength(1);
@@ -162,17 +127,17 @@ describe('concurrent checkouts', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.calls.filter(isCreatePayment)).toHaveLength(2);
     expect(ledger.payments.map((p) => p.status).sort()).toEqual(['completed', 'failed']);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('refunds once when 5 refund requests for the same order race', async () => {
-    const cashier = await newCashier();
-    const basketId = await basketWith(cashier);
+    const cashier = await newCashier('race');
+    const basketId = await basketWithPizza(cashier);
     const ordered = await placeOrder(cashier, basketId, randomUUID());
     expect(ordered.status).toBe(201);
     await completed(cashier, ordered.body.id);
 
-    const responses = await parallel(5, () => api(`/orders/${ordered.body.id}/refund`, { method: 'POST', token: cashier.token }));
+    const responses = await parallel(5, () => refund(cashier, ordered.body.id));
 
     // What each reply says about the state is checked deterministically in the next test.
     for (const response of responses) {
@@ -182,38 +147,37 @@ describe('concurrent checkouts', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.refunds).toEqual([expect.objectContaining({ order_id: ordered.body.id, amount: 14.4 })]);
     expect(ledger.payments).toEqual([expect.objectContaining({ status: 'refunded' })]);
-    expect(await orderStatesOf(basketId)).toEqual(['refunded']);
-    await expectNoMoneyProblems(cashier.user);
+    expect(await orderStatesOf(sql, basketId)).toEqual(['refunded']);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   // Bug: lib/orders/refund.ts finishRefund returns its stale `order` (state refunding) when another
   // request moved the order to refunded first, so the slower of two refunds answers 200 "refunding".
   it('answers the refunded order to a refund that finishes after a concurrent one already recorded it', async () => {
-    const cashier = await newCashier();
-    const basketId = await basketWith(cashier);
+    const cashier = await newCashier('race');
+    const basketId = await basketWithPizza(cashier);
     const ordered = await placeOrder(cashier, basketId, randomUUID());
     expect(ordered.status).toBe(201);
     await completed(cashier, ordered.body.id);
-    const refund = () => api(`/orders/${ordered.body.id}/refund`, { method: 'POST', token: cashier.token });
     await simulator.queueFault({ method: 'DELETE', path: '/payments/*', kind: 'hang_after', user: cashier.user });
 
-    const first = refund();
-    await waitFor('the first refund to reach the upstream', async () => (await simulator.ledger(cashier.user)).calls.some(isRefund));
-    const fast = await refund();
+    const first = refund(cashier, ordered.body.id);
+    await waitFor('the first refund to reach the upstream', async () => (await simulator.ledger(cashier.user)).calls.some(isRefundCall));
+    const fast = await refund(cashier, ordered.body.id);
     const slow = await first;
 
     expect(fast.status).toBe(200);
     expect(fast.body.status).toBe('refunded');
-    expect(await orderStatesOf(basketId)).toEqual(['refunded']);
+    expect(await orderStatesOf(sql, basketId)).toEqual(['refunded']);
     expect((await simulator.ledger(cashier.user)).refunds).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
     expect(slow.status).toBe(200);
     expect(slow.body.status).toBe('refunded');
   });
 
   it('charges exactly the basket total shown when edits race the checkout, and no edit lands after the basket is locked', async () => {
-    const cashier = await newCashier();
-    const basketId = await basketWith(cashier);
+    const cashier = await newCashier('race');
+    const basketId = await basketWithPizza(cashier);
 
     const [ordered, ...edits] = await Promise.all([
       placeOrder(cashier, basketId, randomUUID()),
@@ -233,11 +197,11 @@ describe('concurrent checkouts', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.payments).toEqual([expect.objectContaining({ order_id: ordered.body.id, status: 'completed' })]);
     expect(Math.round(ledger.payments[0].amount * 100)).toBe(basket.body.totals.gross);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('orders several baskets of one cashier in parallel, each once', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('race');
     const baskets = await parallel(5, () => basketWith(cashier, SANDWICH, 2));
 
     const responses = await Promise.all(baskets.map((basketId) => placeOrder(cashier, basketId, randomUUID())));
@@ -247,6 +211,6 @@ describe('concurrent checkouts', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(new Set(ledger.orders.map((o) => o.id))).toEqual(new Set(responses.map((r) => r.body.id)));
     expect(ledger.payments).toHaveLength(5);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 });

@@ -2,8 +2,23 @@ import { randomUUID } from 'node:crypto';
 import type { LedgerCall } from '../../dev/simulator';
 import type { Sql } from '../../lib/db/sql';
 import { PIZZA } from '../support/catalogue';
-import { api, runReconciler, simulator, tokenFor, uniqueUser, type ApiResponse } from '../support/http';
-import { ledgerProblems, testDb } from '../support/ledger';
+import {
+  basketWithPizza,
+  emptyBasket,
+  expectNoMoneyProblems,
+  isCreatePayment,
+  isOrderOrPaymentCall,
+  isRefundCall,
+  newCashier,
+  orderStatesOf,
+  payAgain,
+  placeOrder,
+  refund,
+  type Cashier,
+} from '../support/checkout';
+import { api, runReconciler, simulator, type ApiResponse } from '../support/http';
+import { testDb } from '../support/ledger';
+import { waitFor } from '../support/wait';
 
 /**
  * After the checkout: paying a declined order again, refunds, reading an
@@ -21,41 +36,6 @@ afterAll(async () => {
   await sql.end();
 });
 
-interface Cashier {
-  user: string;
-  token: string;
-}
-
-async function newCashier(label = 'pay'): Promise<Cashier> {
-  const user = uniqueUser(label);
-  return { user, token: await tokenFor(user) };
-}
-
-async function emptyBasket(cashier: Cashier): Promise<string> {
-  const basket = await api('/baskets', { method: 'POST', token: cashier.token });
-  expect(basket.status).toBe(201);
-  return basket.body.id;
-}
-
-async function basketWithPizza(cashier: Cashier): Promise<string> {
-  const basketId = await emptyBasket(cashier);
-  const line = await api(`/baskets/${basketId}/items/${PIZZA}`, { method: 'PUT', token: cashier.token, body: { quantity: 1 } });
-  expect(line.status).toBe(200);
-  return basketId;
-}
-
-function placeOrder(cashier: Cashier, basketId: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
-  return api(`/baskets/${basketId}/orders`, { method: 'POST', token: cashier.token, headers: { 'idempotency-key': randomUUID(), ...headers } });
-}
-
-function payAgain(cashier: Cashier, orderId: string): Promise<ApiResponse> {
-  return api(`/orders/${orderId}/payments`, { method: 'POST', token: cashier.token, headers: { 'idempotency-key': randomUUID() } });
-}
-
-function refund(cashier: Cashier, orderId: string): Promise<ApiResponse> {
-  return api(`/orders/${orderId}/refund`, { method: 'POST', token: cashier.token });
-}
-
 function declineNextPayment(cashier: Cashier) {
   return simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
 }
@@ -64,7 +44,7 @@ function declineNextPayment(cashier: Cashier) {
 async function declinedOrder(cashier: Cashier): Promise<{ basketId: string; orderId: string }> {
   const basketId = await basketWithPizza(cashier);
   await declineNextPayment(cashier);
-  const declined = await placeOrder(cashier, basketId);
+  const declined = await placeOrder(cashier, basketId, randomUUID());
   expect(declined.status).toBe(402);
   return { basketId, orderId: declined.body.error.orderId };
 }
@@ -72,7 +52,7 @@ async function declinedOrder(cashier: Cashier): Promise<{ basketId: string; orde
 /** A basket ordered, paid and completed (through the reconciler if the background completion has not finished). */
 async function completedOrder(cashier: Cashier): Promise<{ basketId: string; orderId: string }> {
   const basketId = await basketWithPizza(cashier);
-  const ordered = await placeOrder(cashier, basketId);
+  const ordered = await placeOrder(cashier, basketId, randomUUID());
   expect(ordered.status).toBe(201);
   await untilState(ordered.body.id, 'completed');
   return { basketId, orderId: ordered.body.id };
@@ -82,7 +62,7 @@ async function completedOrder(cashier: Cashier): Promise<{ basketId: string; ord
 async function unknownOrder(cashier: Cashier): Promise<{ basketId: string; orderId: string }> {
   const basketId = await basketWithPizza(cashier);
   await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'reset_after', user: cashier.user });
-  const unknown = await placeOrder(cashier, basketId);
+  const unknown = await placeOrder(cashier, basketId, randomUUID());
   expect(unknown.status).toBe(502);
   expect(unknown.body.error.code).toBe('PAYMENT_STATUS_UNKNOWN');
   return { basketId, orderId: unknown.body.error.orderId };
@@ -99,11 +79,6 @@ async function basketRow(basketId: string): Promise<{ status: string; version: n
   return row;
 }
 
-async function ordersOfBasket(basketId: string): Promise<string[]> {
-  const rows = await sql<{ state: string }[]>`select state from orders where basket_id = ${basketId} order by created_at`;
-  return rows.map((row) => row.state);
-}
-
 /** Runs the reconciler until the order reaches the state (another run may hold its lease for a moment). */
 async function untilState(orderId: string, state: string): Promise<void> {
   for (let round = 0; round < 5; round++) {
@@ -115,22 +90,7 @@ async function untilState(orderId: string, state: string): Promise<void> {
   throw new Error(`order ${orderId} did not reach ${state} (it is ${(await orderRow(orderId)).state})`);
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const giveUpAt = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > giveUpAt) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const isCreatePayment = (c: LedgerCall) => c.method === 'POST' && c.path === '/payments/';
-const isRefundCall = (c: LedgerCall) => c.method === 'DELETE' && c.path.startsWith('/payments/');
 const isPatchOrder = (c: LedgerCall) => c.method === 'PATCH' && c.path.startsWith('/orders/');
-const isOrderOrPaymentCall = (c: LedgerCall) => c.path.startsWith('/orders') || c.path.startsWith('/payments');
-
-async function expectNoMoneyProblems(user: string): Promise<void> {
-  expect(await ledgerProblems(await simulator.ledger(user), sql)).toEqual({ doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [] });
-}
 
 function expectError(response: ApiResponse, status: number, code: string): void {
   expect({ status: response.status, code: response.body?.error?.code }).toEqual({ status, code });
@@ -138,10 +98,10 @@ function expectError(response: ApiResponse, status: number, code: string): void 
 
 describe('paying an order again', () => {
   it('pays a declined order with POST /orders/{id}/payments; the ledger shows one failed and one completed payment', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { basketId, orderId } = await declinedOrder(cashier);
 
-    const paid = await payAgain(cashier, orderId);
+    const paid = await payAgain(cashier, orderId, randomUUID());
 
     expect(paid.status).toBe(201);
     expect(paid.body).toMatchObject({ id: orderId, basketId, status: 'paid', total: 1440, paymentAttempts: 2, paymentId: expect.any(String) });
@@ -155,73 +115,73 @@ describe('paying an order again', () => {
     ]);
     expect(ledger.payments[1].id).toBe(paid.body.paymentId);
     expect(ledger.orders).toEqual([expect.objectContaining({ id: orderId, status: 'completed' })]);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('answers 402 again when the second payment is declined too, and pays on the third', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { orderId } = await declinedOrder(cashier);
     await declineNextPayment(cashier);
 
-    const declinedAgain = await payAgain(cashier, orderId);
-    const paid = await payAgain(cashier, orderId);
+    const declinedAgain = await payAgain(cashier, orderId, randomUUID());
+    const paid = await payAgain(cashier, orderId, randomUUID());
 
     expectError(declinedAgain, 402, 'PAYMENT_DECLINED');
     expect(declinedAgain.body.error.orderId).toBe(orderId);
     expect(paid.status).toBe(201);
     expect(paid.body).toMatchObject({ status: 'paid', paymentAttempts: 3 });
     expect((await simulator.ledger(cashier.user)).payments.map((p) => p.status)).toEqual(['failed', 'failed', 'completed']);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('pays an order left placed by 503s (nothing charged) with POST /orders/{id}/payments', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const basketId = await basketWithPizza(cashier);
     await simulator.queueFault({ method: 'POST', path: '/payments/', kind: '503', times: 4, user: cashier.user });
-    const unavailable = await placeOrder(cashier, basketId);
+    const unavailable = await placeOrder(cashier, basketId, randomUUID());
     expectError(unavailable, 503, 'UPSTREAM_UNAVAILABLE');
     const orderId = unavailable.body.error.orderId;
 
-    const paid = await payAgain(cashier, orderId);
+    const paid = await payAgain(cashier, orderId, randomUUID());
 
     expect(paid.status).toBe(201);
     expect(paid.body).toMatchObject({ id: orderId, status: 'paid', paymentAttempts: 2 });
     expect((await simulator.ledger(cashier.user)).payments).toEqual([expect.objectContaining({ order_id: orderId, status: 'completed' })]);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('refuses with 409 ORDER_STATE_CONFLICT to pay a completed order, without a payment request', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { orderId } = await completedOrder(cashier);
 
-    const again = await payAgain(cashier, orderId);
+    const again = await payAgain(cashier, orderId, randomUUID());
 
     expectError(again, 409, 'ORDER_STATE_CONFLICT');
     expect(again.body.error.orderId).toBe(orderId);
     expect((await simulator.ledger(cashier.user)).calls.filter(isCreatePayment)).toHaveLength(1);
     expect((await orderRow(orderId)).state).toBe('completed');
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('refuses with 409 ORDER_STATE_CONFLICT to pay a failed order', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { basketId, orderId } = await declinedOrder(cashier);
     await sql`update orders set updated_at = now() - interval '1 hour' where id = ${orderId}`;
     await untilState(orderId, 'failed');
     expect((await basketRow(basketId)).status).toBe('open');
 
-    const again = await payAgain(cashier, orderId);
+    const again = await payAgain(cashier, orderId, randomUUID());
 
     expectError(again, 409, 'ORDER_STATE_CONFLICT');
     expect((await simulator.ledger(cashier.user)).calls.filter(isCreatePayment)).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('never sends a second payment for an order whose payment outcome is unknown', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { orderId } = await unknownOrder(cashier);
 
-    const again = await payAgain(cashier, orderId);
+    const again = await payAgain(cashier, orderId, randomUUID());
 
     expect(again.status).toBeGreaterThanOrEqual(400);
     expect(again.body.error.orderId).toBe(orderId);
@@ -229,16 +189,16 @@ describe('paying an order again', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.calls.filter(isCreatePayment)).toHaveLength(1);
     expect(ledger.payments).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   // Bug: Checkout.settledOutcome (lib/orders/checkout.ts) throws PAYMENT_STATUS_UNKNOWN (502) for an
   // unknown order even when payingAgain is set; the contract (README "Orders") is 409 ORDER_STATE_CONFLICT.
   it('refuses with 409 ORDER_STATE_CONFLICT to pay an order whose payment outcome is unknown', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { orderId } = await unknownOrder(cashier);
 
-    const again = await payAgain(cashier, orderId);
+    const again = await payAgain(cashier, orderId, randomUUID());
 
     expectError(again, 409, 'ORDER_STATE_CONFLICT');
   });
@@ -246,7 +206,7 @@ describe('paying an order again', () => {
 
 describe('refunds', () => {
   it('refunds a completed order: refunded here and upstream, one refund of the whole amount', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { basketId, orderId } = await completedOrder(cashier);
 
     const refunded = await refund(cashier, orderId);
@@ -258,14 +218,14 @@ describe('refunds', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.payments).toEqual([expect.objectContaining({ order_id: orderId, status: 'refunded' })]);
     expect(ledger.refunds).toEqual([expect.objectContaining({ order_id: orderId, payment_id: ledger.payments[0].id, amount: 14.4 })]);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('completes a paid order whose completion failed before refunding it', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const basketId = await basketWithPizza(cashier);
     await simulator.queueFault({ method: 'PATCH', path: '/orders/*', kind: '503', times: 4, user: cashier.user });
-    const ordered = await placeOrder(cashier, basketId);
+    const ordered = await placeOrder(cashier, basketId, randomUUID());
     expect(ordered.status).toBe(201);
     await waitFor('the background completion to give up', async () => (await simulator.ledger(cashier.user)).calls.filter(isPatchOrder).length >= 4);
 
@@ -277,11 +237,11 @@ describe('refunds', () => {
     expect(ledger.orders).toEqual([expect.objectContaining({ id: ordered.body.id, status: 'completed' })]);
     expect(ledger.payments).toEqual([expect.objectContaining({ status: 'refunded' })]);
     expect(ledger.refunds).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('answers a repeated refund with the same refunded order and refunds only once', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { orderId } = await completedOrder(cashier);
 
     const first = await refund(cashier, orderId);
@@ -293,11 +253,11 @@ describe('refunds', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.refunds).toHaveLength(1);
     expect(ledger.calls.filter(isRefundCall)).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('refuses with 409 ORDER_STATE_CONFLICT to refund a declined order, without calling the upstream', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { orderId } = await declinedOrder(cashier);
 
     const refused = await refund(cashier, orderId);
@@ -308,11 +268,11 @@ describe('refunds', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.calls.filter(isRefundCall)).toEqual([]);
     expect(ledger.refunds).toEqual([]);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('refuses with 409 ORDER_STATE_CONFLICT to refund an order whose payment outcome is unknown', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { orderId } = await unknownOrder(cashier);
 
     const refused = await refund(cashier, orderId);
@@ -320,11 +280,11 @@ describe('refunds', () => {
     expectError(refused, 409, 'ORDER_STATE_CONFLICT');
     expect((await orderRow(orderId)).state).toBe('unknown');
     expect((await simulator.ledger(cashier.user)).refunds).toEqual([]);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('answers 503 with Retry-After when the refund cannot reach the upstream, and the reconciler finishes it', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { orderId } = await completedOrder(cashier);
     await simulator.queueFault({ method: 'DELETE', path: '/payments/*', kind: '503', times: 4, user: cashier.user });
 
@@ -338,11 +298,11 @@ describe('refunds', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.refunds).toHaveLength(1);
     expect(ledger.payments).toEqual([expect.objectContaining({ status: 'refunded' })]);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('retries a refund that failed after taking effect without refunding twice', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { orderId } = await completedOrder(cashier);
     await simulator.queueFault({ method: 'DELETE', path: '/payments/*', kind: '500_after', user: cashier.user });
 
@@ -353,15 +313,15 @@ describe('refunds', () => {
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.calls.filter(isRefundCall).map((c) => c.status)).toEqual([500, 200]);
     expect(ledger.refunds).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 });
 
 describe('reading orders and other cashiers', () => {
   it('reads an order with GET /orders/{id}: its state, total and payment, and nothing internal', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const basketId = await basketWithPizza(cashier);
-    const ordered = await placeOrder(cashier, basketId);
+    const ordered = await placeOrder(cashier, basketId, randomUUID());
     await untilState(ordered.body.id, 'completed');
 
     const read = await api(`/orders/${ordered.body.id}`, { token: cashier.token });
@@ -378,17 +338,17 @@ describe('reading orders and other cashiers', () => {
       updatedAt: expect.any(String),
     });
     expect(Date.parse(read.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(ordered.body.updatedAt));
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('answers 404 ORDER_NOT_FOUND to another cashier reading, paying or refunding an order, and changes nothing', async () => {
-    const owner = await newCashier();
+    const owner = await newCashier('pay');
     const intruder = await newCashier('intruder');
     const { orderId } = await declinedOrder(owner);
     const before = await orderRow(orderId);
     const ownerCalls = (await simulator.ledger(owner.user)).calls.length;
 
-    const responses = await Promise.all([api(`/orders/${orderId}`, { token: intruder.token }), payAgain(intruder, orderId), refund(intruder, orderId)]);
+    const responses = await Promise.all([api(`/orders/${orderId}`, { token: intruder.token }), payAgain(intruder, orderId, randomUUID()), refund(intruder, orderId)]);
 
     for (const response of responses) {
       expectError(response, 404, 'ORDER_NOT_FOUND');
@@ -397,68 +357,68 @@ describe('reading orders and other cashiers', () => {
     expect(await orderRow(orderId)).toEqual(before);
     expect((await simulator.ledger(intruder.user)).calls).toEqual([]);
     expect((await simulator.ledger(owner.user)).calls).toHaveLength(ownerCalls);
-    await expectNoMoneyProblems(owner.user);
+    await expectNoMoneyProblems(sql, owner.user);
   });
 
   it('answers 404 BASKET_NOT_FOUND to another cashier ordering a basket, and leaves the basket open', async () => {
-    const owner = await newCashier();
+    const owner = await newCashier('pay');
     const intruder = await newCashier('intruder');
     const basketId = await basketWithPizza(owner);
 
-    const response = await placeOrder(intruder, basketId);
+    const response = await placeOrder(intruder, basketId, randomUUID());
 
     expectError(response, 404, 'BASKET_NOT_FOUND');
     expect((await basketRow(basketId)).status).toBe('open');
-    expect(await ordersOfBasket(basketId)).toEqual([]);
+    expect(await orderStatesOf(sql, basketId)).toEqual([]);
     expect((await simulator.ledger(intruder.user)).calls.filter(isOrderOrPaymentCall)).toEqual([]);
-    await expectNoMoneyProblems(owner.user);
+    await expectNoMoneyProblems(sql, owner.user);
   });
 });
 
 describe('requests refused before the upstream', () => {
   it('answers 412 VERSION_MISMATCH to a stale If-Match without opening an order or calling the upstream; the current version orders', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const basketId = await basketWithPizza(cashier);
     const current = await api(`/baskets/${basketId}`, { token: cashier.token });
     const version = current.body.version as number;
 
-    const stale = await placeOrder(cashier, basketId, { 'if-match': `"${version - 1}"` });
+    const stale = await placeOrder(cashier, basketId, randomUUID(), { headers: { 'if-match': `"${version - 1}"` } });
 
     expectError(stale, 412, 'VERSION_MISMATCH');
     expect(stale.body.error.currentVersion).toBe(version);
     expect(await basketRow(basketId)).toEqual({ status: 'open', version });
-    expect(await ordersOfBasket(basketId)).toEqual([]);
+    expect(await orderStatesOf(sql, basketId)).toEqual([]);
     expect((await simulator.ledger(cashier.user)).calls.filter(isOrderOrPaymentCall)).toEqual([]);
 
-    const fresh = await placeOrder(cashier, basketId, { 'if-match': current.headers.get('etag')! });
+    const fresh = await placeOrder(cashier, basketId, randomUUID(), { headers: { 'if-match': current.headers.get('etag')! } });
 
     expect(fresh.status).toBe(201);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('answers 409 BASKET_EMPTY to an empty basket and leaves it open and unchanged', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const basketId = await emptyBasket(cashier);
     const before = await basketRow(basketId);
 
-    const response = await placeOrder(cashier, basketId);
+    const response = await placeOrder(cashier, basketId, randomUUID());
 
     expectError(response, 409, 'BASKET_EMPTY');
     expect(await basketRow(basketId)).toEqual(before);
-    expect(await ordersOfBasket(basketId)).toEqual([]);
+    expect(await orderStatesOf(sql, basketId)).toEqual([]);
     expect((await simulator.ledger(cashier.user)).calls.filter(isOrderOrPaymentCall)).toEqual([]);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('answers 404 for unknown baskets and orders and 422 for ids that are not UUIDs', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
 
     const responses = {
-      unknownBasket: await placeOrder(cashier, randomUUID()),
-      badBasketId: await placeOrder(cashier, 'not-a-uuid'),
+      unknownBasket: await placeOrder(cashier, randomUUID(), randomUUID()),
+      badBasketId: await placeOrder(cashier, 'not-a-uuid', randomUUID()),
       unknownOrder: await api(`/orders/${randomUUID()}`, { token: cashier.token }),
       badOrderId: await api('/orders/not-a-uuid', { token: cashier.token }),
-      badOrderPay: await payAgain(cashier, 'not-a-uuid'),
+      badOrderPay: await payAgain(cashier, 'not-a-uuid', randomUUID()),
       unknownOrderRefund: await refund(cashier, randomUUID()),
     };
 
@@ -470,11 +430,11 @@ describe('requests refused before the upstream', () => {
     expectError(responses.badOrderPay, 422, 'VALIDATION_FAILED');
     expectError(responses.unknownOrderRefund, 404, 'ORDER_NOT_FOUND');
     expect((await simulator.ledger(cashier.user)).calls).toEqual([]);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('answers 400 to a body that is not JSON and 422 to a body with fields, on the ordering routes', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const basketId = await basketWithPizza(cashier);
     const headers = { 'idempotency-key': randomUUID(), 'content-type': 'application/json' };
 
@@ -487,11 +447,11 @@ describe('requests refused before the upstream', () => {
     expectError(refundWithFields, 422, 'VALIDATION_FAILED');
     expect((await basketRow(basketId)).status).toBe('open');
     expect((await simulator.ledger(cashier.user)).calls.filter(isOrderOrPaymentCall)).toEqual([]);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('answers 401 UNAUTHENTICATED on every ordering route without a valid token', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const basketId = await basketWithPizza(cashier);
     const orderId = randomUUID();
     const forged = `${cashier.token.slice(0, -4)}AAAA`;
@@ -507,11 +467,11 @@ describe('requests refused before the upstream', () => {
 
     for (const response of responses) expectError(response, 401, 'UNAUTHENTICATED');
     expect((await basketRow(basketId)).status).toBe('open');
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('keeps a basket with a declined order locked against edits, and a completed one closed', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { basketId: declinedBasket } = await declinedOrder(cashier);
     const { basketId: completedBasket } = await completedOrder(cashier);
 
@@ -524,43 +484,43 @@ describe('requests refused before the upstream', () => {
     expectError(editClosed, 409, 'BASKET_CLOSED');
     expect((await basketRow(declinedBasket)).status).toBe('locked');
     expect((await basketRow(completedBasket)).status).toBe('closed');
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('refuses a second checkout of a basket whose order is declined, pointing at that order', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { basketId, orderId } = await declinedOrder(cashier);
 
-    const second = await placeOrder(cashier, basketId);
+    const second = await placeOrder(cashier, basketId, randomUUID());
 
     expectError(second, 409, 'BASKET_LOCKED');
     expect(second.body.error.orderId).toBe(orderId);
-    expect(await ordersOfBasket(basketId)).toEqual(['declined']);
+    expect(await orderStatesOf(sql, basketId)).toEqual(['declined']);
     expect((await simulator.ledger(cashier.user)).calls.filter(isCreatePayment)).toHaveLength(1);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('refuses with 409 a new checkout of a basket whose order completed, without calling the upstream', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { basketId, orderId } = await completedOrder(cashier);
     const callsBefore = (await simulator.ledger(cashier.user)).calls.length;
 
-    const again = await placeOrder(cashier, basketId);
+    const again = await placeOrder(cashier, basketId, randomUUID());
 
     expect(again.status).toBe(409);
     expect(again.body.error.orderId).toBe(orderId);
-    expect(await ordersOfBasket(basketId)).toEqual(['completed']);
+    expect(await orderStatesOf(sql, basketId)).toEqual(['completed']);
     expect((await simulator.ledger(cashier.user)).calls).toHaveLength(callsBefore);
-    await expectNoMoneyProblems(cashier.user);
+    await expectNoMoneyProblems(sql, cashier.user);
   });
 
   // Bug: Checkout.placeOrder (lib/orders/checkout.ts) answers BASKET_LOCKED "already in progress" for any
   // live order of the basket, including a completed or refunded one; the README says an ordered basket is BASKET_CLOSED.
   it('answers 409 BASKET_CLOSED to a new checkout of a basket whose order completed', async () => {
-    const cashier = await newCashier();
+    const cashier = await newCashier('pay');
     const { basketId } = await completedOrder(cashier);
 
-    const again = await placeOrder(cashier, basketId);
+    const again = await placeOrder(cashier, basketId, randomUUID());
 
     expectError(again, 409, 'BASKET_CLOSED');
   });

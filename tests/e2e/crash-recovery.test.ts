@@ -5,8 +5,9 @@ import type { Sql } from '../../lib/db/sql';
 import { CRASH_EXIT_CODE, type CrashPoint } from '../../lib/crash-points';
 import type { OrderState } from '../../lib/orders/state-machine';
 import { PIZZA } from '../support/catalogue';
+import { basketStatus, emptyBasket, newCashier, paymentAttemptOutcomes, submitCheckout, type Checkout } from '../support/checkout';
 import { E2E_HANDLER_ENV } from '../support/e2e-env';
-import { api, runReconciler, simulator, tokenFor, uniqueUser } from '../support/http';
+import { api, runReconciler, simulator } from '../support/http';
 import { ledgerProblems, testDb } from '../support/ledger';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../..');
@@ -79,13 +80,6 @@ const EXPECTED: Record<CrashPoint, Expectation> = {
 const CRASH_POINTS = Object.keys(EXPECTED) as CrashPoint[];
 const TERMINAL: OrderState[] = ['completed', 'failed', 'unknown', 'refunded'];
 
-interface Checkout {
-  user: string;
-  token: string;
-  basketId: string;
-  key: string;
-}
-
 interface ChildResult {
   exitCode: number | null;
   output: string;
@@ -136,13 +130,11 @@ function runCheckoutProcess(checkout: Checkout, crashAt: CrashPoint): Promise<Ch
 }
 
 async function newCheckout(label: string): Promise<Checkout> {
-  const user = uniqueUser(label);
-  const token = await tokenFor(user);
-  const created = await api('/baskets', { method: 'POST', token });
-  expect(created.status).toBe(201);
-  const filled = await api(`/baskets/${created.body.id}/items/${PIZZA}`, { method: 'PUT', token, body: { quantity: 2 } });
+  const cashier = await newCashier(label);
+  const basketId = await emptyBasket(cashier);
+  const filled = await api(`/baskets/${basketId}/items/${PIZZA}`, { method: 'PUT', token: cashier.token, body: { quantity: 2 } });
   expect(filled.body.totals.gross).toBe(TOTAL_MINOR);
-  return { user, token, basketId: created.body.id, key: randomUUID() };
+  return { ...cashier, basketId, key: randomUUID() };
 }
 
 /** A checkout whose process died at `point`, with the evidence that it really died there. */
@@ -179,16 +171,6 @@ describe('crash recovery: a checkout killed between any two steps', () => {
     return order;
   }
 
-  async function basketStatus(basketId: string): Promise<string> {
-    const [basket] = await sql<{ status: string }[]>`select status from baskets where id = ${basketId}`;
-    return basket.status;
-  }
-
-  async function attemptOutcomes(orderId: string): Promise<string[]> {
-    const rows = await sql<{ outcome: string }[]>`select outcome from payment_attempts where order_id = ${orderId} order by created_at`;
-    return rows.map((row) => row.outcome);
-  }
-
   /** What the upstream saw for this user: orders with our id, charges, and how often each kind of request was sent. */
   async function upstream(user: string) {
     const ledger = await simulator.ledger(user);
@@ -219,9 +201,6 @@ describe('crash recovery: a checkout killed between any two steps', () => {
     await sql`update orders set updated_at = now() - interval '1 hour' where id = ${orderId}`;
   }
 
-  const retry = (checkout: Checkout) =>
-    api(`/baskets/${checkout.basketId}/orders`, { method: 'POST', token: checkout.token, headers: { 'idempotency-key': checkout.key } });
-
   it.each(CRASH_POINTS)('the process dies at %s, leaving the order and the upstream as far as it got', async (point) => {
     const expected = EXPECTED[point];
     for (const crashed of [await crashedForRetry.get(point)!, await crashedForReconciler.get(point)!]) {
@@ -229,7 +208,7 @@ describe('crash recovery: a checkout killed between any two steps', () => {
       expect(crashed.child.output).toContain(`crash point ${point}`);
       const order = await orderOf(crashed.basketId);
       expect(order).toMatchObject({ state: expected.stateAtCrash, total_minor: TOTAL_MINOR });
-      expect(await basketStatus(crashed.basketId)).toBe('locked');
+      expect(await basketStatus(sql, crashed.basketId)).toBe('locked');
       const seen = await upstream(crashed.user);
       expect(seen.orders.map((o) => o.id)).toEqual(expected.upstreamOrderAtCrash ? [order.id] : []);
       expect(seen.charges.length).toBe(expected.chargedAtCrash ? 1 : 0);
@@ -245,14 +224,14 @@ describe('crash recovery: a checkout killed between any two steps', () => {
       const before = await orderOf(crashed.basketId);
 
       await setKeyLock(crashed, 'held');
-      const whileLocked = await retry(crashed);
+      const whileLocked = await submitCheckout(crashed);
       expect(whileLocked.status).toBe(409);
       expect(whileLocked.body.error.code).toBe('REQUEST_IN_PROGRESS');
 
       await setKeyLock(crashed, 'expired');
       // A payment left in flight is only given up once it is older than any live request could be.
       if (before.state === 'paying') await ageOrder(before.id);
-      const resumed = await retry(crashed);
+      const resumed = await submitCheckout(crashed);
 
       expect(resumed.status).toBe(expected.retry.status);
       if (expected.retry.code) expect(resumed.body.error).toMatchObject({ code: expected.retry.code, orderId: before.id });
@@ -267,9 +246,9 @@ describe('crash recovery: a checkout killed between any two steps', () => {
       expect(seen.paymentPosts).toBe(expected.retry.charges);
       expect(seen.charges.length).toBe(expected.retry.charges);
       expect(seen.problems).toEqual({ doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [] });
-      if (after.state === 'unknown') expect(await attemptOutcomes(after.id)).toEqual(['unknown']);
+      if (after.state === 'unknown') expect(await paymentAttemptOutcomes(sql, after.id)).toEqual(['unknown']);
 
-      const again = await retry(crashed);
+      const again = await submitCheckout(crashed);
       expect(again.status).toBe(resumed.status);
       expect(again.headers.get('idempotent-replayed')).toBe('true');
       expect((await upstream(crashed.user)).paymentPosts).toBe(expected.retry.charges);
@@ -289,14 +268,14 @@ describe('crash recovery: a checkout killed between any two steps', () => {
       }
 
       expect(after.state).toBe(expected.reconciled.state);
-      expect(await basketStatus(crashed.basketId)).toBe(expected.reconciled.basket);
+      expect(await basketStatus(sql, crashed.basketId)).toBe(expected.reconciled.basket);
       const seen = await upstream(crashed.user);
       expect(seen.orders.map((o) => o.status)).toEqual(expected.reconciled.upstreamStatus ? [expected.reconciled.upstreamStatus] : []);
       expect(seen.orderPosts).toBe(expected.upstreamOrderAtCrash ? 1 : 0);
       expect(seen.paymentPosts).toBe(expected.reconciled.charges);
       expect(seen.charges.length).toBe(expected.reconciled.charges);
       expect(seen.problems).toEqual({ doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [] });
-      if (after.state === 'unknown') expect(await attemptOutcomes(after.id)).toEqual(['unknown']);
+      if (after.state === 'unknown') expect(await paymentAttemptOutcomes(sql, after.id)).toEqual(['unknown']);
     });
   });
 
@@ -306,14 +285,14 @@ describe('crash recovery: a checkout killed between any two steps', () => {
     const order = await orderOf(crashed.basketId);
     await setKeyLock(crashed, 'expired');
 
-    const early = await retry(crashed);
+    const early = await submitCheckout(crashed);
     expect(early.status).toBe(409);
     expect(early.body.error).toMatchObject({ code: 'REQUEST_IN_PROGRESS', orderId: order.id });
     expect(early.headers.get('retry-after')).toMatch(/^\d+$/);
     expect((await orderOf(crashed.basketId)).state).toBe('paying');
 
     await ageOrder(order.id);
-    const later = await retry(crashed);
+    const later = await submitCheckout(crashed);
 
     expect((await upstream(crashed.user)).paymentPosts).toBe(0);
     expect(later.status).toBe(502);

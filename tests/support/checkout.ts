@@ -16,7 +16,7 @@ export interface Checkout extends Cashier {
   key: string;
 }
 
-/** The label starts the user id, which tells in the handler logs and the ledger which test file a user belongs to. */
+/** The label starts the user id, to tell whose requests are whose in the handler logs and the ledger. */
 export async function newCashier(label: string): Promise<Cashier> {
   const user = uniqueUser(label);
   return { user, token: await tokenFor(user) };

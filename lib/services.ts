@@ -48,6 +48,7 @@ let baskets: BasketService | undefined;
 let checkoutService: Checkout | undefined;
 let refundService: Refunds | undefined;
 let idempotency: IdempotencyStore | undefined;
+let orderRepository: OrderRepository | undefined;
 
 export function idempotencyStore(): IdempotencyStore {
   idempotency ??= new IdempotencyStore(db(), { ttlMs: config().IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000 });
@@ -55,7 +56,7 @@ export function idempotencyStore(): IdempotencyStore {
 }
 
 export function checkout(): Checkout {
-  checkoutService ??= new Checkout(new PostgresOrderRepository(db()), upstream(), {
+  checkoutService ??= new Checkout(orders(), upstream(), {
     retryAfterSeconds: upstream().client.retryAfterSeconds,
     abandonedAfterMs: config().ORDER_ABANDONED_AFTER_SECONDS * 1000,
   });
@@ -63,12 +64,13 @@ export function checkout(): Checkout {
 }
 
 export function refunds(): Refunds {
-  refundService ??= new Refunds(new PostgresOrderRepository(db()), upstream(), checkout(), upstream().client.retryAfterSeconds);
+  refundService ??= new Refunds(orders(), upstream(), checkout(), upstream().client.retryAfterSeconds);
   return refundService;
 }
 
 export function orders(): OrderRepository {
-  return new PostgresOrderRepository(db());
+  orderRepository ??= new PostgresOrderRepository(db());
+  return orderRepository;
 }
 
 /** Below the reconciler function's 120 s timeout in serverless.yml. */

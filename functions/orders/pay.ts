@@ -8,9 +8,7 @@ export const handler = endpoint({ params: orderParams, body: emptyBody, headers:
   idempotently(request, 'POST /orders/{orderId}/payments', async () => {
     const call = upstreamCallOptions(request);
     const order = await checkout().payAgain(request.caller, request.params.orderId, call);
-    if (order.state === 'paid') {
-      checkout().complete(order, call).catch((error) => request.log.warn('completion deferred to the reconciler', { orderId: order.id, error }));
-    }
+    checkout().completeAfterReply(order, call);
     return orderReply(order, 201);
   }),
 );

@@ -8,10 +8,7 @@ export const handler = endpoint({ params: basketParams, body: emptyBody, headers
   idempotently(request, 'POST /baskets/{basketId}/orders', async (key) => {
     const call = upstreamCallOptions(request);
     const order = await checkout().placeOrder(request.caller, request.params.basketId, key, request.headers['if-match'], call);
-    if (order.state === 'paid') {
-      // Off the critical path: the reply goes out now; the reconciler finishes what this does not.
-      checkout().complete(order, call).catch((error) => request.log.warn('completion deferred to the reconciler', { orderId: order.id, error }));
-    }
+    checkout().completeAfterReply(order, call);
     return orderReply(order, 201);
   }),
 );

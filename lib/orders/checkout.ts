@@ -59,7 +59,17 @@ export class Checkout {
     return this.settledOutcome(order, true);
   }
 
-  /** Best-effort completion right after payment; the reconciler finishes whatever this does not. */
+  /**
+   * Off the critical path: starts completing a paid order without waiting for
+   * it, so the reply goes out at `paid`. A Lambda may be frozen before this
+   * finishes; the reconciler completes whatever it does not.
+   */
+  completeAfterReply(order: Order, call: CallOptions): void {
+    if (order.state !== 'paid') return;
+    this.complete(order, call).catch((error) => call.log.warn('completion deferred to the reconciler', { orderId: order.id, error }));
+  }
+
+  /** Completes a paid order upstream (PATCH completed), then records it and closes the basket. */
   async complete(order: Order, call: CallOptions): Promise<Order> {
     let upstream;
     try {

@@ -83,7 +83,8 @@ export class PostgresBasketRepository implements BasketRepository {
       select id, owner_id, status, version, created_at, updated_at, created_at::text as created_at_text
       from baskets
       where owner_id = ${ownerId} and status = 'open'
-        and (${afterCreatedAt}::timestamptz is null or (created_at, id) < (${afterCreatedAt}::timestamptz, ${afterId}::uuid))
+        -- The cursor's time goes in as text: a timestamptz parameter would pass through a JS Date and lose its microseconds.
+        and (${afterCreatedAt}::text is null or (created_at, id) < (${afterCreatedAt}::text::timestamptz, ${afterId}::uuid))
       order by created_at desc, id desc
       limit ${page.limit + 1}`;
     const pageRows = rows.slice(0, page.limit);

@@ -37,20 +37,20 @@ export function requestContext(): middy.MiddlewareObj<ServiceEvent, unknown, Err
       const log = rootLogger.child({ requestId, route: request.event.routeKey });
       request.event.state = { requestId, log, startedAt: Date.now() };
     },
-    after: (request: ServiceRequest) => logAccess(request),
+    after: (request: ServiceRequest) => logAccess(request, (request.response as { statusCode?: number } | null)?.statusCode),
   };
 }
 
-function logAccess(request: ServiceRequest): void {
+/** The one access log line per request, for answers and errors alike. */
+function logAccess(request: ServiceRequest, status: number | undefined, code?: string): void {
   const state = request.event.state;
-  const response = request.response as { statusCode?: number } | null;
   if (!state) return;
   state.log.info('request finished', {
     method: request.event.requestContext?.http?.method,
     path: request.event.rawPath,
-    status: response?.statusCode,
+    status,
+    code,
     durationMs: Date.now() - state.startedAt,
-    userId: state.caller?.userId,
   });
 }
 
@@ -136,9 +136,7 @@ export function mapErrors(): middy.MiddlewareObj<ServiceEvent, unknown, Error, C
       }
       const headers = { ...rendered.headers, ...(state?.requestId ? { 'x-request-id': state.requestId } : {}) };
       request.error = Object.assign(new Error(rendered.body), { statusCode: rendered.status, expose: true, headers });
-      if (state) {
-        log.info('request finished', { method: request.event.requestContext?.http?.method, path: request.event.rawPath, status: rendered.status, durationMs: Date.now() - state.startedAt, code });
-      }
+      logAccess(request, rendered.status, code);
     },
   };
 }

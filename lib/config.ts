@@ -27,6 +27,10 @@ const envSchema = z
     AUTH_TRUST_API_GATEWAY: booleanFromEnv.default(false),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
+  .refine((env) => env.ORDER_ABANDONED_AFTER_SECONDS * 1000 > env.REQUEST_DEADLINE_MS + 5000, {
+    message: 'ORDER_ABANDONED_AFTER_SECONDS must outlast a request (REQUEST_DEADLINE_MS + 5 s), or the reconciler could settle an order a live request is still working on',
+    path: ['ORDER_ABANDONED_AFTER_SECONDS'],
+  })
   .refine((env) => env.AUTH_JWT_SECRET !== undefined || env.AUTH_TRUST_API_GATEWAY, {
     message:
       'AUTH_JWT_SECRET is required unless AUTH_TRUST_API_GATEWAY=true (the service runs behind an API Gateway JWT authorizer)',

@@ -17,6 +17,11 @@ describe('configuration read at cold start', () => {
     expect(() => parseConfig({ ...valid, DATABASE_URL: '' })).toThrow(/DATABASE_URL/);
   });
 
+  it('refuses an abandonment delay a live request could outlast', () => {
+    expect(() => parseConfig({ ...valid, ORDER_ABANDONED_AFTER_SECONDS: '30', REQUEST_DEADLINE_MS: '25000' })).toThrow(/ORDER_ABANDONED_AFTER_SECONDS/);
+    expect(parseConfig({ ...valid, ORDER_ABANDONED_AFTER_SECONDS: '31', REQUEST_DEADLINE_MS: '25000' }).ORDER_ABANDONED_AFTER_SECONDS).toBe(31);
+  });
+
   it('refuses to start without a token secret unless an API Gateway authorizer verifies tokens', () => {
     const { AUTH_JWT_SECRET: _omitted, ...withoutSecret } = valid;
 

@@ -2,12 +2,10 @@
  * Runs the upstream POS API simulator on its own: `npm run upstream [-- --port N --seed N]`.
  * Config comes from SIM_* variables (see dev/simulator/config.ts), SIM_PORT and AUTH_JWT_SECRET.
  */
-import { configFromEnv, signDevToken, startSimulator, type SimulatorConfig } from './simulator';
+import { configFromEnv, DEV_JWT_SECRET, DEV_USER, signDevToken, startSimulator, type SimulatorConfig } from './simulator';
 import { resolveConfig } from './simulator/config';
 
 const DEFAULT_PORT = 4010;
-const DEFAULT_SECRET = 'dev-secret-change-me';
-const DEV_USER = 'cashier@example.com';
 
 interface CliFlags {
   port?: number;
@@ -45,7 +43,7 @@ function configFrom(flags: CliFlags, env: NodeJS.ProcessEnv): SimulatorConfig {
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
-  const jwtSecret = process.env.AUTH_JWT_SECRET || DEFAULT_SECRET;
+  const jwtSecret = process.env.AUTH_JWT_SECRET || DEV_JWT_SECRET;
   const config = configFrom(flags, process.env);
   const simulator = await startSimulator({ ...config, port: portFrom(flags, process.env), jwtSecret });
   const token = await signDevToken(jwtSecret, DEV_USER);

@@ -1,10 +1,10 @@
 import { migrate } from '../../lib/db/migrate';
 import { connect } from '../../lib/db/sql';
-import { configFromEnv, signDevToken, startSimulator } from '../simulator';
+import { configFromEnv, DEV_JWT_SECRET, DEV_USER, signDevToken, startSimulator } from '../simulator';
 import { createDatabase, dropDatabase, startEmbeddedPostgres, type DatabaseHandle } from './database';
 import { startOffline } from './offline';
 
-export const DEV_JWT_SECRET = 'dev-secret-change-me';
+export { DEV_JWT_SECRET } from '../simulator';
 
 export interface StackOptions {
   /** 'dev' keeps its embedded data between runs; 'test' uses a throwaway database. */
@@ -96,7 +96,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       apiUrl,
       lambdaUrl,
       jwtSecret,
-      devToken: (sub = 'cashier@example.com') => signDevToken(jwtSecret, sub),
+      devToken: (sub = DEV_USER) => signDevToken(jwtSecret, sub),
       stop,
     };
   } catch (error) {

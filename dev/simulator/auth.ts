@@ -4,6 +4,10 @@ const DEFAULT_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 
 const keyFor = (secret: string): Uint8Array => new TextEncoder().encode(secret);
 
+/** The secret and user of local development: what `npm start` and `npm run upstream` sign dev tokens with. */
+export const DEV_JWT_SECRET = 'dev-secret-change-me';
+export const DEV_USER = 'cashier@example.com';
+
 /** An HS256 JWT for `sub`, as the upstream expects in `x-auth-user`. A negative lifetime gives an expired token. */
 export async function signDevToken(
   secret: string,

@@ -1,4 +1,4 @@
-export { signDevToken } from './auth';
+export { DEV_JWT_SECRET, DEV_USER, signDevToken } from './auth';
 export { DEFAULT_PRODUCTS } from './catalogue';
 export { configFromEnv, DEFAULT_CONFIG } from './config';
 export { startSimulator } from './server';

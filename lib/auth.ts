@@ -1,5 +1,9 @@
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { createHash } from 'node:crypto';
+import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import { Deadline } from './deadline';
 import { AppError } from './errors';
+import type { Logger } from './logger';
+import type { PosApi } from './upstream/pos-api';
 
 export interface Caller {
   /** The upstream user id: the token's `sub` (an e-mail address upstream). */
@@ -8,25 +12,43 @@ export interface Caller {
   token: string;
 }
 
-export type TokenVerifier = (token: string, gatewayClaims?: Record<string, unknown>) => Promise<Caller>;
+export interface VerifyContext {
+  /** Claims an API Gateway JWT authorizer verified, when the service runs behind one. */
+  gatewayClaims?: Record<string, unknown>;
+  log: Logger;
+}
+
+export type TokenVerifier = (token: string, context: VerifyContext) => Promise<Caller>;
+
+/** Our owner_id columns hold at most this many characters. */
+export const MAX_USER_ID_LENGTH = 320;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 function unauthenticated(message: string, cause?: unknown): AppError {
   return new AppError('UNAUTHENTICATED', message, { cause });
 }
 
-/** HS256 verification with the shared secret; expiry honoured, `sub` required. */
+/** The caller's user id from a token's `sub`: a non-empty string we can store, or 401. */
+export function userIdFrom(sub: unknown): string {
+  if (typeof sub !== 'string' || sub.length === 0) throw unauthenticated('Token has no subject (sub)');
+  if (sub.length > MAX_USER_ID_LENGTH) throw unauthenticated(`Token subject is longer than ${MAX_USER_ID_LENGTH} characters`);
+  if (CONTROL_CHARACTER.test(sub)) throw unauthenticated('Token subject contains control characters');
+  return sub;
+}
+
+/** HS256 verification with the shared secret; expiry honoured when the token has one, `sub` required. */
 export function hs256Verifier(secret: string): TokenVerifier {
   const key = new TextEncoder().encode(secret);
   return async (token) => {
+    let payload;
     try {
-      const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'] });
-      if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw unauthenticated('Token has no subject (sub)');
-      return { userId: payload.sub, token };
+      ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'] }));
     } catch (error) {
-      if (error instanceof AppError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw unauthenticated('Token has expired', error);
       throw unauthenticated('Token is not valid', error);
     }
+    return { userId: userIdFrom(payload.sub), token };
   };
 }
 
@@ -34,22 +56,46 @@ export function hs256Verifier(secret: string): TokenVerifier {
  * Behind an API Gateway JWT authorizer the gateway has verified the token
  * already; its claims arrive in the request context and only they are trusted.
  */
-export const gatewayVerifier: TokenVerifier = async (token, gatewayClaims) => {
-  const sub = gatewayClaims?.sub;
-  if (typeof sub !== 'string' || sub.length === 0) throw unauthenticated('Request did not pass the API Gateway authorizer');
-  return { userId: sub, token };
+export const gatewayVerifier: TokenVerifier = async (token, { gatewayClaims }) => {
+  if (!gatewayClaims) throw unauthenticated('Request did not pass the API Gateway authorizer');
+  return { userId: userIdFrom(gatewayClaims.sub), token };
 };
 
+export interface UpstreamVerifierOptions {
+  /** How long an accepted token is trusted without asking again. */
+  cacheMs: number;
+  /** Budget for the one upstream call that checks a token. */
+  checkTimeoutMs: number;
+  /** Most tokens remembered per container; the oldest is forgotten first. */
+  maxEntries?: number;
+}
+
 /**
- * A short-lived upstream token for `sub`, for work done on a user's behalf
- * without their request (the reconciler). Needs the secret the upstream
- * shares with us.
+ * For a hosted upstream whose signing secret we do not have: a token is
+ * accepted when the upstream accepts it (one cheap authenticated read),
+ * remembered per token hash for a short time. The `sub` is read from the
+ * token itself, unverified by us, which is safe because the upstream has just
+ * accepted that very token as that user.
  */
-export async function mintUpstreamToken(secret: string, sub: string, ttlSeconds = 300): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(`${ttlSeconds}s`)
-    .sign(new TextEncoder().encode(secret));
+export function upstreamVerifier(api: PosApi, options: UpstreamVerifierOptions): TokenVerifier {
+  const accepted = new Map<string, { userId: string; until: number }>();
+  const maxEntries = options.maxEntries ?? 10_000;
+  return async (token, { log }) => {
+    let claims;
+    try {
+      claims = decodeJwt(token);
+    } catch (error) {
+      throw unauthenticated('Token is not a JWT', error);
+    }
+    const userId = userIdFrom(claims.sub);
+    const hash = createHash('sha256').update(token).digest('hex');
+    const cached = accepted.get(hash);
+    if (cached && cached.until > Date.now()) return { userId: cached.userId, token };
+    const call = { token, deadline: Deadline.fromNow(options.checkTimeoutMs), log };
+    if (!(await api.acceptsToken(call))) throw unauthenticated('The POS system does not accept this token');
+    accepted.delete(hash);
+    accepted.set(hash, { userId, until: Date.now() + options.cacheMs });
+    if (accepted.size > maxEntries) accepted.delete(accepted.keys().next().value!);
+    return { userId, token };
+  };
 }

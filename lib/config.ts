@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { parseSealingKeys } from './credentials';
+
+/** Seals stored tokens when TOKEN_ENCRYPTION_KEYS is unset: for local development only, never deployed. */
+export const DEV_TOKEN_ENCRYPTION_KEYS = 'dev:et4j7OJqey5/XVD3dM9agifwk1r6KIYoAxNcDrWs4wE=';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0'])
@@ -11,6 +15,9 @@ const envSchema = z
     DATABASE_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(20),
     UPSTREAM_BASE_URL: z.url(),
     UPSTREAM_CALL_TIMEOUT_MS: z.coerce.number().int().min(50).max(28000).default(8000),
+    UPSTREAM_503_MEANS_NO_EFFECT: booleanFromEnv.default(true),
+    PAYMENT_TIMEOUT_MS: z.coerce.number().int().min(50).max(28000).default(10000),
+    PAYMENT_MIN_WINDOW_MS: z.coerce.number().int().min(50).max(28000).default(10000),
     REQUEST_DEADLINE_MS: z.coerce.number().int().min(500).max(28000).default(25000),
     UPSTREAM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
     UPSTREAM_BACKOFF_BASE_MS: z.coerce.number().int().min(1).default(100),
@@ -25,15 +32,39 @@ const envSchema = z
     RECONCILER_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(50),
     AUTH_JWT_SECRET: z.string().min(16, 'AUTH_JWT_SECRET must be at least 16 characters').optional(),
     AUTH_TRUST_API_GATEWAY: booleanFromEnv.default(false),
+    AUTH_MODE: z.enum(['jwt', 'gateway', 'upstream']).optional(),
+    AUTH_UPSTREAM_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+    TOKEN_ENCRYPTION_KEYS: z
+      .string()
+      .default(DEV_TOKEN_ENCRYPTION_KEYS)
+      .superRefine((value, ctx) => {
+        try {
+          parseSealingKeys(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .refine((env) => env.ORDER_ABANDONED_AFTER_SECONDS * 1000 > env.REQUEST_DEADLINE_MS + 5000, {
     message: 'ORDER_ABANDONED_AFTER_SECONDS must outlast a request (REQUEST_DEADLINE_MS + 5 s), or the reconciler could settle an order a live request is still working on',
     path: ['ORDER_ABANDONED_AFTER_SECONDS'],
   })
-  .refine((env) => env.AUTH_JWT_SECRET !== undefined || env.AUTH_TRUST_API_GATEWAY, {
+  .refine((env) => env.PAYMENT_MIN_WINDOW_MS <= env.REQUEST_DEADLINE_MS, {
+    message: 'PAYMENT_MIN_WINDOW_MS must fit in REQUEST_DEADLINE_MS, or no payment would ever be sent',
+    path: ['PAYMENT_MIN_WINDOW_MS'],
+  })
+  .transform(({ AUTH_MODE, ...env }) => ({
+    ...env,
+    AUTH_MODE: AUTH_MODE ?? (env.AUTH_JWT_SECRET ? 'jwt' : env.AUTH_TRUST_API_GATEWAY ? 'gateway' : undefined),
+  }))
+  .refine((env) => env.AUTH_MODE !== undefined, {
     message:
-      'AUTH_JWT_SECRET is required unless AUTH_TRUST_API_GATEWAY=true (the service runs behind an API Gateway JWT authorizer)',
+      'choose how callers are authenticated: AUTH_MODE=jwt with AUTH_JWT_SECRET, AUTH_MODE=gateway (behind an API Gateway JWT authorizer) or AUTH_MODE=upstream (the upstream checks each token)',
+    path: ['AUTH_MODE'],
+  })
+  .refine((env) => env.AUTH_MODE !== 'jwt' || env.AUTH_JWT_SECRET !== undefined, {
+    message: 'AUTH_JWT_SECRET is required with AUTH_MODE=jwt',
     path: ['AUTH_JWT_SECRET'],
   });
 

@@ -2,6 +2,7 @@ import { PostgresBasketRepository } from './baskets/postgres-repository';
 import { BasketService } from './baskets/use-cases';
 import { Catalogue } from './catalogue/catalogue';
 import { config } from './config';
+import { parseSealingKeys, TokenVault } from './credentials';
 import { db } from './db/sql';
 import { IdempotencyStore } from './idempotency/store';
 import { Checkout } from './orders/checkout';
@@ -32,6 +33,7 @@ export function upstream(): PosApi {
         backoffCapMs: c.UPSTREAM_BACKOFF_CAP_MS,
         breakerFailureThreshold: c.BREAKER_FAILURE_THRESHOLD,
         breakerHalfOpenAfterMs: c.BREAKER_HALF_OPEN_AFTER_MS,
+        unavailableMeansNoEffect: c.UPSTREAM_503_MEANS_NO_EFFECT,
       }),
     );
   }
@@ -49,22 +51,35 @@ let checkoutService: Checkout | undefined;
 let refundService: Refunds | undefined;
 let idempotency: IdempotencyStore | undefined;
 let orderRepository: OrderRepository | undefined;
+let vault: TokenVault | undefined;
 
 export function idempotencyStore(): IdempotencyStore {
   idempotency ??= new IdempotencyStore(db(), { ttlMs: config().IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000 });
   return idempotency;
 }
 
+export function tokenVault(): TokenVault {
+  vault ??= new TokenVault(parseSealingKeys(config().TOKEN_ENCRYPTION_KEYS));
+  return vault;
+}
+
 export function checkout(): Checkout {
-  checkoutService ??= new Checkout(orders(), upstream(), {
+  const c = config();
+  checkoutService ??= new Checkout(orders(), upstream(), tokenVault(), {
     retryAfterSeconds: upstream().client.retryAfterSeconds,
-    abandonedAfterMs: config().ORDER_ABANDONED_AFTER_SECONDS * 1000,
+    abandonedAfterMs: c.ORDER_ABANDONED_AFTER_SECONDS * 1000,
+    paymentTimeoutMs: c.PAYMENT_TIMEOUT_MS,
+    paymentMinWindowMs: c.PAYMENT_MIN_WINDOW_MS,
+    completionLeaseMs: c.REQUEST_DEADLINE_MS,
   });
   return checkoutService;
 }
 
 export function refunds(): Refunds {
-  refundService ??= new Refunds(orders(), upstream(), checkout(), upstream().client.retryAfterSeconds);
+  refundService ??= new Refunds(orders(), upstream(), checkout(), tokenVault(), {
+    retryAfterSeconds: upstream().client.retryAfterSeconds,
+    abandonedAfterMs: config().ORDER_ABANDONED_AFTER_SECONDS * 1000,
+  });
   return refundService;
 }
 
@@ -76,17 +91,14 @@ export function orders(): OrderRepository {
 /** Below the reconciler function's 120 s timeout in serverless.yml. */
 const RECONCILER_RUN_BUDGET_MS = 90_000;
 
-/** Needs the upstream's token secret to act for order owners; undefined when the service has none. */
-export function reconciler(): Reconciler | undefined {
+export function reconciler(): Reconciler {
   const c = config();
-  if (!c.AUTH_JWT_SECRET) return undefined;
-  return new Reconciler(orders(), upstream(), checkout(), refunds(), idempotencyStore(), {
+  return new Reconciler(orders(), upstream(), checkout(), refunds(), idempotencyStore(), tokenVault(), {
     batchSize: c.RECONCILER_BATCH_SIZE,
     abandonedAfterMs: c.ORDER_ABANDONED_AFTER_SECONDS * 1000,
     declinedExpiryMs: c.ORDER_DECLINED_EXPIRY_MINUTES * 60_000,
     // A run that dies keeps its rows no longer than it could have run.
     leaseMs: RECONCILER_RUN_BUDGET_MS + c.REQUEST_DEADLINE_MS,
-    tokenSecret: c.AUTH_JWT_SECRET,
     perOrderDeadlineMs: c.REQUEST_DEADLINE_MS,
     runBudgetMs: RECONCILER_RUN_BUDGET_MS,
   });

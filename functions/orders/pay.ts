@@ -1,6 +1,6 @@
 import { emptyBody } from '../../lib/baskets/schemas';
 import { endpoint, upstreamCallOptions } from '../../lib/http/endpoint';
-import { idempotently, orderReply } from '../../lib/orders/http';
+import { idempotently, paymentReply } from '../../lib/orders/http';
 import { idempotentHeaders, orderParams } from '../../lib/orders/schemas';
 import { checkout } from '../../lib/services';
 
@@ -9,6 +9,6 @@ export const handler = endpoint({ params: orderParams, body: emptyBody, headers:
     const call = upstreamCallOptions(request);
     const order = await checkout().payAgain(request.caller, request.params.orderId, call);
     checkout().completeAfterReply(order, call);
-    return orderReply(order, 201);
+    return paymentReply(order);
   }),
 );

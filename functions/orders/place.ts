@@ -1,6 +1,6 @@
 import { basketParams, emptyBody } from '../../lib/baskets/schemas';
 import { endpoint, upstreamCallOptions } from '../../lib/http/endpoint';
-import { idempotently, orderReply } from '../../lib/orders/http';
+import { idempotently, paymentReply } from '../../lib/orders/http';
 import { idempotentHeaders } from '../../lib/orders/schemas';
 import { checkout } from '../../lib/services';
 
@@ -9,6 +9,6 @@ export const handler = endpoint({ params: basketParams, body: emptyBody, headers
     const call = upstreamCallOptions(request);
     const order = await checkout().placeOrder(request.caller, request.params.basketId, key, request.headers['if-match'], call);
     checkout().completeAfterReply(order, call);
-    return orderReply(order, 201);
+    return paymentReply(order);
   }),
 );

@@ -3,8 +3,9 @@ import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { Context } from 'aws-lambda';
 import type { z, ZodType } from 'zod';
-import { gatewayVerifier, hs256Verifier, type Caller, type TokenVerifier } from '../auth';
-import { config } from '../config';
+import { gatewayVerifier, hs256Verifier, upstreamVerifier, type Caller, type TokenVerifier } from '../auth';
+import { config, type Config } from '../config';
+import { upstream } from '../services';
 import { Deadline } from '../deadline';
 import type { Logger } from '../logger';
 import { INTERNAL_ERROR_BODY } from './error-response';
@@ -39,10 +40,21 @@ export interface AuthenticatedRequest<P, B, Q, H> extends EndpointRequest<P, B, 
 
 let verifier: TokenVerifier | undefined;
 function tokenVerifier(): TokenVerifier {
-  const { AUTH_JWT_SECRET, AUTH_TRUST_API_GATEWAY } = config();
-  verifier ??= AUTH_JWT_SECRET ? hs256Verifier(AUTH_JWT_SECRET) : AUTH_TRUST_API_GATEWAY ? gatewayVerifier : undefined;
-  if (!verifier) throw new Error('No token verifier configured');
+  verifier ??= verifierFor(config());
   return verifier;
+}
+
+function verifierFor(c: Config): TokenVerifier {
+  switch (c.AUTH_MODE) {
+    case 'jwt':
+      return hs256Verifier(c.AUTH_JWT_SECRET!);
+    case 'gateway':
+      return gatewayVerifier;
+    case 'upstream':
+      return upstreamVerifier(upstream(), { cacheMs: c.AUTH_UPSTREAM_CACHE_SECONDS * 1000, checkTimeoutMs: c.UPSTREAM_CALL_TIMEOUT_MS });
+    default:
+      throw new Error('No token verifier configured');
+  }
 }
 
 /** Milliseconds before the Lambda timeout at which Middy aborts the handler's signal. */

@@ -62,7 +62,7 @@ export function authenticate(verifier: TokenVerifier): middy.MiddlewareObj<Servi
       if (!token) throw new AppError('UNAUTHENTICATED', 'Missing x-auth-user token');
       const claims = (request.event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } })
         .authorizer?.jwt?.claims;
-      request.event.state.caller = await verifier(token.replace(/^Bearer\s+/i, ''), claims);
+      request.event.state.caller = await verifier(token.replace(/^Bearer\s+/i, ''), { gatewayClaims: claims, log: request.event.state.log });
       request.event.state.log = request.event.state.log.child({ userId: request.event.state.caller.userId });
     },
   };

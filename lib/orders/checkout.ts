@@ -1,62 +1,87 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Caller } from '../auth';
 import { crashPoint } from '../crash-points';
-import { toMainUnits } from '../domain/money';
-import { AppError } from '../errors';
+import type { TokenVault } from '../credentials';
+import { toMainUnits, toMinorUnits } from '../domain/money';
 import type { CallOptions } from '../upstream/client';
 import { upstreamFailureToAppError } from '../upstream/errors';
 import { describeOutcome, provesNoEffect, UpstreamCallError } from '../upstream/outcome';
-import type { PosApi } from '../upstream/pos-api';
+import type { PosApi, UpstreamOrder, UpstreamPayment } from '../upstream/pos-api';
+import {
+  basketTaken,
+  orderNotFound,
+  paymentDeclined,
+  paymentRefused,
+  paymentStatusUnknown,
+  requestInProgress,
+  retryLater,
+  stateConflict,
+  totalMismatch,
+  upstreamOrderFailed,
+} from './errors';
 import type { Order } from './order';
 import type { OrderRepository, PaymentAttempt } from './repository';
+import { CHARGED_STATES, FAILABLE_STATES, PAYABLE_STATES } from './state-machine';
 
 export interface CheckoutOptions {
   /** Seconds a caller should wait after a 503/504 (the breaker's half-open delay). */
   retryAfterSeconds: number;
-  /** A payment in flight for longer than this belongs to a request that died. */
+  /** A payment in flight for longer than this belongs to a request that died; also the delay of a duplicate check. */
   abandonedAfterMs: number;
+  /** The cap on the one attempt a payment gets (it is never retried after an ambiguous failure). */
+  paymentTimeoutMs: number;
+  /** No payment is sent with less than this left of the request's deadline. */
+  paymentMinWindowMs: number;
+  /** How long a request holds an order to complete it upstream. */
+  completionLeaseMs: number;
 }
 
-/** Rounds of "POST /orders/ was ambiguous, GET proved it absent, POST again" before giving up for now. */
+/** Rounds of "POST /orders/ was ambiguous, GET /orders/ proved it absent, POST again" before giving up for now. */
 const MAX_CREATE_ROUNDS = 2;
+/** First and longest pause between reads of a payment the upstream answered 'pending'. */
+const FOLLOW_UP_FIRST_WAIT_MS = 100;
+const FOLLOW_UP_MAX_WAIT_MS = 1000;
 
 /**
- * Ordering: open the order (locking the basket), create it upstream with our
- * id, pay it, and leave completion to the background. Each step starts from
- * the order's recorded state, so a retry with the same Idempotency-Key, or the
- * reconciler, resumes instead of starting over.
+ * Ordering: open the order (locking the basket), create it upstream, pay it,
+ * and leave completion to the background. Each step starts from the order's
+ * recorded state, so a retry with the same Idempotency-Key, or the
+ * reconciler, resumes instead of starting over. Any step that ends an order
+ * upstream is claimed in the database first.
  */
 export class Checkout {
   constructor(
     private readonly orders: OrderRepository,
     private readonly api: PosApi,
+    private readonly vault: TokenVault,
     private readonly options: CheckoutOptions,
   ) {}
 
+  /** POST /baskets/{id}/orders: a new checkout, or the resumption of this key's own. */
   async placeOrder(caller: Caller, basketId: string, idempotencyKey: string, expectedBasketVersion: number | undefined, call: CallOptions): Promise<Order> {
     const live = await this.orders.findLiveForBasket(caller.userId, basketId);
-    if (live && live.openedByKey !== idempotencyKey) {
-      if (isSettledWithCharge(live.state)) {
-        throw new AppError('BASKET_CLOSED', 'This basket has already been ordered', { extra: { orderId: live.id } });
-      }
-      throw new AppError('BASKET_LOCKED', 'An order for this basket is already in progress', { extra: { orderId: live.id } });
-    }
-    const resuming = live !== undefined;
-    let order = live ?? (await this.orders.open({ ownerId: caller.userId, basketId, orderId: randomUUID(), idempotencyKey, expectedBasketVersion }));
-    call.log.info('order opened', { orderId: order.id, state: order.state, resuming, totalMinor: order.totalMinor });
+    if (live && live.openedByKey !== idempotencyKey) throw basketTaken(live);
+    const orderId = live?.id ?? randomUUID();
+    const order =
+      live ??
+      (await this.orders.open({ ownerId: caller.userId, basketId, orderId, idempotencyKey, expectedBasketVersion, ownerTokenSealed: this.vault.seal(caller.token, orderId) }));
+    call.log.info('order opened', { orderId: order.id, state: order.state, resuming: live !== undefined, totalMinor: order.totalMinor });
     crashPoint('after-order-row');
 
-    if (order.state === 'pending') order = await this.ensurePlaced(order, resuming, call);
-    if (order.state === 'placed') return this.pay(order, call);
-    return this.settledOutcome(order);
+    const placed = order.state === 'pending' ? await this.place(order, live !== undefined, call) : order;
+    if (placed.state === 'placed') return this.pay(placed, caller, call);
+    if (placed.state === 'paying') return this.resumePayment(placed, call);
+    return answerFor(placed);
   }
 
   /** POST /orders/{id}/payments: pay again after a decline (or after a payment that proved nothing was charged). */
   async payAgain(caller: Caller, orderId: string, call: CallOptions): Promise<Order> {
     const order = await this.orders.find(caller.userId, orderId);
-    if (!order) throw new AppError('ORDER_NOT_FOUND', 'Order not found');
-    if (order.state === 'placed' || order.state === 'declined') return this.pay(order, call);
-    return this.settledOutcome(order, true);
+    if (!order) throw orderNotFound();
+    if (PAYABLE_STATES.includes(order.state)) return this.pay(order, caller, call);
+    if (order.state === 'paying') return this.resumePayment(order, call);
+    return answerForPayingAgain(order);
   }
 
   /**
@@ -66,125 +91,241 @@ export class Checkout {
    */
   completeAfterReply(order: Order, call: CallOptions): void {
     if (order.state !== 'paid') return;
-    this.complete(order, call).catch((error) => call.log.warn('completion deferred to the reconciler', { orderId: order.id, error }));
+    this.claimAndComplete(order, call).catch((error) => call.log.warn('completion deferred to the reconciler', { orderId: order.id, error }));
   }
 
-  /** Completes a paid order upstream (PATCH completed), then records it and closes the basket. */
+  /** Completes a paid order, first claiming it so the reconciler does not do the same at once. */
+  async claimAndComplete(order: Order, call: CallOptions): Promise<Order> {
+    const claimed = await this.orders.claimLease(order.id, this.options.completionLeaseMs);
+    if (!claimed) throw requestInProgress(order, 'Completing the order');
+    try {
+      return await this.complete(claimed, call);
+    } finally {
+      await this.orders.releaseLease(order.id);
+    }
+  }
+
+  /** PATCH completed upstream, then completed here with the basket closed. The caller holds the order's claim. */
   async complete(order: Order, call: CallOptions): Promise<Order> {
     let upstream;
     try {
-      upstream = await this.api.setOrderStatus(order.id, 'completed', call);
+      upstream = await this.api.setOrderStatus(upstreamIdOf(order), 'completed', call);
     } catch (error) {
-      throw upstreamFailureToAppError(error, this.options.retryAfterSeconds);
+      throw upstreamFailureToAppError(error, this.options.retryAfterSeconds, { extra: { orderId: order.id }, retrySafe: true });
     }
-    if (!upstream) throw new AppError('UPSTREAM_ERROR', `The POS system does not know paid order ${order.id}`);
+    if (!upstream) throw stateConflict(order, `The POS system does not know paid order ${order.id}`);
     return (await this.orders.completeAndCloseBasket(order.id)) ?? (await this.reload(order));
   }
 
   /**
-   * pending → placed. A fresh order is created with our id; a resumed one is
-   * looked up first. After an ambiguous POST, GET /orders/{id} decides: present
-   * means placed, absent makes another POST safe.
+   * failing → failed: PATCH failed every live upstream order of the checkout
+   * (`upstreamOrderIds` when the caller knows them, else whatever GET /orders/
+   * finds under its correlation), then failed here and the basket reopened.
+   * On an upstream failure the order stays failing for the reconciler.
    */
-  private async ensurePlaced(order: Order, resuming: boolean, call: CallOptions): Promise<Order> {
-    if (resuming && (await this.existsUpstream(order, call))) return this.markPlaced(order);
+  async finishFailing(order: Order, call: CallOptions, upstreamOrderIds?: string[]): Promise<Order> {
+    const ids = upstreamOrderIds ?? (await this.api.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed').map((o) => o.id);
+    for (const id of ids) await this.api.setOrderStatus(id, 'failed', call);
+    return (await this.orders.failAndReopenBasket(order.id, ['failing'], order.lastError ?? 'FAILED')) ?? (await this.reload(order));
+  }
+
+  /** Claims an unpaid order for failing (no request can pay it after this), then fails it upstream and here. */
+  async fail(order: Order, reason: string, call: CallOptions, options: { upstreamOrderIds?: string[]; unchangedSince?: Date } = {}): Promise<Order> {
+    if (!FAILABLE_STATES.includes(order.state)) return order;
+    const claimed = await this.orders.transition(order.id, [order.state], 'failing', { lastError: reason, unchangedSince: options.unchangedSince });
+    if (!claimed) return this.reload(order);
+    return this.finishFailing(claimed, call, options.upstreamOrderIds);
+  }
+
+  /**
+   * A payment in flight nobody is waiting for any more (the reconciler): one
+   * the upstream answered 'pending' is read again; one that never got an id
+   * is unknown, never sent again.
+   */
+  async settleAbandonedPayment(order: Order, call: CallOptions): Promise<Order> {
+    const attempt = await this.orders.paymentInFlight(order.id);
+    if (!attempt?.upstreamPaymentId) {
+      call.log.error('payment abandoned mid-flight; outcome unknown', { orderId: order.id });
+      return (await this.orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died')) ?? (await this.reload(order));
+    }
+    const payment = await this.api.getPayment(attempt.upstreamPaymentId, call);
+    return payment ? this.recordPayment(attempt, payment) : order;
+  }
+
+  /**
+   * pending → placed. A resumed order is looked up first (a request before
+   * may have created it). After an ambiguous POST, GET /orders/ decides by
+   * the checkout's correlation value: found means placed, absent makes
+   * another POST safe.
+   */
+  private async place(order: Order, resuming: boolean, call: CallOptions): Promise<Order> {
+    if (resuming) {
+      const found = await this.lookUp(order, call);
+      if (found.length > 0) return this.adopt(order, found, call, true);
+    }
     for (let round = 1; round <= MAX_CREATE_ROUNDS; round++) {
+      let created;
       try {
-        const created = await this.api.createOrder({ id: order.id, basketId: order.basketId, total: toMainUnits(order.totalMinor) }, call);
-        crashPoint('after-order-created');
-        if (created.kind === 'created' && created.order.amount_total !== toMainUnits(order.totalMinor)) {
-          await this.api.setOrderStatus(order.id, 'failed', call);
-          await this.orders.failAndReopenBasket(order.id, ['pending'], 'UPSTREAM_TOTAL_MISMATCH');
-          throw new AppError('UPSTREAM_ERROR', 'The POS system recorded a different total; the order was cancelled');
-        }
-        return this.markPlaced(order);
+        created = await this.api.createOrder({ correlation: order.id, total: toMainUnits(order.totalMinor) }, call);
       } catch (error) {
         if (!(error instanceof UpstreamCallError)) throw error;
         if (provesNoEffect(error.outcome)) {
           await this.orders.failAndReopenBasket(order.id, ['pending'], `UPSTREAM_UNAVAILABLE: ${describeOutcome(error.outcome)}`);
-          throw new AppError('UPSTREAM_UNAVAILABLE', 'The POS system is unavailable; nothing was charged and the basket is open again', {
-            cause: error,
-            retryAfterSeconds: this.options.retryAfterSeconds,
-          });
+          throw upstreamFailureToAppError(error, this.options.retryAfterSeconds, { message: 'The POS system is unavailable; nothing was charged and the basket is open again' });
         }
         call.log.warn('order creation outcome unknown; asking the upstream', { orderId: order.id, outcome: describeOutcome(error.outcome), round });
-        if (await this.existsUpstream(order, call)) return this.markPlaced(order);
+        const found = await this.lookUp(order, call);
+        if (found.length > 0) return this.adopt(order, found, call, true);
+        continue;
       }
+      crashPoint('after-order-created');
+      if (created.kind === 'created') return this.adopt(order, [created.order], call, resuming || round > 1);
+      const found = await this.lookUp(order, call);
+      if (found.length > 0) return this.adopt(order, found, call, true);
     }
-    throw new AppError('UPSTREAM_UNAVAILABLE', 'The POS system did not confirm the order; nothing was charged. Retry with the same Idempotency-Key', {
-      retryAfterSeconds: this.options.retryAfterSeconds,
-      extra: { orderId: order.id },
-    });
+    throw retryLater(order, 'The POS system did not confirm the order; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds);
   }
 
-  /**
-   * Whether the upstream has our order. A lookup that fails leaves the order
-   * pending and answers 503/504 with Retry-After: nothing was charged, and a
-   * retry with the same Idempotency-Key picks up from here.
-   */
-  private async existsUpstream(order: Order, call: CallOptions): Promise<boolean> {
+  /** The upstream orders carrying this checkout's correlation value. A lookup that fails leaves the order pending: retry later. */
+  private async lookUp(order: Order, call: CallOptions): Promise<UpstreamOrder[]> {
     try {
-      return (await this.api.getOrder(order.id, call)) !== undefined;
+      return await this.api.findOrdersByCorrelation(order.id, call);
     } catch (error) {
-      if (!(error instanceof UpstreamCallError)) throw error;
-      const timedOut = error.outcome.type === 'timeout' || error.outcome.type === 'aborted';
-      throw new AppError(timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE', 'The POS system could not confirm the order; nothing was charged. Retry with the same Idempotency-Key', {
-        cause: error,
-        retryAfterSeconds: this.options.retryAfterSeconds,
-        extra: { orderId: order.id },
-      });
+      throw retryLater(order, 'The POS system could not confirm the order; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds, error);
     }
   }
 
-  private async markPlaced(order: Order): Promise<Order> {
-    const placed = (await this.orders.transition(order.id, ['pending'], 'placed')) ?? (await this.reload(order));
+  /**
+   * Takes the upstream order that carries our exact total as this checkout's
+   * and fails any other live one. An upstream that already failed the order,
+   * or recorded another total, never gets paid: the order is failed.
+   * `ambiguous`: a create's answer was lost, so another may still surface; GET
+   * /orders/ is checked again later for duplicates.
+   */
+  private async adopt(order: Order, found: UpstreamOrder[], call: CallOptions, ambiguous: boolean): Promise<Order> {
+    const live = found.filter((candidate) => candidate.status !== 'failed');
+    const ours = live.find((candidate) => candidate.status === 'pending' && toMinorUnits(candidate.amount_total) === order.totalMinor);
+    if (!ours) {
+      if (live.length === 0) {
+        await this.orders.failAndReopenBasket(order.id, ['pending'], 'UPSTREAM_ORDER_FAILED: the upstream holds the order as failed');
+        throw upstreamOrderFailed(order);
+      }
+      call.log.error('the upstream recorded another total; failing the order', { orderId: order.id, totalMinor: order.totalMinor, upstream: live.map((o) => o.amount_total) });
+      await this.fail(order, 'UPSTREAM_TOTAL_MISMATCH', call, { upstreamOrderIds: live.map((o) => o.id) }).catch((error) =>
+        call.log.warn('failing the mismatched order upstream deferred to the reconciler', { orderId: order.id, error }),
+      );
+      throw totalMismatch(order);
+    }
+    const duplicates = live.filter((candidate) => candidate !== ours);
+    const placed = await this.orders.transition(order.id, ['pending'], 'placed', {
+      upstreamOrderId: ours.id,
+      duplicateCheckAfterMs: ambiguous || duplicates.length > 0 ? this.options.abandonedAfterMs : undefined,
+    });
     crashPoint('after-order-placed');
-    return placed;
+    for (const duplicate of duplicates) {
+      await this.api.setOrderStatus(duplicate.id, 'failed', call).catch((error) =>
+        call.log.warn('failing a duplicate upstream order deferred to the duplicate check', { orderId: order.id, duplicate: duplicate.id, error }),
+      );
+    }
+    return placed ?? (await this.reload(order));
   }
 
   /**
-   * (placed | declined) → paying → paid | declined | placed | unknown.
-   * The attempt is recorded before the request is sent. Only an answer that
-   * proves no charge (503, refused connection, open breaker) lets the order be
-   * paid again; after a timeout, a 500 or a dropped connection the outcome is
-   * unknown and the payment is never retried blindly.
+   * (placed | declined) → paying → paid | declined | placed | unknown, or
+   * still paying with a pending payment's id. The attempt is recorded before
+   * the request is sent, and only with enough of the deadline left for it to
+   * finish. Only an answer that proves no charge lets the order be paid again;
+   * after a timeout, a 500 or a dropped connection the outcome is unknown and
+   * the payment is never retried blindly.
    */
-  private async pay(order: Order, call: CallOptions): Promise<Order> {
-    const started = await this.orders.startPayment(order.id, randomUUID());
-    if (!started) return this.settledOutcome(await this.reload(order), true);
+  private async pay(order: Order, caller: Caller, call: CallOptions): Promise<Order> {
+    if (call.deadline.remainingMs() < this.options.paymentMinWindowMs) {
+      throw retryLater(order, 'Too little time was left to pay safely; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds);
+    }
+    const started = await this.orders.startPayment(order.id, randomUUID(), this.vault.seal(caller.token, order.id));
+    if (!started) return answerForPayingAgain(await this.reload(order));
     const { attempt } = started;
     crashPoint('after-payment-recorded');
     let result;
     try {
-      result = await this.api.createPayment({ orderId: order.id, amount: toMainUnits(attempt.amountMinor) }, call);
+      result = await this.api.createPayment({ upstreamOrderId: upstreamIdOf(order), amount: toMainUnits(attempt.amountMinor) }, { ...call, timeoutMs: this.options.paymentTimeoutMs });
     } catch (error) {
       if (!(error instanceof UpstreamCallError)) throw error;
       if (provesNoEffect(error.outcome)) {
         await this.finish(attempt, 'no_charge', null, `UPSTREAM_UNAVAILABLE: ${describeOutcome(error.outcome)}`);
-        throw new AppError('UPSTREAM_UNAVAILABLE', 'The POS system is unavailable; nothing was charged. Retry with the same Idempotency-Key', {
-          cause: error,
-          retryAfterSeconds: this.options.retryAfterSeconds,
-          extra: { orderId: order.id },
-        });
+        throw retryLater(order, 'The POS system is unavailable; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds, error);
       }
       call.log.error('payment outcome unknown', { orderId: order.id, attemptId: attempt.id, outcome: describeOutcome(error.outcome) });
-      const unknown = await this.finish(attempt, 'unknown', null, `PAYMENT_STATUS_UNKNOWN: ${describeOutcome(error.outcome)}`);
-      return this.settledOutcome(unknown);
+      return answerFor(await this.finish(attempt, 'unknown', null, `PAYMENT_STATUS_UNKNOWN: ${describeOutcome(error.outcome)}`));
     }
     crashPoint('after-payment-sent');
     switch (result.kind) {
-      case 'completed': {
-        const paid = await this.finish(attempt, 'completed', result.payment.id);
-        crashPoint('after-payment-paid');
-        return paid.state === 'paid' ? paid : this.settledOutcome(paid);
+      case 'accepted': {
+        if (result.payment.status !== 'pending') {
+          const settled = await this.recordPayment(attempt, result.payment);
+          crashPoint('after-payment-paid');
+          return settled.state === 'paid' ? settled : answerFor(settled);
+        }
+        return this.followUp(await this.orders.recordPendingPayment(attempt, result.payment.id), call);
       }
       case 'declined':
-        return this.settledOutcome(await this.finish(attempt, 'declined', null, 'PAYMENT_DECLINED'));
+        return answerFor(await this.finish(attempt, 'declined', null, 'PAYMENT_DECLINED'));
       case 'refused':
         await this.finish(attempt, 'no_charge', null, `UPSTREAM_REFUSED: status ${result.status}`);
-        throw new AppError('UPSTREAM_ERROR', 'The POS system refused the payment request; nothing was charged', { extra: { orderId: order.id } });
+        throw paymentRefused(order, result.status);
       case 'unclear':
-        return this.settledOutcome(await this.finish(attempt, 'unknown', null, `PAYMENT_STATUS_UNKNOWN: ${result.detail}`));
+        return answerFor(await this.finish(attempt, 'unknown', null, `PAYMENT_STATUS_UNKNOWN: ${result.detail}`));
+    }
+  }
+
+  /**
+   * A payment already in flight: one answered 'pending' is followed up by its
+   * id; one another request is still sending is left to it; one whose request
+   * died without an answer is unknown.
+   */
+  private async resumePayment(order: Order, call: CallOptions): Promise<Order> {
+    const attempt = await this.orders.paymentInFlight(order.id);
+    if (attempt?.upstreamPaymentId) return this.followUp(attempt, call);
+    if (Date.now() - order.updatedAt.getTime() < this.options.abandonedAfterMs) throw requestInProgress(order, 'A payment');
+    return answerFor((await this.orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died')) ?? (await this.reload(order)));
+  }
+
+  /**
+   * Reads a pending payment (GET /payments/{id}) until it settles or the
+   * request's budget runs out; then the order is answered still paying
+   * (202, retry with the same key) and the reconciler follows it up.
+   */
+  private async followUp(attempt: PaymentAttempt, call: CallOptions): Promise<Order> {
+    const paymentId = attempt.upstreamPaymentId!;
+    let wait = FOLLOW_UP_FIRST_WAIT_MS;
+    while (call.deadline.remainingMs() > wait * 2) {
+      await sleep(wait);
+      wait = Math.min(wait * 2, FOLLOW_UP_MAX_WAIT_MS);
+      const payment = await this.api.getPayment(paymentId, call).catch((error) => {
+        if (!(error instanceof UpstreamCallError)) throw error;
+        call.log.warn('payment follow-up failed; trying again', { orderId: attempt.orderId, paymentId, outcome: describeOutcome(error.outcome) });
+        return undefined;
+      });
+      if (payment && payment.status !== 'pending') {
+        const settled = await this.recordPayment(attempt, payment);
+        return settled.state === 'paid' ? settled : answerFor(settled);
+      }
+    }
+    call.log.info('payment still pending at the end of the request', { orderId: attempt.orderId, paymentId });
+    return this.reload({ id: attempt.orderId });
+  }
+
+  /** Records what the upstream says of a payment with an id. */
+  private recordPayment(attempt: PaymentAttempt, payment: UpstreamPayment): Promise<Order> {
+    switch (payment.status) {
+      case 'completed':
+        return this.finish(attempt, 'completed', payment.id);
+      case 'failed':
+        return this.finish(attempt, 'declined', payment.id, 'PAYMENT_DECLINED');
+      case 'refunded':
+        return this.finish(attempt, 'unknown', payment.id, `PAYMENT_STATUS_UNKNOWN: payment ${payment.id} is already refunded`);
+      case 'pending':
+        return this.reload({ id: attempt.orderId });
     }
   }
 
@@ -197,37 +338,6 @@ export class Checkout {
     return (await this.orders.finishPayment(attempt, outcome, paymentId, lastError)) ?? (await this.reload({ id: attempt.orderId }));
   }
 
-  /**
-   * The caller's answer for an order that needs no further step now: the
-   * order itself when paid, otherwise the error that says what happened.
-   */
-  private async settledOutcome(order: Order, payingAgain = false): Promise<Order> {
-    const extra = { orderId: order.id };
-    switch (order.state) {
-      case 'paid':
-      case 'completed':
-      case 'refunding':
-      case 'refunded':
-        if (payingAgain) throw new AppError('ORDER_STATE_CONFLICT', `The order is already ${order.state}`, { extra });
-        return order;
-      case 'declined':
-        throw new AppError('PAYMENT_DECLINED', 'The payment was declined; the order is kept, pay again with POST /orders/{orderId}/payments', { extra });
-      case 'unknown':
-        if (payingAgain) throw new AppError('ORDER_STATE_CONFLICT', 'The outcome of an earlier payment is unknown; the order cannot be paid again until it is checked', { extra });
-        throw new AppError('PAYMENT_STATUS_UNKNOWN', 'The payment outcome could not be confirmed; do not pay again until the order is checked', { extra });
-      case 'paying':
-        if (Date.now() - order.updatedAt.getTime() < this.options.abandonedAfterMs) {
-          throw new AppError('REQUEST_IN_PROGRESS', 'A payment for this order is in progress', { extra, retryAfterSeconds: 1 });
-        }
-        return this.settledOutcome((await this.orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died')) ?? (await this.reload(order)), payingAgain);
-      case 'failed':
-        throw new AppError('ORDER_STATE_CONFLICT', 'The order has failed; order the basket again', { extra });
-      case 'pending':
-      case 'placed':
-        throw new AppError('ORDER_STATE_CONFLICT', `The order is ${order.state}`, { extra });
-    }
-  }
-
   private async reload(order: Pick<Order, 'id'>): Promise<Order> {
     const current = await this.orders.findById(order.id);
     if (!current) throw new Error(`Order ${order.id} vanished`);
@@ -235,7 +345,40 @@ export class Checkout {
   }
 }
 
-/** The order took the money (or gave it back): its basket is closed for good. */
-function isSettledWithCharge(state: Order['state']): boolean {
-  return state === 'paid' || state === 'completed' || state === 'refunding' || state === 'refunded';
+/** Orders recorded before upstream ids were kept used ours upstream. */
+export function upstreamIdOf(order: Order): string {
+  return order.upstreamOrderId ?? order.id;
+}
+
+/**
+ * The caller's answer for an order that needs no further step now: the
+ * order itself when paid (or still paying, which the handler answers 202),
+ * otherwise the error that says what happened.
+ */
+function answerFor(order: Order): Order {
+  switch (order.state) {
+    case 'paid':
+    case 'completed':
+    case 'refunding':
+    case 'refunded':
+    case 'paying':
+      return order;
+    case 'declined':
+      throw paymentDeclined(order);
+    case 'unknown':
+      throw paymentStatusUnknown(order);
+    case 'failing':
+    case 'failed':
+      throw stateConflict(order, 'The order has been cancelled; nothing was charged. Order the basket again');
+    case 'pending':
+    case 'placed':
+      throw stateConflict(order, `The order is ${order.state}`);
+  }
+}
+
+/** Paying again is only for an order not charged: anything charged, unknown or cancelled is a conflict. */
+function answerForPayingAgain(order: Order): Order {
+  if (CHARGED_STATES.includes(order.state)) throw stateConflict(order, `The order is already ${order.state}`);
+  if (order.state === 'unknown') throw stateConflict(order, 'The outcome of an earlier payment is unknown; the order cannot be paid again until it is checked');
+  return answerFor(order);
 }

@@ -13,6 +13,20 @@ export function orderReply(order: Order, status = 200): Reply {
   return { status, body: orderView(order), headers: { location: `/orders/${order.id}` } };
 }
 
+/** Seconds a terminal should wait before asking again about a payment the upstream still has pending. */
+const PENDING_PAYMENT_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * A paying request's answer: 201 once paid; 202 with Retry-After while the
+ * upstream still has the payment pending (not stored for the key, so the same
+ * key asks again and follows the payment up).
+ */
+export function paymentReply(order: Order): Reply {
+  if (order.state !== 'paying') return orderReply(order, 201);
+  const reply = orderReply(order, 202);
+  return { ...reply, headers: { ...reply.headers, 'retry-after': String(PENDING_PAYMENT_RETRY_AFTER_SECONDS) } };
+}
+
 /** Runs a paying request under its Idempotency-Key, scoped to the caller and the route. */
 export function idempotently(
   request: { caller: Caller; deadline: Deadline; headers: { 'idempotency-key'?: string }; params: unknown; body: unknown },

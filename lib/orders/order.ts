@@ -7,13 +7,20 @@ export interface Order {
   state: OrderState;
   totalMinor: number;
   openedByKey: string;
+  /** The upstream's id for the order, once it is known (not necessarily ours). */
+  upstreamOrderId: string | null;
   paymentId: string | null;
   paymentAttempts: number;
   lastError: string | null;
+  /** The owner's upstream token, sealed (lib/credentials.ts), while background work may need it. */
+  ownerTokenSealed: string | null;
+  /** When GET /orders/ is next checked for duplicates a lost create may have left. */
+  duplicateCheckAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
+/** completed: charged; declined: nothing charged; no_charge: proved not applied; pending: accepted, not yet settled upstream. */
 export type PaymentOutcome = 'completed' | 'declined' | 'no_charge' | 'unknown';
 
 /** The order as our API shows it; money in integer minor units. */

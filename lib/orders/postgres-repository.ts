@@ -2,8 +2,8 @@ import { basketWriteRefusal, priceBasket, type BasketStatus } from '../baskets/b
 import type { Sql } from '../db/sql';
 import { AppError } from '../errors';
 import type { Order, PaymentOutcome } from './order';
-import type { OpenOrderRequest, OrderRepository, PaymentAttempt, ReconcileClaim } from './repository';
-import { assertTransitions, type OrderState } from './state-machine';
+import type { OpenOrderRequest, OrderRepository, PaymentAttempt, ReconcileClaim, RefundAttempt, TransitionChanges } from './repository';
+import { assertTransitions, AT_REST_STATES, PAYABLE_STATES, STATES_ABANDONED_WHEN_IDLE, STATES_SETTLED_AT_ONCE, type OrderState } from './state-machine';
 
 interface OrderRow {
   id: string;
@@ -12,14 +12,18 @@ interface OrderRow {
   state: OrderState;
   total_minor: number;
   opened_by_key: string;
+  upstream_order_id: string | null;
   payment_id: string | null;
   payment_attempts: number;
   last_error: string | null;
+  owner_token_sealed: string | null;
+  duplicate_check_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const ORDER_COLUMNS = 'id, owner_id, basket_id, state, total_minor, opened_by_key, payment_id, payment_attempts, last_error, created_at, updated_at';
+const ORDER_COLUMNS =
+  'id, owner_id, basket_id, state, total_minor, opened_by_key, upstream_order_id, payment_id, payment_attempts, last_error, owner_token_sealed, duplicate_check_at, created_at, updated_at';
 
 function toOrder(row: OrderRow): Order {
   return {
@@ -29,13 +33,46 @@ function toOrder(row: OrderRow): Order {
     state: row.state,
     totalMinor: row.total_minor,
     openedByKey: row.opened_by_key,
+    upstreamOrderId: row.upstream_order_id,
     paymentId: row.payment_id,
     paymentAttempts: row.payment_attempts,
     lastError: row.last_error,
+    ownerTokenSealed: row.owner_token_sealed,
+    duplicateCheckAt: row.duplicate_check_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
 }
+
+interface PaymentAttemptRow {
+  id: string;
+  order_id: string;
+  amount_minor: number;
+  upstream_payment_id: string | null;
+}
+
+const toPaymentAttempt = (row: PaymentAttemptRow): PaymentAttempt => ({
+  id: row.id,
+  orderId: row.order_id,
+  amountMinor: row.amount_minor,
+  upstreamPaymentId: row.upstream_payment_id,
+});
+
+interface RefundAttemptRow {
+  id: string;
+  order_id: string;
+  payment_id: string;
+  outcome: RefundAttempt['outcome'];
+  updated_at: Date;
+}
+
+const toRefundAttempt = (row: RefundAttemptRow): RefundAttempt => ({
+  id: row.id,
+  orderId: row.order_id,
+  paymentId: row.payment_id,
+  outcome: row.outcome,
+  updatedAt: row.updated_at,
+});
 
 const STATE_AFTER_PAYMENT: Record<PaymentOutcome, OrderState> = {
   completed: 'paid',
@@ -44,14 +81,17 @@ const STATE_AFTER_PAYMENT: Record<PaymentOutcome, OrderState> = {
   unknown: 'unknown',
 };
 
+const isAtRest = (state: OrderState) => AT_REST_STATES.includes(state);
+
 export class PostgresOrderRepository implements OrderRepository {
   constructor(private readonly sql: Sql) {}
 
   async open(request: OpenOrderRequest): Promise<Order> {
-    const { ownerId, basketId, orderId, idempotencyKey, expectedBasketVersion } = request;
+    const { ownerId, basketId, orderId, idempotencyKey, expectedBasketVersion, ownerTokenSealed } = request;
     return this.sql.begin(async (tx) => {
+      // Locking does not bump the version: it counts changes to the contents, so a retry with the same If-Match still fits.
       const [locked] = await tx`
-        update baskets set status = 'locked', version = version + 1, updated_at = now()
+        update baskets set status = 'locked', updated_at = now()
         where id = ${basketId} and owner_id = ${ownerId} and status = 'open'
           and (${expectedBasketVersion ?? null}::int is null or version = ${expectedBasketVersion ?? null}::int)
         returning id`;
@@ -67,8 +107,8 @@ export class PostgresOrderRepository implements OrderRepository {
         lines.map((line) => ({ productId: '', productName: '', quantity: line.quantity, netUnitMinor: line.net_unit_minor, vatBasisPoints: line.vat_basis_points })),
       );
       const [row] = await tx<OrderRow[]>`
-        insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key)
-        values (${orderId}, ${ownerId}, ${basketId}, 'pending', ${totals.gross}, ${idempotencyKey})
+        insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key, owner_token_sealed)
+        values (${orderId}, ${ownerId}, ${basketId}, 'pending', ${totals.gross}, ${idempotencyKey}, ${ownerTokenSealed})
         returning ${tx.unsafe(ORDER_COLUMNS)}`;
       return toOrder(row);
     });
@@ -91,11 +131,20 @@ export class PostgresOrderRepository implements OrderRepository {
     return row && toOrder(row);
   }
 
-  async transition(orderId: string, from: readonly OrderState[], to: OrderState, changes: { lastError?: string } = {}): Promise<Order | undefined> {
+  async transition(orderId: string, from: readonly OrderState[], to: OrderState, changes: TransitionChanges = {}): Promise<Order | undefined> {
     assertTransitions(from, to);
+    // updated_at is compared at millisecond precision: a JS Date carries no microseconds.
     const [row] = await this.sql<OrderRow[]>`
-      update orders set state = ${to}, last_error = coalesce(${changes.lastError ?? null}, last_error), lease_until = null, updated_at = now()
+      update orders set
+        state = ${to},
+        last_error = coalesce(${changes.lastError ?? null}, last_error),
+        upstream_order_id = coalesce(${changes.upstreamOrderId ?? null}, upstream_order_id),
+        owner_token_sealed = case when ${isAtRest(to)} and duplicate_check_at is null then null else coalesce(${changes.ownerTokenSealed ?? null}, owner_token_sealed) end,
+        duplicate_check_at = coalesce(now() + ${changes.duplicateCheckAfterMs ?? null}::double precision * interval '1 millisecond', duplicate_check_at),
+        lease_until = null,
+        updated_at = now()
       where id = ${orderId} and state in ${this.sql(from as OrderState[])}
+        and (${changes.unchangedSince ?? null}::timestamptz is null or date_trunc('milliseconds', updated_at) = ${changes.unchangedSince ?? null}::timestamptz)
       returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
     return row && toOrder(row);
   }
@@ -104,11 +153,11 @@ export class PostgresOrderRepository implements OrderRepository {
     assertTransitions(from, 'failed');
     return this.sql.begin(async (tx) => {
       const [row] = await tx<OrderRow[]>`
-        update orders set state = 'failed', last_error = ${reason}, lease_until = null, updated_at = now()
+        update orders set state = 'failed', last_error = ${reason}, owner_token_sealed = case when duplicate_check_at is null then null else owner_token_sealed end, lease_until = null, updated_at = now()
         where id = ${orderId} and state in ${tx(from as OrderState[])}
         returning ${tx.unsafe(ORDER_COLUMNS)}`;
       if (!row) return undefined;
-      await tx`update baskets set status = 'open', version = version + 1, updated_at = now() where id = ${row.basket_id} and status = 'locked'`;
+      await tx`update baskets set status = 'open', updated_at = now() where id = ${row.basket_id} and status = 'locked'`;
       return toOrder(row);
     });
   }
@@ -117,26 +166,58 @@ export class PostgresOrderRepository implements OrderRepository {
     assertTransitions(['paid'], 'completed');
     return this.sql.begin(async (tx) => {
       const [row] = await tx<OrderRow[]>`
-        update orders set state = 'completed', lease_until = null, updated_at = now()
+        update orders set state = 'completed', owner_token_sealed = case when duplicate_check_at is null then null else owner_token_sealed end, lease_until = null, updated_at = now()
         where id = ${orderId} and state = 'paid'
         returning ${tx.unsafe(ORDER_COLUMNS)}`;
       if (!row) return undefined;
-      await tx`update baskets set status = 'closed', version = version + 1, updated_at = now() where id = ${row.basket_id} and status = 'locked'`;
+      await tx`update baskets set status = 'closed', updated_at = now() where id = ${row.basket_id} and status = 'locked'`;
       return toOrder(row);
     });
   }
 
-  async startPayment(orderId: string, attemptId: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
-    assertTransitions(['placed', 'declined'], 'paying');
+  async claimLease(orderId: string, leaseMs: number): Promise<Order | undefined> {
+    const [row] = await this.sql<OrderRow[]>`
+      update orders set lease_until = now() + ${leaseMs}::double precision * interval '1 millisecond'
+      where id = ${orderId} and (lease_until is null or lease_until < now())
+      returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
+    return row && toOrder(row);
+  }
+
+  async releaseLease(orderId: string): Promise<void> {
+    await this.sql`update orders set lease_until = null where id = ${orderId}`;
+  }
+
+  async startPayment(orderId: string, attemptId: string, ownerTokenSealed: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
+    assertTransitions(PAYABLE_STATES, 'paying');
     return this.sql.begin(async (tx) => {
       const [row] = await tx<OrderRow[]>`
-        update orders set state = 'paying', payment_attempts = payment_attempts + 1, lease_until = null, updated_at = now()
-        where id = ${orderId} and state in ('placed', 'declined')
+        update orders set state = 'paying', payment_attempts = payment_attempts + 1, owner_token_sealed = ${ownerTokenSealed},
+                          lease_until = null, updated_at = now()
+        where id = ${orderId} and state in ${tx(PAYABLE_STATES as OrderState[])}
         returning ${tx.unsafe(ORDER_COLUMNS)}`;
       if (!row) return undefined;
       await tx`insert into payment_attempts (id, order_id, amount_minor) values (${attemptId}, ${orderId}, ${row.total_minor})`;
-      return { order: toOrder(row), attempt: { id: attemptId, orderId, amountMinor: row.total_minor } };
+      return { order: toOrder(row), attempt: { id: attemptId, orderId, amountMinor: row.total_minor, upstreamPaymentId: null } };
     });
+  }
+
+  async paymentInFlight(orderId: string): Promise<PaymentAttempt | undefined> {
+    const [row] = await this.sql<PaymentAttemptRow[]>`
+      select id, order_id, amount_minor, upstream_payment_id from payment_attempts
+      where order_id = ${orderId} and outcome in ('sending', 'pending')`;
+    return row && toPaymentAttempt(row);
+  }
+
+  async recordPendingPayment(attempt: PaymentAttempt, upstreamPaymentId: string): Promise<PaymentAttempt> {
+    await this.sql`
+      with pending as (
+        update payment_attempts set outcome = 'pending', upstream_payment_id = ${upstreamPaymentId}, updated_at = now()
+        where id = ${attempt.id} and outcome = 'sending'
+        returning order_id
+      )
+      update orders set payment_id = ${upstreamPaymentId}, updated_at = now()
+      where id in (select order_id from pending) and state = 'paying'`;
+    return { ...attempt, upstreamPaymentId };
   }
 
   async finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined> {
@@ -145,12 +226,12 @@ export class PostgresOrderRepository implements OrderRepository {
     return this.sql.begin(async (tx) => {
       // An attempt already judged unknown still records a late answer: it is what a person following up needs.
       await tx`
-        update payment_attempts set outcome = ${outcome}, upstream_payment_id = ${upstreamPaymentId}, updated_at = now()
-        where id = ${attempt.id} and outcome in ('sending', 'unknown')`;
+        update payment_attempts set outcome = ${outcome}, upstream_payment_id = coalesce(${upstreamPaymentId}, upstream_payment_id), updated_at = now()
+        where id = ${attempt.id} and outcome in ('sending', 'pending', 'unknown')`;
       const [row] = await tx<OrderRow[]>`
         update orders set
           state = ${next},
-          payment_id = coalesce(${outcome === 'completed' ? upstreamPaymentId : null}, payment_id),
+          payment_id = case when ${outcome === 'completed'} then coalesce(${upstreamPaymentId}, payment_id) else payment_id end,
           last_error = ${lastError ?? null},
           lease_until = null,
           updated_at = now()
@@ -163,13 +244,49 @@ export class PostgresOrderRepository implements OrderRepository {
   async markPaymentUnknown(orderId: string, reason: string): Promise<Order | undefined> {
     assertTransitions(['paying'], 'unknown');
     return this.sql.begin(async (tx) => {
+      // A payment the upstream answered 'pending' has an id to follow up: it is never unknown.
       const [row] = await tx<OrderRow[]>`
         update orders set state = 'unknown', last_error = ${reason}, lease_until = null, updated_at = now()
         where id = ${orderId} and state = 'paying'
+          and not exists (select 1 from payment_attempts where order_id = ${orderId} and outcome = 'pending')
         returning ${tx.unsafe(ORDER_COLUMNS)}`;
       if (!row) return undefined;
       await tx`update payment_attempts set outcome = 'unknown', updated_at = now() where order_id = ${orderId} and outcome = 'sending'`;
       return toOrder(row);
+    });
+  }
+
+  async openRefund(orderId: string): Promise<RefundAttempt | undefined> {
+    const [row] = await this.sql<RefundAttemptRow[]>`
+      select id, order_id, payment_id, outcome, updated_at from refund_attempts
+      where order_id = ${orderId} and outcome in ('sending', 'unknown')`;
+    return row && toRefundAttempt(row);
+  }
+
+  async startRefund(orderId: string, attemptId: string, paymentId: string): Promise<RefundAttempt | undefined> {
+    const [row] = await this.sql<RefundAttemptRow[]>`
+      insert into refund_attempts (id, order_id, payment_id)
+      select ${attemptId}, id, ${paymentId} from orders where id = ${orderId} and state = 'refunding'
+      on conflict do nothing
+      returning id, order_id, payment_id, outcome, updated_at`;
+    return row && toRefundAttempt(row);
+  }
+
+  async finishRefund(attempt: RefundAttempt, outcome: RefundAttempt['outcome'], lastError?: string): Promise<Order | undefined> {
+    return this.sql.begin(async (tx) => {
+      await tx`
+        update refund_attempts set outcome = ${outcome}, updated_at = now()
+        where id = ${attempt.id} and outcome in ('sending', 'unknown')`;
+      const [row] = await tx<OrderRow[]>`
+        update orders set
+          state = case when ${outcome === 'refunded'} then 'refunded' else state end,
+          owner_token_sealed = case when ${outcome === 'refunded'} and duplicate_check_at is null then null else owner_token_sealed end,
+          last_error = coalesce(${lastError ?? null}, last_error),
+          lease_until = null,
+          updated_at = now()
+        where id = ${attempt.orderId} and state = 'refunding'
+        returning ${tx.unsafe(ORDER_COLUMNS)}`;
+      return row && toOrder(row);
     });
   }
 
@@ -181,11 +298,12 @@ export class PostgresOrderRepository implements OrderRepository {
         select id from orders
         where (lease_until is null or lease_until < now())
           and (
-            state in ('paid', 'refunding')
-            or (state in ('pending', 'placed', 'paying')
+            state in ${this.sql(STATES_SETTLED_AT_ONCE as OrderState[])}
+            or (state in ${this.sql(STATES_ABANDONED_WHEN_IDLE as OrderState[])}
                 and updated_at < now() - ${claim.abandonedAfterMs}::double precision * interval '1 millisecond')
             or (state = 'declined'
                 and updated_at < now() - ${claim.declinedExpiryMs}::double precision * interval '1 millisecond')
+            or duplicate_check_at < now()
           )
         order by updated_at
         limit ${claim.limit}
@@ -195,8 +313,11 @@ export class PostgresOrderRepository implements OrderRepository {
     return rows.map(toOrder);
   }
 
-  async releaseLease(orderId: string): Promise<void> {
-    await this.sql`update orders set lease_until = null where id = ${orderId}`;
+  async clearDuplicateCheck(orderId: string): Promise<void> {
+    await this.sql`
+      update orders set duplicate_check_at = null,
+        owner_token_sealed = case when state in ${this.sql(AT_REST_STATES as OrderState[])} then null else owner_token_sealed end
+      where id = ${orderId}`;
   }
 
   async countByState(): Promise<Record<string, number>> {

@@ -1,18 +1,16 @@
-import { mintUpstreamToken } from '../auth';
+import type { TokenVault } from '../credentials';
 import { Deadline } from '../deadline';
 import type { IdempotencyStore } from '../idempotency/store';
 import type { Logger } from '../logger';
 import type { CallOptions } from '../upstream/client';
 import type { PosApi } from '../upstream/pos-api';
-import type { Checkout } from './checkout';
+import { upstreamIdOf, type Checkout } from './checkout';
 import type { Order } from './order';
 import type { Refunds } from './refund';
 import type { OrderRepository, ReconcileClaim } from './repository';
 
 export interface ReconcilerOptions extends Omit<ReconcileClaim, 'limit'> {
   batchSize: number;
-  /** Secret to mint short-lived upstream tokens for order owners (the upstream's shared HS256 secret). */
-  tokenSecret: string;
   /** Budget for one order's upstream calls. */
   perOrderDeadlineMs: number;
   /** How long one run may keep settling orders (below the function's timeout); the rest wait for the next run. */
@@ -26,6 +24,10 @@ export interface ReconcileReport {
   refunded: number;
   unknown: number;
   stillPending: number;
+  /** Upstream orders a lost create left behind, found and failed. */
+  duplicatesFailed: number;
+  /** Orders with work upstream but no stored token of their owner to act with. */
+  withoutCredentials: number;
   errors: number;
   purgedKeys: number;
   /** Orders whose payment outcome is unknown: they need a person to check with the payment provider. */
@@ -34,10 +36,14 @@ export interface ReconcileReport {
 
 /**
  * The scheduled worker that drives orders to rest: completes paid orders
- * upstream, finishes refunds, fails orders abandoned before payment (and
- * declined orders nobody paid again), and turns payments abandoned mid-flight
- * into `unknown`. Rows are leased with SKIP LOCKED, so runs may overlap with
- * each other and with requests; every step is a guarded transition.
+ * upstream, finishes refunds and failings, fails orders abandoned before
+ * payment (and declined orders nobody paid again), follows up pending
+ * payments, turns payments abandoned mid-flight without an id into
+ * `unknown`, and fails duplicate upstream orders a lost create left. It acts
+ * upstream as each order's owner, with the token stored (sealed) beside the
+ * order. Rows are leased with SKIP LOCKED, so runs may overlap with each
+ * other and with requests; every step is a guarded transition, and a step
+ * that ends an order upstream is claimed first.
  */
 export class Reconciler {
   constructor(
@@ -46,11 +52,24 @@ export class Reconciler {
     private readonly checkout: Checkout,
     private readonly refunds: Refunds,
     private readonly idempotency: IdempotencyStore,
+    private readonly vault: TokenVault,
     private readonly options: ReconcilerOptions,
   ) {}
 
   async run(log: Logger): Promise<ReconcileReport> {
-    const report: ReconcileReport = { examined: 0, completed: 0, failed: 0, refunded: 0, unknown: 0, stillPending: 0, errors: 0, purgedKeys: 0, needFollowUp: {} };
+    const report: ReconcileReport = {
+      examined: 0,
+      completed: 0,
+      failed: 0,
+      refunded: 0,
+      unknown: 0,
+      stillPending: 0,
+      duplicatesFailed: 0,
+      withoutCredentials: 0,
+      errors: 0,
+      purgedKeys: 0,
+      needFollowUp: {},
+    };
     const stopStartingAt = Date.now() + this.options.runBudgetMs - this.options.perOrderDeadlineMs;
     const claimed = await this.orders.claimForReconcile({ ...this.options, limit: this.options.batchSize });
     for (const order of claimed) {
@@ -60,12 +79,21 @@ export class Reconciler {
       }
       report.examined++;
       try {
-        const after = await this.settle(order, log);
-        if (after?.state === 'completed') report.completed++;
-        else if (after?.state === 'failed') report.failed++;
-        else if (after?.state === 'refunded') report.refunded++;
-        else if (after?.state === 'unknown') report.unknown++;
+        const call = this.callOptionsFor(order, log);
+        if (!call) {
+          report.withoutCredentials++;
+          log.error('no stored token of the owner to act upstream with; the order waits for its owner or a person', { orderId: order.id, state: order.state });
+          await this.orders.releaseLease(order.id);
+          continue;
+        }
+        report.duplicatesFailed += await this.failDuplicates(order, call);
+        const after = await this.settle(order, call);
+        if (after.state === 'completed') report.completed++;
+        else if (after.state === 'failed') report.failed++;
+        else if (after.state === 'refunded') report.refunded++;
+        else if (after.state === 'unknown') report.unknown++;
         else report.stillPending++;
+        if (after.state === order.state) await this.orders.releaseLease(order.id);
       } catch (error) {
         report.errors++;
         log.warn('reconciler could not settle an order; will retry', { orderId: order.id, state: order.state, error });
@@ -80,29 +108,47 @@ export class Reconciler {
     return report;
   }
 
-  private async settle(order: Order, log: Logger): Promise<Order | undefined> {
-    const call = await this.callOptionsFor(order, log);
+  private settle(order: Order, call: CallOptions): Promise<Order> {
     switch (order.state) {
       case 'paid':
         return this.checkout.complete(order, call);
       case 'refunding':
         return this.refunds.finishRefund(order, call);
+      case 'failing':
+        return this.checkout.finishFailing(order, call);
       case 'pending':
       case 'placed':
       case 'declined':
-        await this.api.setOrderStatus(order.id, 'failed', call);
-        return this.orders.failAndReopenBasket(order.id, [order.state], `ABANDONED: never paid (was ${order.state})`);
+        return this.checkout.fail(order, `ABANDONED: never paid (was ${order.state})`, call, { unchangedSince: order.updatedAt });
       case 'paying':
-        log.error('payment abandoned mid-flight; outcome unknown', { orderId: order.id });
-        return this.orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died');
+        return this.checkout.settleAbandonedPayment(order, call);
       default:
-        return order;
+        return Promise.resolve(order);
     }
   }
 
-  private async callOptionsFor(order: Order, log: Logger): Promise<CallOptions> {
+  /**
+   * Once its check is due, fails every live upstream order that carries the
+   * checkout's correlation value but is not the one the order adopted (all of
+   * them, for an order that never adopted one). Returns how many it failed.
+   */
+  private async failDuplicates(order: Order, call: CallOptions): Promise<number> {
+    if (!order.duplicateCheckAt || order.duplicateCheckAt.getTime() > Date.now()) return 0;
+    const adopted = order.state === 'failed' || order.state === 'pending' ? undefined : upstreamIdOf(order);
+    const live = (await this.api.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed' && o.id !== adopted);
+    for (const duplicate of live) {
+      call.log.warn('failing a duplicate upstream order', { orderId: order.id, duplicate: duplicate.id });
+      await this.api.setOrderStatus(duplicate.id, 'failed', call);
+    }
+    await this.orders.clearDuplicateCheck(order.id);
+    return live.length;
+  }
+
+  /** Acts as the order's owner: their own token, stored sealed while the order needed background work. */
+  private callOptionsFor(order: Order, log: Logger): CallOptions | undefined {
+    if (!order.ownerTokenSealed) return undefined;
     return {
-      token: await mintUpstreamToken(this.options.tokenSecret, order.ownerId),
+      token: this.vault.open(order.ownerTokenSealed, order.id),
       deadline: Deadline.fromNow(this.options.perOrderDeadlineMs),
       log: log.child({ orderId: order.id }),
     };

@@ -1,50 +1,118 @@
+import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth';
-import { AppError } from '../errors';
+import type { TokenVault } from '../credentials';
 import type { CallOptions } from '../upstream/client';
 import { upstreamFailureToAppError } from '../upstream/errors';
+import { describeOutcome, provesNoEffect, UpstreamCallError } from '../upstream/outcome';
 import type { PosApi } from '../upstream/pos-api';
 import type { Checkout } from './checkout';
+import { orderNotFound, refundRefused, requestInProgress, retryLater, stateConflict } from './errors';
 import type { Order } from './order';
-import type { OrderRepository } from './repository';
+import type { OrderRepository, RefundAttempt } from './repository';
+
+export interface RefundOptions {
+  retryAfterSeconds: number;
+  /** A refund request in flight for longer than this belongs to a request that died. */
+  abandonedAfterMs: number;
+}
 
 /**
- * Refunds a completed order: completed → refunding (recorded first), then
- * DELETE /payments/{id} upstream, then refunded. Repeating the request, or the
- * reconciler, resumes a refund left in refunding; a refunded order is simply
- * returned, so the call is idempotent.
+ * Refunds a completed order: completed → refunding (recorded first), then one
+ * DELETE /payments/{id}, then refunded. Nothing in the upstream's contract
+ * says a second DELETE is harmless, so each is recorded before it is sent, at
+ * most one is open per order, and one whose answer was lost is settled by
+ * reading the payment, never by sending another. Repeating the request, or
+ * the reconciler, resumes a refund left in refunding; a refunded order is
+ * simply returned, so the call is idempotent.
  */
 export class Refunds {
   constructor(
     private readonly orders: OrderRepository,
     private readonly api: PosApi,
     private readonly checkout: Checkout,
-    private readonly retryAfterSeconds: number,
+    private readonly vault: TokenVault,
+    private readonly options: RefundOptions,
   ) {}
 
   async refund(caller: Caller, orderId: string, call: CallOptions): Promise<Order> {
     let order = await this.orders.find(caller.userId, orderId);
-    if (!order) throw new AppError('ORDER_NOT_FOUND', 'Order not found');
-    if (order.state === 'paid') order = await this.checkout.complete(order, call);
-    if (order.state === 'completed') order = (await this.orders.transition(order.id, ['completed'], 'refunding')) ?? (await this.orders.findById(orderId))!;
+    if (!order) throw orderNotFound();
+    if (order.state === 'paid') order = await this.checkout.claimAndComplete(order, call);
+    if (order.state === 'completed') {
+      order = (await this.orders.transition(order.id, ['completed'], 'refunding', { ownerTokenSealed: this.vault.seal(caller.token, order.id) })) ?? (await this.reload(order));
+    }
     if (order.state === 'refunding') return this.finishRefund(order, call);
     if (order.state === 'refunded') return order;
-    throw new AppError('ORDER_STATE_CONFLICT', `Only a completed order can be refunded; this one is ${order.state}`, { extra: { orderId } });
+    throw stateConflict(order, `Only a completed order can be refunded; this one is ${order.state}`);
   }
 
-  /** Sends (or re-sends) the refund for an order in refunding and records it. */
+  /** Sends the refund of an order in refunding, or settles the one already sent, and records it. */
   async finishRefund(order: Order, call: CallOptions): Promise<Order> {
+    const open = await this.orders.openRefund(order.id);
+    if (open) {
+      const inFlight = open.outcome === 'sending' && Date.now() - open.updatedAt.getTime() < this.options.abandonedAfterMs;
+      if (inFlight) throw requestInProgress(order, 'A refund');
+      return this.settleByReading(order, open, call);
+    }
     const paymentId = order.paymentId;
     if (!paymentId) throw new Error(`Order ${order.id} is refunding without a payment id`);
+    const attempt = await this.orders.startRefund(order.id, randomUUID(), paymentId);
+    if (!attempt) throw requestInProgress(order, 'A refund');
+    let result;
+    try {
+      result = await this.api.refundPayment(paymentId, call);
+    } catch (error) {
+      if (!(error instanceof UpstreamCallError)) throw error;
+      if (provesNoEffect(error.outcome)) {
+        await this.orders.finishRefund(attempt, 'not_applied', `REFUND_NOT_SENT: ${describeOutcome(error.outcome)}`);
+        throw retryLater(order, 'The POS system is unavailable; nothing was refunded. Try again shortly', this.options.retryAfterSeconds, error);
+      }
+      call.log.warn('refund outcome unknown; reading the payment', { orderId: order.id, paymentId, outcome: describeOutcome(error.outcome) });
+      return this.settleByReading(order, await this.markUnknown(attempt), call);
+    }
+    if (result.kind === 'answered' && result.payment?.status === 'refunded') return this.record(attempt, 'refunded', order);
+    if (result.kind === 'refused') {
+      await this.orders.finishRefund(attempt, 'not_applied', `UPSTREAM_REFUSED: status ${result.status}`);
+      throw refundRefused(order, result.status);
+    }
+    // Answered without showing a refunded payment, or 404: what the payment now says decides.
+    return this.settleByReading(order, await this.markUnknown(attempt), call);
+  }
+
+  /**
+   * A refund whose answer is missing or unclear: the payment refunded means
+   * done; still completed means the refund never applied, so a later request
+   * may send one; anything else waits for a person or a later read.
+   */
+  private async settleByReading(order: Order, attempt: RefundAttempt, call: CallOptions): Promise<Order> {
     let payment;
     try {
-      payment = (await this.api.refundPayment(paymentId, call)) ?? (await this.api.getPayment(paymentId, call));
-      if (payment?.status !== 'refunded') payment = await this.api.getPayment(paymentId, call);
+      payment = await this.api.getPayment(attempt.paymentId, call);
     } catch (error) {
-      throw upstreamFailureToAppError(error, this.retryAfterSeconds);
+      throw upstreamFailureToAppError(error, this.options.retryAfterSeconds, {
+        message: 'The outcome of the refund could not be confirmed yet; it will be checked. Try again shortly',
+        extra: { orderId: order.id },
+        retrySafe: true,
+      });
     }
-    if (payment?.status !== 'refunded') {
-      throw new AppError('UPSTREAM_ERROR', `The POS system did not refund payment ${paymentId} (status ${payment?.status ?? 'missing'})`, { extra: { orderId: order.id } });
+    if (payment?.status === 'refunded') return this.record(attempt, 'refunded', order);
+    if (payment?.status === 'completed') {
+      await this.orders.finishRefund(attempt, 'not_applied', 'REFUND_NOT_APPLIED: the payment is still completed');
+      throw retryLater(order, 'The refund did not go through; nothing was refunded. Try again shortly', this.options.retryAfterSeconds);
     }
-    return (await this.orders.transition(order.id, ['refunding'], 'refunded')) ?? (await this.orders.findById(order.id))!;
+    throw stateConflict(order, `The POS system shows payment ${attempt.paymentId} as ${payment?.status ?? 'missing'}; the refund needs a person to check it`);
+  }
+
+  private async markUnknown(attempt: RefundAttempt): Promise<RefundAttempt> {
+    await this.orders.finishRefund(attempt, 'unknown');
+    return { ...attempt, outcome: 'unknown' };
+  }
+
+  private async record(attempt: RefundAttempt, outcome: 'refunded', order: Order): Promise<Order> {
+    return (await this.orders.finishRefund(attempt, outcome)) ?? (await this.reload(order));
+  }
+
+  private async reload(order: Order): Promise<Order> {
+    return (await this.orders.findById(order.id)) ?? order;
   }
 }

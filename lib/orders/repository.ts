@@ -8,12 +8,34 @@ export interface OpenOrderRequest {
   idempotencyKey: string;
   /** The basket version the cashier saw (If-Match); the order is refused if the basket changed since. */
   expectedBasketVersion?: number;
+  ownerTokenSealed: string;
 }
 
 export interface PaymentAttempt {
   id: string;
   orderId: string;
   amountMinor: number;
+  /** Set once the upstream answered with a payment id (a pending payment is followed up by it). */
+  upstreamPaymentId: string | null;
+}
+
+export interface RefundAttempt {
+  id: string;
+  orderId: string;
+  paymentId: string;
+  outcome: 'sending' | 'unknown' | 'refunded' | 'not_applied';
+  updatedAt: Date;
+}
+
+export interface TransitionChanges {
+  lastError?: string;
+  upstreamOrderId?: string;
+  /** A fresh sealed token of the owner, brought by the request making the transition. */
+  ownerTokenSealed?: string;
+  /** Check GET /orders/ for duplicates of this checkout after this many milliseconds. */
+  duplicateCheckAfterMs?: number;
+  /** Only if the order is unchanged since it was read (its updated_at), not merely in a `from` state. */
+  unchangedSince?: Date;
 }
 
 export interface ReconcileClaim {
@@ -28,7 +50,8 @@ export interface ReconcileClaim {
 /**
  * Persistence of orders. Transitions are single guarded statements: they
  * return the updated order, or undefined when the order was not in one of the
- * `from` states (someone else moved it first).
+ * `from` states (someone else moved it first). Reaching a state at rest
+ * erases the owner's sealed token (once no duplicate check is due).
  */
 export interface OrderRepository {
   /**
@@ -42,19 +65,36 @@ export interface OrderRepository {
   findById(orderId: string): Promise<Order | undefined>;
   /** The basket's order that still holds it (anything but failed), if any. */
   findLiveForBasket(ownerId: string, basketId: string): Promise<Order | undefined>;
-  transition(orderId: string, from: readonly OrderState[], to: OrderState, changes?: { lastError?: string }): Promise<Order | undefined>;
+  transition(orderId: string, from: readonly OrderState[], to: OrderState, changes?: TransitionChanges): Promise<Order | undefined>;
   /** Order → failed and its basket reopened, in one transaction. */
   failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string): Promise<Order | undefined>;
   /** Order paid → completed and its basket closed, in one transaction. */
   completeAndCloseBasket(orderId: string): Promise<Order | undefined>;
+  /** Takes the order's lease for one step that ends it upstream; undefined while someone else holds it. */
+  claimLease(orderId: string, leaseMs: number): Promise<Order | undefined>;
+  releaseLease(orderId: string): Promise<void>;
+
   /** Order (placed|declined) → paying with a new payment attempt recorded, before the payment is sent. */
-  startPayment(orderId: string, attemptId: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined>;
+  startPayment(orderId: string, attemptId: string, ownerTokenSealed: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined>;
+  /** The attempt in flight (sending, or answered pending) of an order in paying, if any. */
+  paymentInFlight(orderId: string): Promise<PaymentAttempt | undefined>;
+  /** The upstream accepted the payment as pending: its id is kept on the attempt and the order, which stays paying. */
+  recordPendingPayment(attempt: PaymentAttempt, upstreamPaymentId: string): Promise<PaymentAttempt>;
   /** Records a payment attempt's outcome and moves the order out of paying accordingly. */
   finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined>;
-  /** An abandoned payment (its request died mid-flight): the attempt and the order become unknown. */
+  /** A payment abandoned without an id (its request died mid-flight): the attempt and the order become unknown. */
   markPaymentUnknown(orderId: string, reason: string): Promise<Order | undefined>;
-  /** Leases up to `limit` unsettled orders to one reconciler run (skipping rows another run holds). */
+
+  /** The refund attempt still open (sending, or unknown), if any. */
+  openRefund(orderId: string): Promise<RefundAttempt | undefined>;
+  /** Records a refund attempt before DELETE /payments/{id} is sent; undefined when one is already open. */
+  startRefund(orderId: string, attemptId: string, paymentId: string): Promise<RefundAttempt | undefined>;
+  /** Records what became of the attempt; 'refunded' also moves the order refunding → refunded. */
+  finishRefund(attempt: RefundAttempt, outcome: RefundAttempt['outcome'], lastError?: string): Promise<Order | undefined>;
+
+  /** Leases up to `limit` orders the reconciler has work for (skipping rows another run holds). */
   claimForReconcile(claim: ReconcileClaim): Promise<Order[]>;
-  releaseLease(orderId: string): Promise<void>;
+  /** The duplicate check is done (or not needed any more). */
+  clearDuplicateCheck(orderId: string): Promise<void>;
   countByState(): Promise<Record<string, number>>;
 }

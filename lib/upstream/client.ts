@@ -24,6 +24,11 @@ export interface UpstreamClientOptions {
   backoffCapMs: number;
   breakerFailureThreshold: number;
   breakerHalfOpenAfterMs: number;
+  /**
+   * Our reading of the contract's 503 (and 429): true = it comes before any effect, so it proves
+   * nothing was applied and even a payment may be repeated; false = it is as ambiguous as a 500.
+   */
+  unavailableMeansNoEffect: boolean;
 }
 
 export interface CallOptions {
@@ -32,8 +37,10 @@ export interface CallOptions {
   log: Logger;
   /** The handler's abort signal (fires just before the Lambda times out). */
   signal?: AbortSignal;
-  /** Defaults from the method: GET → read, PATCH/DELETE → idempotent-write. POSTs must say. */
+  /** Defaults from the method: GET → read, PATCH/PUT → idempotent-write. POSTs and DELETEs must say. */
   kind?: CallKind;
+  /** This call's own cap on one attempt, instead of the client's (payments get a longer one). */
+  timeoutMs?: number;
 }
 
 export interface UpstreamResponse<T = unknown> {
@@ -80,6 +87,7 @@ export class UpstreamClient {
       'idempotent-write': retryFor('idempotent-write'),
       'create-order': retryFor('create-order'),
       'create-payment': retryFor('create-payment'),
+      refund: retryFor('refund'),
     };
   }
 
@@ -107,7 +115,7 @@ export class UpstreamClient {
   }
 
   private async attempt(method: string, path: string, body: unknown, options: CallOptions, attempt: number): Promise<UpstreamResponse> {
-    const timeoutMs = options.deadline.timeoutFor(this.options.callTimeoutMs);
+    const timeoutMs = options.deadline.timeoutFor(options.timeoutMs ?? this.options.callTimeoutMs);
     if (timeoutMs < MIN_ATTEMPT_MS && attempt > 1) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
     if (timeoutMs <= 0) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
     const attemptAbort = abortAfter(timeoutMs, options.signal);
@@ -127,7 +135,7 @@ export class UpstreamClient {
       const text = await response.body.text();
       record({ status: response.statusCode });
       if (response.statusCode >= 500 || response.statusCode === 429) {
-        throw new UpstreamCallError({ type: 'status', status: response.statusCode }, method, path);
+        throw new UpstreamCallError(this.failureStatus(response.statusCode), method, path);
       }
       return { status: response.statusCode, body: parseBody(text) };
     } catch (error) {
@@ -140,6 +148,11 @@ export class UpstreamClient {
     }
   }
 
+  private failureStatus(status: number): FailureOutcome {
+    const unavailable = status === 503 || status === 429;
+    return unavailable && this.options.unavailableMeansNoEffect ? { type: 'unavailable', status } : { type: 'status', status };
+  }
+
   async close(): Promise<void> {
     await this.agent.close();
   }
@@ -147,7 +160,7 @@ export class UpstreamClient {
 
 function defaultKind(method: string): CallKind {
   if (method === 'GET') return 'read';
-  if (method === 'PATCH' || method === 'DELETE' || method === 'PUT') return 'idempotent-write';
+  if (method === 'PATCH' || method === 'PUT') return 'idempotent-write';
   throw new Error(`Upstream ${method} calls must declare their kind`);
 }
 

@@ -2,9 +2,12 @@
  * What became of one upstream attempt that did not produce a usable answer.
  * The distinction that matters is whether the upstream may have applied the
  * change: `connect_failed`, `not_sent` (no time left to send), `circuit_open`
- * and a 503 prove it did not; a timeout, a dropped connection or a 500 do not.
+ * and `unavailable` prove it did not; a timeout, a dropped connection or a
+ * 5xx status do not.
  */
 export type FailureOutcome =
+  /** A 503 or 429 that, by the configured reading of the contract, comes before any effect. */
+  | { type: 'unavailable'; status: number }
   | { type: 'status'; status: number }
   | { type: 'timeout' }
   | { type: 'connect_failed' }
@@ -13,8 +16,12 @@ export type FailureOutcome =
   | { type: 'circuit_open' }
   | { type: 'not_sent' };
 
-/** How safe a call is to repeat, which decides whether it may be retried. */
-export type CallKind = 'read' | 'idempotent-write' | 'create-order' | 'create-payment';
+/**
+ * How safe a call is to repeat, which decides whether it may be retried.
+ * `create-order`, `create-payment` and `refund` change money or create records
+ * and are repeated only on proof that the attempt had no effect.
+ */
+export type CallKind = 'read' | 'idempotent-write' | 'create-order' | 'create-payment' | 'refund';
 
 export class UpstreamCallError extends Error {
   constructor(
@@ -28,20 +35,20 @@ export class UpstreamCallError extends Error {
 }
 
 export function describeOutcome(outcome: FailureOutcome): string {
-  return outcome.type === 'status' ? `status ${outcome.status}` : outcome.type;
+  return outcome.type === 'status' || outcome.type === 'unavailable' ? `status ${outcome.status}` : outcome.type;
 }
 
 /** True when the outcome proves the upstream did not apply the request. */
 export function provesNoEffect(outcome: FailureOutcome): boolean {
-  return (
-    outcome.type === 'connect_failed' ||
-    outcome.type === 'not_sent' ||
-    outcome.type === 'circuit_open' ||
-    (outcome.type === 'status' && (outcome.status === 503 || outcome.status === 429))
-  );
+  return outcome.type === 'connect_failed' || outcome.type === 'not_sent' || outcome.type === 'circuit_open' || outcome.type === 'unavailable';
 }
 
 /** Failures that count against the circuit breaker: the upstream is unwell, not the request wrong. */
 export function countsAsUpstreamFault(outcome: FailureOutcome): boolean {
   return outcome.type !== 'aborted' && outcome.type !== 'circuit_open' && outcome.type !== 'not_sent';
+}
+
+/** The failure was a wait that ran out (ours or the caller's), as opposed to an answer or a broken connection. */
+export function isTimeout(outcome: FailureOutcome): boolean {
+  return outcome.type === 'timeout' || outcome.type === 'aborted';
 }

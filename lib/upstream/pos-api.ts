@@ -3,8 +3,11 @@ import { AppError } from '../errors';
 import type { CallOptions, UpstreamClient, UpstreamResponse } from './client';
 import { upstreamFailureToAppError } from './errors';
 
+/** Ids are opaque: the contract types some as numbers, the hosted API answers strings. */
+const upstreamId = z.union([z.string().min(1), z.number()]).transform(String);
+
 export const upstreamProductSchema = z.object({
-  id: z.union([z.string(), z.number()]).transform(String),
+  id: upstreamId,
   name: z.string(),
   vat_rate: z.number().min(0).max(1),
   price_unit: z.number().min(0),
@@ -12,28 +15,38 @@ export const upstreamProductSchema = z.object({
 export type UpstreamProduct = z.infer<typeof upstreamProductSchema>;
 
 export const upstreamOrderSchema = z.object({
-  id: z.string(),
+  id: upstreamId,
   amount_total: z.number(),
+  basket_id: z.string().nullish(),
   status: z.enum(['pending', 'completed', 'failed']),
 });
 export type UpstreamOrder = z.infer<typeof upstreamOrderSchema>;
 
 export const upstreamPaymentSchema = z.object({
-  id: z.union([z.string(), z.number()]).transform(String),
+  id: upstreamId,
   amount: z.number(),
   status: z.enum(['pending', 'completed', 'failed', 'refunded']),
-  order_id: z.string(),
 });
 export type UpstreamPayment = z.infer<typeof upstreamPaymentSchema>;
 
 export type CreateOrderResult = { kind: 'created'; order: UpstreamOrder } | { kind: 'already_exists' };
+
 export type CreatePaymentResult =
-  | { kind: 'completed'; payment: UpstreamPayment }
+  /** Accepted with an id: completed, pending (follow it up), failed (nothing charged) or, oddly, refunded. */
+  | { kind: 'accepted'; payment: UpstreamPayment }
   | { kind: 'declined' }
   /** A 4xx other than 402: the upstream refused the request, so nothing was charged. */
   | { kind: 'refused'; status: number }
-  /** Accepted, but not as a completed payment we can read: the charge is unproven either way. */
+  /** A 2xx we cannot read an id from: the charge is unproven either way, and cannot be followed up. */
   | { kind: 'unclear'; detail: string };
+
+export type RefundResult =
+  | { kind: 'answered'; payment: UpstreamPayment | undefined }
+  /** 404: the upstream no longer (or never) knows the payment by this id; reading it decides. */
+  | { kind: 'not_found' }
+  | { kind: 'refused'; status: number };
+
+const isSuccess = (status: number) => status >= 200 && status < 300;
 
 function parseUpstream<T>(schema: z.ZodType<T>, response: UpstreamResponse, what: string): T {
   const parsed = schema.safeParse(response.body);
@@ -48,10 +61,10 @@ function unexpectedStatus(response: UpstreamResponse, what: string): AppError {
 }
 
 /**
- * Typed calls to the upstream POS API; shapes are checked, never trusted.
- * Catalogue reads turn transport failures into the caller's 502/503/504
- * directly. Order and payment calls let UpstreamCallError through: what to do
- * after an ambiguous failure is the ordering use-case's decision.
+ * Typed calls to the upstream POS API; shapes are checked, never trusted, and
+ * any 2xx counts as success. Catalogue reads turn transport failures into the
+ * caller's 502/503/504 directly. Order and payment calls let UpstreamCallError
+ * through: what to do after an ambiguous failure is the ordering use-case's decision.
  */
 export class PosApi {
   constructor(readonly client: UpstreamClient) {}
@@ -67,7 +80,7 @@ export class PosApi {
 
   async listProducts(options: CallOptions): Promise<UpstreamProduct[]> {
     const response = await this.send('GET', '/products/', undefined, options);
-    if (response.status !== 200) throw unexpectedStatus(response, 'list products');
+    if (!isSuccess(response.status)) throw unexpectedStatus(response, 'list products');
     return parseUpstream(z.array(upstreamProductSchema), response, 'product list');
   }
 
@@ -75,54 +88,70 @@ export class PosApi {
   async getProduct(id: string, options: CallOptions): Promise<UpstreamProduct | undefined> {
     const response = await this.send('GET', `/products/${encodeURIComponent(id)}`, undefined, options);
     if (response.status === 404) return undefined;
-    if (response.status !== 200) throw unexpectedStatus(response, 'look up a product');
+    if (!isSuccess(response.status)) throw unexpectedStatus(response, 'look up a product');
     return parseUpstream(upstreamProductSchema, response, 'product');
   }
 
-  async createOrder(order: { id: string; basketId: string; total: number }, options: CallOptions): Promise<CreateOrderResult> {
-    const response = await this.client.call('POST', '/orders/', { order_id: order.id, basket_id: order.basketId, total: order.total }, { ...options, kind: 'create-order' });
-    if (response.status === 201 || response.status === 200) return { kind: 'created', order: parseUpstream(upstreamOrderSchema, response, 'order') };
+  /** Whether the upstream accepts the token: one cheap authenticated read. */
+  async acceptsToken(options: CallOptions): Promise<boolean> {
+    const response = await this.send('GET', '/products/', undefined, options);
+    if (response.status === 401 || response.status === 403) return false;
+    if (!isSuccess(response.status)) throw unexpectedStatus(response, 'check the token');
+    return true;
+  }
+
+  /**
+   * POST /orders/ carrying our checkout's correlation value as `order_id` and
+   * `basket_id`. The order's id is whatever the upstream answers; the
+   * correlation is how GET /orders/ finds it again after an ambiguous create.
+   */
+  async createOrder(order: { correlation: string; total: number }, options: CallOptions): Promise<CreateOrderResult> {
+    const body = { order_id: order.correlation, basket_id: order.correlation, total: order.total };
+    const response = await this.client.call('POST', '/orders/', body, { ...options, kind: 'create-order' });
+    if (isSuccess(response.status)) return { kind: 'created', order: parseUpstream(upstreamOrderSchema, response, 'order') };
     if (response.status === 409) return { kind: 'already_exists' };
     throw unexpectedStatus(response, 'create the order');
   }
 
-  /** The order with our id, or undefined when the upstream proves it does not exist. */
-  async getOrder(orderId: string, options: CallOptions): Promise<UpstreamOrder | undefined> {
-    const response = await this.client.call('GET', `/orders/${encodeURIComponent(orderId)}`, undefined, options);
+  /** The caller's upstream orders that carry this correlation value (GET /orders/ lists all of them). */
+  async findOrdersByCorrelation(correlation: string, options: CallOptions): Promise<UpstreamOrder[]> {
+    const response = await this.client.call('GET', '/orders/', undefined, options);
+    if (!isSuccess(response.status)) throw unexpectedStatus(response, 'list the orders');
+    return parseUpstream(z.array(upstreamOrderSchema), response, 'order list').filter((order) => order.basket_id === correlation);
+  }
+
+  /** PATCH /orders/{id}; undefined when the upstream does not know the order. */
+  async setOrderStatus(upstreamOrderId: string, status: 'completed' | 'failed', options: CallOptions): Promise<UpstreamOrder | undefined> {
+    const response = await this.client.call('PATCH', `/orders/${encodeURIComponent(upstreamOrderId)}`, { status }, options);
     if (response.status === 404) return undefined;
-    if (response.status !== 200) throw unexpectedStatus(response, 'look up the order');
+    if (!isSuccess(response.status)) throw unexpectedStatus(response, `mark the order ${status}`);
     return parseUpstream(upstreamOrderSchema, response, 'order');
   }
 
-  async setOrderStatus(orderId: string, status: 'completed' | 'failed', options: CallOptions): Promise<UpstreamOrder | undefined> {
-    const response = await this.client.call('PATCH', `/orders/${encodeURIComponent(orderId)}`, { status }, options);
-    if (response.status === 404) return undefined;
-    if (response.status !== 200) throw unexpectedStatus(response, `mark the order ${status}`);
-    return parseUpstream(upstreamOrderSchema, response, 'order');
-  }
-
-  async createPayment(payment: { orderId: string; amount: number }, options: CallOptions): Promise<CreatePaymentResult> {
-    const response = await this.client.call('POST', '/payments/', { order_id: payment.orderId, amount: payment.amount }, { ...options, kind: 'create-payment' });
+  async createPayment(payment: { upstreamOrderId: string; amount: number }, options: CallOptions): Promise<CreatePaymentResult> {
+    const body = { order_id: payment.upstreamOrderId, amount: payment.amount };
+    const response = await this.client.call('POST', '/payments/', body, { ...options, kind: 'create-payment' });
     if (response.status === 402) return { kind: 'declined' };
-    if (response.status >= 400) return { kind: 'refused', status: response.status };
+    if (!isSuccess(response.status)) return { kind: 'refused', status: response.status };
     const parsed = upstreamPaymentSchema.safeParse(response.body);
     if (!parsed.success) return { kind: 'unclear', detail: `unreadable payment (status ${response.status})` };
-    if (parsed.data.status === 'completed') return { kind: 'completed', payment: parsed.data };
-    if (parsed.data.status === 'failed') return { kind: 'declined' };
-    return { kind: 'unclear', detail: `payment ${parsed.data.id} is ${parsed.data.status}` };
+    return { kind: 'accepted', payment: parsed.data };
   }
 
+  /** The payment, or undefined when the upstream does not know it. */
   async getPayment(paymentId: string, options: CallOptions): Promise<UpstreamPayment | undefined> {
     const response = await this.client.call('GET', `/payments/${encodeURIComponent(paymentId)}`, undefined, options);
     if (response.status === 404) return undefined;
-    if (response.status !== 200) throw unexpectedStatus(response, 'look up the payment');
+    if (!isSuccess(response.status)) throw unexpectedStatus(response, 'look up the payment');
     return parseUpstream(upstreamPaymentSchema, response, 'payment');
   }
 
-  async refundPayment(paymentId: string, options: CallOptions): Promise<UpstreamPayment | undefined> {
-    const response = await this.client.call('DELETE', `/payments/${encodeURIComponent(paymentId)}`, undefined, options);
-    if (response.status === 404) return undefined;
-    if (response.status !== 200) throw unexpectedStatus(response, 'refund the payment');
-    return parseUpstream(upstreamPaymentSchema, response, 'payment');
+  /** DELETE /payments/{id}, sent once: never repeated after an ambiguous failure (see retry-policy). */
+  async refundPayment(paymentId: string, options: CallOptions): Promise<RefundResult> {
+    const response = await this.client.call('DELETE', `/payments/${encodeURIComponent(paymentId)}`, undefined, { ...options, kind: 'refund' });
+    if (response.status === 404) return { kind: 'not_found' };
+    if (!isSuccess(response.status)) return { kind: 'refused', status: response.status };
+    const parsed = upstreamPaymentSchema.safeParse(response.body);
+    return { kind: 'answered', payment: parsed.success ? parsed.data : undefined };
   }
 }

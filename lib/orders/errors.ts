@@ -1,0 +1,45 @@
+import { AppError } from '../errors';
+import { upstreamFailureToAppError } from '../upstream/errors';
+import type { Order } from './order';
+import { CHARGED_STATES } from './state-machine';
+
+/** The errors an ordering step answers with, named for what happened; each carries the order id when there is one. */
+
+const about = (order: Pick<Order, 'id'>) => ({ extra: { orderId: order.id } });
+
+export const orderNotFound = () => new AppError('ORDER_NOT_FOUND', 'Order not found');
+
+/** Another checkout holds the basket: still in progress, or done with the money taken. */
+export function basketTaken(live: Order): AppError {
+  if (CHARGED_STATES.includes(live.state)) return new AppError('BASKET_CLOSED', 'This basket has already been ordered', about(live));
+  return new AppError('BASKET_LOCKED', 'An order for this basket is already in progress', about(live));
+}
+
+export const paymentDeclined = (order: Order) =>
+  new AppError('PAYMENT_DECLINED', 'The payment was declined; the order is kept, pay again with POST /orders/{orderId}/payments', about(order));
+
+export const paymentStatusUnknown = (order: Order) =>
+  new AppError('PAYMENT_STATUS_UNKNOWN', 'The payment outcome could not be confirmed; do not pay again until the order is checked', about(order));
+
+export const stateConflict = (order: Order, message: string) => new AppError('ORDER_STATE_CONFLICT', message, about(order));
+
+export const requestInProgress = (order: Order, what: string) =>
+  new AppError('REQUEST_IN_PROGRESS', `${what} for this order is in progress; retry shortly`, { ...about(order), retryAfterSeconds: 1 });
+
+/** Nothing was charged and the order's state is recorded: the same Idempotency-Key resumes it. */
+export function retryLater(order: Order, message: string, retryAfterSeconds: number, cause?: unknown): unknown {
+  if (cause) return upstreamFailureToAppError(cause, retryAfterSeconds, { message, extra: { orderId: order.id }, retrySafe: true });
+  return new AppError('UPSTREAM_UNAVAILABLE', message, { ...about(order), retryAfterSeconds });
+}
+
+export const upstreamOrderFailed = (order: Order) =>
+  new AppError('UPSTREAM_ERROR', 'The POS system has cancelled this order; nothing was charged and the basket is open again', about(order));
+
+export const totalMismatch = (order: Order) =>
+  new AppError('UPSTREAM_ERROR', 'The POS system recorded a different total; the order is cancelled and nothing was charged', about(order));
+
+export const paymentRefused = (order: Order, status: number) =>
+  new AppError('UPSTREAM_ERROR', `The POS system refused the payment request (status ${status}); nothing was charged`, about(order));
+
+export const refundRefused = (order: Order, status: number) =>
+  new AppError('UPSTREAM_ERROR', `The POS system refused the refund (status ${status}); nothing was refunded`, about(order));

@@ -1,9 +1,9 @@
 import { productView } from '../lib/catalogue/product';
 import { endpoint, upstreamCallOptions } from '../lib/http/endpoint';
 import { ok } from '../lib/http/reply';
-import { productCatalogue } from '../lib/services';
+import { services } from '../lib/services';
 
 export const handler = endpoint({}, async (request) => {
-  const products = await productCatalogue().list(upstreamCallOptions(request));
+  const products = await services().catalogue.list(upstreamCallOptions(request));
   return ok({ products: products.map(productView) });
 });

@@ -1,5 +1,5 @@
 import { rootLogger } from '../lib/logger';
-import { reconciler } from '../lib/services';
+import { services } from '../lib/services';
 
 /** Scheduled (every minute): drives unsettled orders to rest. See lib/orders/reconciler.ts. */
-export const handler = async () => reconciler().run(rootLogger.child({ function: 'reconciler' }));
+export const handler = async () => services().reconciler.run(rootLogger.child({ function: 'reconciler' }));

@@ -1,10 +1,10 @@
 import { basketReply } from '../../lib/baskets/http';
 import { emptyBody } from '../../lib/baskets/schemas';
 import { endpoint } from '../../lib/http/endpoint';
-import { basketService } from '../../lib/services';
+import { services } from '../../lib/services';
 
 export const handler = endpoint({ body: emptyBody }, async ({ caller }) => {
-  const basket = await basketService().create(caller);
+  const basket = await services().baskets.create(caller);
   const reply = basketReply(basket, 201);
   return { ...reply, headers: { ...reply.headers, location: `/baskets/${basket.id}` } };
 });

@@ -1,8 +1,8 @@
 import { basketReply } from '../../lib/baskets/http';
 import { basketParams } from '../../lib/baskets/schemas';
 import { endpoint } from '../../lib/http/endpoint';
-import { basketService } from '../../lib/services';
+import { services } from '../../lib/services';
 
 export const handler = endpoint({ params: basketParams }, async ({ caller, params }) =>
-  basketReply(await basketService().get(caller, params.basketId)),
+  basketReply(await services().baskets.get(caller, params.basketId)),
 );

@@ -2,10 +2,10 @@ import { AppError } from '../../lib/errors';
 import { endpoint } from '../../lib/http/endpoint';
 import { orderReply } from '../../lib/orders/http';
 import { orderParams } from '../../lib/orders/schemas';
-import { orders } from '../../lib/services';
+import { services } from '../../lib/services';
 
 export const handler = endpoint({ params: orderParams }, async ({ caller, params }) => {
-  const order = await orders().find(caller.userId, params.orderId);
+  const order = await services().orders.find(caller.userId, params.orderId);
   if (!order) throw new AppError('ORDER_NOT_FOUND', 'Order not found');
   return orderReply(order);
 });

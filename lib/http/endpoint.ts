@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import type { z, ZodType } from 'zod';
 import { gatewayVerifier, hs256Verifier, upstreamVerifier, type Caller, type TokenVerifier } from '../auth';
 import { config, type Config } from '../config';
-import { upstream } from '../services';
+import { services } from '../services';
 import { Deadline } from '../deadline';
 import type { Logger } from '../logger';
 import { INTERNAL_ERROR_BODY } from './error-response';
@@ -51,7 +51,7 @@ function verifierFor(c: Config): TokenVerifier {
     case 'gateway':
       return gatewayVerifier;
     case 'upstream':
-      return upstreamVerifier(upstream(), { cacheMs: c.AUTH_UPSTREAM_CACHE_SECONDS * 1000, checkTimeoutMs: c.UPSTREAM_CALL_TIMEOUT_MS });
+      return upstreamVerifier(services().api, { cacheMs: c.AUTH_UPSTREAM_CACHE_SECONDS * 1000, checkTimeoutMs: c.UPSTREAM_CALL_TIMEOUT_MS });
     default:
       throw new Error('No token verifier configured');
   }

@@ -33,7 +33,7 @@ export interface CheckoutOptions {
   paymentTimeoutMs: number;
   /** No payment is sent with less than this left of the request's deadline. */
   paymentMinWindowMs: number;
-  /** How long a request holds an order to complete it upstream. */
+  /** How long a request holds an order's lease to complete or fail it upstream. */
   completionLeaseMs: number;
 }
 
@@ -129,12 +129,20 @@ export class Checkout {
     return (await this.orders.failAndReopenBasket(order.id, ['failing'], order.lastError ?? 'FAILED')) ?? (await this.reload(order));
   }
 
-  /** Claims an unpaid order for failing (no request can pay it after this), then fails it upstream and here. */
-  async fail(order: Order, reason: string, call: CallOptions, options: { upstreamOrderIds?: string[]; unchangedSince?: Date } = {}): Promise<Order> {
+  /**
+   * Claims an unpaid order for failing (no request can pay it after this),
+   * then fails it upstream and here. The reconciler calls it holding the
+   * order's lease; a request passes `leaseMs` to take the lease with the claim.
+   */
+  async fail(order: Order, reason: string, call: CallOptions, options: { upstreamOrderIds?: string[]; unchangedSince?: Date; leaseMs?: number } = {}): Promise<Order> {
     if (!FAILABLE_STATES.includes(order.state)) return order;
-    const claimed = await this.orders.transition(order.id, [order.state], 'failing', { lastError: reason, unchangedSince: options.unchangedSince });
+    const claimed = await this.orders.transition(order.id, [order.state], 'failing', { lastError: reason, unchangedSince: options.unchangedSince, leaseMs: options.leaseMs });
     if (!claimed) return this.reload(order);
-    return this.finishFailing(claimed, call, options.upstreamOrderIds);
+    try {
+      return await this.finishFailing(claimed, call, options.upstreamOrderIds);
+    } finally {
+      if (options.leaseMs) await this.orders.releaseLease(order.id);
+    }
   }
 
   /**
@@ -211,7 +219,7 @@ export class Checkout {
         throw upstreamOrderFailed(order);
       }
       call.log.error('the upstream recorded another total; failing the order', { orderId: order.id, totalMinor: order.totalMinor, upstream: live.map((o) => o.amount_total) });
-      await this.fail(order, 'UPSTREAM_TOTAL_MISMATCH', call, { upstreamOrderIds: live.map((o) => o.id) }).catch((error) =>
+      await this.fail(order, 'UPSTREAM_TOTAL_MISMATCH', call, { upstreamOrderIds: live.map((o) => o.id), leaseMs: this.options.completionLeaseMs }).catch((error) =>
         call.log.warn('failing the mismatched order upstream deferred to the reconciler', { orderId: order.id, error }),
       );
       throw totalMismatch(order);

@@ -2,7 +2,7 @@ import type { Caller } from '../auth';
 import type { Deadline } from '../deadline';
 import type { Reply } from '../http/reply';
 import { runIdempotent } from '../idempotency/run';
-import { idempotencyStore } from '../services';
+import { services } from '../services';
 import { orderView, type Order } from './order';
 import { requireIdempotencyKey } from './schemas';
 
@@ -35,7 +35,7 @@ export function idempotently(
 ): Promise<Reply> {
   const key = requireIdempotencyKey(request.headers);
   return runIdempotent(
-    idempotencyStore(),
+    services().idempotency,
     { ownerId: request.caller.userId, key, method: 'POST', route, params: request.params, body: request.body ?? null, lockMs: request.deadline.remainingMs() + LOCK_MARGIN_MS },
     () => work(key),
   );

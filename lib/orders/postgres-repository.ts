@@ -141,7 +141,7 @@ export class PostgresOrderRepository implements OrderRepository {
         upstream_order_id = coalesce(${changes.upstreamOrderId ?? null}, upstream_order_id),
         owner_token_sealed = case when ${isAtRest(to)} and duplicate_check_at is null then null else coalesce(${changes.ownerTokenSealed ?? null}, owner_token_sealed) end,
         duplicate_check_at = coalesce(now() + ${changes.duplicateCheckAfterMs ?? null}::double precision * interval '1 millisecond', duplicate_check_at),
-        lease_until = null,
+        lease_until = coalesce(now() + ${changes.leaseMs ?? null}::double precision * interval '1 millisecond', lease_until),
         updated_at = now()
       where id = ${orderId} and state in ${this.sql(from as OrderState[])}
         and (${changes.unchangedSince ?? null}::timestamptz is null or date_trunc('milliseconds', updated_at) = ${changes.unchangedSince ?? null}::timestamptz)
@@ -153,7 +153,7 @@ export class PostgresOrderRepository implements OrderRepository {
     assertTransitions(from, 'failed');
     return this.sql.begin(async (tx) => {
       const [row] = await tx<OrderRow[]>`
-        update orders set state = 'failed', last_error = ${reason}, owner_token_sealed = case when duplicate_check_at is null then null else owner_token_sealed end, lease_until = null, updated_at = now()
+        update orders set state = 'failed', last_error = ${reason}, owner_token_sealed = case when duplicate_check_at is null then null else owner_token_sealed end, updated_at = now()
         where id = ${orderId} and state in ${tx(from as OrderState[])}
         returning ${tx.unsafe(ORDER_COLUMNS)}`;
       if (!row) return undefined;
@@ -166,7 +166,7 @@ export class PostgresOrderRepository implements OrderRepository {
     assertTransitions(['paid'], 'completed');
     return this.sql.begin(async (tx) => {
       const [row] = await tx<OrderRow[]>`
-        update orders set state = 'completed', owner_token_sealed = case when duplicate_check_at is null then null else owner_token_sealed end, lease_until = null, updated_at = now()
+        update orders set state = 'completed', owner_token_sealed = case when duplicate_check_at is null then null else owner_token_sealed end, updated_at = now()
         where id = ${orderId} and state = 'paid'
         returning ${tx.unsafe(ORDER_COLUMNS)}`;
       if (!row) return undefined;
@@ -192,7 +192,7 @@ export class PostgresOrderRepository implements OrderRepository {
     return this.sql.begin(async (tx) => {
       const [row] = await tx<OrderRow[]>`
         update orders set state = 'paying', payment_attempts = payment_attempts + 1, owner_token_sealed = ${ownerTokenSealed},
-                          lease_until = null, updated_at = now()
+                          updated_at = now()
         where id = ${orderId} and state in ${tx(PAYABLE_STATES as OrderState[])}
         returning ${tx.unsafe(ORDER_COLUMNS)}`;
       if (!row) return undefined;
@@ -233,7 +233,6 @@ export class PostgresOrderRepository implements OrderRepository {
           state = ${next},
           payment_id = case when ${outcome === 'completed'} then coalesce(${upstreamPaymentId}, payment_id) else payment_id end,
           last_error = ${lastError ?? null},
-          lease_until = null,
           updated_at = now()
         where id = ${attempt.orderId} and state = 'paying'
         returning ${tx.unsafe(ORDER_COLUMNS)}`;
@@ -246,7 +245,7 @@ export class PostgresOrderRepository implements OrderRepository {
     return this.sql.begin(async (tx) => {
       // A payment the upstream answered 'pending' has an id to follow up: it is never unknown.
       const [row] = await tx<OrderRow[]>`
-        update orders set state = 'unknown', last_error = ${reason}, lease_until = null, updated_at = now()
+        update orders set state = 'unknown', last_error = ${reason}, updated_at = now()
         where id = ${orderId} and state = 'paying'
           and not exists (select 1 from payment_attempts where order_id = ${orderId} and outcome = 'pending')
         returning ${tx.unsafe(ORDER_COLUMNS)}`;
@@ -282,7 +281,6 @@ export class PostgresOrderRepository implements OrderRepository {
           state = case when ${outcome === 'refunded'} then 'refunded' else state end,
           owner_token_sealed = case when ${outcome === 'refunded'} and duplicate_check_at is null then null else owner_token_sealed end,
           last_error = coalesce(${lastError ?? null}, last_error),
-          lease_until = null,
           updated_at = now()
         where id = ${attempt.orderId} and state = 'refunding'
         returning ${tx.unsafe(ORDER_COLUMNS)}`;

@@ -83,7 +83,6 @@ export class Reconciler {
         if (!call) {
           report.withoutCredentials++;
           log.error('no stored token of the owner to act upstream with; the order waits for its owner or a person', { orderId: order.id, state: order.state });
-          await this.orders.releaseLease(order.id);
           continue;
         }
         report.duplicatesFailed += await this.failDuplicates(order, call);
@@ -93,10 +92,10 @@ export class Reconciler {
         else if (after.state === 'refunded') report.refunded++;
         else if (after.state === 'unknown') report.unknown++;
         else report.stillPending++;
-        if (after.state === order.state) await this.orders.releaseLease(order.id);
       } catch (error) {
         report.errors++;
         log.warn('reconciler could not settle an order; will retry', { orderId: order.id, state: order.state, error });
+      } finally {
         await this.orders.releaseLease(order.id);
       }
     }

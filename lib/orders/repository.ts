@@ -36,6 +36,8 @@ export interface TransitionChanges {
   duplicateCheckAfterMs?: number;
   /** Only if the order is unchanged since it was read (its updated_at), not merely in a `from` state. */
   unchangedSince?: Date;
+  /** Also take the order's lease for this long: the step that follows ends it upstream. */
+  leaseMs?: number;
 }
 
 export interface ReconcileClaim {
@@ -50,7 +52,8 @@ export interface ReconcileClaim {
 /**
  * Persistence of orders. Transitions are single guarded statements: they
  * return the updated order, or undefined when the order was not in one of the
- * `from` states (someone else moved it first). Reaching a state at rest
+ * `from` states (someone else moved it first). They leave the lease alone:
+ * whoever took it releases it. Reaching a state at rest
  * erases the owner's sealed token (once no duplicate check is due).
  */
 export interface OrderRepository {

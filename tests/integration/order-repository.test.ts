@@ -20,6 +20,8 @@ const line = (productId: string, quantity: number, netUnitMinor: number, vatBasi
 });
 const PIZZAS = [line('pizza', 2, 1200, 2000)]; // 2 × 12.00 + 20 % = 2880
 const PIZZAS_GROSS = 2880;
+/** What the repository stores as the owner's sealed token; sealing itself is tested in tests/unit/credentials.test.ts. */
+const SEALED = 'v1.test.sealed-token';
 
 /** States whose rows must carry a payment id (the orders table's check constraint). */
 const CHARGED: OrderState[] = ['paid', 'completed', 'refunding', 'refunded'];
@@ -61,7 +63,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
   async function openOrder(lines: BasketLine[] = PIZZAS): Promise<Order> {
     const { ownerId, basketId } = await newBasket(lines);
-    return orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID() });
+    return orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID(), ownerTokenSealed: SEALED });
   }
 
   async function basketRow(basketId: string): Promise<{ status: string; version: number }> {
@@ -104,10 +106,10 @@ describe('PostgresOrderRepository against a real Postgres', () => {
       const orderId = randomUUID();
       const key = randomUUID();
 
-      const order = await orders.open({ ownerId, basketId, orderId, idempotencyKey: key, expectedBasketVersion: version });
+      const order = await orders.open({ ownerId, basketId, orderId, idempotencyKey: key, expectedBasketVersion: version, ownerTokenSealed: SEALED });
 
       expect(order).toMatchObject({ id: orderId, ownerId, basketId, state: 'pending', totalMinor: 4532, openedByKey: key, paymentId: null, paymentAttempts: 0, lastError: null });
-      expect(await basketRow(basketId)).toEqual({ status: 'locked', version: version + 1 });
+      expect(await basketRow(basketId)).toEqual({ status: 'locked', version });
       expect(await orders.find(ownerId, orderId)).toEqual(order);
       expect(await orders.findById(orderId)).toEqual(order);
       expect(await orders.findLiveForBasket(ownerId, basketId)).toEqual(order);
@@ -119,7 +121,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
       {
         name: 'a basket with an order in progress',
         code: 'BASKET_LOCKED',
-        arrange: async ({ ownerId, basketId }) => (await orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID() }), {}),
+        arrange: async ({ ownerId, basketId }) => (await orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID(), ownerTokenSealed: SEALED }), {}),
       },
       { name: 'a closed basket', code: 'BASKET_CLOSED', arrange: async ({ basketId }) => (await sql`update baskets set status = 'closed' where id = ${basketId}`, {}) },
       { name: 'a discarded basket', code: 'BASKET_NOT_FOUND', arrange: async ({ ownerId, basketId }) => (await baskets.discard(ownerId, basketId), {}) },
@@ -133,7 +135,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
       const before = await basketRow(basket.basketId);
       const ordersBefore = await ordersOfBasket(basket.basketId);
 
-      const opening = orders.open({ ownerId: basket.ownerId, basketId: basket.basketId, orderId: randomUUID(), idempotencyKey: randomUUID(), ...overrides });
+      const opening = orders.open({ ownerId: basket.ownerId, basketId: basket.basketId, orderId: randomUUID(), idempotencyKey: randomUUID(), ownerTokenSealed: SEALED, ...overrides });
 
       await expect(opening).rejects.toMatchObject({ code });
       expect(await basketRow(basket.basketId)).toEqual(before);
@@ -143,7 +145,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
     it('names the current version when it refuses a stale one, and leaves the basket open', async () => {
       const { ownerId, basketId, version } = await newBasket();
 
-      const opening = orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID(), expectedBasketVersion: version + 5 });
+      const opening = orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID(), ownerTokenSealed: SEALED, expectedBasketVersion: version + 5 });
 
       await expect(opening).rejects.toMatchObject({ code: 'VERSION_MISMATCH', extra: { currentVersion: version } });
       expect(await basketRow(basketId)).toEqual({ status: 'open', version });
@@ -153,7 +155,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
       const { ownerId, basketId, version } = await newBasket();
 
       const results = await Promise.allSettled(
-        Array.from({ length: 20 }, () => orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID() })),
+        Array.from({ length: 20 }, () => orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID(), ownerTokenSealed: SEALED })),
       );
 
       const opened = results.filter((r): r is PromiseFulfilledResult<Order> => r.status === 'fulfilled');
@@ -161,13 +163,13 @@ describe('PostgresOrderRepository against a real Postgres', () => {
       expect(opened).toHaveLength(1);
       expect(refused.map((r) => r.reason.code)).toEqual(Array(19).fill('BASKET_LOCKED'));
       expect(await ordersOfBasket(basketId)).toBe(1);
-      expect(await basketRow(basketId)).toEqual({ status: 'locked', version: version + 1 });
+      expect(await basketRow(basketId)).toEqual({ status: 'locked', version });
       expect(opened[0].value).toMatchObject({ state: 'pending', totalMinor: PIZZAS_GROSS });
     });
   });
 
   describe('guarded transitions', () => {
-    it.each(EDGES)('moves $from → $to, clearing the lease and stamping the change', async ({ from, to }) => {
+    it.each(EDGES)('moves $from → $to, stamping the change and leaving the lease to whoever holds it', async ({ from, to }) => {
       const order = await orderIn(from, 60_000, 'future');
       // A charged state needs the payment id that finishPayment would have recorded.
       if (CHARGED.includes(to)) await sql`update orders set payment_id = ${`pay-${order.id}`} where id = ${order.id}`;
@@ -176,7 +178,8 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
       expect(moved).toMatchObject({ id: order.id, state: to, lastError: 'why' });
       const row = await orderRow(order.id);
-      expect(row).toMatchObject({ state: to, lease_until: null, last_error: 'why' });
+      expect(row).toMatchObject({ state: to, last_error: 'why' });
+      expect(row.lease_until!.getTime()).toBeGreaterThan(Date.now());
       expect(Date.now() - row.updated_at.getTime()).toBeLessThan(30_000);
     });
 
@@ -213,9 +216,10 @@ describe('PostgresOrderRepository against a real Postgres', () => {
   describe('two identical steps racing: exactly one wins', () => {
     const races: Array<{ name: string; start: OrderState; step: (order: Order) => Promise<Order | undefined>; end: OrderState }> = [
       { name: 'transition pending → placed', start: 'pending', step: (o) => orders.transition(o.id, ['pending'], 'placed'), end: 'placed' },
-      { name: 'startPayment', start: 'placed', step: async (o) => (await orders.startPayment(o.id, randomUUID()))?.order, end: 'paying' },
+      { name: 'startPayment', start: 'placed', step: async (o) => (await orders.startPayment(o.id, randomUUID(), SEALED))?.order, end: 'paying' },
       { name: 'markPaymentUnknown', start: 'paying', step: (o) => orders.markPaymentUnknown(o.id, 'lost'), end: 'unknown' },
-      { name: 'failAndReopenBasket', start: 'placed', step: (o) => orders.failAndReopenBasket(o.id, ['pending', 'placed', 'declined'], 'abandoned'), end: 'failed' },
+      { name: 'transition placed → failing', start: 'placed', step: (o) => orders.transition(o.id, ['placed'], 'failing'), end: 'failing' },
+      { name: 'failAndReopenBasket', start: 'failing', step: (o) => orders.failAndReopenBasket(o.id, ['failing'], 'abandoned'), end: 'failed' },
       { name: 'completeAndCloseBasket', start: 'paid', step: (o) => orders.completeAndCloseBasket(o.id), end: 'completed' },
       { name: 'transition completed → refunding', start: 'completed', step: (o) => orders.transition(o.id, ['completed'], 'refunding'), end: 'refunding' },
     ];
@@ -228,14 +232,14 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
       expect(results.filter((r) => r !== undefined)).toHaveLength(1);
       expect((await orderRow(order.id)).state).toBe(end);
-      const basketAfter = await basketRow(order.basketId);
-      expect(basketAfter.version).toBe(basketBefore.version + (end === 'failed' || end === 'completed' ? 1 : 0));
+      // Locking, reopening and closing the basket leave its version alone: it counts changes to the contents.
+      expect((await basketRow(order.basketId)).version).toBe(basketBefore.version);
     });
 
     it('startPayment records one attempt however many race for it', async () => {
       const order = await orderIn('placed');
 
-      await Promise.all(Array.from({ length: 8 }, () => orders.startPayment(order.id, randomUUID())));
+      await Promise.all(Array.from({ length: 8 }, () => orders.startPayment(order.id, randomUUID(), SEALED)));
 
       const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from payment_attempts where order_id = ${order.id}`;
       expect(n).toBe(1);
@@ -244,7 +248,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
     it('finishPayment applies one outcome when a completed and a declined answer race', async () => {
       const order = await orderIn('placed');
-      const { attempt } = (await orders.startPayment(order.id, randomUUID()))!;
+      const { attempt } = (await orders.startPayment(order.id, randomUUID(), SEALED))!;
 
       const [paid, declined] = await Promise.all([orders.finishPayment(attempt, 'completed', 'pay-1'), orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED')]);
 
@@ -266,19 +270,19 @@ describe('PostgresOrderRepository against a real Postgres', () => {
       const order = await orderIn('placed');
       const attemptId = randomUUID();
 
-      const started = await orders.startPayment(order.id, attemptId);
+      const started = await orders.startPayment(order.id, attemptId, SEALED);
 
       expect(started?.order).toMatchObject({ state: 'paying', paymentAttempts: 1 });
-      expect(started?.attempt).toEqual({ id: attemptId, orderId: order.id, amountMinor: PIZZAS_GROSS });
+      expect(started?.attempt).toEqual({ id: attemptId, orderId: order.id, amountMinor: PIZZAS_GROSS, upstreamPaymentId: null });
       expect(await attempts(order.id)).toEqual([{ id: attemptId, amount_minor: PIZZAS_GROSS, outcome: 'sending', upstream_payment_id: null }]);
     });
 
     it('startPayment pays a declined order again as a new attempt', async () => {
       const order = await orderIn('placed');
-      const first = (await orders.startPayment(order.id, randomUUID()))!;
+      const first = (await orders.startPayment(order.id, randomUUID(), SEALED))!;
       await orders.finishPayment(first.attempt, 'declined', null, 'PAYMENT_DECLINED');
 
-      const second = await orders.startPayment(order.id, randomUUID());
+      const second = await orders.startPayment(order.id, randomUUID(), SEALED);
 
       expect(second?.order).toMatchObject({ state: 'paying', paymentAttempts: 2 });
       expect((await attempts(order.id)).map((a) => a.outcome)).toEqual(['declined', 'sending']);
@@ -287,7 +291,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
     it.each(['pending', 'paying', 'paid', 'completed', 'failed', 'unknown'] as OrderState[])('startPayment refuses an order in %s and records no attempt', async (state) => {
       const order = await orderIn(state);
 
-      expect(await orders.startPayment(order.id, randomUUID())).toBeUndefined();
+      expect(await orders.startPayment(order.id, randomUUID(), SEALED)).toBeUndefined();
       expect(await attempts(order.id)).toEqual([]);
       expect((await orderRow(order.id)).state).toBe(state);
     });
@@ -301,7 +305,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
     it.each(outcomes)('finishPayment($outcome) moves paying → $state and records the attempt’s outcome', async ({ outcome, upstreamId, lastError, state, paymentId }) => {
       const order = await orderIn('placed');
-      const { attempt } = (await orders.startPayment(order.id, randomUUID()))!;
+      const { attempt } = (await orders.startPayment(order.id, randomUUID(), SEALED))!;
 
       const finished = await orders.finishPayment(attempt, outcome, upstreamId ? `${upstreamId}-${order.id}` : null, lastError);
 
@@ -312,7 +316,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
     it('finishPayment leaves an order that has left paying as it is, but records the late answer on its attempt', async () => {
       const order = await orderIn('placed');
-      const { attempt } = (await orders.startPayment(order.id, randomUUID()))!;
+      const { attempt } = (await orders.startPayment(order.id, randomUUID(), SEALED))!;
       await orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died');
 
       const finished = await orders.finishPayment(attempt, 'completed', `late-${order.id}`);
@@ -324,7 +328,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
     it('markPaymentUnknown turns a paying order and its attempt unknown, and nothing else', async () => {
       const paying = await orderIn('placed');
-      await orders.startPayment(paying.id, randomUUID());
+      await orders.startPayment(paying.id, randomUUID(), SEALED);
       const placed = await orderIn('placed');
 
       expect(await orders.markPaymentUnknown(paying.id, 'lost')).toMatchObject({ state: 'unknown', lastError: 'lost' });
@@ -336,23 +340,23 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
   describe('settling the basket with the order', () => {
     it('failAndReopenBasket fails the order with its reason and reopens the basket for another checkout', async () => {
-      const order = await orderIn('placed');
+      const order = await orderIn('failing');
       const locked = await basketRow(order.basketId);
 
-      const failed = await orders.failAndReopenBasket(order.id, ['pending', 'placed'], 'ABANDONED: never paid');
+      const failed = await orders.failAndReopenBasket(order.id, ['pending', 'failing'], 'ABANDONED: never paid');
 
       expect(failed).toMatchObject({ state: 'failed', lastError: 'ABANDONED: never paid' });
-      expect(await basketRow(order.basketId)).toEqual({ status: 'open', version: locked.version + 1 });
+      expect(await basketRow(order.basketId)).toEqual({ status: 'open', version: locked.version });
       expect(await orders.findLiveForBasket(order.ownerId, order.basketId)).toBeUndefined();
-      const again = await orders.open({ ownerId: order.ownerId, basketId: order.basketId, orderId: randomUUID(), idempotencyKey: randomUUID() });
+      const again = await orders.open({ ownerId: order.ownerId, basketId: order.basketId, orderId: randomUUID(), idempotencyKey: randomUUID(), ownerTokenSealed: SEALED });
       expect(again).toMatchObject({ state: 'pending', totalMinor: PIZZAS_GROSS });
     });
 
-    it.each(['paying', 'paid', 'completed', 'unknown'] as OrderState[])('failAndReopenBasket leaves an order in %s and its locked basket alone', async (state) => {
+    it.each(['placed', 'declined', 'paying', 'paid', 'completed', 'unknown'] as OrderState[])('failAndReopenBasket leaves an order in %s and its locked basket alone', async (state) => {
       const order = await orderIn(state);
       const locked = await basketRow(order.basketId);
 
-      expect(await orders.failAndReopenBasket(order.id, ['pending', 'placed', 'declined'], 'ABANDONED')).toBeUndefined();
+      expect(await orders.failAndReopenBasket(order.id, ['pending', 'failing'], 'ABANDONED')).toBeUndefined();
       expect((await orderRow(order.id)).state).toBe(state);
       expect(await basketRow(order.basketId)).toEqual(locked);
     });
@@ -362,7 +366,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
       const locked = await basketRow(order.basketId);
 
       expect(await orders.completeAndCloseBasket(order.id)).toMatchObject({ state: 'completed' });
-      expect(await basketRow(order.basketId)).toEqual({ status: 'closed', version: locked.version + 1 });
+      expect(await basketRow(order.basketId)).toEqual({ status: 'closed', version: locked.version });
     });
 
     it.each(['placed', 'paying', 'unknown', 'completed'] as OrderState[])('completeAndCloseBasket leaves an order in %s and its basket alone', async (state) => {
@@ -380,11 +384,11 @@ describe('PostgresOrderRepository against a real Postgres', () => {
       sql`insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key) values (${randomUUID()}, ${ownerId}, ${basketId}, ${state}, 100, ${randomUUID()})`;
 
     it('refuses a second live order for a basket, but not after the first has failed', async () => {
-      const order = await orderIn('placed');
+      const order = await orderIn('failing');
 
       await expect(insertOrder(order.basketId, order.ownerId, 'pending')).rejects.toMatchObject({ code: '23505' });
       await expect(insertOrder(order.basketId, order.ownerId, 'failed')).resolves.toBeDefined();
-      await orders.failAndReopenBasket(order.id, ['placed'], 'ABANDONED');
+      await orders.failAndReopenBasket(order.id, ['failing'], 'ABANDONED');
       await expect(insertOrder(order.basketId, order.ownerId, 'failed')).resolves.toBeDefined();
       await expect(insertOrder(order.basketId, order.ownerId, 'pending')).resolves.toBeDefined();
       await expect(insertOrder(order.basketId, order.ownerId, 'unknown')).rejects.toMatchObject({ code: '23505' });
@@ -463,6 +467,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
         { state: 'declined', ageMs: 30_000, claimed: false }, // abandoned for a pending order, not yet expired for a declined one
         { state: 'paid', ageMs: 0, claimed: true },
         { state: 'refunding', ageMs: 0, claimed: true },
+        { state: 'failing', ageMs: 0, claimed: true },
         { state: 'pending', ageMs: 30_000, lease: 'future', claimed: false },
         { state: 'pending', ageMs: 30_000, lease: 'past', claimed: true },
         { state: 'paid', ageMs: 0, lease: 'future', claimed: false },
@@ -487,6 +492,134 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
       expect((await claimOwn(mine, claim())).map((o) => o.id)).toEqual([order.id]);
       expect((await orderRow(order.id)).state).toBe('placed');
+    });
+  });
+
+  describe('claims that keep a request and the reconciler apart', () => {
+    it('transition with unchangedSince moves an order only if nobody touched it since it was read', async () => {
+      const order = await orderIn('declined', 60_000);
+      const seen = (await orders.findById(order.id))!;
+      await sql`update orders set updated_at = now() where id = ${order.id}`; // a pay-again came and went
+
+      expect(await orders.transition(order.id, ['declined'], 'failing', { unchangedSince: seen.updatedAt })).toBeUndefined();
+      const fresh = (await orders.findById(order.id))!;
+      expect(await orders.transition(order.id, ['declined'], 'failing', { unchangedSince: fresh.updatedAt })).toMatchObject({ state: 'failing' });
+    });
+
+    it('claimLease gives the order to one of many racing claimants until its lease is released', async () => {
+      const order = await orderIn('paid');
+
+      const results = await Promise.all(Array.from({ length: 8 }, () => orders.claimLease(order.id, 60_000)));
+
+      expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+      expect(await orders.claimLease(order.id, 60_000)).toBeUndefined();
+      await orders.releaseLease(order.id);
+      expect(await orders.claimLease(order.id, 60_000)).toMatchObject({ id: order.id });
+    });
+  });
+
+  describe("the owner's sealed token", () => {
+    const tokenOf = async (orderId: string) => (await sql<{ t: string | null }[]>`select owner_token_sealed as t from orders where id = ${orderId}`)[0].t;
+
+    it('is stored with the order, replaced by the token of the request that pays, and erased once the order is at rest', async () => {
+      const order = await openOrder();
+      expect(await tokenOf(order.id)).toBe(SEALED);
+      await orders.transition(order.id, ['pending'], 'placed', { upstreamOrderId: 'up-1' });
+      const { attempt } = (await orders.startPayment(order.id, randomUUID(), 'v1.test.newer'))!;
+      expect(await tokenOf(order.id)).toBe('v1.test.newer');
+
+      await orders.finishPayment(attempt, 'completed', `pay-${order.id}`);
+      expect(await tokenOf(order.id)).toBe('v1.test.newer');
+      await orders.completeAndCloseBasket(order.id);
+      expect(await tokenOf(order.id)).toBeNull();
+    });
+
+    it.each([
+      ['failAndReopenBasket', (o: Order) => orders.failAndReopenBasket(o.id, ['failing'], 'x'), 'failing'],
+      ['transition to refunded', (o: Order) => orders.transition(o.id, ['refunding'], 'refunded'), 'refunding'],
+    ] as const)('is erased by %s, but kept while a duplicate check is due and erased when it is done', async (_name, step, start) => {
+      const plain = await orderIn(start);
+      await step(plain);
+      expect(await tokenOf(plain.id)).toBeNull();
+
+      const checked = await orderIn(start);
+      await sql`update orders set duplicate_check_at = now() + interval '1 minute' where id = ${checked.id}`;
+      await step(checked);
+      expect(await tokenOf(checked.id)).toBe(SEALED);
+      await orders.clearDuplicateCheck(checked.id);
+      expect(await tokenOf(checked.id)).toBeNull();
+    });
+  });
+
+  describe('a payment the upstream answered pending', () => {
+    it('keeps its id on the attempt and the order, which stays paying, is never judged unknown, and settles by a later read', async () => {
+      const order = await orderIn('placed');
+      const { attempt } = (await orders.startPayment(order.id, randomUUID(), SEALED))!;
+
+      const pending = await orders.recordPendingPayment(attempt, `pay-${order.id}`);
+
+      expect(pending.upstreamPaymentId).toBe(`pay-${order.id}`);
+      expect(await orders.paymentInFlight(order.id)).toEqual(pending);
+      expect(await orderRow(order.id)).toMatchObject({ state: 'paying', payment_id: `pay-${order.id}` });
+      expect(await orders.markPaymentUnknown(order.id, 'abandoned')).toBeUndefined();
+      expect((await orderRow(order.id)).state).toBe('paying');
+
+      expect(await orders.finishPayment(pending, 'completed', `pay-${order.id}`)).toMatchObject({ state: 'paid', paymentId: `pay-${order.id}` });
+      expect(await orders.paymentInFlight(order.id)).toBeUndefined();
+    });
+  });
+
+  describe('refund attempts', () => {
+    async function refunding(): Promise<Order> {
+      return orderIn('refunding');
+    }
+
+    it('records one open attempt however many race to send a refund', async () => {
+      const order = await refunding();
+
+      const started = await Promise.all(Array.from({ length: 8 }, () => orders.startRefund(order.id, randomUUID(), `pay-${order.id}`)));
+
+      expect(started.filter((a) => a !== undefined)).toHaveLength(1);
+      expect(await orders.openRefund(order.id)).toMatchObject({ outcome: 'sending', paymentId: `pay-${order.id}` });
+    });
+
+    it('keeps an unknown attempt open (no new one), lets a new one start after not_applied, and refunds the order on refunded', async () => {
+      const order = await refunding();
+      const first = (await orders.startRefund(order.id, randomUUID(), `pay-${order.id}`))!;
+
+      await orders.finishRefund(first, 'unknown');
+      expect(await orders.startRefund(order.id, randomUUID(), `pay-${order.id}`)).toBeUndefined();
+      expect(await orders.openRefund(order.id)).toMatchObject({ id: first.id, outcome: 'unknown' });
+
+      expect(await orders.finishRefund(first, 'not_applied', 'REFUND_NOT_APPLIED')).toMatchObject({ state: 'refunding', lastError: 'REFUND_NOT_APPLIED' });
+      const second = (await orders.startRefund(order.id, randomUUID(), `pay-${order.id}`))!;
+      expect(second.id).not.toBe(first.id);
+
+      expect(await orders.finishRefund(second, 'refunded')).toMatchObject({ state: 'refunded' });
+      expect(await orders.openRefund(order.id)).toBeUndefined();
+    });
+
+    it.each(['completed', 'paid', 'refunded'] as OrderState[])('records no attempt for an order in %s', async (state) => {
+      const order = await orderIn(state);
+      expect(await orders.startRefund(order.id, randomUUID(), `pay-${order.id}`)).toBeUndefined();
+    });
+  });
+
+  describe('the duplicate check', () => {
+    it('hands an order at rest to the reconciler once its duplicate check is due, not before', async () => {
+      const due = await orderIn('completed', 86_400_000);
+      const later = await orderIn('completed', 86_400_000);
+      await sql`update orders set duplicate_check_at = now() - interval '1 second' where id = ${due.id}`;
+      await sql`update orders set duplicate_check_at = now() + interval '1 hour' where id = ${later.id}`;
+
+      const claimed = await orders.claimForReconcile({ abandonedAfterMs: 20_000, declinedExpiryMs: 40_000, leaseMs: 60_000, limit: 1000 });
+      // Other tests' orders the claim took go straight back.
+      await Promise.all(claimed.filter((o) => o.id !== due.id).map((o) => orders.releaseLease(o.id)));
+
+      const ids = claimed.map((o) => o.id);
+      expect(ids).toContain(due.id);
+      expect(ids).not.toContain(later.id);
+      await orders.clearDuplicateCheck(due.id);
     });
   });
 });

@@ -1,20 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mintUpstreamToken } from '../../lib/auth';
 import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository';
+import { parseConfig } from '../../lib/config';
 import { connect, type Sql } from '../../lib/db/sql';
 import { Deadline } from '../../lib/deadline';
-import { IdempotencyStore } from '../../lib/idempotency/store';
 import type { Logger } from '../../lib/logger';
-import { Checkout } from '../../lib/orders/checkout';
 import type { Order } from '../../lib/orders/order';
-import { PostgresOrderRepository } from '../../lib/orders/postgres-repository';
-import { Reconciler, type ReconcileReport } from '../../lib/orders/reconciler';
-import { Refunds } from '../../lib/orders/refund';
+import type { ReconcileReport } from '../../lib/orders/reconciler';
 import type { OrderState } from '../../lib/orders/state-machine';
-import { UpstreamClient } from '../../lib/upstream/client';
-import { PosApi } from '../../lib/upstream/pos-api';
+import { createServices } from '../../lib/services';
 import type { CallOptions } from '../../lib/upstream/client';
-import { simulator, uniqueUser } from '../support/http';
+import { simulator, tokenFor, uniqueUser } from '../support/http';
 import { ledgerProblems } from '../support/ledger';
 
 const PIZZAS = { productId: 'pizza', productName: 'Pizza', quantity: 2, netUnitMinor: 1200, vatBasisPoints: 2000 }; // 28.80 gross
@@ -32,32 +27,27 @@ const UPSTREAM_MAX_ATTEMPTS = 2;
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet };
 
-/** One Lambda container's worth of services, wired as lib/services.ts wires them. */
+/** One Lambda container's worth of services, from the same factory the handlers use. */
 function container(batchSize = 200) {
   const sql = connect(process.env.DATABASE_URL!, { max: 4 });
-  const client = new UpstreamClient({
-    baseUrl: process.env.TEST_SIMULATOR_URL!,
-    callTimeoutMs: 1500,
-    maxAttempts: UPSTREAM_MAX_ATTEMPTS,
-    backoffBaseMs: 10,
-    backoffCapMs: 50,
-    breakerFailureThreshold: 1000,
-    breakerHalfOpenAfterMs: 1000,
+  const config = parseConfig({
+    ...process.env,
+    UPSTREAM_BASE_URL: process.env.TEST_SIMULATOR_URL,
+    UPSTREAM_CALL_TIMEOUT_MS: '1500',
+    UPSTREAM_MAX_ATTEMPTS: String(UPSTREAM_MAX_ATTEMPTS),
+    UPSTREAM_BACKOFF_BASE_MS: '10',
+    UPSTREAM_BACKOFF_CAP_MS: '50',
+    BREAKER_FAILURE_THRESHOLD: '1000',
+    BREAKER_HALF_OPEN_AFTER_MS: '1000',
+    REQUEST_DEADLINE_MS: '6000',
+    PAYMENT_TIMEOUT_MS: '1500',
+    PAYMENT_MIN_WINDOW_MS: '1500',
+    ORDER_ABANDONED_AFTER_SECONDS: String(ABANDONED_AFTER_MS / 1000),
+    ORDER_DECLINED_EXPIRY_MINUTES: String(ABANDONED_AFTER_MS / 60_000),
+    RECONCILER_BATCH_SIZE: String(batchSize),
   });
-  const api = new PosApi(client);
-  const orders = new PostgresOrderRepository(sql);
-  const checkout = new Checkout(orders, api, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs: ABANDONED_AFTER_MS });
-  const refunds = new Refunds(orders, api, checkout, client.retryAfterSeconds);
-  const reconciler = new Reconciler(orders, api, checkout, refunds, new IdempotencyStore(sql, { ttlMs: 24 * 3_600_000 }), {
-    batchSize,
-    abandonedAfterMs: ABANDONED_AFTER_MS,
-    declinedExpiryMs: ABANDONED_AFTER_MS,
-    leaseMs: ABANDONED_AFTER_MS,
-    tokenSecret: process.env.AUTH_JWT_SECRET!,
-    perOrderDeadlineMs: 6000,
-    runBudgetMs: 60_000,
-  });
-  return { sql, api, orders, reconciler, close: async () => Promise.all([client.close(), sql.end()]) };
+  const services = createServices(config, sql);
+  return { ...services, sql, close: async () => Promise.all([services.close(), sql.end()]) };
 }
 
 type Container = ReturnType<typeof container>;
@@ -81,7 +71,7 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
   });
 
   async function callFor(user: string): Promise<CallOptions> {
-    return { token: await mintUpstreamToken(process.env.AUTH_JWT_SECRET!, user), deadline: Deadline.fromNow(6000), log: quiet };
+    return { token: await tokenFor(user), deadline: Deadline.fromNow(6000), log: quiet };
   }
 
   /**
@@ -92,31 +82,37 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
   async function arrange(state: OrderState, options: { ageMs?: number; user?: string; upstream?: boolean } = {}): Promise<Arranged> {
     const user = options.user ?? uniqueUser('reconcile');
     const call = await callFor(user);
-    const { orders, api } = services;
+    const { orders, api, vault } = services;
     const basketId = randomUUID();
     await new PostgresBasketRepository(sql).create(user, basketId);
     await new PostgresBasketRepository(sql).putLine(user, basketId, PIZZAS);
-    let order = await orders.open({ ownerId: user, basketId, orderId: randomUUID(), idempotencyKey: randomUUID() });
-    if (options.upstream !== false) expect(await api.createOrder({ id: order.id, basketId, total: TOTAL_MAIN_UNITS }, call)).toMatchObject({ kind: 'created' });
-    if (state !== 'pending') order = (await orders.transition(order.id, ['pending'], 'placed'))!;
+    const orderId = randomUUID();
+    let order = await orders.open({ ownerId: user, basketId, orderId, idempotencyKey: randomUUID(), ownerTokenSealed: vault.seal(call.token, orderId) });
+    let upstreamOrderId: string = orderId;
+    if (options.upstream !== false) {
+      const created = await api.createOrder({ correlation: order.id, total: TOTAL_MAIN_UNITS }, call);
+      if (created.kind !== 'created') throw new Error(`arranging an order: create ${created.kind}`);
+      upstreamOrderId = created.order.id;
+    }
+    if (state !== 'pending') order = (await orders.transition(order.id, ['pending'], 'placed', { upstreamOrderId }))!;
     if (['paying', 'paid', 'declined', 'refunding'].includes(state)) {
-      const started = (await orders.startPayment(order.id, randomUUID()))!;
+      const started = (await orders.startPayment(order.id, randomUUID(), vault.seal(call.token, orderId)))!;
       const { attempt } = started;
       order = started.order;
       if (state === 'declined') {
         await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user });
-        expect(await api.createPayment({ orderId: order.id, amount: TOTAL_MAIN_UNITS }, call)).toEqual({ kind: 'declined' });
+        expect(await api.createPayment({ upstreamOrderId, amount: TOTAL_MAIN_UNITS }, call)).toEqual({ kind: 'declined' });
         order = (await orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED'))!;
       } else if (state !== 'paying') {
-        const paid = await api.createPayment({ orderId: order.id, amount: TOTAL_MAIN_UNITS }, call);
-        if (paid.kind !== 'completed') throw new Error(`arranging a paid order: payment ${paid.kind}`);
+        const paid = await api.createPayment({ upstreamOrderId, amount: TOTAL_MAIN_UNITS }, call);
+        if (paid.kind !== 'accepted' || paid.payment.status !== 'completed') throw new Error(`arranging a paid order: payment ${paid.kind}`);
         order = (await orders.finishPayment(attempt, 'completed', paid.payment.id))!;
       }
     }
     if (state === 'refunding') {
-      await api.setOrderStatus(order.id, 'completed', call);
+      await api.setOrderStatus(upstreamOrderId, 'completed', call);
       await orders.completeAndCloseBasket(order.id);
-      order = (await orders.transition(order.id, ['completed'], 'refunding'))!;
+      order = (await orders.transition(order.id, ['completed'], 'refunding', { ownerTokenSealed: vault.seal(call.token, orderId) }))!;
     }
     expect(order.state).toBe(state);
     if (options.ageMs) await sql`update orders set updated_at = now() - ${options.ageMs}::double precision * interval '1 millisecond' where id = ${order.id}`;
@@ -175,7 +171,8 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     expect(await rowOf(order.id)).toMatchObject({ state: 'failed', last_error: `ABANDONED: never paid (was ${state})`, lease_until: null });
     expect(await basketStatus(order)).toBe('open');
     const upstream = await upstreamOf(user, order.id);
-    expect(upstream.patches.map((p) => p.status)).toEqual([createdUpstream ? 200 : 404]);
+    // GET /orders/ finds what to fail; a checkout never created upstream has nothing to PATCH.
+    expect(upstream.patches.map((p) => p.status)).toEqual(createdUpstream ? [200] : []);
     expect(upstream.order?.status).toBe(upstreamStatus);
     expect(upstream.payments.filter((p) => p.status === 'completed')).toEqual([]);
   });
@@ -225,15 +222,15 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     expect((await simulator.ledger(user)).calls.length).toBe(callsBefore);
   });
 
-  it('while the upstream is down, leaves the order untouched, releases its lease and reports an error; the next run settles it', async () => {
+  it('while the upstream is down, keeps the order claimed as failing (never payable again), releases its lease and reports an error; the next run settles it', async () => {
     const { user, order } = await arrange('placed', { ageMs: STALE_MS });
-    const before = await rowOf(order.id);
     await simulator.queueFault({ method: 'PATCH', path: `/orders/${order.id}`, kind: '503', times: UPSTREAM_MAX_ATTEMPTS, user });
 
     const down: ReconcileReport = await services.reconciler.run(quiet);
 
     expect(down.errors).toBeGreaterThanOrEqual(1);
-    expect(await rowOf(order.id)).toEqual({ ...before, lease_until: null, reconcile_attempts: before.reconcile_attempts + 1 });
+    expect(await rowOf(order.id)).toMatchObject({ state: 'failing', lease_until: null, last_error: 'ABANDONED: never paid (was placed)' });
+    expect(await services.orders.startPayment(order.id, randomUUID(), 'v1.test.sealed')).toBeUndefined();
     expect(await basketStatus(order)).toBe('locked');
     const refused = await upstreamOf(user, order.id);
     expect(refused.patches.map((p) => p.status)).toEqual(Array(UPSTREAM_MAX_ATTEMPTS).fill(503));

@@ -21,6 +21,7 @@ describe('the resilient upstream client against the simulator', () => {
       backoffCapMs: 20,
       breakerFailureThreshold: 1000,
       breakerHalfOpenAfterMs: 300,
+      unavailableMeansNoEffect: true,
       ...overrides,
     });
     clients.push(created);
@@ -75,6 +76,40 @@ describe('the resilient upstream client against the simulator', () => {
     expect((await calls()).filter((c) => c.path === '/payments/').map((c) => c.status)).toEqual([503, 201]);
   });
 
+  it('with UPSTREAM_503_MEANS_NO_EFFECT off, sends a payment once after a 503 and reports it as ambiguous as a 500', async () => {
+    const orderId = 'c0ffee00-0000-4000-8000-000000000004';
+    await client().call('POST', '/orders/', { order_id: orderId, total: 10 }, { ...options(), kind: 'create-order' });
+    await admin('/__faults', { method: 'POST', path: '/payments/', kind: '503' });
+
+    const failure = await client({ unavailableMeansNoEffect: false })
+      .call('POST', '/payments/', { order_id: orderId, amount: 10 }, { ...options(), kind: 'create-payment' })
+      .catch((error) => error);
+
+    expect(failure.outcome).toEqual({ type: 'status', status: 503 });
+    expect((await calls()).filter((c) => c.path === '/payments/').map((c) => c.status)).toEqual([503]);
+  });
+
+  it('still retries a read after a 503 with UPSTREAM_503_MEANS_NO_EFFECT off (a read has no effect to repeat)', async () => {
+    await admin('/__faults', { method: 'GET', path: '/products/', kind: '503' });
+
+    const response = await client({ unavailableMeansNoEffect: false }).get('/products/', options());
+
+    expect(response.status).toBe(200);
+    expect((await calls()).map((c) => c.status)).toEqual([503, 200]);
+  });
+
+  it('gives a payment its own attempt timeout instead of the client-wide one', async () => {
+    await admin('/__faults', { method: 'POST', path: '/payments/', kind: 'hang_after' });
+
+    const started = Date.now();
+    const failure = await client({ callTimeoutMs: 5000 })
+      .call('POST', '/payments/', { order_id: 'nope', amount: 1 }, { ...options(), kind: 'create-payment', timeoutMs: 300 })
+      .catch((error) => error);
+
+    expect(failure.outcome).toEqual({ type: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
   it('times out an attempt that hangs and reports a timeout, not a refusal', async () => {
     await admin('/__faults', { method: 'POST', path: '/orders/', kind: 'hang_after' });
 
@@ -97,7 +132,7 @@ describe('the resilient upstream client against the simulator', () => {
   });
 
   it('reports a refused connection as proof that nothing was sent', async () => {
-    const dead = new UpstreamClient({ baseUrl: 'http://127.0.0.1:9', callTimeoutMs: 400, maxAttempts: 1, backoffBaseMs: 1, backoffCapMs: 1, breakerFailureThreshold: 10, breakerHalfOpenAfterMs: 100 });
+    const dead = new UpstreamClient({ baseUrl: 'http://127.0.0.1:9', callTimeoutMs: 400, maxAttempts: 1, backoffBaseMs: 1, backoffCapMs: 1, breakerFailureThreshold: 10, breakerHalfOpenAfterMs: 100, unavailableMeansNoEffect: true });
     clients.push(dead);
 
     const failure = await dead.call('POST', '/payments/', {}, { ...options(), kind: 'create-payment' }).catch((error) => error);

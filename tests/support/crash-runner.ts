@@ -1,6 +1,6 @@
 /**
  * One checkout in a process of its own, for the crash-recovery tests: it takes
- * the Idempotency-Key and calls checkout().placeOrder exactly as
+ * the Idempotency-Key and calls the checkout's placeOrder exactly as
  * functions/orders/place.ts does, and with CRASH_AT=<point> it dies at that
  * point (exit code CRASH_EXIT_CODE), leaving only what was committed.
  *
@@ -8,14 +8,14 @@
  * Environment: the handlers' own (DATABASE_URL, UPSTREAM_BASE_URL, AUTH_JWT_SECRET, timeouts) plus CRASH_AT.
  * Without a crash it prints the order's state and exits 0, or prints the error code and exits 1.
  */
-import { mintUpstreamToken } from '../../lib/auth';
+import { signDevToken } from '../../dev/simulator';
 import { config } from '../../lib/config';
 import { closeDb } from '../../lib/db/sql';
 import { Deadline } from '../../lib/deadline';
 import { isAppError } from '../../lib/errors';
 import { rootLogger } from '../../lib/logger';
-import { idempotently, orderReply } from '../../lib/orders/http';
-import { checkout } from '../../lib/services';
+import { idempotently, paymentReply } from '../../lib/orders/http';
+import { services } from '../../lib/services';
 
 /** The route template place.ts runs under; the request hash depends on it, so a retry through the API must match. */
 const PLACE_ORDER_ROUTE = 'POST /baskets/{basketId}/orders';
@@ -23,14 +23,14 @@ const PLACE_ORDER_ROUTE = 'POST /baskets/{basketId}/orders';
 async function main(): Promise<number> {
   const [user, basketId, key] = process.argv.slice(2);
   if (!user || !basketId || !key) throw new Error('usage: crash-runner.ts <user> <basketId> <idempotencyKey>');
-  const caller = { userId: user, token: await mintUpstreamToken(config().AUTH_JWT_SECRET!, user) };
+  const caller = { userId: user, token: await signDevToken(config().AUTH_JWT_SECRET!, user) };
   const deadline = Deadline.fromNow(config().REQUEST_DEADLINE_MS);
   const log = rootLogger.child({ crashAt: process.env.CRASH_AT, basketId });
   const request = { caller, deadline, headers: { 'idempotency-key': key }, params: { basketId }, body: undefined };
   try {
     const reply = await idempotently(request, PLACE_ORDER_ROUTE, async (idempotencyKey) => {
-      const order = await checkout().placeOrder(caller, basketId, idempotencyKey, undefined, { token: caller.token, deadline, log });
-      return orderReply(order, 201);
+      const order = await services().checkout.placeOrder(caller, basketId, idempotencyKey, undefined, { token: caller.token, deadline, log });
+      return paymentReply(order);
     });
     process.stdout.write(`${JSON.stringify({ outcome: 'returned', reply })}\n`);
     return 0;

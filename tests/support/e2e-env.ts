@@ -5,6 +5,9 @@
 export const E2E_HANDLER_ENV: Record<string, string> = {
   UPSTREAM_CALL_TIMEOUT_MS: '1500',
   REQUEST_DEADLINE_MS: '6000',
+  // A payment gets the same cap as any call here, and is only sent with 2 s of the 6 s left.
+  PAYMENT_TIMEOUT_MS: '1500',
+  PAYMENT_MIN_WINDOW_MS: '2000',
   UPSTREAM_BACKOFF_BASE_MS: '20',
   UPSTREAM_BACKOFF_CAP_MS: '200',
   UPSTREAM_MAX_ATTEMPTS: '4',

@@ -7,10 +7,11 @@ import { assertTransitions, canTransition, isTerminal, ORDER_STATES, UNSETTLED_S
  * could not be proved), refunding → refunded.
  */
 const ALLOWED: Record<OrderState, OrderState[]> = {
-  pending: ['placed', 'failed'],
-  placed: ['paying', 'failed'],
+  pending: ['placed', 'failing', 'failed'],
+  placed: ['paying', 'failing'],
   paying: ['paid', 'declined', 'placed', 'unknown'],
-  declined: ['paying', 'failed'],
+  declined: ['paying', 'failing'],
+  failing: ['failed'],
   paid: ['completed'],
   completed: ['refunding'],
   refunding: ['refunded'],
@@ -23,7 +24,7 @@ const STATES = Object.keys(ALLOWED) as OrderState[];
 const PAIRS = STATES.flatMap((from) => STATES.map((to) => ({ from, to, allowed: ALLOWED[from].includes(to) })));
 
 describe('order state machine', () => {
-  it('has exactly the ten states of the design', () => {
+  it('has exactly the eleven states of the design', () => {
     expect([...ORDER_STATES].sort()).toEqual([...STATES].sort());
   });
 
@@ -39,7 +40,9 @@ describe('order state machine', () => {
 
   it('checks every source state of a multi-state transition and names the invalid ones', () => {
     expect(() => assertTransitions(['placed', 'declined'], 'paying')).not.toThrow();
-    expect(() => assertTransitions(['pending', 'placed', 'declined'], 'failed')).not.toThrow();
+    expect(() => assertTransitions(['pending', 'placed', 'declined'], 'failing')).not.toThrow();
+    expect(() => assertTransitions(['pending', 'failing'], 'failed')).not.toThrow();
+    expect(() => assertTransitions(['placed', 'declined'], 'failed')).toThrow('Invalid order transition placed|declined → failed');
     expect(() => assertTransitions(['placed', 'paid', 'unknown'], 'paying')).toThrow('Invalid order transition paid|unknown → paying');
   });
 
@@ -52,7 +55,7 @@ describe('order state machine', () => {
   });
 
   it('counts as unsettled every state the reconciler still has work for, and nothing at rest', () => {
-    expect([...UNSETTLED_STATES].sort()).toEqual(['declined', 'paid', 'paying', 'pending', 'placed', 'refunding']);
+    expect([...UNSETTLED_STATES].sort()).toEqual(['declined', 'failing', 'paid', 'paying', 'pending', 'placed', 'refunding']);
     for (const state of UNSETTLED_STATES) expect(isTerminal(state)).toBe(false);
   });
 

@@ -2,6 +2,8 @@ import { provesNoEffect, type CallKind, type FailureOutcome } from '../../lib/up
 import { isRetryable } from '../../lib/upstream/retry-policy';
 
 const s = (status: number): FailureOutcome => ({ type: 'status', status });
+/** A 503/429 read (by the configured policy) as coming before any effect. */
+const u = (status: number): FailureOutcome => ({ type: 'unavailable', status });
 const timeout: FailureOutcome = { type: 'timeout' };
 const connectFailed: FailureOutcome = { type: 'connect_failed' };
 const connectionLost: FailureOutcome = { type: 'connection_lost' };
@@ -22,14 +24,16 @@ describe('which failed upstream calls may be retried', () => {
     ['read', notSent, false],
     ['idempotent-write', s(500), true],
     ['idempotent-write', timeout, true],
-    ['create-order', s(503), true],
-    ['create-order', s(429), true],
+    ['create-order', u(503), true],
+    ['create-order', u(429), true],
+    ['create-order', s(503), false],
     ['create-order', connectFailed, true],
     ['create-order', s(500), false],
     ['create-order', timeout, false],
     ['create-order', connectionLost, false],
     ['create-order', aborted, false],
-    ['create-payment', s(503), true],
+    ['create-payment', u(503), true],
+    ['create-payment', s(503), false],
     ['create-payment', connectFailed, true],
     ['create-payment', s(500), false],
     ['create-payment', s(502), false],
@@ -38,14 +42,22 @@ describe('which failed upstream calls may be retried', () => {
     ['create-payment', aborted, false],
     ['create-payment', circuitOpen, false],
     ['create-payment', notSent, false],
+    ['refund', u(503), true],
+    ['refund', connectFailed, true],
+    ['refund', s(503), false],
+    ['refund', s(500), false],
+    ['refund', timeout, false],
+    ['refund', connectionLost, false],
+    ['read', u(503), true],
+    ['idempotent-write', s(503), true],
   ];
 
   it.each(table)('%s after %o → retry %p', (kind, outcome, expected) => {
     expect(isRetryable(kind, outcome)).toBe(expected);
   });
 
-  it('treats only refusals before sending and 503/429 as proof that nothing was applied', () => {
-    expect([connectFailed, notSent, circuitOpen, s(503), s(429)].every(provesNoEffect)).toBe(true);
-    expect([timeout, connectionLost, aborted, s(500), s(502), s(504)].some(provesNoEffect)).toBe(false);
+  it('treats only refusals before sending and a 503/429 read as before-effect as proof that nothing was applied', () => {
+    expect([connectFailed, notSent, circuitOpen, u(503), u(429)].every(provesNoEffect)).toBe(true);
+    expect([timeout, connectionLost, aborted, s(500), s(502), s(503), s(504)].some(provesNoEffect)).toBe(false);
   });
 });

@@ -52,7 +52,9 @@ async function main(): Promise<void> {
   console.log(`Config: ${JSON.stringify(config)}`);
   console.log(`Dev token for ${DEV_USER} (valid 24 h):\n  ${token}`);
   console.log(`Try:\n  curl -s -H 'x-auth-user: ${token}' ${simulator.url}/products/`);
-  console.log(`Admin (no auth) under ${simulator.url}: GET /__ledger, GET|PUT /__config, POST /__faults, POST /__reset`);
+  console.log(
+    `Admin (no auth) under ${simulator.url}: GET /__ledger, GET|PUT /__config, GET|PUT|DELETE /__profiles/{user}, POST /__faults, POST /__reset`,
+  );
 
   const stop = (signal: NodeJS.Signals) => {
     console.log(`${signal}: stopping upstream simulator`);

@@ -5,6 +5,7 @@ import { matchRoute, pathMatches, type Route } from './routing';
 import type { Simulator } from './simulator';
 import type { FaultKind, ScriptedFault } from './types';
 import {
+  boolean,
   integer,
   number,
   oneOf,
@@ -24,9 +25,22 @@ export interface AdminRequest {
   rawBody: string;
 }
 
-type Handler = (request: AdminRequest, sim: Simulator) => Reply | Promise<Reply>;
+interface HandlerInput extends AdminRequest {
+  /** The route's `*` segment, URL-decoded (a user id for /__profiles/*). */
+  id: string;
+}
 
-const FAULT_KINDS: readonly FaultKind[] = ['503', '500_after', 'hang_after', 'reset', 'reset_after', 'decline'];
+type Handler = (request: HandlerInput, sim: Simulator) => Reply | Promise<Reply>;
+
+const FAULT_KINDS: readonly FaultKind[] = [
+  '503',
+  '503_after',
+  '500_after',
+  'hang_after',
+  'reset',
+  'reset_after',
+  'decline',
+];
 
 const ok = (body: unknown, status = 200): Reply => ({ status, body });
 const invalid = (issues: ValidationIssue[]): Reply => ({ status: 422, body: { detail: issues } });
@@ -65,6 +79,20 @@ function misplacedDecline(fault: ScriptedFault): ValidationIssue[] {
   return [{ loc: ['body', 'kind'], msg: "'decline' only applies to POST /payments/", type: 'value_error' }];
 }
 
+const getProfile: Handler = ({ id }, sim) => ok(sim.profileFor(id));
+
+const putProfile: Handler = ({ id, rawBody }, sim) => {
+  const body = parseJsonObject(rawBody);
+  if (!body.ok) return invalid(body.issues);
+  const result = sim.overrideProfile(id, body.value);
+  return result.ok ? ok(result.profile) : configIssuesReport(result.issues);
+};
+
+const deleteProfile: Handler = ({ id }, sim) => {
+  sim.clearProfile(id);
+  return ok(sim.profileFor(id));
+};
+
 const queueFault: Handler = ({ rawBody }, sim) => {
   const body = validateBody(rawBody, {
     method: string(),
@@ -84,10 +112,15 @@ const queueFault: Handler = ({ rawBody }, sim) => {
 
 const listFaults: Handler = (_request, sim) => ok(sim.faults.list());
 
+/** `expires: false` gives a token without `exp`, like the real upstream's. */
 const issueToken: Handler = async ({ rawBody }, sim) => {
-  const body = validateBody(rawBody, { sub: string(), expiresIn: optional(number()) });
+  const body = validateBody(rawBody, { sub: string(), expiresIn: optional(number()), expires: optional(boolean()) });
   if (!body.ok) return invalid(body.issues);
-  return ok({ token: await signDevToken(sim.jwtSecret, body.value.sub, body.value.expiresIn) });
+  const { sub, expiresIn, expires } = body.value;
+  if (expires === false && expiresIn !== undefined) {
+    return invalid([{ loc: ['body', 'expiresIn'], msg: 'must not be given with expires false', type: 'value_error' }]);
+  }
+  return ok({ token: await signDevToken(sim.jwtSecret, sub, expires === false ? null : expiresIn) });
 };
 
 const ROUTES: Route<Handler>[] = [
@@ -99,6 +132,9 @@ const ROUTES: Route<Handler>[] = [
   { method: 'POST', pattern: '/__faults', handler: queueFault },
   { method: 'GET', pattern: '/__faults', handler: listFaults },
   { method: 'POST', pattern: '/__token', handler: issueToken },
+  { method: 'GET', pattern: '/__profiles/*', handler: getProfile },
+  { method: 'PUT', pattern: '/__profiles/*', handler: putProfile },
+  { method: 'DELETE', pattern: '/__profiles/*', handler: deleteProfile },
 ];
 
 /** Serves the unauthenticated admin routes (never faulted, never delayed, not recorded). */
@@ -106,5 +142,5 @@ export async function routeAdmin(request: AdminRequest, sim: Simulator): Promise
   const match = matchRoute(ROUTES, request.method, request.path);
   if (match.kind === 'not_found') return { status: 404, body: 'Not Found' };
   if (match.kind === 'method_not_allowed') return { status: 405, body: 'Method Not Allowed' };
-  return match.handler(request, sim);
+  return match.handler({ ...request, id: match.id ?? '' }, sim);
 }

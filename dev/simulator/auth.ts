@@ -1,4 +1,4 @@
-import { SignJWT, jwtVerify } from 'jose';
+import { decodeJwt, SignJWT, jwtVerify } from 'jose';
 
 const DEFAULT_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 
@@ -8,24 +8,24 @@ const keyFor = (secret: string): Uint8Array => new TextEncoder().encode(secret);
 export const DEV_JWT_SECRET = 'dev-secret-change-me';
 export const DEV_USER = 'cashier@example.com';
 
-/** An HS256 JWT for `sub`, as the upstream expects in `x-auth-user`. A negative lifetime gives an expired token. */
+/**
+ * An HS256 JWT for `sub`, as the upstream expects in `x-auth-user`. A negative lifetime gives an expired
+ * token; null gives a token without `exp`, like the real upstream's.
+ */
 export async function signDevToken(
   secret: string,
   sub: string,
-  expiresInSeconds: number = DEFAULT_TOKEN_LIFETIME_SECONDS,
+  expiresInSeconds: number | null = DEFAULT_TOKEN_LIFETIME_SECONDS,
 ): Promise<string> {
   const nowSeconds = Math.floor(Date.now() / 1000);
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(sub)
-    .setIssuedAt(nowSeconds)
-    .setExpirationTime(nowSeconds + expiresInSeconds)
-    .sign(keyFor(secret));
+  const jwt = new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt(nowSeconds);
+  if (expiresInSeconds !== null) jwt.setExpirationTime(nowSeconds + expiresInSeconds);
+  return jwt.sign(keyFor(secret));
 }
 
 export type AuthResult = { ok: true; user: string } | { ok: false; reason: string };
 
-/** Checks the `x-auth-user` header: an HS256 JWT signed with `secret`, unexpired, with a `sub`. */
+/** Checks the `x-auth-user` header: an HS256 JWT signed with `secret`, with a `sub`, unexpired if it has an `exp`. */
 export async function authenticate(header: string | string[] | undefined, secret: string): Promise<AuthResult> {
   if (typeof header !== 'string' || header === '') return { ok: false, reason: 'Not authenticated' };
   try {
@@ -34,5 +34,16 @@ export async function authenticate(header: string | string[] | undefined, secret
     return { ok: true, user: payload.sub };
   } catch {
     return { ok: false, reason: 'Invalid or expired token' };
+  }
+}
+
+/** The `sub` a token claims, unverified: only for choosing how to word a refusal. */
+export function claimedSubject(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  try {
+    const { sub } = decodeJwt(header);
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
   }
 }

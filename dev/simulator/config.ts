@@ -1,6 +1,13 @@
-import type { OrderIdMode, SimulatorConfig } from './types';
+import type { SimulatorConfig, SimulatorConfigPatch, UpstreamProfile } from './types';
 
-const ORDER_ID_MODES: readonly OrderIdMode[] = ['duplicate', 'dedupe', 'reject'];
+export const DEFAULT_PROFILE: UpstreamProfile = {
+  orderIds: 'kept',
+  payments: 'completed',
+  pendingPaymentMs: 300,
+  refunds: 'idempotent',
+  replies: 'plain',
+  unavailable: 'before_effect',
+};
 
 export const DEFAULT_CONFIG: SimulatorConfig = {
   seed: 42,
@@ -8,7 +15,7 @@ export const DEFAULT_CONFIG: SimulatorConfig = {
   faults: { rate503: 0, rate500After: 0, rateHangAfter: 0, rateReset: 0 },
   hangMs: 30000,
   declineRate: 0,
-  orderIdMode: 'duplicate',
+  profile: DEFAULT_PROFILE,
 };
 
 /** A problem with one config value; `path` is dotted ("latency.p99Ms"). */
@@ -18,6 +25,7 @@ export interface ConfigIssue {
 }
 
 type ConfigResult = { ok: true; config: SimulatorConfig } | { ok: false; issues: ConfigIssue[] };
+type ProfileResult = { ok: true; profile: Partial<UpstreamProfile> } | { ok: false; issues: ConfigIssue[] };
 
 type LeafCheck = (value: unknown) => string | null;
 
@@ -33,10 +41,19 @@ const integerIn = (min: number, max: number): LeafCheck => (value) =>
 
 const nonNegative: LeafCheck = (value) => (isNumber(value) && value >= 0 ? null : 'must be a number >= 0');
 
-const orderIdMode: LeafCheck = (value) =>
-  ORDER_ID_MODES.includes(value as OrderIdMode) ? null : `must be one of ${ORDER_ID_MODES.join(', ')}`;
+const oneOf = (values: readonly string[]): LeafCheck => (value) =>
+  values.includes(value as string) ? null : `must be one of ${values.join(', ')}`;
 
 const probability = numberIn(0, 1);
+
+const PROFILE_CHECKS: Record<keyof UpstreamProfile, LeafCheck> = {
+  orderIds: oneOf(['kept', 'deduplicated', 'rejected', 'ignored']),
+  payments: oneOf(['completed', 'pending']),
+  pendingPaymentMs: nonNegative,
+  refunds: oneOf(['idempotent', 'once', 'repeat']),
+  replies: oneOf(['plain', 'varied']),
+  unavailable: oneOf(['before_effect', 'after_effect']),
+};
 
 const LEAF_CHECKS: Record<string, LeafCheck> = {
   seed: integerIn(0, 0xffffffff),
@@ -48,7 +65,7 @@ const LEAF_CHECKS: Record<string, LeafCheck> = {
   'faults.rateReset': probability,
   hangMs: nonNegative,
   declineRate: probability,
-  orderIdMode,
+  ...Object.fromEntries(Object.entries(PROFILE_CHECKS).map(([key, check]) => [`profile.${key}`, check])),
 };
 
 function valueAt(config: SimulatorConfig, path: string): unknown {
@@ -81,14 +98,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function unknownKeyIssues(patch: Record<string, unknown>, known: object, prefix: string): ConfigIssue[] {
   return Object.keys(patch)
-    .filter((key) => !(key in known))
+    .filter((key) => !Object.hasOwn(known, key))
     .map((key) => ({ path: prefix + key, msg: 'is not a config key' }));
 }
 
 function shapeIssues(patch: unknown): ConfigIssue[] {
   if (!isPlainObject(patch)) return [{ path: '', msg: 'config must be an object' }];
   const issues = unknownKeyIssues(patch, DEFAULT_CONFIG, '');
-  for (const group of ['latency', 'faults'] as const) {
+  for (const group of ['latency', 'faults', 'profile'] as const) {
     const value = patch[group];
     if (value === undefined) continue;
     if (isPlainObject(value)) issues.push(...unknownKeyIssues(value, DEFAULT_CONFIG[group], `${group}.`));
@@ -109,15 +126,30 @@ function definedValues<T extends object>(values: T | undefined): Partial<T> {
 export function mergeConfig(base: SimulatorConfig, patch: unknown): ConfigResult {
   const shape = shapeIssues(patch);
   if (shape.length > 0) return { ok: false, issues: shape };
-  const partial = patch as Partial<SimulatorConfig>;
+  const partial = patch as SimulatorConfigPatch;
   const config: SimulatorConfig = {
     ...base,
     ...definedValues(partial),
     latency: { ...base.latency, ...definedValues(partial.latency) },
     faults: { ...base.faults, ...definedValues(partial.faults) },
+    profile: { ...base.profile, ...definedValues(partial.profile) },
   };
   const issues = configIssues(config);
   return issues.length > 0 ? { ok: false, issues } : { ok: true, config };
+}
+
+/** Checks an untrusted partial profile (a per-user override); `path` of an issue is the profile key. */
+export function validateProfilePatch(patch: unknown): ProfileResult {
+  if (!isPlainObject(patch)) return { ok: false, issues: [{ path: '', msg: 'profile must be an object' }] };
+  const given = definedValues(patch);
+  const issues = [
+    ...unknownKeyIssues(given, DEFAULT_PROFILE, ''),
+    ...Object.entries(PROFILE_CHECKS).flatMap(([key, check]) => {
+      const msg = Object.hasOwn(given, key) ? check(given[key]) : null;
+      return msg === null ? [] : [{ path: key, msg }];
+    }),
+  ];
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, profile: given as Partial<UpstreamProfile> };
 }
 
 function describeIssues(issues: ConfigIssue[]): string {
@@ -125,7 +157,7 @@ function describeIssues(issues: ConfigIssue[]): string {
 }
 
 /** The config a simulator starts with: defaults overridden by `overrides`; throws when invalid. */
-export function resolveConfig(overrides: Partial<SimulatorConfig>): SimulatorConfig {
+export function resolveConfig(overrides: SimulatorConfigPatch): SimulatorConfig {
   const result = mergeConfig(DEFAULT_CONFIG, overrides);
   if (!result.ok) throw new Error(`Invalid simulator config: ${describeIssues(result.issues)}`);
   return result.config;
@@ -141,7 +173,12 @@ const ENV_VARS: Record<string, string> = {
   SIM_RATE_RESET: 'faults.rateReset',
   SIM_HANG_MS: 'hangMs',
   SIM_DECLINE_RATE: 'declineRate',
-  SIM_ORDER_ID_MODE: 'orderIdMode',
+  SIM_ORDER_IDS: 'profile.orderIds',
+  SIM_PAYMENTS: 'profile.payments',
+  SIM_PENDING_PAYMENT_MS: 'profile.pendingPaymentMs',
+  SIM_REFUNDS: 'profile.refunds',
+  SIM_REPLIES: 'profile.replies',
+  SIM_503: 'profile.unavailable',
 };
 
 /** The variables behind a config path; a group path ("faults") names all of its variables. */
@@ -150,8 +187,9 @@ function envVarsFor(path: string): string {
   return Object.keys(ENV_VARS).filter(covers).join(', ');
 }
 
+/** A variable is read as a number or a word, whichever its config value is. */
 function parseEnvValue(name: string, raw: string): number | string {
-  if (name === 'SIM_ORDER_ID_MODE') return raw.trim();
+  if (typeof valueAt(DEFAULT_CONFIG, ENV_VARS[name]) === 'string') return raw.trim();
   const value = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(value)) throw new Error(`${name} must be a number, got "${raw}"`);
   return value;
@@ -181,8 +219,8 @@ function completeLatency(latency: { medianMs?: number; p99Ms?: number }): Simula
  * The simulator config given by SIM_* environment variables (only the ones set).
  * Throws an error naming the variable when a value is invalid.
  */
-export function configFromEnv(env: NodeJS.ProcessEnv): Partial<SimulatorConfig> {
-  const patch = envPatch(env) as Partial<SimulatorConfig>;
+export function configFromEnv(env: NodeJS.ProcessEnv): SimulatorConfigPatch {
+  const patch = envPatch(env) as SimulatorConfigPatch;
   if (patch.latency) patch.latency = completeLatency(patch.latency);
   if (patch.faults) patch.faults = { ...DEFAULT_CONFIG.faults, ...patch.faults };
   const result = mergeConfig(DEFAULT_CONFIG, patch);

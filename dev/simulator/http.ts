@@ -15,12 +15,16 @@ export function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-/** Writes a JSON reply unless the client is already gone. */
-export function sendJson(res: ServerResponse, reply: Reply): void {
+/**
+ * Writes a reply unless the client is already gone: JSON, or with `stringsAsText` a string body
+ * (every error but a 422) as text/plain.
+ */
+export function sendReply(res: ServerResponse, reply: Reply, stringsAsText = false): void {
   if (res.destroyed || res.headersSent) return;
-  const payload = JSON.stringify(reply.body);
+  const asText = stringsAsText && typeof reply.body === 'string';
+  const payload = asText ? (reply.body as string) : JSON.stringify(reply.body);
   res.writeHead(reply.status, {
-    'content-type': 'application/json',
+    'content-type': asText ? 'text/plain; charset=utf-8' : 'application/json',
     'content-length': Buffer.byteLength(payload),
   });
   res.end(payload);

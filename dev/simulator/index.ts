@@ -1,13 +1,13 @@
 export { DEV_JWT_SECRET, DEV_USER, signDevToken } from './auth';
 export { DEFAULT_PRODUCTS } from './catalogue';
-export { configFromEnv, DEFAULT_CONFIG } from './config';
+export { configFromEnv, DEFAULT_CONFIG, DEFAULT_PROFILE } from './config';
+export { UPSTREAM_READINGS, type UpstreamReading } from './profiles';
 export { startSimulator } from './server';
 export type {
   FaultKind,
   Ledger,
   LedgerCall,
   Order,
-  OrderIdMode,
   OrderStatus,
   Payment,
   PaymentStatus,
@@ -16,5 +16,7 @@ export type {
   RunningSimulator,
   ScriptedFault,
   SimulatorConfig,
+  SimulatorConfigPatch,
   SimulatorOptions,
+  UpstreamProfile,
 } from './types';

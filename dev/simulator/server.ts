@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ADMIN_PREFIX, routeAdmin } from './admin-routes';
-import { authenticate } from './auth';
+import { authenticate, claimedSubject } from './auth';
 import { resolveConfig } from './config';
 import type { RequestDraws } from './faults';
-import { readBody, sendJson, wait, type Reply } from './http';
+import { readBody, sendReply, wait, type Reply } from './http';
 import { Simulator } from './simulator';
-import type { FaultKind, RunningSimulator, SimulatorOptions } from './types';
+import type { FaultKind, RunningSimulator, SimulatorOptions, UpstreamProfile } from './types';
 import { routeUpstream } from './upstream-routes';
 
 /** How an upstream request ends: a reply, or a destroyed socket (reset, hang), after `delayMs`. */
@@ -23,6 +23,7 @@ interface UpstreamCall {
   user: string;
   rawBody: string;
   draws: RequestDraws;
+  profile: UpstreamProfile;
 }
 
 const SERVICE_UNAVAILABLE: Reply = { status: 503, body: 'Service Unavailable' };
@@ -33,22 +34,25 @@ function decideOutcome(sim: Simulator, call: UpstreamCall): Outcome {
   const scripted = sim.faults.take(call.method, call.path, call.user);
   const fault = scripted ?? call.draws.fault;
   const beforeEffect = { delayMs: call.draws.latencyMs, fault, effectApplied: false };
-  if (fault === '503') return { ...beforeEffect, reply: SERVICE_UNAVAILABLE };
+  const unavailableFirst = fault === '503' && call.profile.unavailable === 'before_effect';
+  if (unavailableFirst) return { ...beforeEffect, reply: SERVICE_UNAVAILABLE };
   if (fault === 'reset') return { ...beforeEffect, reply: null };
 
-  const { hangMs, orderIdMode } = sim.config;
   const declined = scripted === null ? call.draws.declined : scripted === 'decline';
-  const result = routeUpstream({ ...call, declined, orderIdMode, state: sim.state });
+  const result = routeUpstream({ ...call, declined, state: sim.state });
   const afterEffect = { ...beforeEffect, effectApplied: result.effectApplied };
   switch (fault) {
+    case '503':
+    case '503_after':
+      return { ...afterEffect, reply: SERVICE_UNAVAILABLE };
     case '500_after':
       return { ...afterEffect, reply: INTERNAL_ERROR };
     case 'hang_after':
-      return { ...afterEffect, reply: null, delayMs: hangMs };
+      return { ...afterEffect, reply: null, delayMs: sim.config.hangMs };
     case 'reset_after':
       return { ...afterEffect, reply: null };
     default:
-      return { ...afterEffect, reply: result, fault: result.status === 402 ? 'decline' : fault };
+      return { ...afterEffect, reply: result, fault: result.declined ? 'decline' : fault };
   }
 }
 
@@ -59,9 +63,12 @@ async function handleUpstream(sim: Simulator, req: IncomingMessage, res: ServerR
   const method = req.method ?? 'GET';
   const path = new URL(req.url ?? '/', 'http://simulator').pathname;
   const rawBody = await readBody(req);
-  const auth = await authenticate(req.headers['x-auth-user'], sim.jwtSecret);
+  const header = req.headers['x-auth-user'];
+  const auth = await authenticate(header, sim.jwtSecret);
+  // A refusal is worded in the reading of the user the token claims to be.
+  const profile = sim.profileFor(auth.ok ? auth.user : claimedSubject(header));
   const outcome: Outcome = auth.ok
-    ? decideOutcome(sim, { method, path, user: auth.user, rawBody, draws })
+    ? decideOutcome(sim, { method, path, user: auth.user, rawBody, draws, profile })
     : { reply: { status: 401, body: auth.reason }, delayMs: draws.latencyMs, fault: null, effectApplied: false };
   sim.state.recordCall({
     seq,
@@ -75,7 +82,7 @@ async function handleUpstream(sim: Simulator, req: IncomingMessage, res: ServerR
     at,
   });
   const waited = await wait(outcome.delayMs, closing);
-  if (waited && outcome.reply) sendJson(res, outcome.reply);
+  if (waited && outcome.reply) sendReply(res, outcome.reply, profile.replies === 'varied');
   else req.socket.destroy();
 }
 
@@ -83,7 +90,7 @@ async function handleAdmin(sim: Simulator, req: IncomingMessage, res: ServerResp
   const url = new URL(req.url ?? '/', 'http://simulator');
   const rawBody = await readBody(req);
   const request = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, rawBody };
-  sendJson(res, await routeAdmin(request, sim));
+  sendReply(res, await routeAdmin(request, sim));
 }
 
 function requestHandler(sim: Simulator, closing: AbortSignal) {
@@ -92,7 +99,7 @@ function requestHandler(sim: Simulator, closing: AbortSignal) {
     const handled = isAdmin ? handleAdmin(sim, req, res) : handleUpstream(sim, req, res, closing);
     handled.catch((error: unknown) => {
       console.error('upstream simulator: request failed', error);
-      sendJson(res, { status: 500, body: 'Simulator error' });
+      sendReply(res, { status: 500, body: 'Simulator error' });
     });
   };
 }

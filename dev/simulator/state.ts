@@ -1,4 +1,11 @@
-import type { Ledger, LedgerCall, Order, Payment, Refund } from './types';
+import type { Ledger, LedgerCall, Order, Payment, PaymentStatus, Refund } from './types';
+
+/** A pending payment's fate: the status it takes once `at` (epoch ms) has passed. */
+interface Settlement {
+  payment: Payment;
+  status: PaymentStatus;
+  at: number;
+}
 
 /** Everything the simulated upstream remembers; storage only, the rules live in the route handlers. */
 export class SimulatorState {
@@ -6,8 +13,9 @@ export class SimulatorState {
   private payments: Payment[] = [];
   private refunds: Refund[] = [];
   private calls: LedgerCall[] = [];
+  private settlements: Settlement[] = [];
 
-  /** The first order stored with this id (with orderIdMode 'duplicate' there may be more). */
+  /** The first order stored with this id (with order ids 'kept' there may be more). */
   findOrder(id: string): Order | undefined {
     return this.orders.find((order) => order.id === id);
   }
@@ -21,11 +29,25 @@ export class SimulatorState {
   }
 
   findPayment(id: string): Payment | undefined {
+    this.settleDue();
     return this.payments.find((payment) => payment.id === id);
   }
 
   addPayment(payment: Payment): void {
     this.payments.push(payment);
+  }
+
+  /** Makes a stored pending payment take `status` at `at`; applied lazily on read, so no timer holds the process. */
+  settleLater(payment: Payment, status: PaymentStatus, at: number): void {
+    this.settlements.push({ payment, status, at });
+  }
+
+  private settleDue(): void {
+    const now = Date.now();
+    for (const settlement of this.settlements) {
+      if (settlement.at <= now) settlement.payment.status = settlement.status;
+    }
+    this.settlements = this.settlements.filter((settlement) => settlement.at > now);
   }
 
   addRefund(refund: Refund): void {
@@ -41,10 +63,12 @@ export class SimulatorState {
     this.payments = [];
     this.refunds = [];
     this.calls = [];
+    this.settlements = [];
   }
 
   /** A copy of the ledger, optionally only what belongs to one user. Calls are in arrival order. */
   ledger(user?: string): Ledger {
+    this.settleDue();
     const owned = (owner: string | null) => user === undefined || owner === user;
     const payments = this.payments.filter((payment) => owned(payment.user_id));
     const paymentIds = new Set(payments.map((payment) => payment.id));

@@ -1,7 +1,39 @@
-export type FaultKind = '503' | '500_after' | 'hang_after' | 'reset' | 'reset_after' | 'decline';
-export type OrderIdMode = 'duplicate' | 'dedupe' | 'reject';
+export type FaultKind = '503' | '503_after' | '500_after' | 'hang_after' | 'reset' | 'reset_after' | 'decline';
 export type OrderStatus = 'pending' | 'completed' | 'failed';
 export type PaymentStatus = 'pending' | 'completed' | 'failed' | 'refunded';
+
+/**
+ * One reading of what the upstream contract leaves open (upstream-api.md, "What the contract leaves open").
+ * The defaults are the simulator's original behaviour.
+ */
+export interface UpstreamProfile {
+  /**
+   * POST /orders/ with order_id. 'kept': the order gets order_id as its id; a repeat makes a second record
+   * with the same id. 'deduplicated': a repeat by the same user answers the existing order. 'rejected': a
+   * repeat answers 409. 'ignored': every order gets a fresh UUID; a repeat makes a second order.
+   */
+  orderIds: 'kept' | 'deduplicated' | 'rejected' | 'ignored';
+  /**
+   * 'completed': POST /payments/ answers the payment completed at once (a decline answers 402).
+   * 'pending': it answers 201 with status 'pending'; after pendingPaymentMs the payment is 'completed',
+   * or 'failed' when that request was declined.
+   */
+  payments: 'completed' | 'pending';
+  pendingPaymentMs: number;
+  /**
+   * A second DELETE /payments/{id} of a refunded payment. 'idempotent': answers the refunded payment and
+   * records nothing. 'once': answers 404. 'repeat': records another refund each time and answers 200.
+   */
+  refunds: 'idempotent' | 'once' | 'repeat';
+  /**
+   * 'plain': 201 on creation, 200 on PATCH, error bodies as JSON strings, FastAPI-style 422 reports.
+   * 'varied': POST /orders/ and POST /payments/ answer 200, PATCH /orders/{id} 201, error bodies are
+   * text/plain and 422 reports are shaped like Elysia/TypeBox's.
+   */
+  replies: 'plain' | 'varied';
+  /** Whether a 503 fault comes before the request's effect or after it. */
+  unavailable: 'before_effect' | 'after_effect';
+}
 
 export interface SimulatorConfig {
   seed: number;
@@ -9,10 +41,16 @@ export interface SimulatorConfig {
   faults: { rate503: number; rate500After: number; rateHangAfter: number; rateReset: number };
   hangMs: number;
   declineRate: number;
-  orderIdMode: OrderIdMode;
+  /** The reading every user gets unless PUT /__profiles/{user} overrides part of it. */
+  profile: UpstreamProfile;
 }
 
-export interface SimulatorOptions extends Partial<SimulatorConfig> {
+/** A partial config whose groups may be partial too. */
+export type SimulatorConfigPatch = {
+  [K in keyof SimulatorConfig]?: SimulatorConfig[K] extends object ? Partial<SimulatorConfig[K]> : SimulatorConfig[K];
+};
+
+export interface SimulatorOptions extends SimulatorConfigPatch {
   port?: number;
   host?: string;
   jwtSecret: string;

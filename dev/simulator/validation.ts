@@ -9,8 +9,12 @@ type Parsed<T> = { ok: true; value: T } | { ok: false; type: string; msg: string
 
 export interface Field<T> {
   required: boolean;
+  /** The JSON Schema of the value, as a TypeBox server would declare it (for Elysia-style reports). */
+  schema: JsonSchema;
   parse(value: unknown): Parsed<T>;
 }
+
+export type JsonSchema = Record<string, unknown>;
 
 export type Schema<T> = { [K in keyof T]: Field<T[K]> };
 
@@ -22,6 +26,7 @@ const reject = <T>(type: string, msg: string): Parsed<T> => ({ ok: false, type, 
 export function number(options: { min?: number } = {}): Field<number> {
   return {
     required: true,
+    schema: options.min === undefined ? { type: 'number' } : { type: 'number', minimum: options.min },
     parse(value) {
       if (typeof value !== 'number') return reject('float_type', 'Input should be a valid number');
       if (options.min !== undefined && value < options.min) {
@@ -36,6 +41,7 @@ export function integer(options: { min?: number } = {}): Field<number> {
   const asNumber = number(options);
   return {
     required: true,
+    schema: { ...asNumber.schema, type: 'integer' },
     parse(value) {
       if (!Number.isInteger(value)) return reject('int_type', 'Input should be a valid integer');
       return asNumber.parse(value);
@@ -46,6 +52,7 @@ export function integer(options: { min?: number } = {}): Field<number> {
 export function string(): Field<string> {
   return {
     required: true,
+    schema: { type: 'string', minLength: 1 },
     parse(value) {
       if (typeof value !== 'string') return reject('string_type', 'Input should be a valid string');
       if (value.length === 0) return reject('string_too_short', 'String should have at least 1 character');
@@ -58,6 +65,7 @@ export function oneOf<V extends string>(values: readonly V[]): Field<V> {
   const listed = values.map((v) => `'${v}'`).join(', ');
   return {
     required: true,
+    schema: { anyOf: values.map((v) => ({ const: v, type: 'string' })) },
     parse(value) {
       if (typeof value === 'string' && (values as readonly string[]).includes(value)) return accept(value as V);
       return reject('enum', `Input should be one of ${listed}`);
@@ -65,9 +73,19 @@ export function oneOf<V extends string>(values: readonly V[]): Field<V> {
   };
 }
 
+export function boolean(): Field<boolean> {
+  return {
+    required: true,
+    schema: { type: 'boolean' },
+    parse(value) {
+      return typeof value === 'boolean' ? accept(value) : reject('bool_type', 'Input should be a valid boolean');
+    },
+  };
+}
+
 /** An optional field: absent or null both mean "not given". */
 export function optional<T>(field: Field<T>): Field<T | undefined> {
-  return { required: false, parse: (value) => field.parse(value) };
+  return { ...field, required: false };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

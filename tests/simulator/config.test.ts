@@ -17,7 +17,12 @@ describe('configFromEnv', () => {
       SIM_RATE_RESET: '0.01',
       SIM_HANG_MS: '5000',
       SIM_DECLINE_RATE: '0.1',
-      SIM_ORDER_ID_MODE: 'reject',
+      SIM_ORDER_IDS: 'rejected',
+      SIM_PAYMENTS: 'pending',
+      SIM_PENDING_PAYMENT_MS: '50',
+      SIM_REFUNDS: 'repeat',
+      SIM_REPLIES: 'varied',
+      SIM_503: 'after_effect',
     });
     expect(config).toEqual({
       seed: 7,
@@ -25,7 +30,14 @@ describe('configFromEnv', () => {
       faults: { rate503: 0.05, rate500After: 0.02, rateHangAfter: 0.01, rateReset: 0.01 },
       hangMs: 5000,
       declineRate: 0.1,
-      orderIdMode: 'reject',
+      profile: {
+        orderIds: 'rejected',
+        payments: 'pending',
+        pendingPaymentMs: 50,
+        refunds: 'repeat',
+        replies: 'varied',
+        unavailable: 'after_effect',
+      },
     });
   });
 
@@ -43,7 +55,13 @@ describe('configFromEnv', () => {
     [{ SIM_RATE_RESET: '2' }, 'SIM_RATE_RESET'],
     [{ SIM_DECLINE_RATE: '-0.1' }, 'SIM_DECLINE_RATE'],
     [{ SIM_HANG_MS: ' ' }, 'SIM_HANG_MS'],
-    [{ SIM_ORDER_ID_MODE: 'ignore' }, 'SIM_ORDER_ID_MODE'],
+    [{ SIM_ORDER_IDS: 'duplicate' }, 'SIM_ORDER_IDS'],
+    [{ SIM_PAYMENTS: 'later' }, 'SIM_PAYMENTS'],
+    [{ SIM_PENDING_PAYMENT_MS: '-5' }, 'SIM_PENDING_PAYMENT_MS'],
+    [{ SIM_PENDING_PAYMENT_MS: 'soon' }, 'SIM_PENDING_PAYMENT_MS'],
+    [{ SIM_REFUNDS: 'twice' }, 'SIM_REFUNDS'],
+    [{ SIM_REPLIES: 'json' }, 'SIM_REPLIES'],
+    [{ SIM_503: 'after' }, 'SIM_503'],
     [{ SIM_LATENCY_MEDIAN_MS: '100', SIM_LATENCY_P99_MS: '50' }, 'SIM_LATENCY_P99_MS'],
     [{ SIM_LATENCY_P99_MS: '50' }, 'SIM_LATENCY_MEDIAN_MS'],
     [{ SIM_RATE_503: '0.6', SIM_RATE_RESET: '0.6' }, 'SIM_RATE_503'],
@@ -70,7 +88,7 @@ describe('admin routes', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ seed: 5, orderIdMode: 'reject' });
+    h = await startHarness({ seed: 5, profile: { orderIds: 'rejected' } });
   });
   afterAll(() => h.close());
 
@@ -84,7 +102,7 @@ describe('admin routes', () => {
     expect(result.status).toBe(200);
     expect(result.body).toMatchObject({
       seed: 5,
-      orderIdMode: 'reject',
+      profile: { orderIds: 'rejected', payments: 'completed' },
       latency: { medianMs: 3, p99Ms: 60 },
       faults: { rate503: 0.1, rateReset: 0 },
     });
@@ -96,6 +114,11 @@ describe('admin routes', () => {
     [{ latency: { medianMs: 10, p99Ms: 5 } }, ['body', 'latency', 'p99Ms']],
     [{ colour: 'red' }, ['body', 'colour']],
     [{ latency: 5 }, ['body', 'latency']],
+    [{ profile: { orderIds: 'duplicate' } }, ['body', 'profile', 'orderIds']],
+    [{ profile: { pendingPaymentMs: -1 } }, ['body', 'profile', 'pendingPaymentMs']],
+    [{ profile: { colour: 'red' } }, ['body', 'profile', 'colour']],
+    [{ profile: 'hostile' }, ['body', 'profile']],
+    [{ orderIdMode: 'reject' }, ['body', 'orderIdMode']],
   ])('PUT /__config %j answers 422 and changes nothing', async (patch, loc) => {
     const before = (await h.admin('GET', '/__config')).body;
     const result = await h.admin('PUT', '/__config', patch);
@@ -112,11 +135,17 @@ describe('admin routes', () => {
   });
 
   it('POST /__reset restores the startup config and empties the ledger and the fault queue', async () => {
-    await h.admin('PUT', '/__config', { orderIdMode: 'dedupe', declineRate: 0.5 });
+    await h.admin('PUT', '/__config', { profile: { orderIds: 'deduplicated' }, declineRate: 0.5 });
     await h.call('POST', '/orders/', { body: { total: 1 } });
     await h.queueFault({ method: 'GET', path: '/orders/', kind: '503' });
+    await h.setProfile(ALICE, { replies: 'varied' });
     expect((await h.admin('POST', '/__reset')).status).toBe(200);
-    expect((await h.admin('GET', '/__config')).body).toMatchObject({ seed: 5, orderIdMode: 'reject', declineRate: 0 });
+    expect((await h.admin('GET', '/__config')).body).toMatchObject({
+      seed: 5,
+      profile: { orderIds: 'rejected' },
+      declineRate: 0,
+    });
+    expect((await h.admin('GET', `/__profiles/${ALICE}`)).body).toMatchObject({ replies: 'plain' });
     expect(await h.ledger()).toEqual({ orders: [], payments: [], refunds: [], calls: [] });
     expect((await h.admin('GET', '/__faults')).body).toEqual([]);
   });

@@ -83,9 +83,9 @@ describe('orders', () => {
   });
 });
 
-describe('order_id modes', () => {
-  it("'duplicate' stores a second record with the same id; GET answers the first", async () => {
-    await h.setConfig({ orderIdMode: 'duplicate' });
+describe('order ids', () => {
+  it("'kept' stores a second record with the same id; GET answers the first", async () => {
+    await h.setConfig({ profile: { orderIds: 'kept' } });
     const first = await createOrder({ total: 10, order_id: 'same' });
     const second = await createOrder({ total: 20, order_id: 'same' });
     expect(second).toMatchObject({ id: 'same', amount_total: 20 });
@@ -93,8 +93,8 @@ describe('order_id modes', () => {
     expect((await h.call('GET', '/orders/same')).body).toEqual(first);
   });
 
-  it("'dedupe' answers the existing order with 201 and stores nothing new", async () => {
-    await h.setConfig({ orderIdMode: 'dedupe' });
+  it("'deduplicated' answers the existing order with 201 and stores nothing new", async () => {
+    await h.setConfig({ profile: { orderIds: 'deduplicated' } });
     const first = await createOrder({ total: 10, order_id: 'same' });
     const again = await createOrder({ total: 20, order_id: 'same' });
     expect(again).toEqual(first);
@@ -102,8 +102,8 @@ describe('order_id modes', () => {
     expect((await h.call('POST', '/orders/', { body: { total: 10, order_id: 'same' }, as: BOB })).status).toBe(403);
   });
 
-  it("'reject' answers 409 and stores nothing new", async () => {
-    await h.setConfig({ orderIdMode: 'reject' });
+  it("'rejected' answers 409 and stores nothing new", async () => {
+    await h.setConfig({ profile: { orderIds: 'rejected' } });
     await createOrder({ total: 10, order_id: 'same' });
     expect(await h.call('POST', '/orders/', { body: { total: 10, order_id: 'same' } })).toEqual({
       status: 409,

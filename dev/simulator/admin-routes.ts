@@ -40,6 +40,7 @@ const FAULT_KINDS: readonly FaultKind[] = [
   'reset',
   'reset_after',
   'decline',
+  'wrong_total',
 ];
 
 const ok = (body: unknown, status = 200): Reply => ({ status, body });
@@ -73,10 +74,13 @@ const putConfig: Handler = ({ rawBody }, sim) => {
   return result.ok ? ok(result.config) : configIssuesReport(result.issues);
 };
 
-/** A 'decline' is a payment outcome, so it can only be scripted for POST /payments/. */
-function misplacedDecline(fault: ScriptedFault): ValidationIssue[] {
-  if (fault.kind !== 'decline' || (fault.method === 'POST' && pathMatches('/payments', fault.path))) return [];
-  return [{ loc: ['body', 'kind'], msg: "'decline' only applies to POST /payments/", type: 'value_error' }];
+/** Faults that are an outcome of one route only: a decline of a payment, a misrecorded total of an order. */
+const ROUTE_OF_OUTCOME: Partial<Record<FaultKind, string>> = { decline: '/payments', wrong_total: '/orders' };
+
+function misplacedOutcome(fault: ScriptedFault): ValidationIssue[] {
+  const route = ROUTE_OF_OUTCOME[fault.kind];
+  if (!route || (fault.method === 'POST' && pathMatches(route, fault.path))) return [];
+  return [{ loc: ['body', 'kind'], msg: `'${fault.kind}' only applies to POST ${route}/`, type: 'value_error' }];
 }
 
 const getProfile: Handler = ({ id }, sim) => ok(sim.profileFor(id));
@@ -104,7 +108,7 @@ const queueFault: Handler = ({ rawBody }, sim) => {
   if (!body.ok) return invalid(body.issues);
   const { method, path, kind, times, user } = body.value;
   const fault: ScriptedFault = { method: method.toUpperCase(), path, kind, times: times ?? 1, user: user ?? null };
-  const issues = misplacedDecline(fault);
+  const issues = misplacedOutcome(fault);
   if (issues.length > 0) return invalid(issues);
   sim.faults.add(fault);
   return ok(fault, 201);

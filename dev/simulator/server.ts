@@ -39,7 +39,8 @@ function decideOutcome(sim: Simulator, call: UpstreamCall): Outcome {
   if (fault === 'reset') return { ...beforeEffect, reply: null };
 
   const declined = scripted === null ? call.draws.declined : scripted === 'decline';
-  const result = routeUpstream({ ...call, declined, state: sim.state });
+  const rawBody = scripted === 'wrong_total' ? misrecordTotal(call.rawBody) : call.rawBody;
+  const result = routeUpstream({ ...call, rawBody, declined, state: sim.state });
   const afterEffect = { ...beforeEffect, effectApplied: result.effectApplied };
   switch (fault) {
     case '503':
@@ -53,6 +54,16 @@ function decideOutcome(sim: Simulator, call: UpstreamCall): Outcome {
       return { ...afterEffect, reply: null };
     default:
       return { ...afterEffect, reply: result, fault: result.declined ? 'decline' : fault };
+  }
+}
+
+/** An upstream that records another total than the one sent: one cent more. */
+function misrecordTotal(rawBody: string): string {
+  try {
+    const body = JSON.parse(rawBody);
+    return typeof body?.total === 'number' ? JSON.stringify({ ...body, total: Math.round(body.total * 100 + 1) / 100 }) : rawBody;
+  } catch {
+    return rawBody;
   }
 }
 

@@ -1,4 +1,4 @@
-export type FaultKind = '503' | '503_after' | '500_after' | 'hang_after' | 'reset' | 'reset_after' | 'decline';
+export type FaultKind = '503' | '503_after' | '500_after' | 'hang_after' | 'reset' | 'reset_after' | 'decline' | 'wrong_total';
 export type OrderStatus = 'pending' | 'completed' | 'failed';
 export type PaymentStatus = 'pending' | 'completed' | 'failed' | 'refunded';
 

@@ -143,6 +143,14 @@ describe('scripted faults', () => {
     expect((await h.ledger()).payments.map((payment) => payment.status)).toEqual(['failed', 'completed']);
   });
 
+  it('a scripted wrong_total makes the upstream record one cent more than the total sent, once', async () => {
+    await h.queueFault({ method: 'POST', path: '/orders/', kind: 'wrong_total' });
+    const misrecorded = await h.call('POST', '/orders/', { body: { total: 14.4, order_id: 'o-wrong' } });
+    const recorded = await h.call('POST', '/orders/', { body: { total: 14.4, order_id: 'o-right' } });
+    expect([misrecorded.status, (misrecorded.body as Order).amount_total]).toEqual([201, 14.41]);
+    expect((recorded.body as Order).amount_total).toBe(14.4);
+  });
+
   it('scripted faults take precedence over random rates', async () => {
     await h.setConfig({ faults: { rate500After: 1 } });
     await h.queueFault({ method: 'POST', path: '/orders/', kind: '503' });
@@ -150,9 +158,11 @@ describe('scripted faults', () => {
     expect((await h.call('POST', '/orders/', { body: ORDER })).status).toBe(500);
   });
 
-  it('refuses a decline for anything but POST /payments/, and unknown kinds', async () => {
+  it('refuses a decline for anything but POST /payments/, a wrong_total for anything but POST /orders/, and unknown kinds', async () => {
     const decline = await h.admin('POST', '/__faults', { method: 'GET', path: '/orders/', kind: 'decline' });
     expect(decline.status).toBe(422);
+    const wrongTotal = await h.admin('POST', '/__faults', { method: 'POST', path: '/payments/', kind: 'wrong_total' });
+    expect(wrongTotal.status).toBe(422);
     const unknown = await h.admin('POST', '/__faults', { method: 'GET', path: '/orders/', kind: 'explode' });
     expect(unknown.status).toBe(422);
     expect((await h.admin('GET', '/__faults')).body).toEqual([]);

@@ -16,6 +16,12 @@ export interface StackOptions {
   simulatorPort?: number;
   /** Extra environment for the handlers, e.g. shorter timeouts in tests. */
   handlerEnv?: Record<string, string>;
+  /**
+   * More serverless-offline instances over the same database and upstream,
+   * each with its handler environment changed by these overrides (the tests
+   * run the checkout under another reading of the upstream's 503 this way).
+   */
+  apiVariants?: Record<string, Record<string, string>>;
   onApiOutput?: (chunk: string) => void;
   log?: (message: string) => void;
 }
@@ -28,6 +34,8 @@ export interface Stack {
   apiUrl?: string;
   /** Where scheduled functions are invoked by hand: POST {lambdaUrl}/2015-03-31/functions/{name}/invocations. */
   lambdaUrl?: string;
+  /** The API and invoke URLs of each of `apiVariants`. */
+  variants: Record<string, { apiUrl: string; lambdaUrl: string }>;
   jwtSecret: string;
   devToken(sub?: string): Promise<string>;
   stop(): Promise<void>;
@@ -71,22 +79,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     let apiUrl: string | undefined;
     let lambdaUrl: string | undefined;
+    const variants: Stack['variants'] = {};
     if (!options.withoutApi) {
-      const offline = await startOffline({
-        preferredPort: options.apiPort,
-        onOutput: options.onApiOutput,
-        env: {
-          ...passThrough(env),
-          DATABASE_URL: databaseUrl,
-          UPSTREAM_BASE_URL: upstreamUrl,
-          AUTH_JWT_SECRET: jwtSecret,
-          ...(options.purpose === 'test' ? { ESBUILD_WATCH_PATTERN: '.no-watch/none.ts' } : {}),
-          ...options.handlerEnv,
-        },
-      });
+      const handlerEnv = {
+        ...passThrough(env),
+        DATABASE_URL: databaseUrl,
+        UPSTREAM_BASE_URL: upstreamUrl,
+        AUTH_JWT_SECRET: jwtSecret,
+        ...(options.purpose === 'test' ? { ESBUILD_WATCH_PATTERN: '.no-watch/none.ts' } : {}),
+        ...options.handlerEnv,
+      };
+      const offline = await startOffline({ preferredPort: options.apiPort, onOutput: options.onApiOutput, env: handlerEnv });
       stops.push(() => offline.stop());
       apiUrl = offline.baseUrl;
       lambdaUrl = offline.lambdaUrl;
+      for (const [name, overrides] of Object.entries(options.apiVariants ?? {})) {
+        const variant = await startOffline({ onOutput: options.onApiOutput, env: { ...handlerEnv, ...overrides } });
+        stops.push(() => variant.stop());
+        variants[name] = { apiUrl: variant.baseUrl, lambdaUrl: variant.lambdaUrl };
+      }
     }
 
     return {
@@ -95,6 +106,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       simulatorUrl,
       apiUrl,
       lambdaUrl,
+      variants,
       jwtSecret,
       devToken: (sub = DEV_USER) => signDevToken(jwtSecret, sub),
       stop,

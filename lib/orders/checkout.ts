@@ -360,8 +360,7 @@ export function upstreamIdOf(order: Order): string {
 
 /**
  * The caller's answer for an order that needs no further step now: the
- * order itself when paid (or still paying, which the handler answers 202),
- * otherwise the error that says what happened.
+ * order itself when paid, otherwise the error that says what happened.
  */
 function answerFor(order: Order): Order {
   switch (order.state) {
@@ -369,8 +368,9 @@ function answerFor(order: Order): Order {
     case 'completed':
     case 'refunding':
     case 'refunded':
-    case 'paying':
       return order;
+    case 'paying':
+      throw requestInProgress(order, 'A payment');
     case 'declined':
       throw paymentDeclined(order);
     case 'unknown':

@@ -8,7 +8,7 @@ import { PIZZA } from '../support/catalogue';
 import { basketStatus, emptyBasket, newCashier, paymentAttemptOutcomes, submitCheckout, type Checkout } from '../support/checkout';
 import { E2E_HANDLER_ENV } from '../support/e2e-env';
 import { api, runReconciler, simulator } from '../support/http';
-import { ledgerProblems, testDb } from '../support/ledger';
+import { ledgerProblems, NO_MONEY_PROBLEMS, testDb } from '../support/ledger';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../..');
 const TOTAL_MINOR = 2880; // two pizzas: 2 × 12.00 net + 20 % VAT
@@ -245,7 +245,7 @@ describe('crash recovery: a checkout killed between any two steps', () => {
       expect(seen.orderPosts).toBe(1);
       expect(seen.paymentPosts).toBe(expected.retry.charges);
       expect(seen.charges.length).toBe(expected.retry.charges);
-      expect(seen.problems).toEqual({ doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [] });
+      expect(seen.problems).toEqual(NO_MONEY_PROBLEMS);
       if (after.state === 'unknown') expect(await paymentAttemptOutcomes(sql, after.id)).toEqual(['unknown']);
 
       const again = await submitCheckout(crashed);
@@ -274,7 +274,7 @@ describe('crash recovery: a checkout killed between any two steps', () => {
       expect(seen.orderPosts).toBe(expected.upstreamOrderAtCrash ? 1 : 0);
       expect(seen.paymentPosts).toBe(expected.reconciled.charges);
       expect(seen.charges.length).toBe(expected.reconciled.charges);
-      expect(seen.problems).toEqual({ doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [] });
+      expect(seen.problems).toEqual(NO_MONEY_PROBLEMS);
       if (after.state === 'unknown') expect(await paymentAttemptOutcomes(sql, after.id)).toEqual(['unknown']);
     });
   });

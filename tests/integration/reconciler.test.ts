@@ -10,7 +10,7 @@ import type { OrderState } from '../../lib/orders/state-machine';
 import { createServices } from '../../lib/services';
 import type { CallOptions } from '../../lib/upstream/client';
 import { simulator, tokenFor, uniqueUser } from '../support/http';
-import { ledgerProblems } from '../support/ledger';
+import { ledgerProblems, NO_MONEY_PROBLEMS } from '../support/ledger';
 
 const PIZZAS = { productId: 'pizza', productName: 'Pizza', quantity: 2, netUnitMinor: 1200, vatBasisPoints: 2000 }; // 28.80 gross
 const TOTAL_MAIN_UNITS = 28.8;
@@ -142,7 +142,7 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     };
   }
 
-  const NO_PROBLEMS = { doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [] };
+  const NO_PROBLEMS = NO_MONEY_PROBLEMS;
 
   it('completes a paid order upstream and closes its basket', async () => {
     const { user, order } = await arrange('paid');

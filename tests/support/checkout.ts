@@ -2,7 +2,7 @@ import type { LedgerCall } from '../../dev/simulator';
 import type { Sql } from '../../lib/db/sql';
 import { PIZZA } from './catalogue';
 import { api, call, simulator, simulatorUrl, tokenFor, uniqueUser, type ApiResponse } from './http';
-import { ledgerProblems } from './ledger';
+import { ledgerProblems, NO_MONEY_PROBLEMS } from './ledger';
 
 /** A user of its own with a token, so a test never sees another test's baskets, orders, ledger or scripted faults. */
 export interface Cashier {
@@ -86,7 +86,7 @@ export async function paymentAttemptOutcomes(sql: Sql, orderId: string): Promise
 }
 
 export async function expectNoMoneyProblems(sql: Sql, user: string): Promise<void> {
-  expect(await ledgerProblems(await simulator.ledger(user), sql)).toEqual({ doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [] });
+  expect(await ledgerProblems(await simulator.ledger(user), sql)).toEqual(NO_MONEY_PROBLEMS);
 }
 
 /** Global setup runs the simulator with hangs longer than the handlers' 1500 ms call timeout: a hang is a timeout. */

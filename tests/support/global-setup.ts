@@ -25,12 +25,16 @@ export default async function globalSetup(): Promise<void> {
     purpose: 'test',
     env,
     handlerEnv: E2E_HANDLER_ENV,
+    // The checkout under the other reading of the upstream's 503: as ambiguous as a 500.
+    apiVariants: { 'ambiguous-503': { UPSTREAM_503_MEANS_NO_EFFECT: 'false' } },
     onApiOutput: (chunk) => appendFileSync(OFFLINE_LOG, chunk),
   });
   globalThis.__POS_TEST_STACK__ = stack;
   process.env.DATABASE_URL = stack.databaseUrl;
   process.env.TEST_API_URL = stack.apiUrl;
   process.env.TEST_LAMBDA_URL = stack.lambdaUrl;
+  process.env.TEST_API_URL_AMBIGUOUS_503 = stack.variants['ambiguous-503'].apiUrl;
+  process.env.TEST_LAMBDA_URL_AMBIGUOUS_503 = stack.variants['ambiguous-503'].lambdaUrl;
   process.env.TEST_SIMULATOR_URL = stack.simulatorUrl;
   process.env.AUTH_JWT_SECRET = stack.jwtSecret;
   process.env.TEST_OFFLINE_LOG = OFFLINE_LOG;

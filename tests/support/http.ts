@@ -1,6 +1,6 @@
 import { invokeLambda } from '../../dev/infra/offline';
 import { signDevToken } from '../../dev/simulator';
-import type { FaultKind, Ledger, SimulatorConfig } from '../../dev/simulator';
+import type { FaultKind, Ledger, SimulatorConfigPatch, UpstreamProfile } from '../../dev/simulator';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -56,9 +56,22 @@ export async function call<T = any>(base: string, path: string, options: CallOpt
 
 export const api = <T = any>(path: string, options?: CallOptions) => call<T>(apiUrl(), path, options);
 
+/**
+ * Which of the test stack's APIs a test talks to: the default one, or the
+ * one whose handlers read the upstream's 503 as ambiguous as a 500
+ * (UPSTREAM_503_MEANS_NO_EFFECT=false), for the reading where a 503 may come
+ * after the effect.
+ */
+export type ApiVariant = 'default' | 'ambiguous-503';
+
+export function apiOf(variant: ApiVariant) {
+  const base = variant === 'default' ? apiUrl() : requiredEnv('TEST_API_URL_AMBIGUOUS_503');
+  return <T = any>(path: string, options?: CallOptions) => call<T>(base, path, options);
+}
+
 /** Runs the scheduled reconciler once through serverless-offline's Lambda invoke endpoint; returns its report. */
-export function runReconciler(): Promise<any> {
-  return invokeLambda(requiredEnv('TEST_LAMBDA_URL'), 'reconciler');
+export function runReconciler(variant: ApiVariant = 'default'): Promise<any> {
+  return invokeLambda(requiredEnv(variant === 'default' ? 'TEST_LAMBDA_URL' : 'TEST_LAMBDA_URL_AMBIGUOUS_503'), 'reconciler');
 }
 
 /** The simulator's admin routes: faults, config, ledger. */
@@ -70,7 +83,11 @@ async function admin(path: string, options: CallOptions): Promise<ApiResponse> {
 
 export const simulator = {
   reset: () => admin('/__reset', { method: 'POST' }),
-  configure: (config: Partial<SimulatorConfig>) => admin('/__config', { method: 'PUT', body: config }),
+  configure: (config: SimulatorConfigPatch) => admin('/__config', { method: 'PUT', body: config }),
+  /** The user's own reading of the contract, over the simulator's global one. */
+  setProfile: (user: string, profile: Partial<UpstreamProfile>) => admin(`/__profiles/${encodeURIComponent(user)}`, { method: 'PUT', body: profile }),
+  /** A token as the upstream's owner issues them: `sub` and no `exp`. */
+  tokenWithoutExpiry: async (sub: string): Promise<string> => (await admin('/__token', { method: 'POST', body: { sub, expires: false } })).body.token,
   queueFault: (fault: { method: string; path: string; kind: FaultKind; times?: number; user?: string }) =>
     admin('/__faults', { method: 'POST', body: fault }),
   ledger: async (user?: string): Promise<Ledger> =>

@@ -241,9 +241,12 @@ describe('pending payments are followed up by their id', () => {
     await expectNoMoneyProblems(sql, checkout.user);
   });
 
+  /** Longer than the 6 s request deadline: the first request ends with the payment still pending. */
+  const OUTLASTS_A_REQUEST_MS = 6500;
+
   it('answers 202 with Retry-After while the payment is still pending, never unknown; the same key later answers paid', async () => {
     const checkout = await pizzaCheckout('money-pending-long');
-    await simulator.setProfile(checkout.user, { payments: 'pending', pendingPaymentMs: 60_000 });
+    await simulator.setProfile(checkout.user, { payments: 'pending', pendingPaymentMs: OUTLASTS_A_REQUEST_MS });
 
     const accepted = await submitCheckout(checkout);
 
@@ -251,7 +254,6 @@ describe('pending payments are followed up by their id', () => {
     expect(accepted.body).toMatchObject({ status: 'paying', paymentId: expect.any(String) });
     expect(Number(accepted.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(accepted.headers.get('idempotent-replayed')).toBeNull();
-    await simulator.setProfile(checkout.user, { payments: 'pending', pendingPaymentMs: 0 });
 
     const paid = await submitCheckout(checkout);
 
@@ -263,10 +265,11 @@ describe('pending payments are followed up by their id', () => {
 
   it('lets the reconciler settle a pending payment nobody came back for, by its id', async () => {
     const checkout = await pizzaCheckout('money-pending-reconcile');
-    await simulator.setProfile(checkout.user, { payments: 'pending', pendingPaymentMs: 60_000 });
+    await simulator.setProfile(checkout.user, { payments: 'pending', pendingPaymentMs: OUTLASTS_A_REQUEST_MS });
     const accepted = await submitCheckout(checkout);
     expect(accepted.status).toBe(202);
-    await simulator.setProfile(checkout.user, { payments: 'pending', pendingPaymentMs: 0 });
+    expect((await orderRow(accepted.body.id)).state).toBe('paying');
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // until the upstream has settled the payment
     await sql`update orders set updated_at = now() - interval '1 hour' where id = ${accepted.body.id}`;
 
     expect(await reconcileUntilAtRest(accepted.body.id)).toBe('completed');

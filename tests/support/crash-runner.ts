@@ -13,12 +13,10 @@ import { config } from '../../lib/config';
 import { closeDb } from '../../lib/db/sql';
 import { Deadline } from '../../lib/deadline';
 import { isAppError } from '../../lib/errors';
+import { routes } from '../../lib/http/routes';
 import { rootLogger } from '../../lib/logger';
 import { idempotently, orderReply } from '../../lib/orders/http';
 import { checkout } from '../../lib/services';
-
-/** The route template place.ts runs under; the request hash depends on it, so a retry through the API must match. */
-const PLACE_ORDER_ROUTE = 'POST /baskets/{basketId}/orders';
 
 async function main(): Promise<number> {
   const [user, basketId, key] = process.argv.slice(2);
@@ -28,7 +26,7 @@ async function main(): Promise<number> {
   const log = rootLogger.child({ crashAt: process.env.CRASH_AT, basketId });
   const request = { caller, deadline, headers: { 'idempotency-key': key }, params: { basketId }, body: undefined };
   try {
-    const reply = await idempotently(request, PLACE_ORDER_ROUTE, async (idempotencyKey) => {
+    const reply = await idempotently(request, routes.placeOrder, async (idempotencyKey) => {
       const order = await checkout().placeOrder(caller, basketId, idempotencyKey, undefined, { token: caller.token, deadline, log });
       return orderReply(order, 201);
     });

@@ -53,6 +53,17 @@ describe('the API document', () => {
     expect(deployed.map(({ functionName, method, path: p }) => ({ functionName, method, path: p })).sort(byRoute)).toEqual(documented.sort(byRoute));
   });
 
+  it('puts the JWT authorizer on every authenticated route of serverless.yml and on no public one', () => {
+    const deployed = new Map(serverlessRoutes().map((route) => [`${route.method} ${route.path}`, route]));
+    for (const route of allRoutes) {
+      const authorizer = deployed.get(`${route.method} ${route.path}`)?.authorizer;
+      expect({ route: `${route.method} ${route.path}`, authorizer }).toEqual({
+        route: `${route.method} ${route.path}`,
+        authorizer: route.authenticated === false ? undefined : '${self:custom.authorizer}',
+      });
+    }
+  });
+
   it('documents the x-auth-user security scheme on authenticated routes only', () => {
     expect(doc.components.securitySchemes.callerToken).toMatchObject({ type: 'apiKey', in: 'header', name: 'x-auth-user' });
     for (const route of allRoutes) {

@@ -51,6 +51,8 @@ export const basketLineView = z
 
 export const amountsView = z.object({ net: minorUnits, vat: minorUnits, gross: minorUnits }).meta({ id: 'Amounts' });
 
+export const vatGroupView = z.object({ vatRate, net: minorUnits, vat: minorUnits, gross: minorUnits }).meta({ id: 'VatGroup' });
+
 /** A basket as replies show it (lib/baskets/basket.ts basketView builds it). */
 export const basketView = z
   .object({
@@ -60,7 +62,7 @@ export const basketView = z
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     lines: z.array(basketLineView),
-    vatBreakdown: z.array(z.object({ vatRate, net: minorUnits, vat: minorUnits, gross: minorUnits })).describe('One entry per VAT rate, highest rate first'),
+    vatBreakdown: z.array(vatGroupView).describe('One entry per VAT rate, highest rate first'),
     totals: amountsView,
   })
   .meta({ id: 'Basket' });

@@ -1,6 +1,6 @@
 import { AppError } from '../lib/errors';
 import { endpoint } from '../lib/http/endpoint';
 
-export const handler = endpoint({ authenticated: false }, async () => {
+export const handler = endpoint({ functionName: 'notFound', authenticated: false }, async () => {
   throw new AppError('ROUTE_NOT_FOUND', 'No such route');
 });

@@ -8,12 +8,21 @@ const booleanFromEnv = z
   .enum(['true', 'false', '1', '0'])
   .transform((value) => value === 'true' || value === '1');
 
+/** The upstream when the local stage sets none: the simulator npm start runs on its default port. */
+const LOCAL_SIMULATOR_URL = 'http://127.0.0.1:4010';
+
 const envSchema = z
   .object({
-    DATABASE_URL: z.string().min(1, 'DATABASE_URL is required'),
+    /** 'local' under npm start / npm test (serverless-offline); serverless.yml sets ${sls:stage} everywhere. */
+    SERVICE_STAGE: z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'Must be a stage name').default('local'),
+    DATABASE_URL: z.string().min(1).optional(),
+    /** The Data API alternative to DATABASE_URL (Aurora): cluster ARN, secret ARN and database name together. */
+    DATA_API_CLUSTER_ARN: z.string().startsWith('arn:', 'Must be a cluster ARN').optional(),
+    DATA_API_SECRET_ARN: z.string().startsWith('arn:', 'Must be a secret ARN').optional(),
+    DATA_API_DATABASE: z.string().min(1).optional(),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(50).default(3),
     DATABASE_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(20),
-    UPSTREAM_BASE_URL: z.url(),
+    UPSTREAM_BASE_URL: z.url().optional(),
     UPSTREAM_CALL_TIMEOUT_MS: z.coerce.number().int().min(50).max(28000).default(8000),
     UPSTREAM_503_MEANS_NO_EFFECT: booleanFromEnv.default(true),
     PAYMENT_TIMEOUT_MS: z.coerce.number().int().min(50).max(28000).default(10000),
@@ -66,7 +75,29 @@ const envSchema = z
   .refine((env) => env.AUTH_MODE !== 'jwt' || env.AUTH_JWT_SECRET !== undefined, {
     message: 'AUTH_JWT_SECRET is required with AUTH_MODE=jwt',
     path: ['AUTH_JWT_SECRET'],
-  });
+  })
+  .superRefine(requireDeployedSettings)
+  // Only the local stage may leave the upstream unset: it is then the simulator npm start runs.
+  .transform((env) => ({ ...env, UPSTREAM_BASE_URL: env.UPSTREAM_BASE_URL ?? LOCAL_SIMULATOR_URL }));
+
+/**
+ * A database on every stage: DATABASE_URL, or the Data API (cluster ARN, secret ARN and database together).
+ * Outside the local stage nothing falls back to the simulator, so the upstream URL is required too.
+ */
+function requireDeployedSettings(
+  env: { SERVICE_STAGE: string; UPSTREAM_BASE_URL?: string; DATABASE_URL?: string; DATA_API_CLUSTER_ARN?: string; DATA_API_SECRET_ARN?: string; DATA_API_DATABASE?: string },
+  ctx: z.RefinementCtx,
+): void {
+  const dataApi = env.DATA_API_CLUSTER_ARN !== undefined || env.DATA_API_SECRET_ARN !== undefined;
+  if (dataApi && !(env.DATA_API_CLUSTER_ARN && env.DATA_API_SECRET_ARN && env.DATA_API_DATABASE)) {
+    ctx.addIssue({ code: 'custom', path: ['DATA_API_CLUSTER_ARN'], message: 'The Data API needs DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN and DATA_API_DATABASE together' });
+  } else if (!dataApi && !env.DATABASE_URL) {
+    ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'DATABASE_URL is required (or DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN and DATA_API_DATABASE)' });
+  }
+  if (env.SERVICE_STAGE !== 'local' && !env.UPSTREAM_BASE_URL) {
+    ctx.addIssue({ code: 'custom', path: ['UPSTREAM_BASE_URL'], message: `UPSTREAM_BASE_URL is required outside the local stage (stage ${env.SERVICE_STAGE})` });
+  }
+}
 
 export type Config = z.infer<typeof envSchema>;
 

@@ -3,8 +3,11 @@ import path from 'node:path';
 import { PROJECT_ROOT } from './database';
 import { freePort, preferredOrFreePort } from './ports';
 
+/** The stage every local stack runs serverless-offline at; its handlers see it as SERVICE_STAGE (lib/config.ts). */
+export const LOCAL_STAGE = 'local';
+
 /** The deployed name of a function of serverless.yml (service-stage-function), as the invoke API wants it. */
-export function lambdaName(functionKey: string, stage = 'dev'): string {
+export function lambdaName(functionKey: string, stage = LOCAL_STAGE): string {
   return `pos-basket-service-${stage}-${functionKey}`;
 }
 
@@ -43,7 +46,7 @@ export async function startOffline(options: OfflineOptions): Promise<OfflineHand
   const httpPort = options.preferredPort ? await preferredOrFreePort(options.preferredPort) : await freePort();
   const lambdaPort = await freePort();
   const cli = path.join(PROJECT_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
-  const child = spawn(process.execPath, [cli, 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--host', '127.0.0.1'], {
+  const child = spawn(process.execPath, [cli, 'offline', 'start', '--stage', LOCAL_STAGE, '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--host', '127.0.0.1'], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...options.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', SLS_DEPRECATION_DISABLE: '*' },
     detached: true,

@@ -1,8 +1,8 @@
 import { basketReply } from '../../lib/baskets/http';
-import { basketItemParams, ifMatchHeaders } from '../../lib/baskets/schemas';
 import { endpoint } from '../../lib/http/endpoint';
+import { routes } from '../../lib/http/routes';
 import { services } from '../../lib/services';
 
-export const handler = endpoint({ params: basketItemParams, headers: ifMatchHeaders }, async ({ caller, params, headers }) =>
+export const handler = endpoint(routes.removeBasketItem, async ({ caller, params, headers }) =>
   basketReply(await services().baskets.removeItem(caller, params.basketId, params.productId, headers['if-match'])),
 );

@@ -1,5 +1,6 @@
 import { AppError } from '../errors';
 import { basisPointsToRate, grossMinorUnits } from '../domain/vat';
+import type { BasketView } from './schemas';
 
 export type BasketStatus = 'open' | 'locked' | 'closed' | 'discarded';
 
@@ -94,7 +95,7 @@ export function basketWriteRefusal(current: { status: BasketStatus; version: num
 }
 
 /** The basket as our API shows it; money in integer minor units. */
-export function basketView(basket: Basket) {
+export function basketView(basket: Basket): BasketView {
   const priced = priceBasket(basket.lines);
   return {
     id: basket.id,

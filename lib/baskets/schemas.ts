@@ -31,3 +31,47 @@ export const listQuery = z.strictObject({
 });
 
 export const emptyBody = z.strictObject({}).optional();
+
+/** Money in the API: integer minor units (øre, cents). */
+export const minorUnits = z.int().describe('Integer minor units (øre, cents)');
+export const vatRate = z.number().min(0).max(1).describe('VAT as a fraction, e.g. 0.2 for 20 %');
+
+export const basketLineView = z
+  .object({
+    productId,
+    name: z.string(),
+    quantity: z.int().min(1).max(MAX_QUANTITY),
+    unitNetPrice: minorUnits.describe('Net price of one unit when the line was set (minor units)'),
+    vatRate,
+    net: minorUnits,
+    vat: minorUnits,
+    gross: minorUnits.describe('round-half-up(net × (1 + vatRate)), rounded once per line'),
+  })
+  .meta({ id: 'BasketLine' });
+
+export const amountsView = z.object({ net: minorUnits, vat: minorUnits, gross: minorUnits }).meta({ id: 'Amounts' });
+
+export const vatGroupView = z.object({ vatRate, net: minorUnits, vat: minorUnits, gross: minorUnits }).meta({ id: 'VatGroup' });
+
+/** A basket as replies show it (lib/baskets/basket.ts basketView builds it). */
+export const basketView = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(['open', 'locked', 'closed', 'discarded']),
+    version: z.int().min(1).describe('Bumped by every write; sent as ETag, sent back as If-Match'),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    lines: z.array(basketLineView),
+    vatBreakdown: z.array(vatGroupView).describe('One entry per VAT rate, highest rate first'),
+    totals: amountsView,
+  })
+  .meta({ id: 'Basket' });
+
+export const basketPageView = z
+  .object({
+    baskets: z.array(basketView).describe("The caller's open baskets, newest first"),
+    nextCursor: z.string().nullable().describe('Pass as ?after= for the next page; null on the last page'),
+  })
+  .meta({ id: 'BasketPage' });
+
+export type BasketView = z.output<typeof basketView>;

@@ -1,6 +1,7 @@
 import { toMinorUnits } from '../domain/money';
 import { basisPointsToRate, grossMinorUnits, vatRateToBasisPoints } from '../domain/vat';
 import type { UpstreamProduct } from '../upstream/pos-api';
+import type { ProductView } from './schemas';
 
 export interface Product {
   id: string;
@@ -19,7 +20,7 @@ export function productFromUpstream(upstream: UpstreamProduct): Product {
 }
 
 /** The product as our API shows it: prices in integer minor units, net and gross. */
-export function productView(product: Product) {
+export function productView(product: Product): ProductView {
   return {
     id: product.id,
     name: product.name,

@@ -35,6 +35,7 @@ export function connect(url: string, options: { max?: number; idleTimeoutSeconds
 export function db(): Sql {
   if (!client) {
     const { DATABASE_URL, DATABASE_POOL_MAX, DATABASE_IDLE_TIMEOUT_SECONDS } = config();
+    if (!DATABASE_URL) throw new Error('DATABASE_URL is not set: this build has no Data API (DATA_API_*) driver');
     client = connect(DATABASE_URL, { max: DATABASE_POOL_MAX, idleTimeoutSeconds: DATABASE_IDLE_TIMEOUT_SECONDS });
   }
   return client;

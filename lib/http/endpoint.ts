@@ -14,7 +14,10 @@ import { toLambdaResult, type LambdaResult, type Reply } from './reply';
 
 type Infer<S> = S extends ZodType ? z.output<S> : undefined;
 
+/** What a handler validates: in practice an entry of the route registry (lib/http/routes.ts). */
 export interface EndpointSpec<P, B, Q, H> {
+  /** The serverless.yml function that serves it. */
+  functionName: string;
   /** false for public routes (health); everything else needs a verified token. */
   authenticated?: boolean;
   params?: P;

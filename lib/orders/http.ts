@@ -1,6 +1,7 @@
 import type { Caller } from '../auth';
 import type { Deadline } from '../deadline';
 import type { Reply } from '../http/reply';
+import { routeKey, type RouteSpec } from '../http/routes';
 import { runIdempotent } from '../idempotency/run';
 import { services } from '../services';
 import { orderView, type Order } from './order';
@@ -27,16 +28,16 @@ export function paymentReply(order: Order): Reply {
   return { ...reply, headers: { ...reply.headers, 'retry-after': String(PENDING_PAYMENT_RETRY_AFTER_SECONDS) } };
 }
 
-/** Runs a paying request under its Idempotency-Key, scoped to the caller and the route. */
+/** Runs a paying request under its Idempotency-Key, scoped to the caller and the route ("POST /baskets/{basketId}/orders"). */
 export function idempotently(
   request: { caller: Caller; deadline: Deadline; headers: { 'idempotency-key'?: string }; params: unknown; body: unknown },
-  route: string,
+  route: Pick<RouteSpec, 'method' | 'path'>,
   work: (key: string) => Promise<Reply>,
 ): Promise<Reply> {
   const key = requireIdempotencyKey(request.headers);
   return runIdempotent(
     services().idempotency,
-    { ownerId: request.caller.userId, key, method: 'POST', route, params: request.params, body: request.body ?? null, lockMs: request.deadline.remainingMs() + LOCK_MARGIN_MS },
+    { ownerId: request.caller.userId, key, method: route.method, route: routeKey(route), params: request.params, body: request.body ?? null, lockMs: request.deadline.remainingMs() + LOCK_MARGIN_MS },
     () => work(key),
   );
 }

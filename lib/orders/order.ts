@@ -1,3 +1,4 @@
+import type { OrderView } from './schemas';
 import type { OrderState } from './state-machine';
 
 export interface Order {
@@ -24,7 +25,7 @@ export interface Order {
 export type PaymentOutcome = 'completed' | 'declined' | 'no_charge' | 'unknown';
 
 /** The order as our API shows it; money in integer minor units. */
-export function orderView(order: Order) {
+export function orderView(order: Order): OrderView {
   return {
     id: order.id,
     basketId: order.basketId,

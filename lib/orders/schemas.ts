@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ifMatchHeaders } from '../baskets/schemas';
 import { AppError } from '../errors';
 import { idempotencyKeySchema } from '../idempotency/key';
+import { ORDER_STATES, type OrderState } from './state-machine';
 
 export const orderParams = z.strictObject({ orderId: z.uuid({ message: 'Must be a UUID' }) });
 
@@ -15,3 +16,20 @@ export function requireIdempotencyKey(headers: { 'idempotency-key'?: string }): 
   }
   return key;
 }
+
+/** An order as replies show it (lib/orders/order.ts orderView builds it). */
+export const orderView = z
+  .object({
+    id: z.uuid(),
+    basketId: z.uuid(),
+    status: z.enum(ORDER_STATES as [OrderState, ...OrderState[]]),
+    total: z.int().describe('Gross total charged, integer minor units'),
+    paymentId: z.string().nullable().describe("The upstream payment's id once a payment was made"),
+    paymentAttempts: z.int().min(0),
+    lastError: z.string().optional().describe('Why the order failed or is unknown, when it did'),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Order' });
+
+export type OrderView = z.output<typeof orderView>;

@@ -1,6 +1,6 @@
 /**
  * One checkout in a process of its own, for the crash-recovery tests: it takes
- * the Idempotency-Key and calls the checkout's placeOrder exactly as
+ * the Idempotency-Key and calls services().checkout.placeOrder exactly as
  * functions/orders/place.ts does, and with CRASH_AT=<point> it dies at that
  * point (exit code CRASH_EXIT_CODE), leaving only what was committed.
  *
@@ -13,12 +13,10 @@ import { config } from '../../lib/config';
 import { closeDb } from '../../lib/db/sql';
 import { Deadline } from '../../lib/deadline';
 import { isAppError } from '../../lib/errors';
+import { routes } from '../../lib/http/routes';
 import { rootLogger } from '../../lib/logger';
 import { idempotently, paymentReply } from '../../lib/orders/http';
 import { services } from '../../lib/services';
-
-/** The route template place.ts runs under; the request hash depends on it, so a retry through the API must match. */
-const PLACE_ORDER_ROUTE = 'POST /baskets/{basketId}/orders';
 
 async function main(): Promise<number> {
   const [user, basketId, key] = process.argv.slice(2);
@@ -28,7 +26,7 @@ async function main(): Promise<number> {
   const log = rootLogger.child({ crashAt: process.env.CRASH_AT, basketId });
   const request = { caller, deadline, headers: { 'idempotency-key': key }, params: { basketId }, body: undefined };
   try {
-    const reply = await idempotently(request, PLACE_ORDER_ROUTE, async (idempotencyKey) => {
+    const reply = await idempotently(request, routes.placeOrder, async (idempotencyKey) => {
       const order = await services().checkout.placeOrder(caller, basketId, idempotencyKey, undefined, { token: caller.token, deadline, log });
       return paymentReply(order);
     });

@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack, type Stack } from '../../dev/infra/stack';
@@ -38,5 +38,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_SIMULATOR_URL = stack.simulatorUrl;
   process.env.AUTH_JWT_SECRET = stack.jwtSecret;
   process.env.TEST_OFFLINE_LOG = OFFLINE_LOG;
+  // Where tests/support/http.ts records every API answer, for the contract check in global teardown.
+  process.env.TEST_CONTRACT_DIR = mkdtempSync(path.join(os.tmpdir(), 'pos-basket-contract-'));
   process.stdout.write(`\n[tests] stack up: api ${stack.apiUrl}, simulator ${stack.simulatorUrl}; handler logs in ${OFFLINE_LOG}\n`);
 }

@@ -1,7 +1,33 @@
 import { rmSync } from 'node:fs';
+import { ContractChecker, readRecordedCalls } from './contract';
+
+/** At most this many mismatches are listed; the count says how many more there were. */
+const LISTED_MISMATCHES = 40;
 
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__POS_TEST_STACK__?.stop();
-  globalThis.__POS_TEST_STACK__ = undefined;
-  if (process.env.TEST_OFFLINE_LOG && !process.env.KEEP_TEST_LOGS) rmSync(process.env.TEST_OFFLINE_LOG, { force: true });
+  let mismatches: string[] = [];
+  let calls = 0;
+  try {
+    const stack = globalThis.__POS_TEST_STACK__;
+    const dir = process.env.TEST_CONTRACT_DIR;
+    if (stack?.apiUrl && dir) {
+      // The document as the API serves it, checked against every answer the tests received.
+      const response = await fetch(`${stack.apiUrl}/openapi.json`);
+      if (response.status !== 200) throw new Error(`GET /openapi.json answered ${response.status}`);
+      const recorded = readRecordedCalls(dir);
+      calls = recorded.length;
+      mismatches = new ContractChecker((await response.json()) as Record<string, unknown>).check(recorded);
+    }
+  } finally {
+    await globalThis.__POS_TEST_STACK__?.stop();
+    globalThis.__POS_TEST_STACK__ = undefined;
+    if (process.env.TEST_OFFLINE_LOG && !process.env.KEEP_TEST_LOGS) rmSync(process.env.TEST_OFFLINE_LOG, { force: true });
+    if (process.env.TEST_CONTRACT_DIR && !process.env.KEEP_TEST_LOGS) rmSync(process.env.TEST_CONTRACT_DIR, { recursive: true, force: true });
+  }
+  if (mismatches.length > 0) {
+    const listed = mismatches.slice(0, LISTED_MISMATCHES).map((problem) => `  - ${problem}`);
+    if (mismatches.length > LISTED_MISMATCHES) listed.push(`  … and ${mismatches.length - LISTED_MISMATCHES} more`);
+    throw new Error(`API answers that the OpenAPI document (GET /openapi.json) does not describe:\n${listed.join('\n')}`);
+  }
+  if (calls > 0) process.stdout.write(`[tests] API contract: ${calls} answers match the OpenAPI document\n`);
 }

@@ -1,6 +1,7 @@
 import { invokeLambda } from '../../dev/infra/offline';
 import { signDevToken } from '../../dev/simulator';
 import type { FaultKind, Ledger, SimulatorConfigPatch, UpstreamProfile } from '../../dev/simulator';
+import { recordCall } from './contract';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -43,8 +44,12 @@ export async function call<T = any>(base: string, path: string, options: CallOpt
     body = JSON.stringify(options.body);
     headers['content-type'] = 'application/json';
   }
-  const response = await fetch(`${base}${path}`, { method: options.method ?? 'GET', headers, body });
+  const url = new URL(`${base}${path}`);
+  const method = options.method ?? 'GET';
+  const response = await fetch(url, { method, headers, body });
   const text = await response.text();
+  // Every answer of our API is checked against its OpenAPI document at the end of the run (tests/support/contract.ts).
+  if (base === process.env.TEST_API_URL || base === process.env.TEST_API_URL_AMBIGUOUS_503) recordCall(url, method, response, text);
   let parsed: unknown = text;
   try {
     parsed = text ? JSON.parse(text) : undefined;

@@ -29,4 +29,35 @@ describe('configuration read at cold start', () => {
     expect(() => parseConfig(withoutSecret)).toThrow(/AUTH_JWT_SECRET/);
     expect(parseConfig({ ...withoutSecret, AUTH_TRUST_API_GATEWAY: 'true' }).AUTH_TRUST_API_GATEWAY).toBe(true);
   });
+
+  describe('outside the local stage', () => {
+    const deployed = { SERVICE_STAGE: 'prod', DATABASE_URL: 'postgres://db/pos', UPSTREAM_BASE_URL: 'https://pos.example.com', AUTH_TRUST_API_GATEWAY: 'true' };
+
+    it('refuses to start without an upstream URL, where locally the simulator is assumed', () => {
+      const { UPSTREAM_BASE_URL: _omitted, ...withoutUpstream } = deployed;
+
+      expect(() => parseConfig(withoutUpstream)).toThrow(/UPSTREAM_BASE_URL is required outside the local stage/);
+      expect(parseConfig({ ...withoutUpstream, SERVICE_STAGE: 'local' }).UPSTREAM_BASE_URL).toBe('http://127.0.0.1:4010');
+      expect(parseConfig({ ...valid, UPSTREAM_BASE_URL: '' }).SERVICE_STAGE).toBe('local');
+    });
+
+    it('refuses to start without a database: DATABASE_URL, or the Data API cluster, secret and database', () => {
+      const { DATABASE_URL: _omitted, ...withoutDatabase } = deployed;
+      const dataApi = {
+        DATA_API_CLUSTER_ARN: 'arn:aws:rds:eu-west-1:123456789012:cluster:pos',
+        DATA_API_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pos-AbCdEf',
+        DATA_API_DATABASE: 'pos',
+      };
+
+      expect(() => parseConfig(withoutDatabase)).toThrow(/DATABASE_URL is required/);
+      expect(() => parseConfig({ ...withoutDatabase, DATA_API_DATABASE: 'pos' })).toThrow(/DATABASE_URL is required/);
+      expect(parseConfig({ ...withoutDatabase, ...dataApi }).DATA_API_CLUSTER_ARN).toBe(dataApi.DATA_API_CLUSTER_ARN);
+      expect(() => parseConfig({ ...withoutDatabase, ...dataApi, DATA_API_SECRET_ARN: '' })).toThrow(/DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN and DATA_API_DATABASE together/);
+      expect(() => parseConfig({ ...withoutDatabase, ...dataApi, DATA_API_CLUSTER_ARN: 'pos-cluster' })).toThrow(/DATA_API_CLUSTER_ARN: Must be a cluster ARN/);
+    });
+
+    it('still refuses to start without a way to authenticate callers', () => {
+      expect(() => parseConfig({ ...deployed, AUTH_TRUST_API_GATEWAY: 'false' })).toThrow(/AUTH_JWT_SECRET/);
+    });
+  });
 });

@@ -1,0 +1,221 @@
+/**
+ * `serverless package` as a deploy would run it, offline: no AWS account, fake
+ * credentials, in a copy of the project under a temp dir (so nothing is left in
+ * the repo and the running test stack's .esbuild is not touched). Then the
+ * CloudFormation template and the zips are checked.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { load } from 'js-yaml';
+import { allRoutes } from '../../lib/http/routes';
+
+const run = promisify(execFile);
+const ROOT = path.join(__dirname, '../..');
+const MAX_ZIP_BYTES = 1024 * 1024;
+/** What serverless.yml's `ci` stage sets (every optional part on). */
+const CI = { stage: 'ci', upstream: 'https://pos.example.com', issuer: 'https://issuer.example.com/', audience: 'pos-terminals' };
+const DATA_API_ACTIONS = ['rds-data:ExecuteStatement', 'rds-data:BatchExecuteStatement', 'rds-data:BeginTransaction', 'rds-data:CommitTransaction', 'rds-data:RollbackTransaction'];
+const CLUSTER_ARN = { 'Fn::GetAtt': ['DatabaseCluster', 'DBClusterArn'] };
+const SECRET_ARN = { 'Fn::GetAtt': ['DatabaseCluster', 'MasterUserSecret.SecretArn'] };
+
+/** Top-level entries a package run never needs; everything else is copied. */
+const NOT_COPIED = new Set(['node_modules', '.git', '.data', '.esbuild', '.serverless', 'coverage']);
+
+type Json = Record<string, any>;
+
+/** The file names in a zip, read from its central directory (no unzip needed). */
+function zipEntries(file: string): string[] {
+  const zip = readFileSync(file);
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06])); // end of central directory record
+  const count = zip.readUInt16LE(end + 10);
+  const names: string[] = [];
+  for (let at = zip.readUInt32LE(end + 16), i = 0; i < count; i++) {
+    const [nameLength, extraLength, commentLength] = [zip.readUInt16LE(at + 28), zip.readUInt16LE(at + 30), zip.readUInt16LE(at + 32)];
+    names.push(zip.toString('utf8', at + 46, at + 46 + nameLength));
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return names.sort();
+}
+
+interface ServerlessConfig {
+  functions: Record<string, { handler: string; memorySize?: number; timeout?: number; events?: Array<{ httpApi?: unknown; schedule?: unknown }> }>;
+}
+
+const serverlessYml = load(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')) as ServerlessConfig;
+
+let work: string;
+
+/** The serverless CLI in the copy, with nothing of this machine's environment but PATH: no credentials, no DATABASE_URL. */
+function serverless(args: string[]) {
+  return run(process.execPath, [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), ...args], {
+    cwd: path.join(work, 'project'),
+    timeout: 240_000,
+    maxBuffer: 32 * 1024 * 1024,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: path.join(work, 'home'),
+      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      AWS_REGION: 'eu-west-1',
+      SLS_TELEMETRY_DISABLED: '1',
+      SLS_NOTIFICATIONS_MODE: 'off',
+      SLS_DEPRECATION_DISABLE: '*',
+    },
+  });
+}
+
+beforeAll(() => {
+  work = mkdtempSync(path.join(os.tmpdir(), 'pos-basket-package-'));
+  cpSync(ROOT, path.join(work, 'project'), { recursive: true, filter: (source) => !NOT_COPIED.has(path.relative(ROOT, source).split(path.sep)[0]!) && !source.includes(`${path.sep}results${path.sep}`) });
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(work, 'project', 'node_modules'), 'dir');
+});
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('serverless package --stage ci (no AWS access)', () => {
+  let template: Json;
+  let resources: Json;
+  let out: string;
+
+  beforeAll(async () => {
+    out = path.join(work, 'out');
+    await serverless(['package', '--stage', CI.stage, '--package', out]);
+    template = JSON.parse(readFileSync(path.join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
+    resources = template.Resources;
+  }, 300_000);
+
+  const ofType = (type: string) => Object.entries<Json>(resources).filter(([, resource]) => resource.Type === type);
+  const lambdaOf = (functionName: string) => resources[`${functionName[0]!.toUpperCase()}${functionName.slice(1)}LambdaFunction`];
+
+  it('packages every function on its own, each zip at most 1 MB, holding only its minified bundle', () => {
+    const sizes: string[] = [];
+    for (const [name, fn] of Object.entries(serverlessYml.functions)) {
+      const zip = path.join(out, `${name}.zip`);
+      const bytes = statSync(zip).size;
+      sizes.push(`${name.padEnd(18)} ${(bytes / 1024).toFixed(0).padStart(5)} KB`);
+      expect({ name, withinLimit: bytes <= MAX_ZIP_BYTES }).toEqual({ name, withinLimit: true });
+      expect(lambdaOf(name).Properties.Code.S3Key).toMatch(new RegExp(`/${name}\\.zip$`));
+      expect(fn.handler).toMatch(/\.handler$/);
+    }
+    expect(readdirSync(out).filter((file) => file.endsWith('.zip')).sort()).toEqual(Object.keys(serverlessYml.functions).map((name) => `${name}.zip`).sort());
+    process.stdout.write(`\n[deploy] zipped bundles (stage ${CI.stage}):\n${sizes.map((line) => `  ${line}`).join('\n')}\n`);
+  });
+
+  it('zips the bundle alone: no source map, no node_modules, no TypeScript', () => {
+    for (const [name, fn] of Object.entries(serverlessYml.functions)) {
+      const handlerFile = `${fn.handler.replace(/\.handler$/, '')}.js`;
+      expect({ name, entries: zipEntries(path.join(out, `${name}.zip`)) }).toEqual({ name, entries: [handlerFile] });
+    }
+  });
+
+  it('deploys every HTTP route of serverless.yml, with the JWT authorizer on each authenticated one', () => {
+    const routes = new Map(ofType('AWS::ApiGatewayV2::Route').map(([, route]) => [route.Properties.RouteKey as string, route.Properties]));
+    const authorizers = ofType('AWS::ApiGatewayV2::Authorizer');
+    expect(authorizers).toHaveLength(1);
+    const [authorizerId, authorizer] = authorizers[0]!;
+    expect(authorizer.Properties).toMatchObject({
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.x-auth-user'],
+      JwtConfiguration: { Issuer: CI.issuer, Audience: [CI.audience] },
+    });
+    for (const [functionName, fn] of Object.entries(serverlessYml.functions)) {
+      for (const event of fn.events ?? []) {
+        if (!event.httpApi) continue;
+        if (event.httpApi === '*') {
+          expect(routes.get('$default')).toMatchObject({ Target: { 'Fn::Join': ['/', ['integrations', { Ref: 'HttpApiIntegrationNotFound' }]] } });
+          expect(routes.get('$default')).not.toHaveProperty('AuthorizerId');
+          continue;
+        }
+        const { method, path: routePath } = event.httpApi as { method: string; path: string };
+        const key = `${method.toUpperCase()} ${routePath}`;
+        const route = allRoutes.find((entry) => `${entry.method} ${entry.path}` === key);
+        expect({ key, functionName: route?.functionName }).toEqual({ key, functionName });
+        const deployed = routes.get(key);
+        expect({ key, deployed: deployed !== undefined }).toEqual({ key, deployed: true });
+        if (route!.authenticated === false) expect({ key, authorizer: deployed!.AuthorizerId }).toEqual({ key, authorizer: undefined });
+        else expect({ key, type: deployed!.AuthorizationType, authorizer: deployed!.AuthorizerId }).toEqual({ key, type: 'JWT', authorizer: { Ref: authorizerId } });
+      }
+    }
+    expect(routes.size).toBe(allRoutes.length + 1);
+  });
+
+  it('runs the reconciler every minute', () => {
+    const rules = ofType('AWS::Events::Rule').map(([, rule]) => rule.Properties);
+    expect(rules).toEqual([
+      expect.objectContaining({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED', Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': ['ReconcilerLambdaFunction', 'Arn'] } })] }),
+    ]);
+    expect(resources.ReconcilerLambdaFunction.Properties.Timeout).toBe(120);
+  });
+
+  it('lets the handlers use the Data API on the cluster only, and read its secret only', () => {
+    const statements = [
+      ...resources.IamRoleLambdaExecution.Properties.Policies.flatMap((policy: Json) => policy.PolicyDocument.Statement),
+      ...ofType('AWS::IAM::Policy').flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement),
+    ];
+    const actionsOf = (statement: Json): string[] => [statement.Action].flat();
+    const dataApi = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('rds-data:')));
+    const secrets = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('secretsmanager:')));
+    expect(dataApi).toEqual([{ Effect: 'Allow', Action: DATA_API_ACTIONS, Resource: CLUSTER_ARN }]);
+    expect(secrets).toEqual([{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: SECRET_ARN }]);
+    for (const statement of statements) {
+      expect(actionsOf(statement).filter((action) => action === '*' || /^(rds-data|secretsmanager|rds):\*$/.test(action))).toEqual([]);
+    }
+    const [, policy] = ofType('AWS::IAM::Policy').find(([, p]) => p.Properties.PolicyDocument.Statement.some((s: Json) => s === dataApi[0] || actionsOf(s).includes('rds-data:ExecuteStatement')))!;
+    expect(policy.Condition).toBe('UseDataApi');
+    expect(policy.Properties.Roles).toEqual([{ Ref: 'IamRoleLambdaExecution' }]);
+  });
+
+  it('creates an Aurora Serverless v2 PostgreSQL cluster with the Data API on and its master secret in Secrets Manager, under a condition', () => {
+    expect(template.Conditions.CreateDatabase).toEqual({ 'Fn::Equals': ['true', 'true'] });
+    expect(resources.DatabaseCluster).toMatchObject({
+      Type: 'AWS::RDS::DBCluster',
+      Condition: 'CreateDatabase',
+      Properties: { Engine: 'aurora-postgresql', EnableHttpEndpoint: true, ManageMasterUserPassword: true, StorageEncrypted: true, ServerlessV2ScalingConfiguration: expect.any(Object) },
+    });
+    expect(resources.DatabaseInstance).toMatchObject({ Condition: 'CreateDatabase', Properties: { DBInstanceClass: 'db.serverless', DBClusterIdentifier: { Ref: 'DatabaseCluster' } } });
+  });
+
+  it('gives every function its stage, the Data API target, the upstream, its own memory and timeout, and no local default', () => {
+    for (const [name, fn] of Object.entries(serverlessYml.functions)) {
+      const properties = lambdaOf(name).Properties;
+      expect({ name, memory: typeof fn.memorySize, timeout: typeof fn.timeout }).toEqual({ name, memory: 'number', timeout: 'number' });
+      expect(properties).toMatchObject({ MemorySize: fn.memorySize, Timeout: fn.timeout });
+      if (fn.events?.some((event) => event.httpApi)) expect(properties.Timeout).toBeLessThan(29);
+      expect(properties.Environment.Variables).toMatchObject({
+        SERVICE_STAGE: CI.stage,
+        UPSTREAM_BASE_URL: CI.upstream,
+        DATA_API_CLUSTER_ARN: CLUSTER_ARN,
+        DATA_API_SECRET_ARN: SECRET_ARN,
+        DATA_API_DATABASE: 'pos',
+        AUTH_TRUST_API_GATEWAY: 'true',
+      });
+    }
+    expect(JSON.stringify(template)).not.toMatch(/127\.0\.0\.1|localhost/);
+  });
+
+  it('allows our request headers and exposes ours through CORS', () => {
+    const cors = resources.HttpApi.Properties.CorsConfiguration;
+    expect(cors.AllowHeaders).toEqual(expect.arrayContaining(['x-auth-user', 'idempotency-key', 'if-match', 'content-type', 'x-request-id']));
+    expect(cors.ExposeHeaders).toEqual(expect.arrayContaining(['etag', 'retry-after', 'location', 'x-request-id', 'idempotent-replayed']));
+  });
+});
+
+describe('serverless.yml with an existing cluster (serverless print, no AWS access)', () => {
+  const cluster = 'arn:aws:rds:eu-west-1:123456789012:cluster:pos';
+  const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pos-db-AbCdEf';
+
+  it('scopes the Data API and the secret to the ARNs given, and creates no cluster', async () => {
+    const { stdout } = await serverless(['print', '--stage', 'prod', '--format', 'json', `--param=dataApiClusterArn=${cluster}`, `--param=dataApiSecretArn=${secret}`, `--param=upstreamBaseUrl=https://pos.example.com`]);
+    const config = JSON.parse(stdout.slice(stdout.indexOf('{')));
+    expect(config.resources.Conditions.CreateDatabase).toEqual({ 'Fn::Equals': ['false', 'true'] });
+    expect(config.resources.Conditions.UseDataApi['Fn::Or'][1]).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [cluster, ''] }] });
+    expect(config.resources.Resources.DataApiAccessPolicy.Properties.PolicyDocument.Statement.map((s: Json) => s.Resource)).toEqual([cluster, secret]);
+    expect(config.provider.environment).toMatchObject({ SERVICE_STAGE: 'prod', DATA_API_CLUSTER_ARN: cluster, DATA_API_SECRET_ARN: secret, UPSTREAM_BASE_URL: 'https://pos.example.com', AUTH_TRUST_API_GATEWAY: 'false' });
+    for (const fn of Object.values<Json>(config.functions)) for (const event of fn.events ?? []) if (event.httpApi?.authorizer !== undefined) expect(event.httpApi.authorizer).toBe('');
+  }, 120_000);
+});

@@ -45,8 +45,9 @@ const envSchema = z
     AUTH_UPSTREAM_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
     TOKEN_ENCRYPTION_KEYS: z
       .string()
-      .default(DEV_TOKEN_ENCRYPTION_KEYS)
+      .optional()
       .superRefine((value, ctx) => {
+        if (value === undefined) return;
         try {
           parseSealingKeys(value);
         } catch (error) {
@@ -77,15 +78,28 @@ const envSchema = z
     path: ['AUTH_JWT_SECRET'],
   })
   .superRefine(requireDeployedSettings)
-  // Only the local stage may leave the upstream unset: it is then the simulator npm start runs.
-  .transform((env) => ({ ...env, UPSTREAM_BASE_URL: env.UPSTREAM_BASE_URL ?? LOCAL_SIMULATOR_URL }));
+  // Only the local stage may leave these unset: the upstream is then the simulator npm start runs, and tokens are sealed with the dev key.
+  .transform((env) => ({
+    ...env,
+    UPSTREAM_BASE_URL: env.UPSTREAM_BASE_URL ?? LOCAL_SIMULATOR_URL,
+    TOKEN_ENCRYPTION_KEYS: env.TOKEN_ENCRYPTION_KEYS ?? DEV_TOKEN_ENCRYPTION_KEYS,
+  }));
 
 /**
  * A database on every stage: DATABASE_URL, or the Data API (cluster ARN, secret ARN and database together).
- * Outside the local stage nothing falls back to the simulator, so the upstream URL is required too.
+ * Outside the local stage nothing falls back to the simulator or the dev sealing key, so the upstream URL
+ * and TOKEN_ENCRYPTION_KEYS are required too (callers are authenticated on every stage: see AUTH_MODE).
  */
 function requireDeployedSettings(
-  env: { SERVICE_STAGE: string; UPSTREAM_BASE_URL?: string; DATABASE_URL?: string; DATA_API_CLUSTER_ARN?: string; DATA_API_SECRET_ARN?: string; DATA_API_DATABASE?: string },
+  env: {
+    SERVICE_STAGE: string;
+    UPSTREAM_BASE_URL?: string;
+    DATABASE_URL?: string;
+    DATA_API_CLUSTER_ARN?: string;
+    DATA_API_SECRET_ARN?: string;
+    DATA_API_DATABASE?: string;
+    TOKEN_ENCRYPTION_KEYS?: string;
+  },
   ctx: z.RefinementCtx,
 ): void {
   const dataApi = env.DATA_API_CLUSTER_ARN !== undefined || env.DATA_API_SECRET_ARN !== undefined;
@@ -94,8 +108,16 @@ function requireDeployedSettings(
   } else if (!dataApi && !env.DATABASE_URL) {
     ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'DATABASE_URL is required (or DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN and DATA_API_DATABASE)' });
   }
-  if (env.SERVICE_STAGE !== 'local' && !env.UPSTREAM_BASE_URL) {
+  if (env.SERVICE_STAGE === 'local') return;
+  if (!env.UPSTREAM_BASE_URL) {
     ctx.addIssue({ code: 'custom', path: ['UPSTREAM_BASE_URL'], message: `UPSTREAM_BASE_URL is required outside the local stage (stage ${env.SERVICE_STAGE})` });
+  }
+  if (!env.TOKEN_ENCRYPTION_KEYS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TOKEN_ENCRYPTION_KEYS'],
+      message: `TOKEN_ENCRYPTION_KEYS is required outside the local stage (stage ${env.SERVICE_STAGE}): it seals the callers' tokens the reconciler acts with`,
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from '../../lib/config';
+import { ConfigError, DEV_TOKEN_ENCRYPTION_KEYS, parseConfig } from '../../lib/config';
 
 const valid = { DATABASE_URL: 'postgres://localhost/db', UPSTREAM_BASE_URL: 'http://127.0.0.1:4010', AUTH_JWT_SECRET: 'a-secret-of-enough-length' };
 
@@ -31,7 +31,13 @@ describe('configuration read at cold start', () => {
   });
 
   describe('outside the local stage', () => {
-    const deployed = { SERVICE_STAGE: 'prod', DATABASE_URL: 'postgres://db/pos', UPSTREAM_BASE_URL: 'https://pos.example.com', AUTH_TRUST_API_GATEWAY: 'true' };
+    const deployed = {
+      SERVICE_STAGE: 'prod',
+      DATABASE_URL: 'postgres://db/pos',
+      UPSTREAM_BASE_URL: 'https://pos.example.com',
+      AUTH_TRUST_API_GATEWAY: 'true',
+      TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+    };
 
     it('refuses to start without an upstream URL, where locally the simulator is assumed', () => {
       const { UPSTREAM_BASE_URL: _omitted, ...withoutUpstream } = deployed;
@@ -54,6 +60,18 @@ describe('configuration read at cold start', () => {
       expect(parseConfig({ ...withoutDatabase, ...dataApi }).DATA_API_CLUSTER_ARN).toBe(dataApi.DATA_API_CLUSTER_ARN);
       expect(() => parseConfig({ ...withoutDatabase, ...dataApi, DATA_API_SECRET_ARN: '' })).toThrow(/DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN and DATA_API_DATABASE together/);
       expect(() => parseConfig({ ...withoutDatabase, ...dataApi, DATA_API_CLUSTER_ARN: 'pos-cluster' })).toThrow(/DATA_API_CLUSTER_ARN: Must be a cluster ARN/);
+    });
+
+    it('refuses to start without its own key to seal the tokens background work acts with, where locally the dev key serves', () => {
+      const { TOKEN_ENCRYPTION_KEYS: _omitted, ...withoutKeys } = deployed;
+
+      expect(() => parseConfig(withoutKeys)).toThrow(/TOKEN_ENCRYPTION_KEYS is required outside the local stage/);
+      expect(parseConfig({ ...withoutKeys, SERVICE_STAGE: 'local' }).TOKEN_ENCRYPTION_KEYS).toBe(DEV_TOKEN_ENCRYPTION_KEYS);
+      expect(() => parseConfig({ ...deployed, TOKEN_ENCRYPTION_KEYS: 'k1:dG9vIHNob3J0' })).toThrow(/TOKEN_ENCRYPTION_KEYS: key "k1" must be 32 bytes/);
+    });
+
+    it('accepts AUTH_MODE=upstream without any secret: the upstream checks each token', () => {
+      expect(parseConfig({ ...deployed, AUTH_TRUST_API_GATEWAY: 'false', AUTH_MODE: 'upstream' }).AUTH_MODE).toBe('upstream');
     });
 
     it('still refuses to start without a way to authenticate callers', () => {

@@ -10,8 +10,9 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { signDevToken, type Ledger } from '../dev/simulator';
-import { ledgerProblems } from '../tests/support/ledger';
+import { DEFAULT_PROFILE, signDevToken, UPSTREAM_READINGS, type Ledger, type UpstreamReading } from '../dev/simulator';
+import { ledgerProblems, type LedgerProblems } from '../tests/support/ledger';
+import { STATES_ABANDONED_WHEN_IDLE, type OrderState } from '../lib/orders/state-machine';
 import { readFlags } from './support/cli';
 import {
   describeEnv,
@@ -52,6 +53,7 @@ const flags = readFlags('soak', {
   snapshot: { help: 'run the handlers from a clean export of HEAD instead of this working tree (immune to edits made during the run)', default: 0, env: 'SOAK_SNAPSHOT', boolean: true },
   'retry-after-cap-ms': { help: 'terminal: longest wait honoured from Retry-After', default: 5000, min: 0 },
   'reconcile-every-seconds': { help: 'also invoke the reconciler this often during the run (0: only serverless-offline\'s own every-minute schedule)', default: 15, min: 0 },
+  reading: { help: "the upstream's reading of its contract the simulator plays (dev/simulator/profiles.ts)", choices: Object.keys(UPSTREAM_READINGS), default: 'default', env: 'SOAK_READING' },
 });
 
 const FAULT_SPLIT = { rate503: 0.4, rate500After: 0.25, rateHangAfter: 0.15, rateReset: 0.2 };
@@ -63,7 +65,12 @@ const profile: Profile = {
   hangMs: flags['hang-ms'] || 2 * flags['call-timeout-ms'],
   declineRate: flags['decline-rate'],
 };
-const env = handlerEnv({ UPSTREAM_CALL_TIMEOUT_MS: String(flags['call-timeout-ms']) });
+const reading = { ...DEFAULT_PROFILE, ...UPSTREAM_READINGS[flags.reading as UpstreamReading] };
+// Where the upstream's 503 may follow the effect, the handlers must read it as ambiguous as a 500.
+const env = handlerEnv({
+  UPSTREAM_CALL_TIMEOUT_MS: String(flags['call-timeout-ms']),
+  ...(reading.unavailable === 'after_effect' ? { UPSTREAM_503_MEANS_NO_EFFECT: 'false' } : {}),
+});
 const retryPolicy: RetryPolicy = { maxRetries: flags['max-retries'], retryAfterCapMs: flags['retry-after-cap-ms'], backoffBaseMs: 250 };
 
 /** What the terminal was finally told. */
@@ -132,10 +139,7 @@ function backgroundReconciler(lambdaUrl: string, everySeconds: number): { stop: 
   };
 }
 
-interface MoneyCheck {
-  doubleCharges: string[];
-  chargesUnknownToUs: string[];
-  wrongAmounts: string[];
+interface MoneyCheck extends LedgerProblems {
   /** Extra: the terminal was told 201 but the upstream holds no charge for the order. */
   toldPaidWithoutCharge: string[];
   /** Extra: a charge exists for an order whose terminal was finally told it was not paid (402 or an error other than PAYMENT_STATUS_UNKNOWN). */
@@ -144,7 +148,9 @@ interface MoneyCheck {
 
 async function checkMoney(bench: BenchStack, ledger: Ledger, sessions: Session[]): Promise<MoneyCheck> {
   const problems = await ledgerProblems(ledger, bench.sql);
-  const charged = new Set(ledger.payments.filter((payment) => payment.status === 'completed' || payment.status === 'refunded').map((payment) => payment.order_id));
+  const chargedUpstreamOrders = new Set(ledger.payments.filter((payment) => payment.status === 'completed' || payment.status === 'refunded').map((payment) => payment.order_id));
+  const ours = await bench.sql<{ id: string; upstream_id: string }[]>`select id::text, coalesce(upstream_order_id, id::text) as upstream_id from orders`;
+  const charged = new Set(ours.filter((order) => chargedUpstreamOrders.has(order.upstream_id)).map((order) => order.id));
   return {
     ...problems,
     toldPaidWithoutCharge: sessions.filter((s) => s.belief === 'paid' && s.orderId && !charged.has(s.orderId)).map((s) => s.orderId!),
@@ -155,7 +161,8 @@ async function checkMoney(bench: BenchStack, ledger: Ledger, sessions: Session[]
 async function main(): Promise<void> {
   const started = Date.now();
   const loadBefore = os.loadavg();
-  console.log(`soak: ${flags.orders} checkouts, ${flags.concurrency} terminals`);
+  console.log(`soak: ${flags.orders} checkouts, ${flags.concurrency} terminals, under the ${flags.reading} reading of the upstream's contract`);
+  console.log(`  reading: ${JSON.stringify(reading)}`);
   console.log(`  upstream profile: ${describeProfile(profile)}`);
   console.log(`  handler env: ${describeEnv(env)}`);
   console.log(`  terminal: same-key retries of 503/504 up to ${retryPolicy.maxRetries} (Retry-After honoured up to ${retryPolicy.retryAfterCapMs} ms); one new payment after a 402; stop on 502 PAYMENT_STATUS_UNKNOWN`);
@@ -165,7 +172,7 @@ async function main(): Promise<void> {
 
   const result = await withBenchStack('soak', env, { snapshot: flags.snapshot === 1 }, async (bench) => {
     await bench.sim.reset();
-    await bench.sim.configure(profile);
+    await bench.sim.configure({ ...profile, profile: reading });
     const dbWatch = watchDatabase(bench.sql);
     const reconciler = backgroundReconciler(bench.lambdaUrl, flags['reconcile-every-seconds']);
     const trafficStarted = Date.now();
@@ -176,13 +183,13 @@ async function main(): Promise<void> {
 
     console.log(`  traffic done in ${(trafficMs / 1000).toFixed(1)} s; states ${JSON.stringify(statesAfterTraffic)}; settling…`);
     await sleep(2000); // completions the handlers started in the background
-    const backdated = await bench.sql`update orders set updated_at = updated_at - interval '1 day' where state in ${bench.sql(['pending', 'placed', 'paying', 'declined'])}`;
+    const backdated = await bench.sql`update orders set updated_at = updated_at - interval '1 day' where state in ${bench.sql(STATES_ABANDONED_WHEN_IDLE.concat('declined') as OrderState[])}`;
     const settling = await reconcileUntil(bench.lambdaUrl, { done: async () => (await unsettledCount(bench.sql)) === 0, maxRuns: 400 });
     const stuckSessions = await dbWatch.stop();
     const ledger = await bench.sim.ledger();
     writeResults('soak-ledger.json', ledger);
     const money = await checkMoney(bench, ledger, sessions);
-    const unknownRows = await bench.sql<{ id: string }[]>`select id::text from orders where state = 'unknown'`;
+    const unknownRows = await bench.sql<{ id: string }[]>`select coalesce(upstream_order_id, id::text) as id from orders where state = 'unknown'`;
     const chargedOrders = new Set(ledger.payments.filter((p) => p.status === 'completed' || p.status === 'refunded').map((p) => p.order_id));
     return {
       code: bench.code,
@@ -207,7 +214,7 @@ async function main(): Promise<void> {
   const place = summarize(sessions.filter((s) => s.place).map((s) => s.place!.ms));
   const whole = summarize(sessions.filter((s) => s.checkoutMs !== undefined).map((s) => s.checkoutMs!));
   const runtimeMs = Date.now() - started;
-  const broken = money.doubleCharges.length + money.chargesUnknownToUs.length + money.wrongAmounts.length + money.toldPaidWithoutCharge.length + money.chargedButToldNotPaid.length;
+  const broken = Object.values(money).reduce((sum, ids) => sum + ids.length, 0);
   const summary = {
     generatedAt: new Date().toISOString(),
     code: result.code,
@@ -218,6 +225,7 @@ async function main(): Promise<void> {
     orders: flags.orders,
     concurrency: flags.concurrency,
     profile,
+    reading: { name: flags.reading, ...reading },
     handlerEnv: env,
     terminalRetryPolicy: retryPolicy,
     settling: { method: 'backdate updated_at of pending/placed/paying/declined orders by 1 day after the traffic, then reconcile until none is unsettled', unsettledStates: UNSETTLED_STATES, backdated: result.backdated, backgroundReconcilerRuns: result.backgroundRuns, ...result.settling, unsettledLeft: result.unsettledLeft },
@@ -237,6 +245,7 @@ async function main(): Promise<void> {
     stuckDatabaseSessions: result.stuckSessions,
     slowestCheckouts: [...sessions].filter((s) => s.place).sort((a, b) => b.place!.ms - a.place!.ms).slice(0, 10).map((s) => ({ user: s.user, orderId: s.orderId, ...s.place, ms: Math.round(s.place!.ms) })),
   };
+  writeResults(`soak-${flags.reading}.json`, summary);
   const file = writeResults('soak-latest.json', summary);
 
   const line = (label: string, value: unknown) => console.log(`  ${label.padEnd(34)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
@@ -249,6 +258,8 @@ async function main(): Promise<void> {
   line('double charges (must be 0)', money.doubleCharges.length);
   line('charges unknown to us (must be 0)', money.chargesUnknownToUs.length);
   line('wrong amounts (must be 0)', money.wrongAmounts.length);
+  line('repeated refunds (must be 0)', money.repeatedRefunds.length);
+  line('baskets, 2 live orders (must be 0)', money.basketsWithTwoLiveOrders.length);
   line('told paid, no charge (must be 0)', money.toldPaidWithoutCharge.length);
   line('charged, told not paid (must be 0)', money.chargedButToldNotPaid.length);
   line('unknown-outcome orders', `${result.unknownOutcome.orders} (${result.unknownOutcome.actuallyCharged} of them actually charged upstream; ${percent(result.unknownOutcome.orders, attempted)} of orders)`);

@@ -12,15 +12,27 @@ export interface NumberFlag {
   integer?: boolean;
 }
 
-export type FlagSpecs = Record<string, NumberFlag>;
+/** One flag whose value is one of a few names. */
+export interface ChoiceFlag {
+  help: string;
+  choices: readonly string[];
+  default: string;
+  env?: string;
+}
+
+export type FlagSpecs = Record<string, NumberFlag | ChoiceFlag>;
+
+type FlagValues<S extends FlagSpecs> = { [K in keyof S]: S[K] extends ChoiceFlag ? string : number };
+
+const isChoice = (spec: NumberFlag | ChoiceFlag): spec is ChoiceFlag => 'choices' in spec;
 
 /**
  * Reads `--name value` flags (flag > environment variable > default). Unknown
  * flags and out-of-range values stop the script with a message naming the flag;
  * `--help` prints every flag and exits.
  */
-export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv = process.argv.slice(2), env = process.env): { [K in keyof S]: number } {
-  const options = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, { type: spec.boolean ? ('boolean' as const) : ('string' as const) }]));
+export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv = process.argv.slice(2), env = process.env): FlagValues<S> {
+  const options = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, { type: !isChoice(spec) && spec.boolean ? ('boolean' as const) : ('string' as const) }]));
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
@@ -31,8 +43,14 @@ export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv =
     console.log(usage(command, specs));
     process.exit(0);
   }
-  const result: Record<string, number> = {};
+  const result: Record<string, number | string> = {};
   for (const [name, spec] of Object.entries(specs)) {
+    if (isChoice(spec)) {
+      const raw = (values[name] as string | undefined) ?? (spec.env ? env[spec.env] : undefined) ?? spec.default;
+      if (!spec.choices.includes(raw)) fail(command, `--${name} must be one of ${spec.choices.join(', ')}, got "${raw}"`, specs);
+      result[name] = raw;
+      continue;
+    }
     if (spec.boolean) {
       const fromEnv = spec.env ? env[spec.env] : undefined;
       result[name] = values[name] === true || (values[name] === undefined && fromEnv !== undefined && /^(1|true|yes)$/i.test(fromEnv)) ? 1 : values[name] === undefined && fromEnv === undefined ? spec.default : 0;
@@ -51,11 +69,13 @@ export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv =
     if (spec.max !== undefined && value > spec.max) fail(command, `${source} must be <= ${spec.max}, got ${value}`, specs);
     result[name] = value;
   }
-  return result as { [K in keyof S]: number };
+  return result as FlagValues<S>;
 }
 
 function usage(command: string, specs: FlagSpecs): string {
-  const rows = Object.entries(specs).map(([name, spec]) => `  --${name.padEnd(22)} ${spec.help} (${spec.boolean ? (spec.default ? 'on' : 'off') : `default ${spec.default}`}${spec.env ? `; env ${spec.env}` : ''})`);
+  const describeDefault = (spec: NumberFlag | ChoiceFlag) =>
+    isChoice(spec) ? `one of ${spec.choices.join(', ')}; default ${spec.default}` : spec.boolean ? (spec.default ? 'on' : 'off') : `default ${spec.default}`;
+  const rows = Object.entries(specs).map(([name, spec]) => `  --${name.padEnd(22)} ${spec.help} (${describeDefault(spec)}${spec.env ? `; env ${spec.env}` : ''})`);
   return `usage: npm run ${command} [-- --flag value ...]\n${rows.join('\n')}`;
 }
 

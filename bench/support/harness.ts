@@ -8,6 +8,7 @@ import { DEV_JWT_SECRET, startStack, type Stack } from '../../dev/infra/stack';
 import { mulberry32 } from '../../dev/simulator/random';
 import { DEFAULT_PRODUCTS, type SimulatorConfig } from '../../dev/simulator';
 import { parseConfig } from '../../lib/config';
+import { UNSETTLED_STATES, type OrderState } from '../../lib/orders/state-machine';
 import { connect, type Sql } from '../../lib/db/sql';
 import { SimulatorAdmin } from './simulator-admin';
 
@@ -78,6 +79,9 @@ const HANDLER_KEYS = [
   'UPSTREAM_CALL_TIMEOUT_MS',
   'UPSTREAM_MAX_ATTEMPTS',
   'UPSTREAM_BACKOFF_BASE_MS',
+  'UPSTREAM_503_MEANS_NO_EFFECT',
+  'PAYMENT_TIMEOUT_MS',
+  'PAYMENT_MIN_WINDOW_MS',
   'UPSTREAM_BACKOFF_CAP_MS',
   'BREAKER_FAILURE_THRESHOLD',
   'BREAKER_HALF_OPEN_AFTER_MS',
@@ -214,7 +218,7 @@ export function planBaskets(count: number, seed: number): PlannedLine[][] {
   });
 }
 
-export const UNSETTLED_STATES = ['pending', 'placed', 'paying', 'paid', 'declined', 'refunding'] as const;
+export { UNSETTLED_STATES } from '../../lib/orders/state-machine';
 
 export async function orderStates(sql: Sql): Promise<Record<string, number>> {
   const rows = await sql<{ state: string; n: number }[]>`select state, count(*)::int as n from orders group by state order by n desc, state`;
@@ -222,7 +226,7 @@ export async function orderStates(sql: Sql): Promise<Record<string, number>> {
 }
 
 export async function unsettledCount(sql: Sql): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from orders where state in ${sql([...UNSETTLED_STATES])}`;
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from orders where state in ${sql(UNSETTLED_STATES as OrderState[])}`;
   return row.n;
 }
 

@@ -1,4 +1,4 @@
-import type { Ledger, LedgerCall, SimulatorConfig } from '../../dev/simulator';
+import type { Ledger, LedgerCall, SimulatorConfig, SimulatorConfigPatch } from '../../dev/simulator';
 
 /** The simulator's admin routes (never faulted, never delayed). */
 export class SimulatorAdmin {
@@ -9,7 +9,7 @@ export class SimulatorAdmin {
   }
 
   /** Merges a partial config; setting `seed` restarts the simulator's PRNG from it. */
-  async configure(config: Partial<SimulatorConfig>): Promise<SimulatorConfig> {
+  async configure(config: SimulatorConfigPatch): Promise<SimulatorConfig> {
     return (await this.send('PUT', '/__config', config)) as SimulatorConfig;
   }
 

@@ -25,7 +25,7 @@ export function orderIdOf(answer: Answer): string | undefined {
   return answer.body?.id ?? answer.body?.error?.orderId;
 }
 
-/** How a terminal retries an answer that decides nothing (503/504, 409 REQUEST_IN_PROGRESS, no answer). */
+/** How a terminal retries an answer that decides nothing (202 payment pending, 503/504, 409 REQUEST_IN_PROGRESS, no answer). */
 export interface RetryPolicy {
   maxRetries: number;
   /** Retry-After is honoured up to this; without one, exponential backoff with full jitter from backoffBaseMs. */
@@ -34,7 +34,13 @@ export interface RetryPolicy {
 }
 
 export function isUndecided(answer: Answer): boolean {
-  return answer.status === 0 || answer.status === 503 || answer.status === 504 || (answer.status === 409 && answer.body?.error?.code === 'REQUEST_IN_PROGRESS');
+  return (
+    answer.status === 0 ||
+    answer.status === 202 ||
+    answer.status === 503 ||
+    answer.status === 504 ||
+    (answer.status === 409 && answer.body?.error?.code === 'REQUEST_IN_PROGRESS')
+  );
 }
 
 /** A cashier terminal talking to our API as one user. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { chooseDriver } from './db/driver';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0'])
@@ -6,7 +7,13 @@ const booleanFromEnv = z
 
 const envSchema = z
   .object({
-    DATABASE_URL: z.string().min(1, 'DATABASE_URL is required'),
+    // The database driver: DATABASE_URL (postgres.js), or the RDS Data API (cluster, secret, database; region from AWS_REGION).
+    DATABASE_URL: z.string().min(1).optional(),
+    DATA_API_CLUSTER_ARN: z.string().startsWith('arn:', 'DATA_API_CLUSTER_ARN must be an ARN').optional(),
+    DATA_API_SECRET_ARN: z.string().startsWith('arn:', 'DATA_API_SECRET_ARN must be an ARN').optional(),
+    DATA_API_DATABASE: z.string().min(1).optional(),
+    DATA_API_ENDPOINT: z.url().optional(),
+    AWS_REGION: z.string().min(1).optional(),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(50).default(3),
     DATABASE_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(20),
     UPSTREAM_BASE_URL: z.url(),
@@ -26,6 +33,10 @@ const envSchema = z
     AUTH_JWT_SECRET: z.string().min(16, 'AUTH_JWT_SECRET must be at least 16 characters').optional(),
     AUTH_TRUST_API_GATEWAY: booleanFromEnv.default(false),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    const choice = chooseDriver(env);
+    if ('problem' in choice) ctx.addIssue({ code: 'custom', message: choice.problem, path: [choice.variable] });
   })
   .refine((env) => env.ORDER_ABANDONED_AFTER_SECONDS * 1000 > env.REQUEST_DEADLINE_MS + 5000, {
     message: 'ORDER_ABANDONED_AFTER_SECONDS must outlast a request (REQUEST_DEADLINE_MS + 5 s), or the reconciler could settle an order a live request is still working on',

@@ -232,7 +232,12 @@ function toResult(output: ExecuteStatementCommandOutput): Result<Row[]> {
     return row;
   });
   // A statement with a result set counts its rows (as postgres.js does); any other, the rows it changed.
-  return Object.assign(rows, { count: columns.length > 0 ? rows.length : (output.numberOfRecordsUpdated ?? 0) });
+  return withCount(rows, columns.length > 0 ? rows.length : (output.numberOfRecordsUpdated ?? 0));
+}
+
+/** Not enumerable, as on postgres.js results: the rows compare equal to a plain array of them. */
+function withCount(rows: Row[], count: number): Result<Row[]> {
+  return Object.defineProperty(rows, 'count', { value: count, enumerable: false }) as Result<Row[]>;
 }
 
 function decode(value: Field | undefined, column: ColumnMetadata): unknown {
@@ -417,7 +422,7 @@ class Session {
     const statements = splitStatements(script);
     if (statements.length <= 1 || this.transactionId) {
       return this.exclusive(async () => {
-        let last: Result<Row[]> = Object.assign([], { count: 0 });
+        let last = withCount([], 0);
         for (const statement of statements) last = await this.api.execute(statement, [], this.transactionId);
         return last;
       });

@@ -1,5 +1,5 @@
 import { parseConfig } from '../../lib/config';
-import { parseTimestamp } from '../../lib/db/data-api';
+import { DataApiError, parseTimestamp } from '../../lib/db/data-api';
 import { chooseDriver } from '../../lib/db/driver';
 import { splitStatements, stripComments } from '../../lib/db/statements';
 
@@ -60,6 +60,18 @@ describe('reading Data API timestamps', () => {
 
   it('gives an Invalid Date for infinity, as postgres.js does', () => {
     expect(Number.isNaN(parseTimestamp('infinity').getTime())).toBe(true);
+  });
+});
+
+describe('Data API errors', () => {
+  it('carry the SQLSTATE the Data API names, as postgres.js errors carry theirs', () => {
+    const aws = Object.assign(new Error('ERROR: duplicate key value violates unique constraint "orders_pkey"\n  Detail: Key (id)=(x) already exists.; SQLState: 23505'), { name: 'DatabaseErrorException' });
+
+    const error = new DataApiError(aws);
+
+    expect(error).toMatchObject({ code: '23505', awsError: 'DatabaseErrorException', cause: aws });
+    expect(error.message).toContain('duplicate key value');
+    expect(new DataApiError(new Error('ERROR: no such table')).code).toBeUndefined();
   });
 });
 

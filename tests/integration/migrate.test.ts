@@ -1,9 +1,11 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { migrate } from '../../lib/db/migrate';
 import { connect, type PostgresSql, type Sql } from '../../lib/db/sql';
-import { createDatabase, dropDatabase } from '../../dev/infra/database';
+import { createDatabase, dropDatabase, PROJECT_ROOT } from '../../dev/infra/database';
 import { drivers } from '../support/drivers';
 
 describe.each(drivers)('migration runner against a real Postgres ($name)', (driver) => {
@@ -75,6 +77,18 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
       { id: 2, note: 'x;y', label: "it's; fine" },
     ]);
     expect((await admin`select widget_count() as n`)[0].n).toBe(2);
+  });
+
+  it('runs as `npm run migrate` with this driver’s settings, and says so when there is nothing to do', async () => {
+    const run = () =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'dev/migrate.ts'], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, DATABASE_URL: '', ...driver.env(name) },
+      });
+
+    expect((await run()).stdout).toMatch(/^Applied 001_baskets.sql, 002_orders.sql, 003_idempotency_keys.sql to /);
+    expect((await run()).stdout).toMatch(/is up to date/);
+    expect((await admin`select count(*)::int as n from schema_migrations`)[0].n).toBe(3);
   });
 
   it('is a no-op when run twice', async () => {

@@ -12,17 +12,29 @@ export interface TestDriver {
   name: 'postgres.js' | 'Data API';
   /** A client of this driver on the test database, or on `database` of the same server. */
   connect(options?: { database?: string; max?: number; onCall?: DataApiOptions['onCall'] }): Sql;
+  /** The environment that points the service (or `npm run migrate`) at `database` through this driver. */
+  env(database: string): Record<string, string>;
 }
 
 export const drivers: TestDriver[] = [
   {
     name: 'postgres.js',
     connect: ({ database, max } = {}) => connect(databaseUrl(database), { max }),
+    env: (database) => ({ DATABASE_URL: databaseUrl(database) }),
   },
   {
     name: 'Data API',
     connect: ({ database, onCall } = {}) =>
       connectDataApi({ ...LOCAL_DATA_API, endpoint: dataApiEndpoint(), database: database ?? new URL(databaseUrl()).pathname.slice(1), onCall }),
+    env: (database) => ({
+      DATA_API_CLUSTER_ARN: LOCAL_DATA_API.resourceArn,
+      DATA_API_SECRET_ARN: LOCAL_DATA_API.secretArn,
+      DATA_API_DATABASE: database,
+      DATA_API_ENDPOINT: dataApiEndpoint(),
+      AWS_REGION: LOCAL_DATA_API.region,
+      AWS_ACCESS_KEY_ID: LOCAL_DATA_API.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_DATA_API.credentials.secretAccessKey,
+    }),
   },
 ];
 

@@ -443,7 +443,13 @@ class Session {
       await this.api.rollback(transactionId).catch(() => undefined); // the transaction may already be gone; the first error is the one to report
       throw error;
     }
-    await this.api.commit(transactionId);
+    try {
+      await this.api.commit(transactionId);
+    } catch (error) {
+      // The commit's answer was lost, or it failed: if the transaction is still open, free its locks now, not in 3 minutes.
+      await this.api.rollback(transactionId).catch(() => undefined);
+      throw error;
+    }
     return result;
   }
 

@@ -1,17 +1,24 @@
-import { connect } from '../lib/db/sql';
 import { migrate } from '../lib/db/migrate';
+import { chooseDriver } from '../lib/db/driver';
+import { connectTo } from '../lib/db/sql';
 
-/** `npm run migrate`: applies pending migrations to DATABASE_URL. */
+/**
+ * `npm run migrate`: applies pending migrations through either driver:
+ * DATABASE_URL (postgres.js), or DATA_API_CLUSTER_ARN + DATA_API_SECRET_ARN +
+ * DATA_API_DATABASE with AWS_REGION (the RDS Data API, e.g. from a deploy
+ * pipeline against Aurora; DATA_API_ENDPOINT for an emulator).
+ */
 async function main(): Promise<void> {
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    console.error('DATABASE_URL is not set. `npm start` migrates its own embedded database; set DATABASE_URL to migrate another.');
+  const choice = chooseDriver(process.env);
+  if ('problem' in choice) {
+    console.error(`Cannot migrate: ${choice.problem}. \`npm start\` migrates its own embedded database.`);
     process.exit(2);
   }
-  const sql = connect(url, { max: 1 });
+  const sql = connectTo(choice, { max: 1 });
   try {
     const applied = await migrate(sql);
-    console.log(applied.length ? `Applied ${applied.join(', ')}` : 'Database is up to date');
+    const where = choice.kind === 'postgres' ? 'DATABASE_URL' : `${choice.database} through the RDS Data API`;
+    console.log(applied.length ? `Applied ${applied.join(', ')} to ${where}` : `${where} is up to date`);
   } finally {
     await sql.end();
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseSealingKeys } from './credentials';
+import { chooseDriver } from './db/driver';
 
 /** Seals stored tokens when TOKEN_ENCRYPTION_KEYS is unset: for local development only, never deployed. */
 export const DEV_TOKEN_ENCRYPTION_KEYS = 'dev:et4j7OJqey5/XVD3dM9agifwk1r6KIYoAxNcDrWs4wE=';
@@ -15,11 +16,13 @@ const envSchema = z
   .object({
     /** 'local' under npm start / npm test (serverless-offline); serverless.yml sets ${sls:stage} everywhere. */
     SERVICE_STAGE: z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'Must be a stage name').default('local'),
+    // The database driver: DATABASE_URL (postgres.js), or the RDS Data API (cluster, secret, database; region from AWS_REGION).
     DATABASE_URL: z.string().min(1).optional(),
-    /** The Data API alternative to DATABASE_URL (Aurora): cluster ARN, secret ARN and database name together. */
-    DATA_API_CLUSTER_ARN: z.string().startsWith('arn:', 'Must be a cluster ARN').optional(),
-    DATA_API_SECRET_ARN: z.string().startsWith('arn:', 'Must be a secret ARN').optional(),
+    DATA_API_CLUSTER_ARN: z.string().startsWith('arn:', 'DATA_API_CLUSTER_ARN must be an ARN').optional(),
+    DATA_API_SECRET_ARN: z.string().startsWith('arn:', 'DATA_API_SECRET_ARN must be an ARN').optional(),
     DATA_API_DATABASE: z.string().min(1).optional(),
+    DATA_API_ENDPOINT: z.url().optional(),
+    AWS_REGION: z.string().min(1).optional(),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(50).default(3),
     DATABASE_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(20),
     UPSTREAM_BASE_URL: z.url().optional(),
@@ -56,6 +59,10 @@ const envSchema = z
       }),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
+  .superRefine((env, ctx) => {
+    const choice = chooseDriver(env);
+    if ('problem' in choice) ctx.addIssue({ code: 'custom', message: choice.problem, path: [choice.variable] });
+  })
   .refine((env) => env.ORDER_ABANDONED_AFTER_SECONDS * 1000 > env.REQUEST_DEADLINE_MS + 5000, {
     message: 'ORDER_ABANDONED_AFTER_SECONDS must outlast a request (REQUEST_DEADLINE_MS + 5 s), or the reconciler could settle an order a live request is still working on',
     path: ['ORDER_ABANDONED_AFTER_SECONDS'],
@@ -86,28 +93,11 @@ const envSchema = z
   }));
 
 /**
- * A database on every stage: DATABASE_URL, or the Data API (cluster ARN, secret ARN and database together).
  * Outside the local stage nothing falls back to the simulator or the dev sealing key, so the upstream URL
- * and TOKEN_ENCRYPTION_KEYS are required too (callers are authenticated on every stage: see AUTH_MODE).
+ * and TOKEN_ENCRYPTION_KEYS are required (a database on every stage: see chooseDriver; callers are
+ * authenticated on every stage: see AUTH_MODE).
  */
-function requireDeployedSettings(
-  env: {
-    SERVICE_STAGE: string;
-    UPSTREAM_BASE_URL?: string;
-    DATABASE_URL?: string;
-    DATA_API_CLUSTER_ARN?: string;
-    DATA_API_SECRET_ARN?: string;
-    DATA_API_DATABASE?: string;
-    TOKEN_ENCRYPTION_KEYS?: string;
-  },
-  ctx: z.RefinementCtx,
-): void {
-  const dataApi = env.DATA_API_CLUSTER_ARN !== undefined || env.DATA_API_SECRET_ARN !== undefined;
-  if (dataApi && !(env.DATA_API_CLUSTER_ARN && env.DATA_API_SECRET_ARN && env.DATA_API_DATABASE)) {
-    ctx.addIssue({ code: 'custom', path: ['DATA_API_CLUSTER_ARN'], message: 'The Data API needs DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN and DATA_API_DATABASE together' });
-  } else if (!dataApi && !env.DATABASE_URL) {
-    ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'DATABASE_URL is required (or DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN and DATA_API_DATABASE)' });
-  }
+function requireDeployedSettings(env: { SERVICE_STAGE: string; UPSTREAM_BASE_URL?: string; TOKEN_ENCRYPTION_KEYS?: string }, ctx: z.RefinementCtx): void {
   if (env.SERVICE_STAGE === 'local') return;
   if (!env.UPSTREAM_BASE_URL) {
     ctx.addIssue({ code: 'custom', path: ['UPSTREAM_BASE_URL'], message: `UPSTREAM_BASE_URL is required outside the local stage (stage ${env.SERVICE_STAGE})` });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type Sql } from '../../lib/db/sql';
+import type { PostgresSql, Sql } from '../../lib/db/sql';
 import { IdempotencyStore, type IdempotencyScope, type StoredResponse } from '../../lib/idempotency/store';
+import { adminDb, drivers } from '../support/drivers';
 
 const HOUR_MS = 3_600_000;
 const LOCK_MS = 30_000;
@@ -20,16 +21,19 @@ function scope(requestHash = HASH_A, ownerId = `owner-${randomUUID()}`): Idempot
   return { ownerId, key: randomUUID(), route: ROUTE, requestHash };
 }
 
-describe('Idempotency-Key store against a real Postgres', () => {
+describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', (driver) => {
   let sql: Sql;
+  /** postgres.js, for inspecting rows the store wrote. */
+  let admin: PostgresSql;
   let store: IdempotencyStore;
 
   beforeAll(() => {
-    sql = connect(process.env.DATABASE_URL!, { max: 20 });
+    sql = driver.connect({ max: 20 });
+    admin = adminDb();
     store = new IdempotencyStore(sql, { ttlMs: HOUR_MS });
   });
 
-  afterAll(() => sql.end());
+  afterAll(() => Promise.all([sql.end(), admin.end()]));
 
   it('lets the first request with a key start', async () => {
     const result = await store.begin(scope(), LOCK_MS);
@@ -181,7 +185,7 @@ describe('Idempotency-Key store against a real Postgres', () => {
     expect(await store.purgeExpired(2)).toBe(2);
     await store.purgeExpired(1000);
 
-    const remaining = await sql<{ key: string }[]>`select idempotency_key as key from idempotency_keys where owner_id = ${ownerId}`;
+    const remaining = await admin<{ key: string }[]>`select idempotency_key as key from idempotency_keys where owner_id = ${ownerId}`;
     expect(remaining.map((r) => r.key).sort()).toEqual([expiredButRunning.key, live.key].sort());
   });
 });

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { connect, type Sql } from '../../lib/db/sql';
+import type { Sql } from '../../lib/db/sql';
 import { AppError } from '../../lib/errors';
 import { runIdempotent, type IdempotentRequest } from '../../lib/idempotency/run';
 import { IdempotencyStore } from '../../lib/idempotency/store';
+import { drivers } from '../support/drivers';
 
-describe('running a request under an Idempotency-Key (real Postgres)', () => {
+describe.each(drivers)('running a request under an Idempotency-Key (real Postgres, $name)', (driver) => {
   let sql: Sql;
   let store: IdempotencyStore;
 
   beforeAll(() => {
-    sql = connect(process.env.DATABASE_URL!, { max: 4 });
+    sql = driver.connect({ max: 4 });
     store = new IdempotencyStore(sql, { ttlMs: 3_600_000 });
   });
   afterAll(() => sql.end());

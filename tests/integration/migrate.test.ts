@@ -1,26 +1,32 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { migrate } from '../../lib/db/migrate';
-import { connect, type Sql } from '../../lib/db/sql';
-import { createDatabase, dropDatabase } from '../../dev/infra/database';
+import { connect, type PostgresSql, type Sql } from '../../lib/db/sql';
+import { createDatabase, dropDatabase, PROJECT_ROOT } from '../../dev/infra/database';
+import { drivers } from '../support/drivers';
 
-describe('migration runner against a real Postgres', () => {
+describe.each(drivers)('migration runner against a real Postgres ($name)', (driver) => {
   const serverUrl = process.env.DATABASE_URL!;
-  const name = `migrate_test_${process.pid}`;
+  const name = `migrate_test_${process.pid}_${driver.name === 'postgres.js' ? 'pg' : 'data_api'}`;
   let sql: Sql;
   let second: Sql;
+  /** postgres.js, for resetting and inspecting the database around the driver under test. */
+  let admin: PostgresSql;
   let dir: string;
 
   beforeAll(async () => {
-    const url = await createDatabase(serverUrl, name);
-    sql = connect(url, { max: 2 });
-    second = connect(url, { max: 2 });
+    admin = connect(await createDatabase(serverUrl, name), { max: 2 });
+    sql = driver.connect({ database: name, max: 2 });
+    second = driver.connect({ database: name, max: 2 });
   });
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'migrations-'));
-    await sql`drop table if exists schema_migrations, widgets, gadgets`;
+    await admin`drop table if exists schema_migrations, widgets, gadgets, idempotency_keys, payment_attempts, orders, basket_lines, baskets`;
+    await admin`drop function if exists widget_count()`;
   });
 
   afterEach(() => rm(dir, { recursive: true, force: true }));
@@ -28,6 +34,7 @@ describe('migration runner against a real Postgres', () => {
   afterAll(async () => {
     await sql.end();
     await second.end();
+    await admin.end();
     await dropDatabase(serverUrl, name);
   });
 
@@ -38,8 +45,50 @@ describe('migration runner against a real Postgres', () => {
     const applied = await migrate(sql, dir);
 
     expect(applied).toEqual(['001_widgets.sql', '002_gadgets.sql']);
-    const rows = await sql`select version, name from schema_migrations order by version`;
+    const rows = await admin`select version, name from schema_migrations order by version`;
     expect(rows.map((r) => r.name)).toEqual(['001_widgets.sql', '002_gadgets.sql']);
+  });
+
+  it('applies the project’s own migrations', async () => {
+    const applied = await migrate(sql);
+
+    expect(applied).toEqual(['001_baskets.sql', '002_orders.sql', '003_idempotency_keys.sql']);
+    const indexes = await admin`select indexname from pg_indexes where tablename = 'orders' order by indexname`;
+    expect(indexes.map((r) => r.indexname)).toEqual(['orders_one_live_per_basket_idx', 'orders_owner_idx', 'orders_pkey', 'orders_unsettled_idx']);
+  });
+
+  it('runs every statement of a file: comments, semicolons in quotes and a function body do not split it wrongly', async () => {
+    await writeFile(
+      path.join(dir, '001_widgets.sql'),
+      [
+        '-- widgets; the first table',
+        "create table widgets (id int primary key, note text not null default 'a;b', label text default E'it\\'s; fine');",
+        '/* a block; comment /* nested; */ still comment */',
+        'create function widget_count() returns bigint language sql as $body$ select count(*) from widgets; $body$;',
+        'insert into widgets (id) values (1);',
+        'insert into widgets (id, note) values (2, $$x;y$$)',
+      ].join('\n'),
+    );
+
+    await migrate(sql, dir);
+
+    expect(await admin`select id, note, label from widgets order by id`).toEqual([
+      { id: 1, note: 'a;b', label: "it's; fine" },
+      { id: 2, note: 'x;y', label: "it's; fine" },
+    ]);
+    expect((await admin`select widget_count() as n`)[0].n).toBe(2);
+  });
+
+  it('runs as `npm run migrate` with this driver’s settings, and says so when there is nothing to do', async () => {
+    const run = () =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'dev/migrate.ts'], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, DATABASE_URL: '', ...driver.env(name) },
+      });
+
+    expect((await run()).stdout).toMatch(/^Applied 001_baskets.sql, 002_orders.sql, 003_idempotency_keys.sql to /);
+    expect((await run()).stdout).toMatch(/is up to date/);
+    expect((await admin`select count(*)::int as n from schema_migrations`)[0].n).toBe(3);
   });
 
   it('is a no-op when run twice', async () => {
@@ -57,7 +106,7 @@ describe('migration runner against a real Postgres', () => {
     const [a, b] = await Promise.all([migrate(sql, dir), migrate(second, dir)]);
 
     expect([...a, ...b]).toEqual(['001_widgets.sql']);
-    expect((await sql`select count(*)::int as n from schema_migrations`)[0].n).toBe(1);
+    expect((await admin`select count(*)::int as n from schema_migrations`)[0].n).toBe(1);
   });
 
   it('stops when an applied migration was edited afterwards', async () => {
@@ -75,7 +124,7 @@ describe('migration runner against a real Postgres', () => {
 
     await expect(migrate(sql, dir)).rejects.toThrow();
 
-    const tables = await sql`select table_name from information_schema.tables where table_name in ('widgets', 'gadgets', 'schema_migrations')`;
+    const tables = await admin`select table_name from information_schema.tables where table_name in ('widgets', 'gadgets', 'schema_migrations')`;
     expect(tables).toHaveLength(0);
   });
 });

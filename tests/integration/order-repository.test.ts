@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { BasketLine } from '../../lib/baskets/basket';
 import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository';
-import { connect, type Sql } from '../../lib/db/sql';
+import type { PostgresSql, Sql } from '../../lib/db/sql';
 import type { Order, PaymentOutcome } from '../../lib/orders/order';
 import { PostgresOrderRepository } from '../../lib/orders/postgres-repository';
 import type { ReconcileClaim } from '../../lib/orders/repository';
 import { canTransition, ORDER_STATES, UNSETTLED_STATES, type OrderState } from '../../lib/orders/state-machine';
+import { adminDb, drivers } from '../support/drivers';
 
 /** Every owner of this file starts with it, so the rows can be put to rest at the end. */
 const RUN = `order-repo-${randomUUID().slice(0, 8)}`;
@@ -36,21 +37,24 @@ interface OrderRow {
   payment_attempts: number;
 }
 
-describe('PostgresOrderRepository against a real Postgres', () => {
+describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)', (driver) => {
   let sql: Sql;
+  /** postgres.js, for arranging and inspecting rows around the driver under test. */
+  let admin: PostgresSql;
   let orders: PostgresOrderRepository;
   let baskets: PostgresBasketRepository;
 
   beforeAll(() => {
-    sql = connect(process.env.DATABASE_URL!, { max: 25 });
+    sql = driver.connect({ max: 25 });
+    admin = adminDb();
     orders = new PostgresOrderRepository(sql);
     baskets = new PostgresBasketRepository(sql);
   });
 
   // Leaves nothing for a reconciler of another test to pick up: none of these orders exist upstream.
   afterAll(async () => {
-    await sql`update orders set state = 'failed', lease_until = null where owner_id like ${`${RUN}-%`} and state in ${sql(UNSETTLED_STATES as OrderState[])}`;
-    await sql.end();
+    await admin`update orders set state = 'failed', lease_until = null where owner_id like ${`${RUN}-%`} and state in ${admin(UNSETTLED_STATES as OrderState[])}`;
+    await Promise.all([sql.end(), admin.end()]);
   });
 
   async function newBasket(lines: BasketLine[] = PIZZAS): Promise<{ ownerId: string; basketId: string; version: number }> {
@@ -67,26 +71,26 @@ describe('PostgresOrderRepository against a real Postgres', () => {
   }
 
   async function basketRow(basketId: string): Promise<{ status: string; version: number }> {
-    const [row] = await sql<{ status: string; version: number }[]>`select status, version from baskets where id = ${basketId}`;
+    const [row] = await admin<{ status: string; version: number }[]>`select status, version from baskets where id = ${basketId}`;
     return row;
   }
 
   async function orderRow(orderId: string): Promise<OrderRow> {
-    const [row] = await sql<OrderRow[]>`
+    const [row] = await admin<OrderRow[]>`
       select state, updated_at, lease_until, last_error, payment_id, payment_attempts from orders where id = ${orderId}`;
     return row;
   }
 
   async function ordersOfBasket(basketId: string): Promise<number> {
-    const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from orders where basket_id = ${basketId}`;
+    const [{ n }] = await admin<{ n: number }[]>`select count(*)::int as n from orders where basket_id = ${basketId}`;
     return n;
   }
 
   /** Puts an order straight into `state` (with a payment id where the table demands one), its last change `ageMs` ago. */
   async function forceState(orderId: string, state: OrderState, ageMs = 0, leaseUntil: 'none' | 'future' | 'past' = 'none'): Promise<void> {
     const paymentId = CHARGED.includes(state) ? `pay-${orderId}` : null;
-    const lease = { none: sql`null`, future: sql`now() + interval '1 hour'`, past: sql`now() - interval '1 second'` }[leaseUntil];
-    await sql`
+    const lease = { none: admin`null`, future: admin`now() + interval '1 hour'`, past: admin`now() - interval '1 second'` }[leaseUntil];
+    await admin`
       update orders set state = ${state}, payment_id = ${paymentId}, lease_until = ${lease},
         updated_at = now() - ${ageMs}::double precision * interval '1 millisecond'
       where id = ${orderId}`;
@@ -123,7 +127,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
         code: 'BASKET_LOCKED',
         arrange: async ({ ownerId, basketId }) => (await orders.open({ ownerId, basketId, orderId: randomUUID(), idempotencyKey: randomUUID(), ownerTokenSealed: SEALED }), {}),
       },
-      { name: 'a closed basket', code: 'BASKET_CLOSED', arrange: async ({ basketId }) => (await sql`update baskets set status = 'closed' where id = ${basketId}`, {}) },
+      { name: 'a closed basket', code: 'BASKET_CLOSED', arrange: async ({ basketId }) => (await admin`update baskets set status = 'closed' where id = ${basketId}`, {}) },
       { name: 'a discarded basket', code: 'BASKET_NOT_FOUND', arrange: async ({ ownerId, basketId }) => (await baskets.discard(ownerId, basketId), {}) },
       { name: 'another owner’s basket', code: 'BASKET_NOT_FOUND', arrange: async () => ({ ownerId: owner() }) },
       { name: 'a basket changed since the cashier saw it', code: 'VERSION_MISMATCH', arrange: async ({ version }) => ({ expectedBasketVersion: version - 1 }) },
@@ -172,7 +176,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
     it.each(EDGES)('moves $from → $to, stamping the change and leaving the lease to whoever holds it', async ({ from, to }) => {
       const order = await orderIn(from, 60_000, 'future');
       // A charged state needs the payment id that finishPayment would have recorded.
-      if (CHARGED.includes(to)) await sql`update orders set payment_id = ${`pay-${order.id}`} where id = ${order.id}`;
+      if (CHARGED.includes(to)) await admin`update orders set payment_id = ${`pay-${order.id}`} where id = ${order.id}`;
 
       const moved = await orders.transition(order.id, [from], to, { lastError: 'why' });
 
@@ -209,7 +213,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
       const order = await openOrder();
       for (const state of ORDER_STATES) await forceState(order.id, state);
 
-      await expect(sql`update orders set state = 'lost' where id = ${order.id}`).rejects.toMatchObject({ code: '23514' });
+      await expect(admin`update orders set state = 'lost' where id = ${order.id}`).rejects.toMatchObject({ code: '23514' });
     });
   });
 
@@ -241,7 +245,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
       await Promise.all(Array.from({ length: 8 }, () => orders.startPayment(order.id, randomUUID(), SEALED)));
 
-      const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from payment_attempts where order_id = ${order.id}`;
+      const [{ n }] = await admin<{ n: number }[]>`select count(*)::int as n from payment_attempts where order_id = ${order.id}`;
       expect(n).toBe(1);
       expect((await orderRow(order.id)).payment_attempts).toBe(1);
     });
@@ -250,10 +254,10 @@ describe('PostgresOrderRepository against a real Postgres', () => {
       const order = await orderIn('placed');
       const { attempt } = (await orders.startPayment(order.id, randomUUID(), SEALED))!;
 
-      const [paid, declined] = await Promise.all([orders.finishPayment(attempt, 'completed', 'pay-1'), orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED')]);
+      const [paid, declined] = await Promise.all([orders.finishPayment(attempt, 'completed', `pay-${order.id}`), orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED')]);
 
       expect([paid, declined].filter((r) => r !== undefined)).toHaveLength(1);
-      const [attemptRow] = await sql<{ outcome: string }[]>`select outcome from payment_attempts where id = ${attempt.id}`;
+      const [attemptRow] = await admin<{ outcome: string }[]>`select outcome from payment_attempts where id = ${attempt.id}`;
       const row = await orderRow(order.id);
       expect(row.state).toBe(paid ? 'paid' : 'declined');
       expect(attemptRow.outcome).toBe(paid ? 'completed' : 'declined');
@@ -262,7 +266,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
   describe('payments', () => {
     async function attempts(orderId: string) {
-      return sql<{ id: string; amount_minor: number; outcome: string; upstream_payment_id: string | null }[]>`
+      return admin<{ id: string; amount_minor: number; outcome: string; upstream_payment_id: string | null }[]>`
         select id, amount_minor, outcome, upstream_payment_id from payment_attempts where order_id = ${orderId} order by created_at`;
     }
 
@@ -381,7 +385,7 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
   describe('one live order per basket (partial unique index)', () => {
     const insertOrder = (basketId: string, ownerId: string, state: OrderState) =>
-      sql`insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key) values (${randomUUID()}, ${ownerId}, ${basketId}, ${state}, 100, ${randomUUID()})`;
+      admin`insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key) values (${randomUUID()}, ${ownerId}, ${basketId}, ${state}, 100, ${randomUUID()})`;
 
     it('refuses a second live order for a basket, but not after the first has failed', async () => {
       const order = await orderIn('failing');
@@ -429,8 +433,8 @@ describe('PostgresOrderRepository against a real Postgres', () => {
 
       expect(claimedIds.length).toBe(new Set(claimedIds).size);
       expect(new Set(claimedIds)).toEqual(mine);
-      const rows = await sql<{ leased: boolean; reconcile_attempts: number }[]>`
-        select lease_until > now() + interval '50 seconds' as leased, reconcile_attempts from orders where id in ${sql([...mine])}`;
+      const rows = await admin<{ leased: boolean; reconcile_attempts: number }[]>`
+        select lease_until > now() + interval '50 seconds' as leased, reconcile_attempts from orders where id in ${admin([...mine])}`;
       expect(rows).toEqual(Array(12).fill({ leased: true, reconcile_attempts: 1 }));
       expect(await claimOwn(mine, claim())).toEqual([]);
     });

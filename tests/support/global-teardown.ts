@@ -19,6 +19,8 @@ export default async function globalTeardown(): Promise<void> {
       mismatches = new ContractChecker((await response.json()) as Record<string, unknown>).check(recorded);
     }
   } finally {
+    await globalThis.__POS_TEST_DATA_API__?.stop().catch(() => undefined); // before the stack drops the database under it
+    globalThis.__POS_TEST_DATA_API__ = undefined;
     await globalThis.__POS_TEST_STACK__?.stop();
     globalThis.__POS_TEST_STACK__ = undefined;
     if (process.env.TEST_OFFLINE_LOG && !process.env.KEEP_TEST_LOGS) rmSync(process.env.TEST_OFFLINE_LOG, { force: true });

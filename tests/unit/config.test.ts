@@ -55,11 +55,11 @@ describe('configuration read at cold start', () => {
         DATA_API_DATABASE: 'pos',
       };
 
-      expect(() => parseConfig(withoutDatabase)).toThrow(/DATABASE_URL is required/);
-      expect(() => parseConfig({ ...withoutDatabase, DATA_API_DATABASE: 'pos' })).toThrow(/DATABASE_URL is required/);
-      expect(parseConfig({ ...withoutDatabase, ...dataApi }).DATA_API_CLUSTER_ARN).toBe(dataApi.DATA_API_CLUSTER_ARN);
-      expect(() => parseConfig({ ...withoutDatabase, ...dataApi, DATA_API_SECRET_ARN: '' })).toThrow(/DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN and DATA_API_DATABASE together/);
-      expect(() => parseConfig({ ...withoutDatabase, ...dataApi, DATA_API_CLUSTER_ARN: 'pos-cluster' })).toThrow(/DATA_API_CLUSTER_ARN: Must be a cluster ARN/);
+      expect(() => parseConfig(withoutDatabase)).toThrow(/DATABASE_URL: no database configured/);
+      expect(() => parseConfig({ ...withoutDatabase, DATA_API_DATABASE: 'pos' })).toThrow(/the RDS Data API also needs DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN/);
+      expect(parseConfig({ ...withoutDatabase, ...dataApi, AWS_REGION: 'eu-west-1' }).DATA_API_CLUSTER_ARN).toBe(dataApi.DATA_API_CLUSTER_ARN);
+      expect(() => parseConfig({ ...withoutDatabase, ...dataApi, AWS_REGION: 'eu-west-1', DATA_API_SECRET_ARN: '' })).toThrow(/also needs DATA_API_SECRET_ARN/);
+      expect(() => parseConfig({ ...withoutDatabase, ...dataApi, AWS_REGION: 'eu-west-1', DATA_API_CLUSTER_ARN: 'pos-cluster' })).toThrow(/DATA_API_CLUSTER_ARN must be an ARN/);
     });
 
     it('refuses to start without its own key to seal the tokens background work acts with, where locally the dev key serves', () => {

@@ -1,0 +1,56 @@
+import { LOCAL_DATA_API } from '../../dev/infra/data-api-emulator';
+import { connectDataApi, type DataApiOptions } from '../../lib/db/data-api';
+import { connect, type PostgresSql, type Sql } from '../../lib/db/sql';
+
+/**
+ * The two database drivers the repository, idempotency and migration suites
+ * run against: postgres.js on the test database, and the RDS Data API
+ * adapter through the local emulator global setup starts over the same
+ * database (TEST_DATA_API_ENDPOINT).
+ */
+export interface TestDriver {
+  name: 'postgres.js' | 'Data API';
+  /** A client of this driver on the test database, or on `database` of the same server. */
+  connect(options?: { database?: string; max?: number; onCall?: DataApiOptions['onCall'] }): Sql;
+  /** The environment that points the service (or `npm run migrate`) at `database` through this driver. */
+  env(database: string): Record<string, string>;
+}
+
+export const drivers: TestDriver[] = [
+  {
+    name: 'postgres.js',
+    connect: ({ database, max } = {}) => connect(databaseUrl(database), { max }),
+    env: (database) => ({ DATABASE_URL: databaseUrl(database) }),
+  },
+  {
+    name: 'Data API',
+    connect: ({ database, onCall } = {}) =>
+      connectDataApi({ ...LOCAL_DATA_API, endpoint: dataApiEndpoint(), database: database ?? new URL(databaseUrl()).pathname.slice(1), onCall }),
+    env: (database) => ({
+      DATA_API_CLUSTER_ARN: LOCAL_DATA_API.resourceArn,
+      DATA_API_SECRET_ARN: LOCAL_DATA_API.secretArn,
+      DATA_API_DATABASE: database,
+      DATA_API_ENDPOINT: dataApiEndpoint(),
+      AWS_REGION: LOCAL_DATA_API.region,
+      AWS_ACCESS_KEY_ID: LOCAL_DATA_API.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_DATA_API.credentials.secretAccessKey,
+    }),
+  },
+];
+
+/** postgres.js on the test database, for arranging and inspecting rows around the driver under test. */
+export function adminDb(max = 4): PostgresSql {
+  return connect(databaseUrl(), { max });
+}
+
+function databaseUrl(database?: string): string {
+  const url = new URL(process.env.DATABASE_URL!);
+  if (database) url.pathname = `/${database}`;
+  return url.toString();
+}
+
+function dataApiEndpoint(): string {
+  const endpoint = process.env.TEST_DATA_API_ENDPOINT;
+  if (!endpoint) throw new Error('TEST_DATA_API_ENDPOINT is not set: the Data API emulator is started by jest global setup');
+  return endpoint;
+}

@@ -29,6 +29,7 @@ describe('choosing the database driver', () => {
     ['nothing', {}, /DATABASE_URL.*DATA_API_CLUSTER_ARN \+ DATA_API_SECRET_ARN \+ DATA_API_DATABASE/],
     ['both drivers', { DATABASE_URL: 'postgres://db/pos', ...dataApi }, /both DATABASE_URL and DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN, DATA_API_DATABASE/],
     ['half the Data API', { DATA_API_CLUSTER_ARN: dataApi.DATA_API_CLUSTER_ARN, AWS_REGION: 'eu-west-1' }, /also needs DATA_API_SECRET_ARN, DATA_API_DATABASE/],
+    ['only a database name (serverless.yml always sets one)', { DATA_API_DATABASE: 'pos' }, /no database configured/],
     ['no region', { ...dataApi, AWS_REGION: '' }, /AWS_REGION/],
   ])('refuses %s, naming the variables', (_, env, message) => {
     const choice = chooseDriver(env);

@@ -56,7 +56,8 @@ describe('configuration read at cold start', () => {
       };
 
       expect(() => parseConfig(withoutDatabase)).toThrow(/DATABASE_URL: no database configured/);
-      expect(() => parseConfig({ ...withoutDatabase, DATA_API_DATABASE: 'pos' })).toThrow(/the RDS Data API also needs DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN/);
+      expect(() => parseConfig({ ...withoutDatabase, DATA_API_DATABASE: 'pos' })).toThrow(/no database configured/);
+      expect(() => parseConfig({ ...withoutDatabase, DATA_API_CLUSTER_ARN: dataApi.DATA_API_CLUSTER_ARN })).toThrow(/the RDS Data API also needs DATA_API_SECRET_ARN, DATA_API_DATABASE/);
       expect(parseConfig({ ...withoutDatabase, ...dataApi, AWS_REGION: 'eu-west-1' }).DATA_API_CLUSTER_ARN).toBe(dataApi.DATA_API_CLUSTER_ARN);
       expect(() => parseConfig({ ...withoutDatabase, ...dataApi, AWS_REGION: 'eu-west-1', DATA_API_SECRET_ARN: '' })).toThrow(/also needs DATA_API_SECRET_ARN/);
       expect(() => parseConfig({ ...withoutDatabase, ...dataApi, AWS_REGION: 'eu-west-1', DATA_API_CLUSTER_ARN: 'pos-cluster' })).toThrow(/DATA_API_CLUSTER_ARN must be an ARN/);

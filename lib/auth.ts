@@ -10,6 +10,22 @@ export interface Caller {
   userId: string;
   /** The raw token, forwarded upstream as `x-auth-user`. Never logged. */
   token: string;
+  /** From the token's `roles` claim; `operator` may resolve orders that need a person (README, Operations). */
+  roles: readonly string[];
+}
+
+export const OPERATOR_ROLE = 'operator';
+
+export const isOperator = (caller: Caller): boolean => caller.roles.includes(OPERATOR_ROLE);
+
+/**
+ * The `roles` claim: an array of strings, or (as an API Gateway JWT
+ * authorizer passes arrays on) one string such as "[operator cashier]".
+ */
+export function rolesFrom(claim: unknown): string[] {
+  if (Array.isArray(claim)) return claim.filter((role): role is string => typeof role === 'string');
+  if (typeof claim === 'string') return claim.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter(Boolean);
+  return [];
 }
 
 export interface VerifyContext {
@@ -48,7 +64,7 @@ export function hs256Verifier(secret: string): TokenVerifier {
       if (error instanceof joseErrors.JWTExpired) throw unauthenticated('Token has expired', error);
       throw unauthenticated('Token is not valid', error);
     }
-    return { userId: userIdFrom(payload.sub), token };
+    return { userId: userIdFrom(payload.sub), token, roles: rolesFrom(payload.roles) };
   };
 }
 
@@ -58,7 +74,7 @@ export function hs256Verifier(secret: string): TokenVerifier {
  */
 export const gatewayVerifier: TokenVerifier = async (token, { gatewayClaims }) => {
   if (!gatewayClaims) throw unauthenticated('Request did not pass the API Gateway authorizer');
-  return { userId: userIdFrom(gatewayClaims.sub), token };
+  return { userId: userIdFrom(gatewayClaims.sub), token, roles: rolesFrom(gatewayClaims.roles) };
 };
 
 export interface UpstreamVerifierOptions {
@@ -73,12 +89,12 @@ export interface UpstreamVerifierOptions {
 /**
  * For a hosted upstream whose signing secret we do not have: a token is
  * accepted when the upstream accepts it (one cheap authenticated read),
- * remembered per token hash for a short time. The `sub` is read from the
- * token itself, unverified by us, which is safe because the upstream has just
- * accepted that very token as that user.
+ * remembered per token hash for a short time. The `sub` and `roles` are read
+ * from the token itself, unverified by us, which is safe because the upstream
+ * has accepted that very token, signature and all.
  */
 export function upstreamVerifier(api: PosApi, options: UpstreamVerifierOptions): TokenVerifier {
-  const accepted = new Map<string, { userId: string; until: number }>();
+  const accepted = new Map<string, { until: number }>();
   const maxEntries = options.maxEntries ?? 10_000;
   return async (token, { log }) => {
     let claims;
@@ -88,14 +104,15 @@ export function upstreamVerifier(api: PosApi, options: UpstreamVerifierOptions):
       throw unauthenticated('Token is not a JWT', error);
     }
     const userId = userIdFrom(claims.sub);
+    const roles = rolesFrom(claims.roles);
     const hash = createHash('sha256').update(token).digest('hex');
     const cached = accepted.get(hash);
-    if (cached && cached.until > Date.now()) return { userId: cached.userId, token };
+    if (cached && cached.until > Date.now()) return { userId, roles, token };
     const call = { token, deadline: Deadline.fromNow(options.checkTimeoutMs), log };
     if (!(await api.acceptsToken(call))) throw unauthenticated('The POS system does not accept this token');
     accepted.delete(hash);
-    accepted.set(hash, { userId, until: Date.now() + options.cacheMs });
+    accepted.set(hash, { until: Date.now() + options.cacheMs });
     if (accepted.size > maxEntries) accepted.delete(accepted.keys().next().value!);
-    return { userId, token };
+    return { userId, roles, token };
   };
 }

@@ -44,6 +44,7 @@ const envSchema = z
     ORDER_ABANDONED_AFTER_SECONDS: z.coerce.number().int().min(30).default(120),
     ORDER_DECLINED_EXPIRY_MINUTES: z.coerce.number().min(0).default(30),
     RECONCILER_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(50),
+    OPERATOR_STUCK_AFTER_MINUTES: z.coerce.number().min(1).default(15),
     AUTH_JWT_SECRET: z.string().min(16, 'AUTH_JWT_SECRET must be at least 16 characters').optional(),
     AUTH_TRUST_API_GATEWAY: booleanFromEnv.default(false),
     AUTH_MODE: z.enum(['jwt', 'gateway', 'upstream']).optional(),

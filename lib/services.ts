@@ -9,6 +9,7 @@ import { Checkout } from './orders/checkout';
 import { PostgresOrderRepository } from './orders/postgres-repository';
 import { Reconciler } from './orders/reconciler';
 import { Refunds } from './orders/refund';
+import { Resolutions } from './orders/resolutions';
 import type { OrderRepository } from './orders/repository';
 import { UpstreamClient } from './upstream/client';
 import { PosApi } from './upstream/pos-api';
@@ -25,6 +26,7 @@ export interface Services {
   vault: TokenVault;
   checkout: Checkout;
   refunds: Refunds;
+  resolutions: Resolutions;
   reconciler: Reconciler;
   /** Closes the upstream connection pool (the database pool belongs to whoever passed it in). */
   close(): Promise<void>;
@@ -81,6 +83,7 @@ export function createServices(c: Config, sql: Sql): Services {
     vault,
     checkout,
     refunds,
+    resolutions: new Resolutions(orders, checkout, vault, { stuckAfterMs: c.OPERATOR_STUCK_AFTER_MINUTES * 60_000 }),
     reconciler,
     close: () => client.close(),
   };

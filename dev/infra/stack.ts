@@ -137,7 +137,7 @@ function passThrough(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(
     Object.entries(env).filter(
       (entry): entry is [string, string] =>
-        entry[1] !== undefined && /^(UPSTREAM_|REQUEST_DEADLINE_MS|PAYMENT_|BREAKER_|CATALOGUE_|IDEMPOTENCY_|AUTH_TRUST_API_GATEWAY|AUTH_MODE|AUTH_UPSTREAM_|TOKEN_ENCRYPTION_KEYS|LOG_LEVEL|DATABASE_POOL_MAX|DATABASE_IDLE_TIMEOUT_SECONDS)/.test(entry[0]),
+        entry[1] !== undefined && /^(UPSTREAM_|REQUEST_DEADLINE_MS|PAYMENT_|BREAKER_|CATALOGUE_|IDEMPOTENCY_|OPERATOR_|AUTH_TRUST_API_GATEWAY|AUTH_MODE|AUTH_UPSTREAM_|TOKEN_ENCRYPTION_KEYS|LOG_LEVEL|DATABASE_POOL_MAX|DATABASE_IDLE_TIMEOUT_SECONDS)/.test(entry[0]),
     ),
   );
 }

@@ -1,5 +1,5 @@
+import { decodeCursor, encodeCursor } from '../db/cursor';
 import type { Sql } from '../db/sql';
-import { AppError } from '../errors';
 import { basketWriteRefusal, type Basket, type BasketLine, type BasketStatus } from './basket';
 import type { BasketPage, BasketRepository } from './repository';
 
@@ -42,22 +42,6 @@ function toBasket(row: BasketRow, lines: LineRow[]): Basket {
     updatedAt: row.updated_at,
     lines: lines.map(toLine),
   };
-}
-
-function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(decoded) && decoded.length === 2 && decoded.every((part) => typeof part === 'string')) {
-      return decoded as [string, string];
-    }
-  } catch {
-    // falls through to the validation error
-  }
-  throw new AppError('VALIDATION_FAILED', 'The request is not valid', { details: [{ path: 'query.after', message: 'Unknown cursor' }] });
 }
 
 export class PostgresBasketRepository implements BasketRepository {

@@ -2,7 +2,18 @@ import type { ZodType } from 'zod';
 import { basketItemParams, basketPageView, basketParams, basketView, emptyBody, ifMatchHeaders, listQuery, setQuantityBody } from '../baskets/schemas';
 import { productListView } from '../catalogue/schemas';
 import type { ErrorCode } from '../errors';
-import { checkoutBody, idempotentHeaders, orderParams, orderView } from '../orders/schemas';
+import {
+  checkoutBody,
+  idempotentHeaders,
+  operatorListQuery,
+  operatorOrderPageView,
+  operatorOrderView,
+  orderListQuery,
+  orderPageView,
+  orderParams,
+  orderView,
+  resolutionBody,
+} from '../orders/schemas';
 import { healthView } from './schemas';
 
 /**
@@ -34,7 +45,7 @@ export interface RouteSpec {
   path: string;
   /** The serverless.yml function that serves the route; also the OpenAPI operationId. */
   functionName: string;
-  tag: 'Products' | 'Baskets' | 'Orders' | 'Service';
+  tag: 'Products' | 'Baskets' | 'Orders' | 'Operations' | 'Service';
   summary: string;
   description?: string;
   /** false for public routes; everything else needs a verified x-auth-user token. */
@@ -199,6 +210,17 @@ export const routes = {
     },
     errors: ['BASKET_NOT_FOUND', 'BASKET_EMPTY', 'BASKET_LOCKED', 'BASKET_CLOSED', 'VERSION_MISMATCH', 'ORDER_STATE_CONFLICT', 'PAYMENT_DECLINED', 'PAYMENT_STATUS_UNKNOWN', ...UPSTREAM_FAILURES],
   }),
+  listOrders: defineRoute({
+    method: 'GET',
+    path: '/orders',
+    functionName: 'listOrders',
+    tag: 'Orders',
+    summary: "The caller's orders, newest first",
+    description: 'Keyset-paginated (pass nextCursor as after). Filter by state (comma-separated) and by basket. Each order says what it means for the money (paymentState) and what the terminal may do next (nextActions).',
+    query: orderListQuery,
+    responses: { 200: { description: 'One page of orders', body: orderPageView } },
+    errors: [],
+  }),
   getOrder: defineRoute({
     method: 'GET',
     path: '/orders/{orderId}',
@@ -257,6 +279,33 @@ export const routes = {
     body: emptyBody,
     responses: { 200: { description: 'The order, refunded', body: orderView, headers: ['location'] } },
     errors: ['ORDER_NOT_FOUND', 'ORDER_STATE_CONFLICT', 'REQUEST_IN_PROGRESS', ...UPSTREAM_FAILURES],
+  }),
+  operatorListOrders: defineRoute({
+    method: 'GET',
+    path: '/operator/orders',
+    functionName: 'operatorListOrders',
+    tag: 'Operations',
+    summary: 'Orders that need a person, across users (operators only)',
+    description:
+      "Orders whose payment outcome is unknown, and any order not at rest and unchanged for longer than OPERATOR_STUCK_AFTER_MINUTES; newest first. Needs the token's roles claim to include operator; anyone else gets 404.",
+    query: operatorListQuery,
+    responses: { 200: { description: 'One page of orders', body: operatorOrderPageView } },
+    errors: ['ROUTE_NOT_FOUND'],
+  }),
+  resolveOrder: defineRoute({
+    method: 'POST',
+    path: '/operator/orders/{orderId}/resolution',
+    functionName: 'resolveOrder',
+    tag: 'Operations',
+    summary: 'Resolve an order whose payment outcome is unknown (operators only)',
+    description:
+      'With what the operator established outside the system. charged: the order is paid (with paymentId when given, which makes it refundable), completed upstream and its basket closed. ' +
+      'not_charged: failed upstream and here, and the basket reopens for another checkout. Never sends a payment. Recorded (who, when, what, why); repeating the same resolution answers the same, another one is 409. ' +
+      'Upstream work that fails now is finished by the reconciler. Anyone without the operator role gets 404.',
+    params: orderParams,
+    body: resolutionBody,
+    responses: { 200: { description: 'The order as it now stands, and its resolution', body: operatorOrderView } },
+    errors: ['ROUTE_NOT_FOUND', 'ORDER_NOT_FOUND', 'ORDER_STATE_CONFLICT'],
   }),
 };
 

@@ -5,6 +5,7 @@ import { routeKey, type RouteSpec } from '../http/routes';
 import { runIdempotent } from '../idempotency/run';
 import { services } from '../services';
 import { orderView, type Order } from './order';
+import type { Resolution } from './repository';
 import { requireIdempotencyKey } from './schemas';
 
 /** Seconds past the request deadline that an Idempotency-Key stays locked to its request. */
@@ -12,6 +13,15 @@ const LOCK_MARGIN_MS = 5000;
 
 export function orderReply(order: Order, status = 200): Reply {
   return { status, body: orderView(order), headers: { location: `/orders/${order.id}` } };
+}
+
+/** An order as operators see it: the terminal's view, whose it is, and its resolution once it has one. */
+export function operatorOrderView(order: Order, resolution?: Resolution) {
+  return {
+    ...orderView(order),
+    ownerId: order.ownerId,
+    ...(resolution ? { resolution: { ...resolution, resolvedAt: resolution.resolvedAt.toISOString() } } : {}),
+  };
 }
 
 /** Seconds a terminal should wait before asking again about a payment the upstream still has pending. */

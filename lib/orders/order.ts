@@ -1,5 +1,5 @@
 import type { OrderView } from './schemas';
-import type { OrderState } from './state-machine';
+import { nextActionsOf, paymentStateOf, type OrderState } from './state-machine';
 
 export interface Order {
   id: string;
@@ -33,6 +33,8 @@ export function orderView(order: Order): OrderView {
     total: order.totalMinor,
     paymentId: order.paymentId,
     paymentAttempts: order.paymentAttempts,
+    paymentState: paymentStateOf(order.state),
+    nextActions: nextActionsOf(order.state, order.paymentId !== null),
     ...(order.lastError ? { lastError: order.lastError } : {}),
     createdAt: order.createdAt.toISOString(),
     updatedAt: order.updatedAt.toISOString(),

@@ -1,7 +1,8 @@
 import type { Sql } from '../db/sql';
 import type { Order, PaymentOutcome } from './order';
-import type { OpenOrderRequest, OrderRepository, PaymentAttempt, ReconcileClaim, RefundAttempt, TransitionChanges } from './repository';
-import { assertTransitions, AT_REST_STATES, PAYABLE_STATES, STATES_ABANDONED_WHEN_IDLE, STATES_SETTLED_AT_ONCE, type OrderState } from './state-machine';
+import { decodeCursor, encodeCursor } from '../db/cursor';
+import type { OpenOrderRequest, OrderFilter, OrderPage, OrderRepository, PaymentAttempt, ReconcileClaim, RefundAttempt, Resolution, TransitionChanges } from './repository';
+import { assertTransitions, AT_REST_STATES, PAYABLE_STATES, STATES_ABANDONED_WHEN_IDLE, STATES_SETTLED_AT_ONCE, UNSETTLED_STATES, type OrderState } from './state-machine';
 
 interface OrderRow {
   id: string;
@@ -83,6 +84,13 @@ const isAtRest = (state: OrderState) => AT_REST_STATES.includes(state);
 
 /** An order put to rest drops the owner's token, unless a duplicate check still needs to act as them. */
 const KEEP_TOKEN_FOR_DUPLICATE_CHECK = 'case when duplicate_check_at is null then null else owner_token_sealed end';
+
+/** One page of orders from `limit + 1` rows: the extra row only says there is a next page. */
+function page(rows: (OrderRow & { created_at_text: string })[], limit: number): OrderPage {
+  const shown = rows.slice(0, limit);
+  const last = shown[shown.length - 1];
+  return { orders: shown.map(toOrder), nextCursor: rows.length > limit && last ? encodeCursor(last.created_at_text, last.id) : undefined };
+}
 
 export class PostgresOrderRepository implements OrderRepository {
   constructor(private readonly sql: Sql) {}
@@ -276,6 +284,60 @@ export class PostgresOrderRepository implements OrderRepository {
       where id = ${attempt.orderId} and state = 'refunding'
       returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
     return row && toOrder(row);
+  }
+
+  async listForOwner(ownerId: string, filter: OrderFilter): Promise<OrderPage> {
+    const [afterCreatedAt, afterId] = filter.after ? decodeCursor(filter.after) : [null, null];
+    const states = filter.states && filter.states.length > 0 ? filter.states : null;
+    const rows = await this.sql<(OrderRow & { created_at_text: string })[]>`
+      select ${this.sql.unsafe(ORDER_COLUMNS)}, created_at::text as created_at_text from orders
+      where owner_id = ${ownerId}
+        and (${states === null} or state in ${this.sql((states ?? ['']) as string[])})
+        and (${filter.basketId ?? null}::uuid is null or basket_id = ${filter.basketId ?? null}::uuid)
+        and (${afterCreatedAt}::text is null or (created_at, id) < (${afterCreatedAt}::text::timestamptz, ${afterId}::uuid))
+      order by created_at desc, id desc
+      limit ${filter.limit + 1}`;
+    return page(rows, filter.limit);
+  }
+
+  async listNeedingAttention(filter: { limit: number; after?: string; stuckAfterMs: number }): Promise<OrderPage> {
+    const [afterCreatedAt, afterId] = filter.after ? decodeCursor(filter.after) : [null, null];
+    const rows = await this.sql<(OrderRow & { created_at_text: string })[]>`
+      select ${this.sql.unsafe(ORDER_COLUMNS)}, created_at::text as created_at_text from orders
+      where (state = 'unknown'
+             or (state in ${this.sql(UNSETTLED_STATES as OrderState[])}
+                 and updated_at < now() - ${filter.stuckAfterMs}::double precision * interval '1 millisecond'))
+        and (${afterCreatedAt}::text is null or (created_at, id) < (${afterCreatedAt}::text::timestamptz, ${afterId}::uuid))
+      order by created_at desc, id desc
+      limit ${filter.limit + 1}`;
+    return page(rows, filter.limit);
+  }
+
+  async resolve(resolution: Omit<Resolution, 'resolvedAt'>): Promise<Order | undefined> {
+    const next: OrderState = resolution.outcome === 'charged' ? 'paid' : 'failing';
+    assertTransitions(['unknown'], next);
+    const [row] = await this.sql<OrderRow[]>`
+      with recorded as (
+        insert into order_resolutions (order_id, outcome, payment_id, reason, resolved_by)
+        select id, ${resolution.outcome}, ${resolution.paymentId}, ${resolution.reason}, ${resolution.resolvedBy}
+        from orders where id = ${resolution.orderId} and state = 'unknown'
+        on conflict (order_id) do nothing
+        returning order_id
+      )
+      update orders set
+        state = ${next},
+        payment_id = coalesce(${resolution.paymentId}, payment_id),
+        last_error = ${`RESOLVED ${resolution.outcome.toUpperCase()} by ${resolution.resolvedBy}: ${resolution.reason}`},
+        updated_at = now()
+      where id in (select order_id from recorded) and state = 'unknown'
+      returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
+    return row && toOrder(row);
+  }
+
+  async findResolution(orderId: string): Promise<Resolution | undefined> {
+    const [row] = await this.sql<{ order_id: string; outcome: Resolution['outcome']; payment_id: string | null; reason: string; resolved_by: string; resolved_at: Date }[]>`
+      select order_id, outcome, payment_id, reason, resolved_by, resolved_at from order_resolutions where order_id = ${orderId}`;
+    return row && { orderId: row.order_id, outcome: row.outcome, paymentId: row.payment_id, reason: row.reason, resolvedBy: row.resolved_by, resolvedAt: row.resolved_at };
   }
 
   async claimForReconcile(claim: ReconcileClaim): Promise<Order[]> {

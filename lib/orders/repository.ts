@@ -42,6 +42,29 @@ export interface TransitionChanges {
   leaseMs?: number;
 }
 
+export interface OrderPage {
+  orders: Order[];
+  /** Pass as `after` to get the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface OrderFilter {
+  limit: number;
+  after?: string;
+  states?: readonly OrderState[];
+  basketId?: string;
+}
+
+/** What an operator established outside the system about an order whose payment outcome was unknown. */
+export interface Resolution {
+  orderId: string;
+  outcome: 'charged' | 'not_charged';
+  paymentId: string | null;
+  reason: string;
+  resolvedBy: string;
+  resolvedAt: Date;
+}
+
 export interface ReconcileClaim {
   /** Orders idle for at least this long in pending/placed/paying are treated as abandoned. */
   abandonedAfterMs: number;
@@ -95,6 +118,18 @@ export interface OrderRepository {
   startRefund(orderId: string, attemptId: string, paymentId: string): Promise<RefundAttempt | undefined>;
   /** Records what became of the attempt; 'refunded' also moves the order refunding → refunded. */
   finishRefund(attempt: RefundAttempt, outcome: RefundAttempt['outcome'], lastError?: string): Promise<Order | undefined>;
+
+  /** The owner's orders, newest first (keyset by creation time and id). */
+  listForOwner(ownerId: string, filter: OrderFilter): Promise<OrderPage>;
+  /** Every user's orders that need a person: unknown, or unsettled and unchanged for longer than `stuckAfterMs`; newest first. */
+  listNeedingAttention(filter: { limit: number; after?: string; stuckAfterMs: number }): Promise<OrderPage>;
+  /**
+   * One statement: records the resolution and moves the unknown order to paid
+   * (charged; the payment id when given) or failing (not charged). Undefined
+   * when the order is not unknown or already has a resolution.
+   */
+  resolve(resolution: Omit<Resolution, 'resolvedAt'>): Promise<Order | undefined>;
+  findResolution(orderId: string): Promise<Resolution | undefined>;
 
   /** Leases up to `limit` orders the reconciler has work for (skipping rows another run holds). */
   claimForReconcile(claim: ReconcileClaim): Promise<Order[]>;

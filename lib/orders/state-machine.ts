@@ -28,7 +28,8 @@ const TRANSITIONS: Record<OrderState, readonly OrderState[]> = {
   completed: ['refunding'],
   refunding: ['refunded'],
   failed: [],
-  unknown: [],
+  // A person established the outcome (lib/orders/resolutions.ts): charged, or not charged.
+  unknown: ['paid', 'failing'],
   refunded: [],
 };
 
@@ -65,7 +66,37 @@ export const CHARGED_STATES: readonly OrderState[] = ['paid', 'completed', 'refu
 /** At rest for the background: nothing left to do upstream on the owner's behalf, so their token is erased. */
 export const AT_REST_STATES: readonly OrderState[] = ['completed', 'failed', 'refunded'];
 
-/** States that hold the basket (locked); a failed order releases it, a completed one closes it. */
+/** States no step leads out of. */
 export function isTerminal(state: OrderState): boolean {
   return TRANSITIONS[state].length === 0;
 }
+
+/** What an order means for the customer's money, as the API shows it. */
+export type PaymentState = 'not_charged' | 'in_progress' | 'charged' | 'declined' | 'unknown' | 'refunded';
+
+/** What a terminal may do next with an order (README, Orders). */
+export type NextAction = 'retry_checkout' | 'pay' | 'cancel' | 'wait' | 'refund' | 'ask_operator';
+
+const FOR_THE_TERMINAL: Record<OrderState, { payment: PaymentState; next: readonly NextAction[] }> = {
+  pending: { payment: 'not_charged', next: ['retry_checkout', 'pay', 'cancel'] },
+  placed: { payment: 'not_charged', next: ['pay', 'cancel'] },
+  paying: { payment: 'in_progress', next: ['wait'] },
+  paid: { payment: 'charged', next: ['refund'] },
+  completed: { payment: 'charged', next: ['refund'] },
+  declined: { payment: 'declined', next: ['pay', 'cancel'] },
+  failing: { payment: 'not_charged', next: ['wait'] },
+  failed: { payment: 'not_charged', next: [] },
+  unknown: { payment: 'unknown', next: ['ask_operator'] },
+  refunding: { payment: 'charged', next: ['wait'] },
+  refunded: { payment: 'refunded', next: [] },
+};
+
+export const paymentStateOf = (state: OrderState): PaymentState => FOR_THE_TERMINAL[state].payment;
+
+/** A refund needs the upstream payment's id: an order an operator resolved as charged without one cannot be refunded here. */
+export function nextActionsOf(state: OrderState, hasPaymentId: boolean): NextAction[] {
+  return FOR_THE_TERMINAL[state].next.filter((action) => action !== 'refund' || hasPaymentId);
+}
+
+export const PAYMENT_STATES = [...new Set(Object.values(FOR_THE_TERMINAL).map((entry) => entry.payment))];
+export const NEXT_ACTIONS: readonly NextAction[] = ['retry_checkout', 'pay', 'cancel', 'wait', 'refund', 'ask_operator'];

@@ -335,6 +335,8 @@ describe('reading orders and other cashiers', () => {
       total: 1440,
       paymentId: ordered.body.paymentId,
       paymentAttempts: 1,
+      paymentState: 'charged',
+      nextActions: ['refund'],
       createdAt: ordered.body.createdAt,
       updatedAt: expect.any(String),
     });

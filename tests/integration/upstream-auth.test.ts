@@ -44,8 +44,8 @@ describe('verifying tokens by asking the upstream', () => {
     const verify = upstreamVerifier(api, { cacheMs: 60_000, checkTimeoutMs: 1000 });
     const token = await signDevToken(SECRET, 'cashier@example.com', null);
 
-    expect(await verify(token, { log })).toEqual({ userId: 'cashier@example.com', token });
-    expect(await verify(token, { log })).toEqual({ userId: 'cashier@example.com', token });
+    expect(await verify(token, { log })).toEqual({ userId: 'cashier@example.com', token, roles: [] });
+    expect(await verify(token, { log })).toEqual({ userId: 'cashier@example.com', token, roles: [] });
     expect(await checks()).toHaveLength(1);
   });
 

@@ -21,7 +21,7 @@ import { services } from '../../lib/services';
 async function main(): Promise<number> {
   const [user, basketId, key] = process.argv.slice(2);
   if (!user || !basketId || !key) throw new Error('usage: crash-runner.ts <user> <basketId> <idempotencyKey>');
-  const caller = { userId: user, token: await signDevToken(config().AUTH_JWT_SECRET!, user) };
+  const caller = { userId: user, token: await signDevToken(config().AUTH_JWT_SECRET!, user), roles: [] };
   const deadline = Deadline.fromNow(config().REQUEST_DEADLINE_MS);
   const log = rootLogger.child({ crashAt: process.env.CRASH_AT, basketId });
   const request = { caller, deadline, headers: { 'idempotency-key': key }, params: { basketId }, body: undefined };

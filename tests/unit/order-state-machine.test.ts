@@ -16,7 +16,7 @@ const ALLOWED: Record<OrderState, OrderState[]> = {
   completed: ['refunding'],
   refunding: ['refunded'],
   failed: [],
-  unknown: [],
+  unknown: ['paid', 'failing'],
   refunded: [],
 };
 
@@ -50,8 +50,8 @@ describe('order state machine', () => {
     for (const state of STATES) expect(canTransition(state, state)).toBe(false);
   });
 
-  it.each(STATES)('isTerminal(%s) is true exactly for failed, unknown and refunded', (state) => {
-    expect(isTerminal(state)).toBe(['failed', 'unknown', 'refunded'].includes(state));
+  it.each(STATES)('isTerminal(%s) is true exactly for failed and refunded (an operator resolves unknown)', (state) => {
+    expect(isTerminal(state)).toBe(['failed', 'refunded'].includes(state));
   });
 
   it('counts as unsettled every state the reconciler still has work for, and nothing at rest', () => {

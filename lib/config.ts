@@ -28,6 +28,8 @@ const envSchema = z
     UPSTREAM_BASE_URL: z.url().optional(),
     UPSTREAM_CALL_TIMEOUT_MS: z.coerce.number().int().min(50).max(28000).default(8000),
     UPSTREAM_503_MEANS_NO_EFFECT: booleanFromEnv.default(true),
+    UPSTREAM_ADAPTIVE_TIMEOUT_FLOOR_MS: z.coerce.number().int().min(50).max(28000).default(1000),
+    UPSTREAM_ADAPTIVE_TIMEOUT_P99_FACTOR: z.coerce.number().min(1).max(10).default(1.5),
     PAYMENT_TIMEOUT_MS: z.coerce.number().int().min(50).max(28000).default(10000),
     PAYMENT_MIN_WINDOW_MS: z.coerce.number().int().min(50).max(28000).default(10000),
     REQUEST_DEADLINE_MS: z.coerce.number().int().min(500).max(28000).default(25000),

@@ -46,6 +46,7 @@ export function createServices(c: Config, sql: Sql): Services {
     breakerFailureThreshold: c.BREAKER_FAILURE_THRESHOLD,
     breakerHalfOpenAfterMs: c.BREAKER_HALF_OPEN_AFTER_MS,
     unavailableMeansNoEffect: c.UPSTREAM_503_MEANS_NO_EFFECT,
+    adaptiveTimeout: { floorMs: c.UPSTREAM_ADAPTIVE_TIMEOUT_FLOOR_MS, p99Factor: c.UPSTREAM_ADAPTIVE_TIMEOUT_P99_FACTOR, minSamples: 20, windowSize: 200 },
   });
   const api = new PosApi(client);
   const abandonedAfterMs = c.ORDER_ABANDONED_AFTER_SECONDS * 1000;
@@ -53,7 +54,8 @@ export function createServices(c: Config, sql: Sql): Services {
   const orders = new PostgresOrderRepository(sql);
   const idempotency = new IdempotencyStore(sql, { ttlMs: c.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000 });
   const vault = new TokenVault(parseSealingKeys(c.TOKEN_ENCRYPTION_KEYS));
-  const checkout = new Checkout(orders, api, vault, {
+  const baskets = new PostgresBasketRepository(sql);
+  const checkout = new Checkout(orders, baskets, api, vault, {
     retryAfterSeconds: client.retryAfterSeconds,
     abandonedAfterMs,
     paymentTimeoutMs: c.PAYMENT_TIMEOUT_MS,
@@ -73,7 +75,7 @@ export function createServices(c: Config, sql: Sql): Services {
   return {
     api,
     catalogue,
-    baskets: new BasketService(new PostgresBasketRepository(sql), catalogue),
+    baskets: new BasketService(baskets, catalogue),
     orders,
     idempotency,
     vault,

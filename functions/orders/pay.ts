@@ -6,7 +6,7 @@ import { services } from '../../lib/services';
 export const handler = endpoint(routes.payOrder, async (request) =>
   idempotently(request, routes.payOrder, async () => {
     const call = upstreamCallOptions(request);
-    const order = await services().checkout.payAgain(request.caller, request.params.orderId, call);
+    const order = await services().checkout.payOrder(request.caller, request.params.orderId, call);
     services().checkout.completeAfterReply(order, call);
     return paymentReply(order);
   }),

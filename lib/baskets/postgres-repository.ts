@@ -70,11 +70,16 @@ export class PostgresBasketRepository implements BasketRepository {
     return toBasket(row, []);
   }
 
+  /** One statement: the basket and its lines (a basket without lines comes back as one row without a line). */
   async find(ownerId: string, basketId: string): Promise<Basket | undefined> {
-    const [row] = await this.sql<BasketRow[]>`
-      select id, owner_id, status, version, created_at, updated_at from baskets
-      where id = ${basketId} and owner_id = ${ownerId} and status <> 'discarded'`;
-    return row ? toBasket(row, await this.lines(this.sql, row.id)) : undefined;
+    const rows = await this.sql<(BasketRow & Partial<LineRow>)[]>`
+      select b.id, b.owner_id, b.status, b.version, b.created_at, b.updated_at,
+             l.product_id, l.product_name, l.quantity, l.net_unit_minor, l.vat_basis_points
+      from baskets b left join basket_lines l on l.basket_id = b.id
+      where b.id = ${basketId} and b.owner_id = ${ownerId} and b.status <> 'discarded'
+      order by l.created_at, l.product_id`;
+    if (rows.length === 0) return undefined;
+    return toBasket(rows[0], rows.filter((row): row is BasketRow & LineRow => row.product_id != null));
   }
 
   async listOpen(ownerId: string, page: { limit: number; after?: string }): Promise<BasketPage> {

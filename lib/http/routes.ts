@@ -2,7 +2,7 @@ import type { ZodType } from 'zod';
 import { basketItemParams, basketPageView, basketParams, basketView, emptyBody, ifMatchHeaders, listQuery, setQuantityBody } from '../baskets/schemas';
 import { productListView } from '../catalogue/schemas';
 import type { ErrorCode } from '../errors';
-import { idempotentHeaders, orderParams, orderView } from '../orders/schemas';
+import { checkoutBody, idempotentHeaders, orderParams, orderView } from '../orders/schemas';
 import { healthView } from './schemas';
 
 /**
@@ -181,18 +181,20 @@ export const routes = {
     path: '/baskets/{basketId}/orders',
     functionName: 'placeOrder',
     tag: 'Orders',
-    summary: 'Order and pay the basket, in one call',
+    summary: 'Order and pay the basket, in one call (or prepare the order with pay: false)',
     description:
       'Creates the upstream order and pays it. 201 as soon as the payment is confirmed (paid); completing the upstream order happens after the reply and is guaranteed by the reconciler. ' +
       '402 PAYMENT_DECLINED keeps the order (pay again with POST /orders/{orderId}/payments); 502 PAYMENT_STATUS_UNKNOWN means it may have charged: never pay again blindly; ' +
       '503/504 with Retry-After charged nothing: retry with the same Idempotency-Key. ' +
-      '202 with Retry-After: the upstream has the payment pending; retry with the same Idempotency-Key to follow it up (it is never paid twice).',
+      '202 with Retry-After: the upstream has the payment pending; retry with the same Idempotency-Key to follow it up (it is never paid twice). ' +
+      'With `{"pay": false}` the order is prepared instead: the basket is locked at its current version and the upstream order created, and 201 answers the order `placed`; ' +
+      'pay it with POST /orders/{orderId}/payments once the customer is ready (one upstream call), or cancel it with DELETE /orders/{orderId}.',
     params: basketParams,
     headers: idempotentHeaders,
-    body: emptyBody,
+    body: checkoutBody,
     idempotent: true,
     responses: {
-      201: { description: 'Paid', body: orderView, headers: ['location'] },
+      201: { description: 'Paid (status paid), or with pay: false prepared (status placed)', body: orderView, headers: ['location'] },
       202: { description: 'The upstream accepted the payment as pending (status paying); retry with the same key after Retry-After', body: orderView, headers: ['location', 'retry-after'] },
     },
     errors: ['BASKET_NOT_FOUND', 'BASKET_EMPTY', 'BASKET_LOCKED', 'BASKET_CLOSED', 'VERSION_MISMATCH', 'ORDER_STATE_CONFLICT', 'PAYMENT_DECLINED', 'PAYMENT_STATUS_UNKNOWN', ...UPSTREAM_FAILURES],
@@ -212,7 +214,10 @@ export const routes = {
     path: '/orders/{orderId}/payments',
     functionName: 'payOrder',
     tag: 'Orders',
-    summary: 'Pay a declined order again',
+    summary: 'Pay a prepared order, or a declined one again',
+    description:
+      'Pays an order prepared with POST /baskets/{basketId}/orders and `{"pay": false}` (one upstream call), or one declined before. ' +
+      'An order whose upstream creation was not confirmed yet is created (or found) first. Answers as POST /baskets/{basketId}/orders does.',
     params: orderParams,
     headers: idempotentHeaders,
     body: emptyBody,
@@ -222,6 +227,22 @@ export const routes = {
       202: { description: 'The upstream accepted the payment as pending (status paying); retry with the same key after Retry-After', body: orderView, headers: ['location', 'retry-after'] },
     },
     errors: ['ORDER_NOT_FOUND', 'ORDER_STATE_CONFLICT', 'PAYMENT_DECLINED', 'PAYMENT_STATUS_UNKNOWN', ...UPSTREAM_FAILURES],
+  }),
+  cancelOrder: defineRoute({
+    method: 'DELETE',
+    path: '/orders/{orderId}',
+    functionName: 'cancelOrder',
+    tag: 'Orders',
+    summary: 'Cancel an unpaid order (the customer changed their mind)',
+    description:
+      'Claims the order as failing (nothing can pay it after this), fails it upstream and here, and reopens the basket. Repeating it answers the cancelled order. ' +
+      'A paid order cannot be cancelled: refund it.',
+    params: orderParams,
+    responses: {
+      200: { description: 'Cancelled (status failed); the basket is open again', body: orderView, headers: ['location'] },
+      202: { description: 'Cancelled here (status failing); failing it upstream is finished by the reconciler, and the basket reopens then', body: orderView, headers: ['location'] },
+    },
+    errors: ['ORDER_NOT_FOUND', 'ORDER_STATE_CONFLICT'],
   }),
   refundOrder: defineRoute({
     method: 'POST',

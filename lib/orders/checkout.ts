@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Caller } from '../auth';
+import { basketWriteRefusal, priceBasket } from '../baskets/basket';
+import type { BasketRepository } from '../baskets/repository';
+import { AppError } from '../errors';
 import { crashPoint } from '../crash-points';
 import type { TokenVault } from '../credentials';
 import { toMainUnits, toMinorUnits } from '../domain/money';
@@ -10,6 +13,7 @@ import { describeOutcome, provesNoEffect, UpstreamCallError } from '../upstream/
 import type { PosApi, UpstreamOrder, UpstreamPayment } from '../upstream/pos-api';
 import {
   basketTaken,
+  cannotCancel,
   orderNotFound,
   paymentDeclined,
   paymentRefused,
@@ -37,6 +41,8 @@ export interface CheckoutOptions {
   completionLeaseMs: number;
 }
 
+/** Times the basket is read, priced and locked again when it changed between the reading and the lock. */
+const MAX_OPEN_ATTEMPTS = 3;
 /** Rounds of "POST /orders/ was ambiguous, GET /orders/ proved it absent, POST again" before giving up for now. */
 const MAX_CREATE_ROUNDS = 2;
 /** First and longest pause between reads of a payment the upstream answered 'pending'. */
@@ -53,35 +59,89 @@ const FOLLOW_UP_MAX_WAIT_MS = 1000;
 export class Checkout {
   constructor(
     private readonly orders: OrderRepository,
+    private readonly baskets: BasketRepository,
     private readonly api: PosApi,
     private readonly vault: TokenVault,
     private readonly options: CheckoutOptions,
   ) {}
 
-  /** POST /baskets/{id}/orders: a new checkout, or the resumption of this key's own. */
-  async placeOrder(caller: Caller, basketId: string, idempotencyKey: string, expectedBasketVersion: number | undefined, call: CallOptions): Promise<Order> {
+  /**
+   * POST /baskets/{id}/orders: a new checkout, or the resumption of this key's
+   * own. `pay: false` prepares it (the upstream order created, not paid) for
+   * POST /orders/{id}/payments once the customer is ready.
+   */
+  async placeOrder(caller: Caller, basketId: string, idempotencyKey: string, expectedBasketVersion: number | undefined, call: CallOptions, options: { pay: boolean } = { pay: true }): Promise<Order> {
     const live = await this.orders.findLiveForBasket(caller.userId, basketId);
     if (live && live.openedByKey !== idempotencyKey) throw basketTaken(live);
-    const orderId = live?.id ?? randomUUID();
-    const order =
-      live ??
-      (await this.orders.open({ ownerId: caller.userId, basketId, orderId, idempotencyKey, expectedBasketVersion, ownerTokenSealed: this.vault.seal(caller.token, orderId) }));
-    call.log.info('order opened', { orderId: order.id, state: order.state, resuming: live !== undefined, totalMinor: order.totalMinor });
+    const order = live ?? (await this.open(caller, basketId, idempotencyKey, expectedBasketVersion));
+    call.log.info('order opened', { orderId: order.id, state: order.state, resuming: live !== undefined, totalMinor: order.totalMinor, pay: options.pay });
     crashPoint('after-order-row');
 
     const placed = order.state === 'pending' ? await this.place(order, live !== undefined, call) : order;
-    if (placed.state === 'placed') return this.pay(placed, caller, call);
+    if (placed.state === 'placed') return options.pay ? this.pay(placed, caller, call) : placed;
     if (placed.state === 'paying') return this.resumePayment(placed, call);
     return answerFor(placed);
   }
 
-  /** POST /orders/{id}/payments: pay again after a decline (or after a payment that proved nothing was charged). */
-  async payAgain(caller: Caller, orderId: string, call: CallOptions): Promise<Order> {
+  /**
+   * POST /orders/{id}/payments: pays a prepared order, or pays again after a
+   * decline (or after a payment that proved nothing was charged). An order
+   * whose upstream creation was never confirmed is created (or found) first.
+   */
+  async payOrder(caller: Caller, orderId: string, call: CallOptions): Promise<Order> {
     const order = await this.orders.find(caller.userId, orderId);
     if (!order) throw orderNotFound();
-    if (PAYABLE_STATES.includes(order.state)) return this.pay(order, caller, call);
-    if (order.state === 'paying') return this.resumePayment(order, call);
-    return answerForPayingAgain(order);
+    const placed = order.state === 'pending' ? await this.place(order, true, call) : order;
+    if (PAYABLE_STATES.includes(placed.state)) return this.pay(placed, caller, call);
+    if (placed.state === 'paying') return this.resumePayment(placed, call);
+    return answerForPayingAgain(placed);
+  }
+
+  /**
+   * DELETE /orders/{id}: the customer changed their mind before paying. The
+   * order is claimed failing (so nothing can pay it), failed upstream and
+   * here, and the basket reopens; repeating it answers the cancelled order.
+   */
+  async cancel(caller: Caller, orderId: string, call: CallOptions): Promise<Order> {
+    const order = await this.orders.find(caller.userId, orderId);
+    if (!order) throw orderNotFound();
+    if (order.state === 'failed' || order.state === 'failing') return order;
+    if (!FAILABLE_STATES.includes(order.state)) throw cannotCancel(order);
+    try {
+      return await this.fail(order, 'CANCELLED: by the cashier', call, { leaseMs: this.options.completionLeaseMs });
+    } catch (error) {
+      // The order is claimed failing: nothing can pay it, and the reconciler finishes failing it upstream.
+      call.log.warn('failing the cancelled order upstream deferred to the reconciler', { orderId, error });
+      return (await this.orders.findById(orderId)) ?? order;
+    }
+  }
+
+  /**
+   * Locks the basket and writes the pending order, at the total of the lines
+   * as priced now. The lock only takes if the basket is still at the version
+   * that was priced; a change in between (without If-Match) is priced again.
+   */
+  private async open(caller: Caller, basketId: string, idempotencyKey: string, expectedVersion: number | undefined): Promise<Order> {
+    for (let attempt = 1; ; attempt++) {
+      const basket = await this.baskets.find(caller.userId, basketId);
+      if (!basket || basket.status !== 'open' || (expectedVersion !== undefined && basket.version !== expectedVersion)) {
+        const live = basket?.status === 'locked' || basket?.status === 'closed' ? await this.orders.findLiveForBasket(caller.userId, basketId) : undefined;
+        throw live ? basketTaken(live) : basketWriteRefusal(basket, expectedVersion);
+      }
+      if (basket.lines.length === 0) throw new AppError('BASKET_EMPTY', 'The basket has no items to order');
+      const orderId = randomUUID();
+      const opened = await this.orders.open({
+        ownerId: caller.userId,
+        basketId,
+        orderId,
+        idempotencyKey,
+        basketVersion: basket.version,
+        totalMinor: priceBasket(basket.lines).totals.gross,
+        ownerTokenSealed: this.vault.seal(caller.token, orderId),
+      });
+      if (opened) return opened;
+      if (attempt >= MAX_OPEN_ATTEMPTS) throw new AppError('REQUEST_IN_PROGRESS', 'The basket keeps changing; retry shortly', { retryAfterSeconds: 1 });
+    }
   }
 
   /**
@@ -99,9 +159,10 @@ export class Checkout {
     const claimed = await this.orders.claimLease(order.id, this.options.completionLeaseMs);
     if (!claimed) throw requestInProgress(order, 'Completing the order');
     try {
-      return await this.complete(claimed, call);
-    } finally {
+      return await this.complete(claimed, call); // completing releases the lease
+    } catch (error) {
       await this.orders.releaseLease(order.id);
+      throw error;
     }
   }
 

@@ -32,6 +32,9 @@ export function retryLater(order: Order, message: string, retryAfterSeconds: num
   return new AppError('UPSTREAM_UNAVAILABLE', message, { ...about(order), retryAfterSeconds });
 }
 
+export const cannotCancel = (order: Order) =>
+  stateConflict(order, `The order is ${order.state}: only an unpaid order can be cancelled${CHARGED_STATES.includes(order.state) ? ' (refund it instead)' : ''}`);
+
 export const upstreamOrderFailed = (order: Order) =>
   new AppError('UPSTREAM_ERROR', 'The POS system has cancelled this order; nothing was charged and the basket is open again', about(order));
 

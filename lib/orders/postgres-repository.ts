@@ -1,6 +1,4 @@
-import { basketWriteRefusal, priceBasket, type BasketStatus } from '../baskets/basket';
 import type { Sql } from '../db/sql';
-import { AppError } from '../errors';
 import type { Order, PaymentOutcome } from './order';
 import type { OpenOrderRequest, OrderRepository, PaymentAttempt, ReconcileClaim, RefundAttempt, TransitionChanges } from './repository';
 import { assertTransitions, AT_REST_STATES, PAYABLE_STATES, STATES_ABANDONED_WHEN_IDLE, STATES_SETTLED_AT_ONCE, type OrderState } from './state-machine';
@@ -83,35 +81,25 @@ const STATE_AFTER_PAYMENT: Record<PaymentOutcome, OrderState> = {
 
 const isAtRest = (state: OrderState) => AT_REST_STATES.includes(state);
 
+/** An order put to rest drops the owner's token, unless a duplicate check still needs to act as them. */
+const KEEP_TOKEN_FOR_DUPLICATE_CHECK = 'case when duplicate_check_at is null then null else owner_token_sealed end';
+
 export class PostgresOrderRepository implements OrderRepository {
   constructor(private readonly sql: Sql) {}
 
-  async open(request: OpenOrderRequest): Promise<Order> {
-    const { ownerId, basketId, orderId, idempotencyKey, expectedBasketVersion, ownerTokenSealed } = request;
-    return this.sql.begin(async (tx) => {
-      // Locking does not bump the version: it counts changes to the contents, so a retry with the same If-Match still fits.
-      const [locked] = await tx`
+  async open(request: OpenOrderRequest): Promise<Order | undefined> {
+    const { ownerId, basketId, orderId, idempotencyKey, basketVersion, totalMinor, ownerTokenSealed } = request;
+    // Locking does not bump the version: it counts changes to the contents, so a retry with the same If-Match still fits.
+    const [row] = await this.sql<OrderRow[]>`
+      with locked as (
         update baskets set status = 'locked', updated_at = now()
-        where id = ${basketId} and owner_id = ${ownerId} and status = 'open'
-          and (${expectedBasketVersion ?? null}::int is null or version = ${expectedBasketVersion ?? null}::int)
-        returning id`;
-      if (!locked) {
-        const [current] = await tx<{ status: BasketStatus; version: number }[]>`
-          select status, version from baskets where id = ${basketId} and owner_id = ${ownerId}`;
-        throw basketWriteRefusal(current, expectedBasketVersion);
-      }
-      const lines = await tx<{ quantity: number; net_unit_minor: number; vat_basis_points: number }[]>`
-        select quantity, net_unit_minor, vat_basis_points from basket_lines where basket_id = ${basketId}`;
-      if (lines.length === 0) throw new AppError('BASKET_EMPTY', 'The basket has no items to order');
-      const { totals } = priceBasket(
-        lines.map((line) => ({ productId: '', productName: '', quantity: line.quantity, netUnitMinor: line.net_unit_minor, vatBasisPoints: line.vat_basis_points })),
-      );
-      const [row] = await tx<OrderRow[]>`
-        insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key, owner_token_sealed)
-        values (${orderId}, ${ownerId}, ${basketId}, 'pending', ${totals.gross}, ${idempotencyKey}, ${ownerTokenSealed})
-        returning ${tx.unsafe(ORDER_COLUMNS)}`;
-      return toOrder(row);
-    });
+        where id = ${basketId} and owner_id = ${ownerId} and status = 'open' and version = ${basketVersion}
+        returning id
+      )
+      insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key, owner_token_sealed)
+      select ${orderId}, ${ownerId}, id, 'pending', ${totalMinor}, ${idempotencyKey}, ${ownerTokenSealed} from locked
+      returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
+    return row && toOrder(row);
   }
 
   async find(ownerId: string, orderId: string): Promise<Order | undefined> {
@@ -151,28 +139,30 @@ export class PostgresOrderRepository implements OrderRepository {
 
   async failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string): Promise<Order | undefined> {
     assertTransitions(from, 'failed');
-    return this.sql.begin(async (tx) => {
-      const [row] = await tx<OrderRow[]>`
-        update orders set state = 'failed', last_error = ${reason}, owner_token_sealed = case when duplicate_check_at is null then null else owner_token_sealed end, updated_at = now()
-        where id = ${orderId} and state in ${tx(from as OrderState[])}
-        returning ${tx.unsafe(ORDER_COLUMNS)}`;
-      if (!row) return undefined;
-      await tx`update baskets set status = 'open', updated_at = now() where id = ${row.basket_id} and status = 'locked'`;
-      return toOrder(row);
-    });
+    const [row] = await this.sql<OrderRow[]>`
+      with failed as (
+        update orders set state = 'failed', last_error = ${reason}, owner_token_sealed = ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)}, updated_at = now()
+        where id = ${orderId} and state in ${this.sql(from as OrderState[])}
+        returning ${this.sql.unsafe(ORDER_COLUMNS)}
+      ), reopened as (
+        update baskets set status = 'open', updated_at = now() where id in (select basket_id from failed) and status = 'locked'
+      )
+      select * from failed`;
+    return row && toOrder(row);
   }
 
   async completeAndCloseBasket(orderId: string): Promise<Order | undefined> {
     assertTransitions(['paid'], 'completed');
-    return this.sql.begin(async (tx) => {
-      const [row] = await tx<OrderRow[]>`
-        update orders set state = 'completed', owner_token_sealed = case when duplicate_check_at is null then null else owner_token_sealed end, updated_at = now()
+    const [row] = await this.sql<OrderRow[]>`
+      with completed as (
+        update orders set state = 'completed', owner_token_sealed = ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)}, lease_until = null, updated_at = now()
         where id = ${orderId} and state = 'paid'
-        returning ${tx.unsafe(ORDER_COLUMNS)}`;
-      if (!row) return undefined;
-      await tx`update baskets set status = 'closed', updated_at = now() where id = ${row.basket_id} and status = 'locked'`;
-      return toOrder(row);
-    });
+        returning ${this.sql.unsafe(ORDER_COLUMNS)}
+      ), closed as (
+        update baskets set status = 'closed', updated_at = now() where id in (select basket_id from completed) and status = 'locked'
+      )
+      select * from completed`;
+    return row && toOrder(row);
   }
 
   async claimLease(orderId: string, leaseMs: number): Promise<Order | undefined> {
@@ -189,16 +179,17 @@ export class PostgresOrderRepository implements OrderRepository {
 
   async startPayment(orderId: string, attemptId: string, ownerTokenSealed: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
     assertTransitions(PAYABLE_STATES, 'paying');
-    return this.sql.begin(async (tx) => {
-      const [row] = await tx<OrderRow[]>`
-        update orders set state = 'paying', payment_attempts = payment_attempts + 1, owner_token_sealed = ${ownerTokenSealed},
-                          updated_at = now()
-        where id = ${orderId} and state in ${tx(PAYABLE_STATES as OrderState[])}
-        returning ${tx.unsafe(ORDER_COLUMNS)}`;
-      if (!row) return undefined;
-      await tx`insert into payment_attempts (id, order_id, amount_minor) values (${attemptId}, ${orderId}, ${row.total_minor})`;
-      return { order: toOrder(row), attempt: { id: attemptId, orderId, amountMinor: row.total_minor, upstreamPaymentId: null } };
-    });
+    const [row] = await this.sql<OrderRow[]>`
+      with paying as (
+        update orders set state = 'paying', payment_attempts = payment_attempts + 1, owner_token_sealed = ${ownerTokenSealed}, updated_at = now()
+        where id = ${orderId} and state in ${this.sql(PAYABLE_STATES as OrderState[])}
+        returning ${this.sql.unsafe(ORDER_COLUMNS)}
+      ), attempt as (
+        insert into payment_attempts (id, order_id, amount_minor) select ${attemptId}, id, total_minor from paying
+      )
+      select * from paying`;
+    if (!row) return undefined;
+    return { order: toOrder(row), attempt: { id: attemptId, orderId, amountMinor: row.total_minor, upstreamPaymentId: null } };
   }
 
   async paymentInFlight(orderId: string): Promise<PaymentAttempt | undefined> {
@@ -223,36 +214,36 @@ export class PostgresOrderRepository implements OrderRepository {
   async finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined> {
     const next = STATE_AFTER_PAYMENT[outcome];
     assertTransitions(['paying'], next);
-    return this.sql.begin(async (tx) => {
-      // An attempt already judged unknown still records a late answer: it is what a person following up needs.
-      await tx`
+    // An attempt already judged unknown still records a late answer: it is what a person following up needs.
+    const [row] = await this.sql<OrderRow[]>`
+      with answered as (
         update payment_attempts set outcome = ${outcome}, upstream_payment_id = coalesce(${upstreamPaymentId}, upstream_payment_id), updated_at = now()
-        where id = ${attempt.id} and outcome in ('sending', 'pending', 'unknown')`;
-      const [row] = await tx<OrderRow[]>`
-        update orders set
-          state = ${next},
-          payment_id = case when ${outcome === 'completed'} then coalesce(${upstreamPaymentId}, payment_id) else payment_id end,
-          last_error = ${lastError ?? null},
-          updated_at = now()
-        where id = ${attempt.orderId} and state = 'paying'
-        returning ${tx.unsafe(ORDER_COLUMNS)}`;
-      return row && toOrder(row);
-    });
+        where id = ${attempt.id} and outcome in ('sending', 'pending', 'unknown')
+      )
+      update orders set
+        state = ${next},
+        payment_id = case when ${outcome === 'completed'} then coalesce(${upstreamPaymentId}, payment_id) else payment_id end,
+        last_error = ${lastError ?? null},
+        updated_at = now()
+      where id = ${attempt.orderId} and state = 'paying'
+      returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
+    return row && toOrder(row);
   }
 
   async markPaymentUnknown(orderId: string, reason: string): Promise<Order | undefined> {
     assertTransitions(['paying'], 'unknown');
-    return this.sql.begin(async (tx) => {
-      // A payment the upstream answered 'pending' has an id to follow up: it is never unknown.
-      const [row] = await tx<OrderRow[]>`
+    // A payment the upstream answered 'pending' has an id to follow up: it is never unknown.
+    const [row] = await this.sql<OrderRow[]>`
+      with unknown as (
         update orders set state = 'unknown', last_error = ${reason}, updated_at = now()
         where id = ${orderId} and state = 'paying'
           and not exists (select 1 from payment_attempts where order_id = ${orderId} and outcome = 'pending')
-        returning ${tx.unsafe(ORDER_COLUMNS)}`;
-      if (!row) return undefined;
-      await tx`update payment_attempts set outcome = 'unknown', updated_at = now() where order_id = ${orderId} and outcome = 'sending'`;
-      return toOrder(row);
-    });
+        returning ${this.sql.unsafe(ORDER_COLUMNS)}
+      ), attempt as (
+        update payment_attempts set outcome = 'unknown', updated_at = now() where order_id in (select id from unknown) and outcome = 'sending'
+      )
+      select * from unknown`;
+    return row && toOrder(row);
   }
 
   async openRefund(orderId: string): Promise<RefundAttempt | undefined> {
@@ -272,20 +263,19 @@ export class PostgresOrderRepository implements OrderRepository {
   }
 
   async finishRefund(attempt: RefundAttempt, outcome: RefundAttempt['outcome'], lastError?: string): Promise<Order | undefined> {
-    return this.sql.begin(async (tx) => {
-      await tx`
+    const [row] = await this.sql<OrderRow[]>`
+      with answered as (
         update refund_attempts set outcome = ${outcome}, updated_at = now()
-        where id = ${attempt.id} and outcome in ('sending', 'unknown')`;
-      const [row] = await tx<OrderRow[]>`
-        update orders set
-          state = case when ${outcome === 'refunded'} then 'refunded' else state end,
-          owner_token_sealed = case when ${outcome === 'refunded'} and duplicate_check_at is null then null else owner_token_sealed end,
-          last_error = coalesce(${lastError ?? null}, last_error),
-          updated_at = now()
-        where id = ${attempt.orderId} and state = 'refunding'
-        returning ${tx.unsafe(ORDER_COLUMNS)}`;
-      return row && toOrder(row);
-    });
+        where id = ${attempt.id} and outcome in ('sending', 'unknown')
+      )
+      update orders set
+        state = case when ${outcome === 'refunded'} then 'refunded' else state end,
+        owner_token_sealed = case when ${outcome === 'refunded'} and duplicate_check_at is null then null else owner_token_sealed end,
+        last_error = coalesce(${lastError ?? null}, last_error),
+        updated_at = now()
+      where id = ${attempt.orderId} and state = 'refunding'
+      returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
+    return row && toOrder(row);
   }
 
   async claimForReconcile(claim: ReconcileClaim): Promise<Order[]> {

@@ -6,8 +6,10 @@ export interface OpenOrderRequest {
   basketId: string;
   orderId: string;
   idempotencyKey: string;
-  /** The basket version the cashier saw (If-Match); the order is refused if the basket changed since. */
-  expectedBasketVersion?: number;
+  /** The version of the basket whose lines were priced: the order is only opened if the basket is still at it. */
+  basketVersion: number;
+  /** The priced basket's gross total, integer minor units. */
+  totalMinor: number;
   ownerTokenSealed: string;
 }
 
@@ -58,12 +60,11 @@ export interface ReconcileClaim {
  */
 export interface OrderRepository {
   /**
-   * One transaction: locks the open basket (guarded by owner, status and the
-   * expected version), prices its lines and writes the pending order with the
-   * basket total. Throws BASKET_NOT_FOUND / BASKET_LOCKED / BASKET_CLOSED /
-   * VERSION_MISMATCH / BASKET_EMPTY.
+   * One statement: locks the basket if it is still open at the version that
+   * was priced, and writes the pending order with that total. Undefined when
+   * the guard refuses (the basket changed, is locked, closed or gone).
    */
-  open(request: OpenOrderRequest): Promise<Order>;
+  open(request: OpenOrderRequest): Promise<Order | undefined>;
   find(ownerId: string, orderId: string): Promise<Order | undefined>;
   findById(orderId: string): Promise<Order | undefined>;
   /** The basket's order that still holds it (anything but failed), if any. */

@@ -8,6 +8,13 @@ export const orderParams = z.strictObject({ orderId: z.uuid({ message: 'Must be 
 
 export const idempotentHeaders = ifMatchHeaders.extend({ 'idempotency-key': idempotencyKeySchema.optional() });
 
+/** POST /baskets/{id}/orders: no body (or `pay: true`) orders and pays; `pay: false` prepares the order for POST /orders/{id}/payments. */
+export const checkoutBody = z
+  .strictObject({
+    pay: z.boolean().default(true).describe('false prepares the order (created upstream, not paid) for POST /orders/{orderId}/payments'),
+  })
+  .optional();
+
 /** The Idempotency-Key every paying request must carry: missing is 400, malformed is 422 (by the schema). */
 export function requireIdempotencyKey(headers: { 'idempotency-key'?: string }): string {
   const key = headers['idempotency-key'];

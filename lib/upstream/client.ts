@@ -13,6 +13,7 @@ import {
 import { Agent, errors as undiciErrors, request } from 'undici';
 import type { Deadline } from '../deadline';
 import type { Logger } from '../logger';
+import { LatencyTracker, latencyKey, type AdaptiveTimeoutOptions } from './latency';
 import { countsAsUpstreamFault, UpstreamCallError, type CallKind, type FailureOutcome } from './outcome';
 import { isRetryable } from './retry-policy';
 
@@ -29,7 +30,12 @@ export interface UpstreamClientOptions {
    * nothing was applied and even a payment may be repeated; false = it is as ambiguous as a 500.
    */
   unavailableMeansNoEffect: boolean;
+  /** Attempt timeouts of reads and order creation (calls that can be checked or safely repeated) from observed latency. */
+  adaptiveTimeout: AdaptiveTimeoutOptions;
 }
+
+/** Call kinds whose attempt timeout adapts: a timed-out one is checked (GET /orders/) or repeated, never left unknown. */
+const ADAPTIVE_KINDS: ReadonlySet<CallKind> = new Set(['read', 'create-order']);
 
 export interface CallOptions {
   token: string;
@@ -64,8 +70,10 @@ export class UpstreamClient {
   private readonly agent: Agent;
   private readonly breaker: CircuitBreakerPolicy;
   private readonly policies: Record<CallKind, IPolicy>;
+  readonly latency: LatencyTracker;
 
   constructor(private readonly options: UpstreamClientOptions) {
+    this.latency = new LatencyTracker(options.adaptiveTimeout);
     this.agent = new Agent({ keepAliveTimeout: 4000, connections: 64, connect: { timeout: Math.min(2000, options.callTimeoutMs) } });
     this.breaker = circuitBreaker(
       handleWhen((error) => error instanceof UpstreamCallError && countsAsUpstreamFault(error.outcome)),
@@ -104,7 +112,7 @@ export class UpstreamClient {
     const kind = options.kind ?? defaultKind(method);
     let attempt = 0;
     try {
-      return await this.policies[kind].execute(() => this.attempt(method, path, body, options, ++attempt));
+      return await this.policies[kind].execute(() => this.attempt(method, path, body, { ...options, kind }, ++attempt));
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
         options.log.warn('upstream call short-circuited', { method, path, outcome: 'circuit_open' });
@@ -115,7 +123,9 @@ export class UpstreamClient {
   }
 
   private async attempt(method: string, path: string, body: unknown, options: CallOptions, attempt: number): Promise<UpstreamResponse> {
-    const timeoutMs = options.deadline.timeoutFor(options.timeoutMs ?? this.options.callTimeoutMs);
+    const key = latencyKey(method, path);
+    const capMs = options.timeoutMs ?? (ADAPTIVE_KINDS.has(options.kind!) ? this.latency.timeoutFor(key, this.options.callTimeoutMs) : this.options.callTimeoutMs);
+    const timeoutMs = options.deadline.timeoutFor(capMs);
     if (timeoutMs < MIN_ATTEMPT_MS && attempt > 1) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
     if (timeoutMs <= 0) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
     const attemptAbort = abortAfter(timeoutMs, options.signal);
@@ -133,6 +143,7 @@ export class UpstreamClient {
         bodyTimeout: timeoutMs + 1000,
       });
       const text = await response.body.text();
+      this.latency.observe(key, Date.now() - started);
       record({ status: response.statusCode });
       if (response.statusCode >= 500 || response.statusCode === 429) {
         throw new UpstreamCallError(this.failureStatus(response.statusCode), method, path);

@@ -85,9 +85,9 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     const { orders, api, vault } = services;
     const basketId = randomUUID();
     await new PostgresBasketRepository(sql).create(user, basketId);
-    await new PostgresBasketRepository(sql).putLine(user, basketId, PIZZAS);
+    const { version } = await new PostgresBasketRepository(sql).putLine(user, basketId, PIZZAS);
     const orderId = randomUUID();
-    let order = await orders.open({ ownerId: user, basketId, orderId, idempotencyKey: randomUUID(), ownerTokenSealed: vault.seal(call.token, orderId) });
+    let order = (await orders.open({ ownerId: user, basketId, orderId, idempotencyKey: randomUUID(), basketVersion: version, totalMinor: 2880, ownerTokenSealed: vault.seal(call.token, orderId) }))!;
     let upstreamOrderId: string = orderId;
     if (options.upstream !== false) {
       const created = await api.createOrder({ correlation: order.id, total: TOTAL_MAIN_UNITS }, call);

@@ -30,6 +30,7 @@ describe('verifying tokens by asking the upstream', () => {
       breakerFailureThreshold: 1000,
       breakerHalfOpenAfterMs: 100,
       unavailableMeansNoEffect: true,
+      adaptiveTimeout: { floorMs: 50, p99Factor: 1.5, minSamples: 1_000_000, windowSize: 10 },
     });
     api = new PosApi(client);
   });

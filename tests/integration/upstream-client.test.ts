@@ -22,6 +22,7 @@ describe('the resilient upstream client against the simulator', () => {
       breakerFailureThreshold: 1000,
       breakerHalfOpenAfterMs: 300,
       unavailableMeansNoEffect: true,
+      adaptiveTimeout: { floorMs: 50, p99Factor: 1.5, minSamples: 1_000_000, windowSize: 10 },
       ...overrides,
     });
     clients.push(created);
@@ -110,6 +111,25 @@ describe('the resilient upstream client against the simulator', () => {
     expect(Date.now() - started).toBeLessThan(900);
   });
 
+  it('times a hung order creation out at about the observed p99 (within the floor), while a payment keeps its own long timeout', async () => {
+    const adaptive = client({ callTimeoutMs: 5000, adaptiveTimeout: { floorMs: 150, p99Factor: 1.5, minSamples: 5, windowSize: 50 } });
+    for (let i = 0; i < 5; i++) await adaptive.call('POST', '/orders/', { total: 1 }, { ...options(), kind: 'create-order' });
+    await admin('/__faults', { method: 'POST', path: '/orders/', kind: 'hang_after' });
+    await admin('/__faults', { method: 'POST', path: '/payments/', kind: 'hang_after' });
+
+    let started = Date.now();
+    const create = await adaptive.call('POST', '/orders/', { total: 1 }, { ...options(), kind: 'create-order' }).catch((error) => error);
+    const createMs = Date.now() - started;
+    started = Date.now();
+    const pay = await adaptive.call('POST', '/payments/', { order_id: 'x', amount: 1 }, { ...options(), kind: 'create-payment', timeoutMs: 600 }).catch((error) => error);
+    const payMs = Date.now() - started;
+
+    expect(create.outcome).toEqual({ type: 'timeout' });
+    expect(createMs).toBeLessThan(500);
+    expect(pay.outcome).toEqual({ type: 'timeout' });
+    expect(payMs).toBeGreaterThanOrEqual(550);
+  });
+
   it('times out an attempt that hangs and reports a timeout, not a refusal', async () => {
     await admin('/__faults', { method: 'POST', path: '/orders/', kind: 'hang_after' });
 
@@ -132,7 +152,7 @@ describe('the resilient upstream client against the simulator', () => {
   });
 
   it('reports a refused connection as proof that nothing was sent', async () => {
-    const dead = new UpstreamClient({ baseUrl: 'http://127.0.0.1:9', callTimeoutMs: 400, maxAttempts: 1, backoffBaseMs: 1, backoffCapMs: 1, breakerFailureThreshold: 10, breakerHalfOpenAfterMs: 100, unavailableMeansNoEffect: true });
+    const dead = new UpstreamClient({ baseUrl: 'http://127.0.0.1:9', callTimeoutMs: 400, maxAttempts: 1, backoffBaseMs: 1, backoffCapMs: 1, breakerFailureThreshold: 10, breakerHalfOpenAfterMs: 100, unavailableMeansNoEffect: true, adaptiveTimeout: { floorMs: 50, p99Factor: 1.5, minSamples: 1_000_000, windowSize: 10 } });
     clients.push(dead);
 
     const failure = await dead.call('POST', '/payments/', {}, { ...options(), kind: 'create-payment' }).catch((error) => error);

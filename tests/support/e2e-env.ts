@@ -8,6 +8,8 @@ export const E2E_HANDLER_ENV: Record<string, string> = {
   // A payment gets the same cap as any call here, and is only sent with 2 s of the 6 s left.
   PAYMENT_TIMEOUT_MS: '1500',
   PAYMENT_MIN_WINDOW_MS: '2000',
+  // Attempt timeouts stay at the 1.5 s cap: tests script hangs and assert on the calls they cause.
+  UPSTREAM_ADAPTIVE_TIMEOUT_FLOOR_MS: '1500',
   UPSTREAM_BACKOFF_BASE_MS: '20',
   UPSTREAM_BACKOFF_CAP_MS: '200',
   UPSTREAM_MAX_ATTEMPTS: '4',

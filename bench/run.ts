@@ -15,7 +15,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { readFlags } from './support/cli';
-import { measureColdStarts, startPackaging, type PackagedBundles } from './support/bundles';
+import { measureColdStarts, startPackaging, type PackagedBundles, type Packaging } from './support/bundles';
 import { renderChart, formatMs } from './support/chart';
 import {
   cellId,
@@ -32,6 +32,8 @@ import {
   runOneShot,
   runPrepared,
   seedBaskets,
+  warmCheckouts,
+  warmUp,
   userOf,
   type CellResult,
   type FlowContext,
@@ -39,7 +41,7 @@ import {
   type PreparedBasket,
 } from './support/flows';
 import { evaluateGoals, type BasketTimings, type BundleReport } from './support/goals';
-import { describeEnv, describeTrouble, handlerEnv, planBaskets, QUIET_UPSTREAM, RESULTS_DIR, runtimeTrouble, withBenchStack, writeResults } from './support/harness';
+import { describeEnv, describeTrouble, handlerEnv, planBaskets, QUIET_UPSTREAM, RESULTS_DIR, runtimeTrouble, sleep, withBenchStack, writeResults } from './support/harness';
 import { basketRows, bundleRows, goalRows, markdownTable, resultRows, textTable, updateReadme } from './support/report';
 import type { RetryPolicy } from './support/terminal';
 import { writeFileSync } from 'node:fs';
@@ -47,7 +49,7 @@ import { writeFileSync } from 'node:fs';
 const CONCURRENCIES = ['1', '2', '4', '8', '16', '32'] as const;
 
 const flags = readFlags('bench', {
-  orders: { help: 'checkouts per cell (flow × fault profile × concurrency)', default: 60, env: 'BENCH_ORDERS', min: 1, integer: true },
+  orders: { help: 'checkouts per cell (flow × fault profile × concurrency); 30 keeps a run under 6 minutes on 2 loaded cores', default: 30, env: 'BENCH_ORDERS', min: 1, integer: true },
   seed: { help: 'simulator seed (and basket contents)', default: 42, env: 'BENCH_SEED', min: 0, max: 0xffffffff, integer: true },
   flows: { help: 'flows to run (floor is what the others are compared with)', items: FLOWS, default: FLOWS.join(','), env: 'BENCH_FLOWS' },
   faults: { help: 'upstream fault profiles', items: FAULT_PROFILES, default: FAULT_PROFILES.join(','), env: 'BENCH_FAULTS' },
@@ -61,7 +63,7 @@ const flags = readFlags('bench', {
   'prepare-pause-ms': { help: 'prepared flow: pause between prepare and pay (the customer getting the card out; never timed)', default: 300, min: 0, integer: true },
   'basket-samples': { help: 'basket writes (PUT item) and reads (GET basket) timed through the API, per --basket-concurrency; 0 skips', default: 100, min: 0, integer: true },
   'basket-concurrency': { help: 'terminals at once for the basket timings', items: CONCURRENCIES, default: '1', env: 'BENCH_BASKET_CONCURRENCY' },
-  'cold-start-runs': { help: 'fresh Node processes per function timing the load of its bundle (the fastest is reported: the least disturbed by other load); 0 = sizes only', default: 2, min: 0, integer: true },
+  'cold-start-runs': { help: 'fresh Node processes per function timing the load of its bundle (the fastest is reported: the least disturbed by other load); 0 = sizes only', default: 1, min: 0, integer: true },
   'skip-bundles': { help: 'do not build the deploy bundles (no sizes, no cold starts)', default: 0, boolean: true },
   'max-retries': { help: 'terminal: same-key retries of 503/504/202/409 REQUEST_IN_PROGRESS', default: 4, min: 0, integer: true },
   'retry-after-cap-ms': { help: 'terminal: longest wait honoured from Retry-After', default: 5000, min: 0 },
@@ -83,6 +85,9 @@ const fullMatrix =
 const outputName = fullMatrix ? 'latest' : 'partial';
 
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+const runStarted = Date.now();
+/** "[+123 s]": where the run is, to see what the time goes to. */
+const at = () => `[+${Math.round((Date.now() - runStarted) / 1000)} s]`;
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -95,13 +100,19 @@ async function main(): Promise<void> {
   console.log(`  terminal: same-key retries of 503/504/202/409 up to ${policy.maxRetries} (Retry-After honoured up to ${policy.retryAfterCapMs} ms); prepared: ${flags['prepare-pause-ms']} ms pause between prepare and pay (not timed)`);
   if (!fullMatrix) console.log(`  part of the matrix only: results go to bench/results/${outputName}.{json,svg}; the README is left as it is`);
 
-  const packaging = flags['skip-bundles'] ? undefined : startPackaging({ snapshot: flags.snapshot === 1 });
+  // The bundle build starts beside the stack (on a loaded machine two busy processes get twice the share of one),
+  // but only for its first 35 s: beyond that serverless-offline could miss its 90 s start-up limit, so the
+  // build is suspended until the stack is up.
+  const packaging: Packaging | undefined = flags['skip-bundles'] ? undefined : startPackaging({ snapshot: flags.snapshot === 1 });
+  const pauseBuild = packaging ? setTimeout(() => packaging.pause(), 35_000) : undefined;
   let bundles: BundleReport | undefined;
   let packaged: PackagedBundles | undefined;
   const baskets = planBaskets(flags.orders, flags.seed);
 
   try {
     const outcome = await withBenchStack('bench', env, { snapshot: flags.snapshot === 1 }, async (bench) => {
+      clearTimeout(pauseBuild);
+      packaging?.resume();
       const ctx: FlowContext = {
         bench,
         seed: flags.seed,
@@ -131,18 +142,49 @@ async function main(): Promise<void> {
               const users = baskets.map((_, index) => userOf(flow, faults, concurrency, flags.seed, index));
               setups.set(cellId(faults, concurrency, flow), await seedBaskets(bench, users, baskets));
             }
-        console.log(`  ${total} baskets set up in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s (untimed)`);
+        console.log(`  ${at()} ${total} baskets set up in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s (untimed)`);
       }
+
+      // Untimed, beside the bundle build: the workers of the widest cells (each through a whole checkout)
+      // and of the basket timings; then kept from going idle for a minute (serverless-offline stops them).
+      const widest = Math.max(...concurrencies);
+      const orderFunctions = [...(ours.length ? (['placeOrder'] as const) : []), ...(ours.includes('prepared') ? (['payOrder'] as const) : [])];
+      const basketConcurrency = Math.max(...flags['basket-concurrency'].map(Number));
+      const warmAll = async () => {
+        if (orderFunctions.length) await warmUp(bench, widest, orderFunctions);
+        if (flags['basket-samples'] > 0) await warmUp(bench, basketConcurrency, ['setBasketItem', 'getBasket']);
+      };
+      await warmAll();
+      if (ours.length) {
+        const warmBaskets = async (flow: 'one-shot' | 'prepared') =>
+          ours.includes(flow)
+            ? seedBaskets(
+                bench,
+                Array.from({ length: widest }, (_, index) => `warmup-${flow}-${flags.seed}-${index}@bench.example`),
+                Array.from({ length: widest }, (_, index) => baskets[index % baskets.length]),
+              )
+            : [];
+        await warmCheckouts(ctx, ours, { 'one-shot': await warmBaskets('one-shot'), prepared: await warmBaskets('prepared') });
+      }
+      console.log(`  ${at()} workers warm (${widest} per checkout function, each through a whole checkout)`);
 
       // Nothing timed may share the machine with the bundle build.
       if (packaging) {
-        console.log('  waiting for serverless package --stage ci to finish (runs beside the setup, never beside timing)');
-        packaged = await packaging.done.catch((error: Error) => {
+        console.log('  waiting for serverless package --stage ci to finish (runs beside the untimed setup, never beside timing)');
+        let built = false;
+        const keepingWarm = (async () => {
+          while (!built) {
+            await Promise.race([sleep(20_000), packaging.done.catch(() => undefined)]);
+            if (!built) await warmAll();
+          }
+        })();
+        packaged = await packaging.done.finally(() => (built = true)).catch((error: Error) => {
           bundles = { zips: [], error: `serverless package failed: ${error.message.split('\n')[0]}` };
           console.log(`  ${bundles.error}`);
           return undefined;
         });
-        if (packaged) console.log(`  bundles built in ${(packaged.durationMs / 1000).toFixed(1)} s`);
+        await keepingWarm;
+        if (packaged) console.log(`  ${at()} bundles built in ${(packaged.durationMs / 1000).toFixed(1)} s`);
       }
 
       const basketTimings: BasketTimings[] = [];
@@ -150,15 +192,16 @@ async function main(): Promise<void> {
         for (const concurrency of flags['basket-concurrency'].map(Number).sort((a, b) => a - b)) {
           const timing = await measureBaskets(ctx, concurrency, flags['basket-samples']);
           basketTimings.push(timing);
-          console.log(`  baskets, ${concurrency} terminal(s): write p50 ${formatMs(timing.write.p50)} p95 ${formatMs(timing.write.p95)}; read p50 ${formatMs(timing.read.p50)} p95 ${formatMs(timing.read.p95)}`);
+          console.log(`  ${at()} baskets, ${concurrency} terminal(s): write p50 ${formatMs(timing.write.p50)} p95 ${formatMs(timing.write.p95)}; read p50 ${formatMs(timing.read.p50)} p95 ${formatMs(timing.read.p95)}`);
         }
       }
 
       const cells: CellResult[] = [];
-      // Concurrency outermost: serverless-offline stops workers idle for a minute, so the 8-terminal cells
-      // run back to back and keep theirs warm. Within a group the floor runs right before our flows.
+      // Concurrency outermost, widest first: serverless-offline stops workers idle for a minute, so the
+      // 8-terminal cells run back to back, right after the warm-up above. Within a group the floor runs
+      // right before our flows.
       const order: FlowName[] = ['floor', 'one-shot', 'prepared', 'naive'];
-      for (const concurrency of concurrencies)
+      for (const concurrency of [...concurrencies].reverse())
         for (const faults of faultProfiles)
           for (const flow of order.filter((f) => flows.includes(f))) {
             loadSamples.push(os.loadavg()[0]);
@@ -170,7 +213,7 @@ async function main(): Promise<void> {
             else if (flow === 'one-shot') cell = await runOneShot(ctx, faults, concurrency, setups.get(cellId(faults, concurrency, flow))!);
             else cell = await runPrepared(ctx, faults, concurrency, setups.get(cellId(faults, concurrency, flow))!);
             cells.push(cell);
-            console.log(`  ${label}: ${describeCell(cell, cells)}`);
+            console.log(`  ${at()} ${label}: ${describeCell(cell, cells)}`);
           }
       return { cells, basketTimings, code: bench.code };
     });
@@ -178,7 +221,7 @@ async function main(): Promise<void> {
     if (packaged) {
       bundles = { zips: packaged.zips.map(({ fn, bytes }) => ({ fn, bytes })) };
       if (flags['cold-start-runs'] > 0) {
-        console.log(`  cold starts: loading each bundle in ${flags['cold-start-runs']} fresh Node process(es), one at a time (the stack is stopped)`);
+        console.log(`  ${at()} cold starts: loading each bundle in ${flags['cold-start-runs']} fresh Node process(es), one at a time (the stack is stopped)`);
         bundles.coldStarts = await measureColdStarts(packaged, flags['cold-start-runs']).catch((error: Error) => {
           bundles!.error = `cold start timing failed: ${error.message.split('\n')[0]}`;
           console.log(`  ${bundles!.error}`);
@@ -188,6 +231,7 @@ async function main(): Promise<void> {
     }
     report(outcome, bundles, { started, loadBefore, loadSamples });
   } finally {
+    clearTimeout(pauseBuild);
     packaging?.dispose();
   }
 }
@@ -215,7 +259,9 @@ function report(
   bundles: BundleReport | undefined,
   run: { started: number; loadBefore: number[]; loadSamples: number[] },
 ): void {
-  const { cells, basketTimings } = outcome;
+  const { basketTimings } = outcome;
+  // Reported fault profile by fault profile, 1 terminal before 8, whatever order they ran in.
+  const cells = [...outcome.cells].sort((a, b) => FAULT_PROFILES.indexOf(a.faults) - FAULT_PROFILES.indexOf(b.faults) || a.concurrency - b.concurrency);
   const trouble = runtimeTrouble(path.join(RESULTS_DIR, 'bench-handlers.log'));
   const goals = evaluateGoals(cells, basketTimings, bundles);
   const results = resultRows(cells);

@@ -28,21 +28,25 @@ export interface Packaging {
   done: Promise<PackagedBundles>;
   /** Stops the package run if still going and removes the temp dir. */
   dispose(): void;
+  /** Suspends the package run (SIGSTOP to its process group) / lets it go on; no-ops once it ended. */
+  pause(): void;
+  resume(): void;
 }
 
 /** Starts `serverless package --stage ci` in the background; `snapshot` packages a clean export of HEAD instead of this working tree. */
 export function startPackaging(options: { snapshot: boolean }): Packaging {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pos-bench-bundles-'));
   let child: ChildProcess | undefined;
-  const kill = () => {
+  const signal = (name: NodeJS.Signals) => {
     if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       try {
-        process.kill(-child.pid, 'SIGKILL');
+        process.kill(-child.pid, name);
       } catch {
         // already gone
       }
     }
   };
+  const kill = () => signal('SIGKILL');
   process.once('exit', kill);
   const dispose = () => {
     kill();
@@ -96,7 +100,7 @@ export function startPackaging(options: { snapshot: boolean }): Packaging {
     return { dir, durationMs: Date.now() - started, zips };
   })();
   done.catch(() => undefined); // awaited later; never an unhandled rejection meanwhile
-  return { done, dispose };
+  return { done, dispose, pause: () => signal('SIGSTOP'), resume: () => signal('SIGCONT') };
 }
 
 /** The files of a zip (stored or deflated entries; what serverless writes). */

@@ -345,18 +345,52 @@ export async function seedBaskets(bench: BenchStack, users: readonly string[], b
 
 /**
  * serverless-offline starts a worker per concurrent invocation of a function, and a cold one takes
- * seconds on a loaded machine: before timing, twice as many simultaneous requests as terminals to each
- * function the flow calls, for orders and baskets that do not exist (404: nothing ordered, no upstream call).
- * Workers idle for a minute are stopped, so every cell warms up again.
+ * seconds on a loaded machine. Before timing, `concurrency` simultaneous requests to each function the
+ * flow calls, for orders and baskets that do not exist (404: nothing ordered, no upstream call); a
+ * worker is marked idle before its answer leaves, so `concurrency` workers serve `concurrency`
+ * terminals. Ramped 1, 2, 4, …: a stampede of cold starts on two loaded cores outlasts the function's
+ * timeout. Workers idle for a minute are stopped, so every cell warms up again (instant when warm).
  */
-export async function warmUp(bench: BenchStack, concurrency: number, functions: ReadonlyArray<'placeOrder' | 'payOrder'>): Promise<void> {
+export async function warmUp(bench: BenchStack, concurrency: number, functions: ReadonlyArray<'placeOrder' | 'payOrder' | 'getBasket' | 'setBasketItem'>): Promise<void> {
   const warmer = new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, 'warmup@bench.example'));
-  const paths = { placeOrder: () => `/baskets/${randomUUID()}/orders`, payOrder: () => `/orders/${randomUUID()}/payments` };
+  const key = () => ({ headers: { 'idempotency-key': randomUUID() } });
+  const requests = {
+    placeOrder: () => warmer.send('POST', `/baskets/${randomUUID()}/orders`, key()),
+    payOrder: () => warmer.send('POST', `/orders/${randomUUID()}/payments`, key()),
+    getBasket: () => warmer.send('GET', `/baskets/${randomUUID()}`),
+    setBasketItem: () => warmer.send('PUT', `/baskets/${randomUUID()}/items/${DEFAULT_PRODUCTS[0].id}`, { body: { quantity: 1 } }),
+  };
   for (const fn of functions) {
-    const answers = await Promise.all(Array.from({ length: 2 * concurrency }, () => warmer.send('POST', paths[fn](), { headers: { 'idempotency-key': randomUUID() } })));
-    const unexpected = answers.find((answer) => answer.status !== 404);
-    if (unexpected) throw new Error(`warm-up of ${fn} answered ${describeAnswer(unexpected)}, expected 404`);
+    for (let size = 1; ; size = Math.min(concurrency, 2 * size)) {
+      const answers = await Promise.all(Array.from({ length: size }, requests[fn]));
+      const unexpected = answers.find((answer) => answer.status !== 404);
+      if (unexpected) throw new Error(`warm-up of ${fn} answered ${describeAnswer(unexpected)}, expected 404`);
+      if (size >= concurrency) break;
+    }
   }
+}
+
+/**
+ * Untimed, against a quiet upstream: `baskets.length` simultaneous real checkouts of each of our flows, one per
+ * worker, so every worker has run the whole checkout path (database statements, upstream client, sealing)
+ * before a timed cell: a worker's first checkout is several times slower on a loaded machine.
+ */
+export async function warmCheckouts(ctx: FlowContext, flows: ReadonlyArray<'one-shot' | 'prepared'>, baskets: Record<'one-shot' | 'prepared', readonly PreparedBasket[]>): Promise<void> {
+  const orderIds: string[] = [];
+  for (const flow of flows) {
+    const answers = await Promise.all(
+      baskets[flow].map(async ({ basketId, terminal }) => {
+        if (flow === 'one-shot') return (await terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy)).answer;
+        const prepared = await terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy, randomUUID(), { pay: false });
+        const orderId = orderIdOf(prepared.answer);
+        return orderId ? (await terminal.postIdempotent(`/orders/${orderId}/payments`, ctx.policy)).answer : prepared.answer;
+      }),
+    );
+    const unpaid = answers.find((answer) => answer.status !== 201);
+    if (unpaid) throw new Error(`warm-up checkout (${flow}) answered ${describeAnswer(unpaid)}`);
+    orderIds.push(...answers.map((answer) => answer.body.id as string));
+  }
+  await settle(ctx.bench, orderIds, 10_000);
 }
 
 function resultOf(answer: Answer): CheckoutResult {
@@ -524,15 +558,7 @@ export async function measureBaskets(ctx: FlowContext, concurrency: number, samp
   const users = Array.from({ length: concurrency }, (_, index) => `basket-c${concurrency}-${ctx.seed}-${index}@bench.example`);
   const first = DEFAULT_PRODUCTS[0];
   const baskets = await setUpBaskets(ctx.bench, users, users.map(() => [{ productId: first.id, quantity: 1 }]), ctx.policy, concurrency);
-  // Warm every worker of the two functions (untimed), as for the checkouts.
-  const warm = await Promise.all(
-    Array.from({ length: 2 * concurrency }, (_, index) => {
-      const { terminal, basketId } = baskets[index % concurrency];
-      return index % 2 ? terminal.send('GET', `/baskets/${basketId}`) : terminal.send('PUT', `/baskets/${basketId}/items/${first.id}`, { body: { quantity: 2 } });
-    }),
-  );
-  const refused = warm.find((answer) => answer.status !== 200);
-  if (refused) throw new Error(`basket warm-up answered ${describeAnswer(refused)}`);
+  await warmUp(ctx.bench, concurrency, ['setBasketItem', 'getBasket']);
   const perTerminal = Math.ceil(samples / concurrency);
   const writes: number[] = [];
   const reads: number[] = [];

@@ -360,6 +360,14 @@ function report(
   const unmeasured = goals.filter((g) => g.status === 'not measured').length;
   console.log(`\ngoals: ${goals.length - missed - unmeasured} pass, ${missed} miss, ${unmeasured} not measured`);
   console.log(`wrote ${path.relative(process.cwd(), file)}, ${path.relative(process.cwd(), svgFile)} (total ${(runtimeMs / 1000).toFixed(1)} s; ${machine})`);
+  // Latency goals are for reading; money and the reason for every unpaid checkout are correctness.
+  const ours = cells.filter((c) => (c.flow === 'one-shot' || c.flow === 'prepared') && c.status === 'measured');
+  const moneyProblems = ours.reduce((sum, c) => sum + (c.money ? c.money.doubleCharges + c.money.chargesUnknownToUs + (c.money.wrongAmounts ?? 0) : 0), 0);
+  const unexplainedInMixed = ours.filter((c) => c.faults === 'mixed').reduce((sum, c) => sum + (c.notPaid?.unexplained.length ?? 0), 0);
+  if (moneyProblems + unexplainedInMixed > 0) {
+    console.error(`bench: ${moneyProblems} money problems and ${unexplainedInMixed} unpaid checkouts without an ambiguous payment in our flows (see ${file})`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((error) => {

@@ -20,11 +20,22 @@ export interface ChoiceFlag {
   env?: string;
 }
 
-export type FlagSpecs = Record<string, NumberFlag | ChoiceFlag>;
+/** A comma-separated list of names (`--flows one-shot,floor`), each one of `items`; order kept, duplicates dropped. */
+export interface ListFlag {
+  help: string;
+  items: readonly string[];
+  default: string;
+  env?: string;
+}
 
-type FlagValues<S extends FlagSpecs> = { [K in keyof S]: S[K] extends ChoiceFlag ? string : number };
+type AnyFlag = NumberFlag | ChoiceFlag | ListFlag;
 
-const isChoice = (spec: NumberFlag | ChoiceFlag): spec is ChoiceFlag => 'choices' in spec;
+export type FlagSpecs = Record<string, AnyFlag>;
+
+type FlagValues<S extends FlagSpecs> = { [K in keyof S]: S[K] extends ListFlag ? string[] : S[K] extends ChoiceFlag ? string : number };
+
+const isChoice = (spec: AnyFlag): spec is ChoiceFlag => 'choices' in spec;
+const isList = (spec: AnyFlag): spec is ListFlag => 'items' in spec;
 
 /**
  * Reads `--name value` flags (flag > environment variable > default). Unknown
@@ -32,7 +43,7 @@ const isChoice = (spec: NumberFlag | ChoiceFlag): spec is ChoiceFlag => 'choices
  * `--help` prints every flag and exits.
  */
 export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv = process.argv.slice(2), env = process.env): FlagValues<S> {
-  const options = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, { type: !isChoice(spec) && spec.boolean ? ('boolean' as const) : ('string' as const) }]));
+  const options = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, { type: !isChoice(spec) && !isList(spec) && spec.boolean ? ('boolean' as const) : ('string' as const) }]));
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
@@ -43,8 +54,16 @@ export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv =
     console.log(usage(command, specs));
     process.exit(0);
   }
-  const result: Record<string, number | string> = {};
+  const result: Record<string, number | string | string[]> = {};
   for (const [name, spec] of Object.entries(specs)) {
+    if (isList(spec)) {
+      const raw = (values[name] as string | undefined) ?? (spec.env ? env[spec.env] : undefined) ?? spec.default;
+      const items = [...new Set(raw.split(',').map((item) => item.trim()).filter((item) => item !== ''))];
+      const unknown = items.filter((item) => !spec.items.includes(item));
+      if (items.length === 0 || unknown.length > 0) fail(command, `--${name} must list some of ${spec.items.join(', ')} (comma-separated), got "${raw}"`, specs);
+      result[name] = items;
+      continue;
+    }
     if (isChoice(spec)) {
       const raw = (values[name] as string | undefined) ?? (spec.env ? env[spec.env] : undefined) ?? spec.default;
       if (!spec.choices.includes(raw)) fail(command, `--${name} must be one of ${spec.choices.join(', ')}, got "${raw}"`, specs);
@@ -73,8 +92,16 @@ export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv =
 }
 
 function usage(command: string, specs: FlagSpecs): string {
-  const describeDefault = (spec: NumberFlag | ChoiceFlag) =>
-    isChoice(spec) ? `one of ${spec.choices.join(', ')}; default ${spec.default}` : spec.boolean ? (spec.default ? 'on' : 'off') : `default ${spec.default}`;
+  const describeDefault = (spec: AnyFlag) =>
+    isList(spec)
+      ? `comma-separated, of ${spec.items.join(', ')}; default ${spec.default}`
+      : isChoice(spec)
+        ? `one of ${spec.choices.join(', ')}; default ${spec.default}`
+        : spec.boolean
+          ? spec.default
+            ? 'on'
+            : 'off'
+          : `default ${spec.default}`;
   const rows = Object.entries(specs).map(([name, spec]) => `  --${name.padEnd(22)} ${spec.help} (${describeDefault(spec)}${spec.env ? `; env ${spec.env}` : ''})`);
   return `usage: npm run ${command} [-- --flag value ...]\n${rows.join('\n')}`;
 }

@@ -24,3 +24,29 @@ export function progress(label: string, total: number): (done: number) => void {
     if (done % step === 0 || done === total) process.stdout.write(`  ${label}: ${done}/${total}\n`);
   };
 }
+
+/**
+ * At most `slots` holders at once; the others wait in arrival order. The
+ * prepared flow uses it to keep exactly as many requests in flight as the
+ * other flows while its customers pause between prepare and pay.
+ */
+export class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(slots: number) {
+    this.free = slots;
+  }
+
+  async hold<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}

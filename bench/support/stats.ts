@@ -7,7 +7,11 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 export interface Summary {
   n: number;
+  min: number;
+  p5: number;
+  p25: number;
   p50: number;
+  p75: number;
   p95: number;
   p99: number;
   max: number;
@@ -20,7 +24,11 @@ export function summarize(values: readonly number[]): Summary {
   const round = (value: number) => Math.round(value);
   return {
     n: sorted.length,
+    min: round(sorted[0] ?? 0),
+    p5: round(percentile(sorted, 5)),
+    p25: round(percentile(sorted, 25)),
     p50: round(percentile(sorted, 50)),
+    p75: round(percentile(sorted, 75)),
     p95: round(percentile(sorted, 95)),
     p99: round(percentile(sorted, 99)),
     max: round(sorted[sorted.length - 1] ?? 0),
@@ -39,10 +47,10 @@ export function percent(part: number, whole: number): string {
   return whole === 0 ? '–' : `${((100 * part) / whole).toFixed(1)} %`;
 }
 
-/** A left-aligned first column, right-aligned others. */
-export function table(header: string[], rows: (string | number)[][]): string {
+/** Aligned columns: by default a left-aligned first column, right-aligned others. */
+export function table(header: string[], rows: (string | number)[][], alignRight: (column: number) => boolean = (column) => column > 0): string {
   const cells = [header, ...rows.map((row) => row.map(String))];
   const widths = header.map((_, column) => Math.max(...cells.map((row) => row[column]?.length ?? 0)));
-  const line = (row: string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
+  const line = (row: string[]) => row.map((cell, column) => (alignRight(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }

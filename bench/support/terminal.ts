@@ -89,9 +89,9 @@ export class Terminal {
     return { basketId };
   }
 
-  /** POST with an Idempotency-Key, retried with the same key until an answer decides something. */
-  postIdempotent(path: string, policy: RetryPolicy, key: string = randomUUID()): Promise<{ answer: Answer; attempts: number; durationMs: number; key: string }> {
-    return this.untilDecided(() => this.send('POST', path, { headers: { 'idempotency-key': key } }), policy).then((result) => ({ ...result, key }));
+  /** POST with an Idempotency-Key (and `body`, if any), retried with the same key until an answer decides something. */
+  postIdempotent(path: string, policy: RetryPolicy, key: string = randomUUID(), body?: unknown): Promise<{ answer: Answer; attempts: number; durationMs: number; key: string }> {
+    return this.untilDecided(() => this.send('POST', path, { body, headers: { 'idempotency-key': key } }), policy).then((result) => ({ ...result, key }));
   }
 
   private async untilDecided(request: () => Promise<Answer>, policy: RetryPolicy): Promise<{ answer: Answer; attempts: number; durationMs: number }> {

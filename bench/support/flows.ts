@@ -1,0 +1,580 @@
+/**
+ * The four flows of the benchmark, each run as one cell (flow × fault profile ×
+ * concurrency) against a freshly reset simulator started at the same seed:
+ *
+ * - floor: the upstream calls a checkout cannot avoid (POST /orders/, POST /payments/), sent straight to
+ *   the simulator; the pay call alone is the floor of the prepared flow's pay step.
+ * - naive: the original starter (catalogue, order, payment, PATCH; no retries, no timeouts).
+ * - one-shot: POST /baskets/{id}/orders through our API (order and pay in one call).
+ * - prepared: POST /baskets/{id}/orders {"pay": false}, a pause (the customer getting the card out,
+ *   never timed), then POST /orders/{id}/payments.
+ */
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_PRODUCTS, signDevToken, type Ledger, type LedgerCall, type SimulatorConfigPatch } from '../../dev/simulator';
+import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository';
+import { productFromUpstream } from '../../lib/catalogue/product';
+import { ledgerProblems } from '../../tests/support/ledger';
+import { sleep, type BenchStack, type PlannedLine } from './harness';
+import { naiveCheckout } from './naive';
+import { runPool, Slots } from './pool';
+import { callsByUser, faultsDealt } from './simulator-admin';
+import { countBy, summarize, type Summary } from './stats';
+import { describeAnswer, orderIdOf, Terminal, type Answer, type RetryPolicy } from './terminal';
+
+export const FLOWS = ['floor', 'naive', 'one-shot', 'prepared'] as const;
+export type FlowName = (typeof FLOWS)[number];
+
+export const FAULT_PROFILES = ['none', 'retry-safe', 'mixed'] as const;
+export type FaultProfileName = (typeof FAULT_PROFILES)[number];
+
+export const FAULT_PROFILE_LABELS: Record<FaultProfileName, string> = {
+  none: 'no faults',
+  'retry-safe': 'retry-safe faults',
+  mixed: 'mixed faults',
+};
+
+/** The soak's split of faulted calls: 503 (before the effect), 500 after it, hang after it, connection reset. */
+export const MIXED_SPLIT = { rate503: 0.4, rate500After: 0.25, rateHangAfter: 0.15, rateReset: 0.2 };
+
+export function faultRates(profile: FaultProfileName, rate: number): { rate503: number; rate500After: number; rateHangAfter: number; rateReset: number } {
+  switch (profile) {
+    case 'none':
+      return { rate503: 0, rate500After: 0, rateHangAfter: 0, rateReset: 0 };
+    case 'retry-safe':
+      return { rate503: rate, rate500After: 0, rateHangAfter: 0, rateReset: 0 };
+    case 'mixed':
+      return {
+        rate503: rate * MIXED_SPLIT.rate503,
+        rate500After: rate * MIXED_SPLIT.rate500After,
+        rateHangAfter: rate * MIXED_SPLIT.rateHangAfter,
+        rateReset: rate * MIXED_SPLIT.rateReset,
+      };
+  }
+}
+
+/** How one checkout ended, for every flow alike. */
+export type CheckoutResult = 'paid' | 'declined' | 'unknown' | 'failed';
+
+export interface TimedCheckout {
+  user: string;
+  /** The flow's number: floor = order + payment call; naive and one-shot = the whole request; prepared = prepare + pay. */
+  ms: number;
+  /** floor: the POST /payments/ call alone; prepared: the pay request alone. */
+  payMs?: number;
+  prepareMs?: number;
+  result: CheckoutResult;
+  /** "201 paid", "POST /orders/ → 500", "prepare: 503 UPSTREAM_UNAVAILABLE", … */
+  outcome: string;
+  orderId?: string;
+  /** Our API only: requests the terminal sent (1 + same-key retries), prepare and pay together. */
+  attempts?: number;
+}
+
+export interface MoneyCheck {
+  charged: number;
+  doubleCharges: number;
+  chargesUnknownToUs: number;
+  wrongAmounts?: number;
+  repeatedRefunds?: number;
+  basketsWithTwoLiveOrders?: number;
+}
+
+/** Our flows: every checkout not paid or declined, and whether it is `unknown` only because its payment call was ambiguous. */
+export interface NotPaidCheck {
+  /** Orders `unknown` whose POST /payments/ ended in a 500, a hang or a reset (the only acceptable reason). */
+  unknownWithAmbiguousPayment: number;
+  /** Of those, how many the upstream did charge (the reconciler or a person settles them). */
+  unknownActuallyCharged: number;
+  /** Checkouts neither paid, declined nor unknown for that reason. */
+  unexplained: Array<{ user: string; orderId?: string; answer: string; state?: string; paymentCalls: string[] }>;
+}
+
+export interface CellResult {
+  flow: FlowName;
+  faults: FaultProfileName;
+  concurrency: number;
+  status: 'measured' | 'not run';
+  /** Why a cell was not run, or what to know about it. */
+  note?: string;
+  orders: number;
+  /** Wall time of the timed phase. */
+  wallMs: number;
+  ms?: Summary;
+  payMs?: Summary;
+  prepareMs?: Summary;
+  /** Raw values (whole ms) for the chart and later analysis. */
+  samples?: { ms: number[]; payMs?: number[] };
+  paidOrDeclined: number;
+  successRate: number;
+  results: Record<CheckoutResult, number>;
+  outcomes: Record<string, number>;
+  terminalRetries?: number;
+  upstream: {
+    calls: number;
+    faultsDealt: Record<string, number>;
+    /** Naive and ours: per checkout, the POST /orders/ + POST /payments/ latency it waited for (ledger; a hang up to the caller's timeout). */
+    waitMs?: Summary;
+    /** ms minus waitMs, per checkout: what the flow adds above the upstream calls it made. */
+    overheadMs?: Summary;
+  };
+  money?: MoneyCheck;
+  notPaid?: NotPaidCheck;
+}
+
+export interface FlowTimeouts {
+  /** UPSTREAM_CALL_TIMEOUT_MS: the floor waits a POST /orders/ this long, as the service does. */
+  callMs: number;
+  /** PAYMENT_TIMEOUT_MS: the floor waits a POST /payments/ this long, as the service does. */
+  paymentMs: number;
+  /** UPSTREAM_MAX_ATTEMPTS: the floor sends a 503 again at once, at most this many attempts in all. */
+  maxAttempts: number;
+}
+
+export interface FlowContext {
+  bench: BenchStack;
+  seed: number;
+  policy: RetryPolicy;
+  timeouts: FlowTimeouts;
+  preparePauseMs: number;
+  /** The simulator's config for a fault profile (seed included, so every cell starts the same PRNG sequence). */
+  simConfig(faults: FaultProfileName): SimulatorConfigPatch;
+}
+
+/** A basket set up through our API for one checkout of one cell. */
+export interface PreparedBasket {
+  user: string;
+  basketId: string;
+  terminal: Terminal;
+}
+
+export const cellId = (faults: FaultProfileName, concurrency: number, flow: FlowName) => `${faults}/c${concurrency}/${flow}`;
+export const userOf = (flow: FlowName, faults: FaultProfileName, concurrency: number, seed: number, index: number) => `${flow}-${faults}-c${concurrency}-${seed}-${index}@bench.example`;
+
+const AMBIGUOUS_FAULTS = new Set(['500_after', 'hang_after', 'reset', 'reset_after']);
+const isPost = (path: string) => (call: LedgerCall) => call.method === 'POST' && (call.path === `/${path}/` || call.path === `/${path}`);
+const isOrderPost = isPost('orders');
+const isPaymentPost = isPost('payments');
+
+/** The order total the way the starter computes it (main units, cents rounded once). */
+function orderTotal(lines: readonly PlannedLine[]): number {
+  const byId = new Map(DEFAULT_PRODUCTS.map((product) => [product.id, product]));
+  return Math.round(100 * lines.reduce((sum, line) => sum + byId.get(line.productId)!.price_unit * line.quantity * (1 + byId.get(line.productId)!.vat_rate), 0)) / 100;
+}
+
+function tally(checkouts: readonly TimedCheckout[]): Pick<CellResult, 'paidOrDeclined' | 'successRate' | 'results' | 'outcomes'> {
+  const results: Record<CheckoutResult, number> = { paid: 0, declined: 0, unknown: 0, failed: 0 };
+  for (const checkout of checkouts) results[checkout.result]++;
+  const paidOrDeclined = results.paid + results.declined;
+  return { paidOrDeclined, successRate: checkouts.length ? paidOrDeclined / checkouts.length : 0, results, outcomes: countBy(checkouts, (checkout) => checkout.outcome) };
+}
+
+function timing(checkouts: readonly TimedCheckout[]): Pick<CellResult, 'ms' | 'payMs' | 'prepareMs' | 'samples'> {
+  const pays = checkouts.filter((c) => c.payMs !== undefined).map((c) => c.payMs!);
+  const prepares = checkouts.filter((c) => c.prepareMs !== undefined).map((c) => c.prepareMs!);
+  return {
+    ms: summarize(checkouts.map((c) => c.ms)),
+    ...(pays.length ? { payMs: summarize(pays) } : {}),
+    ...(prepares.length ? { prepareMs: summarize(prepares) } : {}),
+    samples: { ms: checkouts.map((c) => Math.round(c.ms)), ...(pays.length ? { payMs: pays.map(Math.round) } : {}) },
+  };
+}
+
+/** Per checkout, what it waited on the upstream's POST /orders/ and POST /payments/ (a hang counted up to the caller's own timeout). */
+function upstreamWait(ledger: Ledger, checkouts: readonly TimedCheckout[], caps: { orderMs: number; paymentMs: number }): Pick<CellResult['upstream'], 'waitMs' | 'overheadMs'> {
+  const byUser = callsByUser(ledger);
+  const waits = checkouts.map((checkout) =>
+    (byUser.get(checkout.user) ?? []).reduce((sum, call) => sum + (isOrderPost(call) ? Math.min(call.latencyMs, caps.orderMs) : isPaymentPost(call) ? Math.min(call.latencyMs, caps.paymentMs) : 0), 0),
+  );
+  return { waitMs: summarize(waits), overheadMs: summarize(checkouts.map((checkout, index) => checkout.ms - waits[index])) };
+}
+
+async function startCell(ctx: FlowContext, faults: FaultProfileName): Promise<void> {
+  await ctx.bench.sim.reset();
+  await ctx.bench.sim.configure(ctx.simConfig(faults));
+}
+
+type Extra = Partial<Omit<CellResult, 'upstream'>> & { upstream?: Pick<CellResult['upstream'], 'waitMs' | 'overheadMs'> };
+
+function finish(flow: FlowName, faults: FaultProfileName, concurrency: number, checkouts: TimedCheckout[], wallMs: number, ledger: Ledger, extra: Extra = {}): CellResult {
+  return {
+    flow,
+    faults,
+    concurrency,
+    status: 'measured',
+    orders: checkouts.length,
+    wallMs: Math.round(wallMs),
+    ...timing(checkouts),
+    ...tally(checkouts),
+    ...extra,
+    upstream: { calls: ledger.calls.length, faultsDealt: faultsDealt(ledger), ...extra.upstream },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- floor
+
+type CallOutcome = { status: number; body: any; ms: number } | { error: string; ms: number };
+
+/**
+ * One upstream call as the cheapest correct client would send it: a 503 (before any effect) is sent
+ * again at once, without backoff, up to `maxAttempts`; anything else is final. Waits at most `timeoutMs`
+ * per attempt, the service's own timeout for that call.
+ */
+async function floorCall(url: string, token: string, body: unknown, timeoutMs: number, maxAttempts: number): Promise<CallOutcome> {
+  const started = performance.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'x-auth-user': token, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await response.text();
+      if (response.status === 503 && attempt < maxAttempts) continue;
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, body: parsed, ms: performance.now() - started };
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      return { error: (error as Error).name === 'TimeoutError' ? 'timeout' : `connection lost${cause?.code ? ` (${cause.code})` : ''}`, ms: performance.now() - started };
+    }
+  }
+}
+
+export async function runFloor(ctx: FlowContext, faults: FaultProfileName, concurrency: number, baskets: readonly PlannedLine[][]): Promise<CellResult> {
+  const users = baskets.map((_, index) => userOf('floor', faults, concurrency, ctx.seed, index));
+  const tokens = await Promise.all(users.map((user) => signDevToken(ctx.bench.stack.jwtSecret, user)));
+  await startCell(ctx, faults);
+  const { callMs, paymentMs, maxAttempts } = ctx.timeouts;
+  const started = performance.now();
+  const checkouts = await runPool(baskets.length, concurrency, async (index): Promise<TimedCheckout> => {
+    const user = users[index];
+    const total = orderTotal(baskets[index]);
+    const label = (step: string, outcome: CallOutcome) => `${step} → ${'error' in outcome ? outcome.error : outcome.status}`;
+    const order = await floorCall(`${ctx.bench.sim.url}/orders/`, tokens[index], { total, order_id: randomUUID(), basket_id: randomUUID() }, callMs, maxAttempts);
+    if ('error' in order || order.status >= 300) return { user, ms: order.ms, result: 'failed', outcome: label('POST /orders/', order) };
+    const payment = await floorCall(`${ctx.bench.sim.url}/payments/`, tokens[index], { order_id: order.body.id, amount: total }, paymentMs, maxAttempts);
+    const ms = order.ms + payment.ms;
+    if ('error' in payment) return { user, ms, payMs: payment.ms, result: 'unknown', outcome: label('POST /payments/', payment) };
+    if (payment.status === 402) return { user, ms, payMs: payment.ms, result: 'declined', outcome: 'declined' };
+    if (payment.status < 300) return { user, ms, payMs: payment.ms, result: 'paid', outcome: 'paid' };
+    return { user, ms, payMs: payment.ms, result: payment.status === 500 ? 'unknown' : 'failed', outcome: label('POST /payments/', payment) };
+  });
+  const wallMs = performance.now() - started;
+  return finish('floor', faults, concurrency, checkouts, wallMs, await ctx.bench.sim.ledger());
+}
+
+// ---------------------------------------------------------------------------------------------- naive
+
+export async function runNaive(ctx: FlowContext, faults: FaultProfileName, concurrency: number, baskets: readonly PlannedLine[][]): Promise<CellResult> {
+  const users = baskets.map((_, index) => userOf('naive', faults, concurrency, ctx.seed, index));
+  const tokens = await Promise.all(users.map((user) => signDevToken(ctx.bench.stack.jwtSecret, user)));
+  await startCell(ctx, faults);
+  const started = performance.now();
+  const runs = await runPool(baskets.length, concurrency, (index) => naiveCheckout(ctx.bench.sim.url, tokens[index], users[index], baskets[index]));
+  const wallMs = performance.now() - started;
+  const ledger = await ctx.bench.sim.ledger();
+  const checkouts: TimedCheckout[] = runs.map((run) => ({
+    user: run.user,
+    ms: run.durationMs,
+    result: run.outcome === 'ok' ? 'paid' : run.outcome === 'POST /payments/ → 402' ? 'declined' : 'failed',
+    outcome: run.outcome,
+  }));
+  const charges = ledger.payments.filter((payment) => payment.status === 'completed' || payment.status === 'refunded');
+  const confirmed = new Set(runs.filter((run) => run.paymentConfirmed).map((run) => run.user));
+  return finish('naive', faults, concurrency, checkouts, wallMs, ledger, {
+    money: {
+      charged: charges.length,
+      doubleCharges: Object.values(countBy(charges, (payment) => payment.order_id)).filter((count) => count > 1).length,
+      // The starter keeps no record: a charge is "unknown to us" when it never saw its payment answer 201.
+      chargesUnknownToUs: charges.filter((payment) => !confirmed.has(payment.user_id)).length,
+    },
+    // The starter has no timeouts: it waits out a hang.
+    upstream: upstreamWait(ledger, checkouts, { orderMs: Infinity, paymentMs: Infinity }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- our API
+
+/**
+ * Untimed: one basket per checkout through our API, against a quiet upstream,
+ * at `concurrency` (a terminal per basket, retrying what decides nothing).
+ */
+export async function setUpBaskets(bench: BenchStack, users: readonly string[], baskets: readonly PlannedLine[][], policy: RetryPolicy, concurrency: number, onDone?: (done: number) => void): Promise<PreparedBasket[]> {
+  return runPool(
+    users.length,
+    concurrency,
+    async (index) => {
+      const terminal = new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, users[index]));
+      const basket = await terminal.basketWith(baskets[index], policy);
+      if ('failed' in basket) throw new Error(`basket setup for ${users[index]} failed: ${basket.failed}`);
+      return { user: users[index], basketId: basket.basketId, terminal };
+    },
+    onDone,
+  );
+}
+
+/**
+ * Untimed and fast: the checkouts' baskets written straight to the database through the service's own
+ * basket repository (what PUT item stores, priced from the simulator's catalogue), 4 at a time. Through
+ * the API it would take ~2.5 requests per basket, minutes on a loaded machine; basket writes through the
+ * API are timed on their own (measureBaskets).
+ */
+export async function seedBaskets(bench: BenchStack, users: readonly string[], baskets: readonly PlannedLine[][], onDone?: (done: number) => void): Promise<PreparedBasket[]> {
+  const repository = new PostgresBasketRepository(bench.sql);
+  const products = new Map(DEFAULT_PRODUCTS.map((product) => [product.id, productFromUpstream(product)]));
+  return runPool(
+    users.length,
+    4,
+    async (index) => {
+      const user = users[index];
+      const basket = await repository.create(user, randomUUID());
+      for (const line of baskets[index]) {
+        const product = products.get(line.productId)!;
+        await repository.putLine(user, basket.id, { productId: product.id, productName: product.name, quantity: line.quantity, netUnitMinor: product.netUnitMinor, vatBasisPoints: product.vatBasisPoints });
+      }
+      return { user, basketId: basket.id, terminal: new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, user)) };
+    },
+    onDone,
+  );
+}
+
+/**
+ * serverless-offline starts a worker per concurrent invocation of a function, and a cold one takes
+ * seconds on a loaded machine. Before timing, `concurrency` simultaneous requests to each function the
+ * flow calls, for orders and baskets that do not exist (404: nothing ordered, no upstream call); a
+ * worker is marked idle before its answer leaves, so `concurrency` workers serve `concurrency`
+ * terminals. Ramped 1, 2, 4, …: a stampede of cold starts on two loaded cores outlasts the function's
+ * timeout. Workers idle for a minute are stopped, so every cell warms up again (instant when warm).
+ */
+export async function warmUp(bench: BenchStack, concurrency: number, functions: ReadonlyArray<'placeOrder' | 'payOrder' | 'getBasket' | 'setBasketItem'>): Promise<void> {
+  const warmer = new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, 'warmup@bench.example'));
+  const key = () => ({ headers: { 'idempotency-key': randomUUID() } });
+  const requests = {
+    placeOrder: () => warmer.send('POST', `/baskets/${randomUUID()}/orders`, key()),
+    payOrder: () => warmer.send('POST', `/orders/${randomUUID()}/payments`, key()),
+    getBasket: () => warmer.send('GET', `/baskets/${randomUUID()}`),
+    setBasketItem: () => warmer.send('PUT', `/baskets/${randomUUID()}/items/${DEFAULT_PRODUCTS[0].id}`, { body: { quantity: 1 } }),
+  };
+  for (const fn of functions) {
+    for (let size = 1; ; size = Math.min(concurrency, 2 * size)) {
+      const answers = await Promise.all(Array.from({ length: size }, requests[fn]));
+      const unexpected = answers.find((answer) => answer.status !== 404);
+      if (unexpected) throw new Error(`warm-up of ${fn} answered ${describeAnswer(unexpected)}, expected 404`);
+      if (size >= concurrency) break;
+    }
+  }
+}
+
+/**
+ * Untimed, against a quiet upstream: `baskets.length` simultaneous real checkouts of each of our flows, one per
+ * worker, so every worker has run the whole checkout path (database statements, upstream client, sealing)
+ * before a timed cell: a worker's first checkout is several times slower on a loaded machine.
+ */
+export async function warmCheckouts(ctx: FlowContext, flows: ReadonlyArray<'one-shot' | 'prepared'>, baskets: Record<'one-shot' | 'prepared', readonly PreparedBasket[]>): Promise<void> {
+  const orderIds: string[] = [];
+  for (const flow of flows) {
+    const answers = await Promise.all(
+      baskets[flow].map(async ({ basketId, terminal }) => {
+        if (flow === 'one-shot') return (await terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy)).answer;
+        const prepared = await terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy, randomUUID(), { pay: false });
+        const orderId = orderIdOf(prepared.answer);
+        return orderId ? (await terminal.postIdempotent(`/orders/${orderId}/payments`, ctx.policy)).answer : prepared.answer;
+      }),
+    );
+    const unpaid = answers.find((answer) => answer.status !== 201);
+    if (unpaid) throw new Error(`warm-up checkout (${flow}) answered ${describeAnswer(unpaid)}`);
+    orderIds.push(...answers.map((answer) => answer.body.id as string));
+  }
+  await settle(ctx.bench, orderIds, 10_000);
+}
+
+function resultOf(answer: Answer): CheckoutResult {
+  if (answer.status === 201 && answer.body?.status !== 'placed') return 'paid';
+  if (answer.status === 402) return 'declined';
+  if (answer.status === 502 && answer.body?.error?.code === 'PAYMENT_STATUS_UNKNOWN') return 'unknown';
+  return 'failed';
+}
+
+/** Waits (up to capMs) until no order of the cell still awaits its completion after the reply, so none spills into the next cell. */
+async function settle(bench: BenchStack, orderIds: string[], capMs = 2000): Promise<void> {
+  const ids = orderIds.filter((id) => /^[0-9a-f-]{36}$/.test(id));
+  if (ids.length === 0) return;
+  const giveUpAt = Date.now() + capMs;
+  while (Date.now() < giveUpAt) {
+    const [row] = await bench.sql<{ n: number }[]>`select count(*)::int as n from orders where id::text in ${bench.sql(ids)} and state in ('paid', 'paying')`;
+    if (row.n === 0) return;
+    await sleep(100);
+  }
+}
+
+/** Money invariants (tests/support/ledger.ts) and, for every checkout not paid or declined, whether it is unknown only because its payment call was ambiguous. */
+async function checkOurs(bench: BenchStack, ledger: Ledger, checkouts: readonly TimedCheckout[]): Promise<{ money: MoneyCheck; notPaid: NotPaidCheck }> {
+  const problems = await ledgerProblems(ledger, bench.sql);
+  const charges = ledger.payments.filter((payment) => payment.status === 'completed' || payment.status === 'refunded');
+  const byUser = callsByUser(ledger);
+  const orderIds = checkouts.map((c) => c.orderId).filter((id): id is string => id !== undefined && /^[0-9a-f-]{36}$/.test(id));
+  const rows = orderIds.length ? await bench.sql<{ id: string; state: string; upstream_id: string }[]>`select id::text, state, coalesce(upstream_order_id, id::text) as upstream_id from orders where id::text in ${bench.sql(orderIds)}` : [];
+  const orderOf = new Map(rows.map((row) => [row.id, row]));
+  const chargedUpstream = new Set(charges.map((payment) => payment.order_id));
+  const notPaid: NotPaidCheck = { unknownWithAmbiguousPayment: 0, unknownActuallyCharged: 0, unexplained: [] };
+  for (const checkout of checkouts) {
+    if (checkout.result === 'paid' || checkout.result === 'declined') continue;
+    const order = checkout.orderId ? orderOf.get(checkout.orderId) : undefined;
+    const paymentCalls = (byUser.get(checkout.user) ?? []).filter(isPaymentPost);
+    const ambiguous = paymentCalls.some((call) => (call.fault !== null && AMBIGUOUS_FAULTS.has(call.fault)) || call.status === 500 || call.status === 0);
+    if (order?.state === 'unknown' && ambiguous) {
+      notPaid.unknownWithAmbiguousPayment++;
+      if (chargedUpstream.has(order.upstream_id)) notPaid.unknownActuallyCharged++;
+    } else {
+      notPaid.unexplained.push({
+        user: checkout.user,
+        orderId: checkout.orderId,
+        answer: checkout.outcome,
+        state: order?.state,
+        paymentCalls: paymentCalls.map((call) => `${call.status}${call.fault ? ` ${call.fault}` : ''}`),
+      });
+    }
+  }
+  return {
+    money: {
+      charged: charges.length,
+      doubleCharges: problems.doubleCharges.length,
+      chargesUnknownToUs: problems.chargesUnknownToUs.length,
+      wrongAmounts: problems.wrongAmounts.length,
+      repeatedRefunds: problems.repeatedRefunds.length,
+      basketsWithTwoLiveOrders: problems.basketsWithTwoLiveOrders.length,
+    },
+    notPaid,
+  };
+}
+
+async function finishOurs(ctx: FlowContext, flow: FlowName, faults: FaultProfileName, concurrency: number, checkouts: TimedCheckout[], wallMs: number): Promise<CellResult> {
+  await settle(ctx.bench, checkouts.map((c) => c.orderId).filter((id): id is string => id !== undefined));
+  const ledger = await ctx.bench.sim.ledger();
+  const { money, notPaid } = await checkOurs(ctx.bench, ledger, checkouts);
+  const wait = upstreamWait(ledger, checkouts, { orderMs: ctx.timeouts.callMs, paymentMs: ctx.timeouts.paymentMs });
+  return finish(flow, faults, concurrency, checkouts, wallMs, ledger, {
+    money,
+    notPaid,
+    terminalRetries: checkouts.reduce((sum, c) => sum + (c.attempts ?? 1) - (flow === 'prepared' ? 2 : 1), 0),
+    upstream: wait,
+  });
+}
+
+export async function runOneShot(ctx: FlowContext, faults: FaultProfileName, concurrency: number, baskets: readonly PreparedBasket[]): Promise<CellResult> {
+  await ctx.bench.sim.reset();
+  await warmUp(ctx.bench, concurrency, ['placeOrder']);
+  await ctx.bench.sim.configure(ctx.simConfig(faults));
+  const started = performance.now();
+  const checkouts = await runPool(baskets.length, concurrency, async (index): Promise<TimedCheckout> => {
+    const { user, basketId, terminal } = baskets[index];
+    const { answer, attempts, durationMs } = await terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy);
+    return { user, ms: durationMs, result: resultOf(answer), outcome: describeAnswer(answer), orderId: orderIdOf(answer), attempts };
+  });
+  return finishOurs(ctx, 'one-shot', faults, concurrency, checkouts, performance.now() - started);
+}
+
+/** Why the prepared checkout cannot be measured here, from one prepare against a quiet upstream; undefined when it works. */
+export async function probePrepared(bench: BenchStack, policy: RetryPolicy, lines: PlannedLine[]): Promise<string | undefined> {
+  const [basket] = await setUpBaskets(bench, ['prepared-probe@bench.example'], [lines], policy, 1);
+  const { answer } = await basket.terminal.postIdempotent(`/baskets/${basket.basketId}/orders`, policy, randomUUID(), { pay: false });
+  if (answer.status === 201 && answer.body?.status === 'placed') {
+    // Not needed by the bench: give the upstream order back (contract: DELETE /orders/{id} cancels).
+    await basket.terminal.send('DELETE', `/orders/${answer.body.id}`).catch(() => undefined);
+    return undefined;
+  }
+  if (answer.status === 422 && answer.body?.error?.code === 'VALIDATION_FAILED') {
+    return `the API here has no prepared checkout: POST /baskets/{id}/orders with {"pay": false} answered ${describeAnswer(answer)} (this worktree predates it; merge main once it has it)`;
+  }
+  if (answer.status === 201) return `POST /baskets/{id}/orders with {"pay": false} answered ${describeAnswer(answer)}, not 201 placed: the API ignores "pay": false`;
+  return `POST /baskets/{id}/orders with {"pay": false} answered ${describeAnswer(answer)}, not 201 placed`;
+}
+
+/**
+ * Prepare, pause, pay. `concurrency` requests are in flight at any time, as in the other flows: twice as
+ * many customers share that many request slots, so one customer's pause (never timed) overlaps another's
+ * requests instead of idling the terminal.
+ */
+export async function runPrepared(ctx: FlowContext, faults: FaultProfileName, concurrency: number, baskets: readonly PreparedBasket[]): Promise<CellResult> {
+  await ctx.bench.sim.reset();
+  await warmUp(ctx.bench, concurrency, ['placeOrder', 'payOrder']);
+  await ctx.bench.sim.configure(ctx.simConfig(faults));
+  const slots = new Slots(concurrency);
+  const started = performance.now();
+  const checkouts = await runPool(baskets.length, 2 * concurrency, async (index): Promise<TimedCheckout> => {
+    const { user, basketId, terminal } = baskets[index];
+    const prepare = await slots.hold(() => terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy, randomUUID(), { pay: false }));
+    const orderId = orderIdOf(prepare.answer);
+    if (prepare.answer.status !== 201 || prepare.answer.body?.status !== 'placed' || !orderId) {
+      return { user, ms: prepare.durationMs, prepareMs: prepare.durationMs, result: 'failed', outcome: `prepare: ${describeAnswer(prepare.answer)}`, orderId, attempts: prepare.attempts + 1 };
+    }
+    await sleep(ctx.preparePauseMs);
+    const pay = await slots.hold(() => terminal.postIdempotent(`/orders/${orderId}/payments`, ctx.policy));
+    return {
+      user,
+      ms: prepare.durationMs + pay.durationMs,
+      prepareMs: prepare.durationMs,
+      payMs: pay.durationMs,
+      result: resultOf(pay.answer),
+      outcome: describeAnswer(pay.answer),
+      orderId,
+      attempts: prepare.attempts + pay.attempts,
+    };
+  });
+  return finishOurs(ctx, 'prepared', faults, concurrency, checkouts, performance.now() - started);
+}
+
+export function notRun(flow: FlowName, faults: FaultProfileName, concurrency: number, note: string): CellResult {
+  return {
+    flow,
+    faults,
+    concurrency,
+    status: 'not run',
+    note,
+    orders: 0,
+    wallMs: 0,
+    paidOrDeclined: 0,
+    successRate: 0,
+    results: { paid: 0, declined: 0, unknown: 0, failed: 0 },
+    outcomes: {},
+    upstream: { calls: 0, faultsDealt: {} },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- baskets
+
+/**
+ * Basket write (PUT item) and read (GET basket) latency through our API: `concurrency` terminals, each on
+ * its own basket, alternating a write and a read, `samples` of each in all. The upstream runs the no-fault
+ * latency profile (a write prices from the catalogue, cached per container).
+ */
+export async function measureBaskets(ctx: FlowContext, concurrency: number, samples: number): Promise<{ concurrency: number; write: Summary; read: Summary }> {
+  await startCell(ctx, 'none');
+  const users = Array.from({ length: concurrency }, (_, index) => `basket-c${concurrency}-${ctx.seed}-${index}@bench.example`);
+  const first = DEFAULT_PRODUCTS[0];
+  const baskets = await setUpBaskets(ctx.bench, users, users.map(() => [{ productId: first.id, quantity: 1 }]), ctx.policy, concurrency);
+  await warmUp(ctx.bench, concurrency, ['setBasketItem', 'getBasket']);
+  const perTerminal = Math.ceil(samples / concurrency);
+  const writes: number[] = [];
+  const reads: number[] = [];
+  await runPool(concurrency, concurrency, async (index) => {
+    const { terminal, basketId } = baskets[index];
+    for (let i = 0; i < perTerminal; i++) {
+      const product = DEFAULT_PRODUCTS[i % DEFAULT_PRODUCTS.length];
+      let started = performance.now();
+      const written = await terminal.send('PUT', `/baskets/${basketId}/items/${product.id}`, { body: { quantity: 1 + (i % 3) } });
+      writes.push(performance.now() - started);
+      if (written.status !== 200) throw new Error(`PUT item answered ${describeAnswer(written)}`);
+      started = performance.now();
+      const read = await terminal.send('GET', `/baskets/${basketId}`);
+      reads.push(performance.now() - started);
+      if (read.status !== 200) throw new Error(`GET basket answered ${describeAnswer(read)}`);
+    }
+  });
+  return { concurrency, write: summarize(writes), read: summarize(reads) };
+}

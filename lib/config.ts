@@ -58,6 +58,8 @@ const envSchema = z
         }
       }),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /** Share of invocations (0–1) that log at debug whatever LOG_LEVEL says (lib/logger.ts reads it). */
+    LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
   })
   .superRefine((env, ctx) => {
     const choice = chooseDriver(env);

@@ -4,6 +4,7 @@ import { Catalogue } from './catalogue/catalogue';
 import { config, type Config } from './config';
 import { parseSealingKeys, TokenVault } from './credentials';
 import { db, type Sql } from './db/sql';
+import { upstreamMetrics } from './metrics';
 import { IdempotencyStore } from './idempotency/store';
 import { Checkout } from './orders/checkout';
 import { PostgresOrderRepository } from './orders/postgres-repository';
@@ -46,6 +47,7 @@ export function createServices(c: Config, sql: Sql): Services {
     breakerFailureThreshold: c.BREAKER_FAILURE_THRESHOLD,
     breakerHalfOpenAfterMs: c.BREAKER_HALF_OPEN_AFTER_MS,
     unavailableMeansNoEffect: c.UPSTREAM_503_MEANS_NO_EFFECT,
+    metrics: upstreamMetrics(),
   });
   const api = new PosApi(client);
   const abandonedAfterMs = c.ORDER_ABANDONED_AFTER_SECONDS * 1000;

@@ -13,6 +13,7 @@ import {
 import { Agent, errors as undiciErrors, request } from 'undici';
 import type { Deadline } from '../deadline';
 import type { Logger } from '../logger';
+import type { UpstreamMetrics } from '../metrics';
 import { countsAsUpstreamFault, UpstreamCallError, type CallKind, type FailureOutcome } from './outcome';
 import { isRetryable } from './retry-policy';
 
@@ -29,6 +30,8 @@ export interface UpstreamClientOptions {
    * nothing was applied and even a payment may be repeated; false = it is as ambiguous as a 500.
    */
   unavailableMeansNoEffect: boolean;
+  /** Told of every attempt (route, outcome, latency) and of the breaker opening. */
+  metrics?: UpstreamMetrics;
 }
 
 export interface CallOptions {
@@ -71,6 +74,7 @@ export class UpstreamClient {
       handleWhen((error) => error instanceof UpstreamCallError && countsAsUpstreamFault(error.outcome)),
       { halfOpenAfter: options.breakerHalfOpenAfterMs, breaker: new ConsecutiveBreaker(options.breakerFailureThreshold) },
     );
+    this.breaker.onBreak(() => options.metrics?.breakerOpened());
     const retryFor = (kind: CallKind) =>
       wrap(
         retry(
@@ -108,6 +112,7 @@ export class UpstreamClient {
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
         options.log.warn('upstream call short-circuited', { method, path, outcome: 'circuit_open' });
+        this.options.metrics?.attempt({ method, path, attempt: attempt + 1, outcome: 'circuit_open' });
         throw new UpstreamCallError({ type: 'circuit_open' }, method, path);
       }
       throw error;
@@ -120,8 +125,11 @@ export class UpstreamClient {
     if (timeoutMs <= 0) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
     const attemptAbort = abortAfter(timeoutMs, options.signal);
     const started = Date.now();
-    const record = (fields: Record<string, unknown>) =>
-      options.log.info('upstream call', { method, path, attempt, durationMs: Date.now() - started, timeoutMs, ...fields });
+    const record = (fields: { status?: number; outcome?: string; error?: string }) => {
+      const durationMs = Date.now() - started;
+      options.log.info('upstream call', { method, path, attempt, durationMs, timeoutMs, ...fields });
+      this.options.metrics?.attempt({ method, path, attempt, durationMs, status: fields.status, outcome: fields.outcome });
+    };
     try {
       const response = await request(new URL(path, this.options.baseUrl), {
         method: method as 'GET',

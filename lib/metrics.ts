@@ -73,7 +73,11 @@ export class MetricsRecorder {
     group.points.push({ name, unit, value });
     if (!this.invocationOpen && !this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => {
+        this.flushScheduled = false;
+        // An invocation that began meanwhile publishes them with its own at its end.
+        if (!this.invocationOpen) this.publish({});
+      });
     }
   }
 
@@ -81,10 +85,13 @@ export class MetricsRecorder {
     this.add(name, MetricUnit.Count, value, dimensions, rollups);
   }
 
-  /** Publishes every stored point (with `metadata` as non-dimension keys, e.g. the request id) and ends the invocation. */
+  /** Ends the invocation: publishes every stored point, with `metadata` as non-dimension keys (e.g. the request id). */
   flush(metadata: Record<string, string | undefined> = {}): void {
     this.invocationOpen = false;
-    this.flushScheduled = false;
+    this.publish(metadata);
+  }
+
+  private publish(metadata: Record<string, string | undefined>): void {
     const groups = [...this.groups.values()];
     this.groups.clear();
     for (const group of groups) {

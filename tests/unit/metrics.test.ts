@@ -174,10 +174,18 @@ describe('metric names, units and dimensions', () => {
       // After the reply, e.g. completing the order upstream in the background.
       upstreamMetrics(recorder).attempt({ method: 'PATCH', path: '/orders/o-1', attempt: 1, durationMs: 25, status: 200 });
       await new Promise((resolve) => setImmediate(resolve));
+      // Background work that records while the next invocation has begun: published with that one.
+      upstreamMetrics(recorder).attempt({ method: 'PATCH', path: '/orders/o-2', attempt: 1, durationMs: 30, status: 200 });
+      recorder.begin();
+      await new Promise((resolve) => setImmediate(resolve));
+      recordCheckout('POST /orders/{orderId}/payments', 201, undefined, false, recorder);
+      recorder.flush({ requestId: 'r-2' });
     });
     expect(emfs.map((emf) => [emf.route, emf.requestId])).toEqual([
       ['POST /baskets/{basketId}/orders', 'r-1'],
       ['PATCH /orders/{id}', undefined],
+      ['PATCH /orders/{id}', 'r-2'],
+      ['POST /orders/{orderId}/payments', 'r-2'],
     ]);
   });
 });

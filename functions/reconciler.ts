@@ -1,5 +1,55 @@
-import { rootLogger } from '../lib/logger';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { config } from '../lib/config';
+import { observability } from '../lib/http/observability';
+import { powertoolsLogger, rootLogger } from '../lib/logger';
+import { recordOrderGauges, recordReconcilerRun } from '../lib/metrics';
+import type { ReconcileReport } from '../lib/orders/reconciler';
 import { services } from '../lib/services';
 
-/** Scheduled (every minute): drives unsettled orders to rest. See lib/orders/reconciler.ts. */
-export const handler = async () => services().reconciler.run(rootLogger.child({ function: 'reconciler' }));
+/** An EventBridge scheduled event carries its own id; the run's correlation id. */
+type ScheduledEvent = { id?: string } | null | undefined;
+
+/**
+ * Scheduled (every minute): drives unsettled orders to rest (lib/orders/reconciler.ts), then
+ * publishes the run's counts, its heartbeat and the gauges the alarms watch (README: Metrics).
+ */
+export const handler = middy<ScheduledEvent, ReconcileReport, Error, Context>()
+  .use(observability<ScheduledEvent, ReconcileReport>((request) => ({ runId: runIdOf(request.event, request.context) })))
+  .handler(async (event, context) => {
+    const runId = runIdOf(event, context);
+    powertoolsLogger.setCorrelationId(runId);
+    const log = rootLogger.child({ function: 'reconciler', correlation_id: runId, runId });
+    const report = await services().reconciler.run(log);
+    recordReconcilerRun({
+      settled: report.completed + report.failed + report.refunded + report.unknown,
+      failed: report.failed,
+      errors: report.errors,
+      withoutCredentials: report.withoutCredentials,
+    });
+    try {
+      const c = config();
+      const byState = await services().orders.healthByState({
+        abandonedAfterMs: c.ORDER_ABANDONED_AFTER_SECONDS * 1000,
+        declinedExpiryMs: c.ORDER_DECLINED_EXPIRY_MINUTES * 60_000,
+        stuckAfterMs: c.STUCK_ORDER_MINUTES * 60_000,
+      });
+      const unsettled = Object.entries(byState).filter(([state]) => state !== 'unknown').map(([, health]) => health!);
+      const gauges = {
+        unknownOrders: byState.unknown?.count ?? 0,
+        oldestUnknownOrderSeconds: byState.unknown?.oldestIdleSeconds ?? 0,
+        stuckOrders: unsettled.reduce((sum, health) => sum + health.stuck, 0),
+        reconcilerLagSeconds: Math.max(0, ...unsettled.map((health) => health.overdueSeconds)),
+      };
+      recordOrderGauges(gauges);
+      log.info('order gauges', gauges);
+    } catch (error) {
+      log.error('could not measure the order gauges', { error });
+    }
+    return report;
+  });
+
+function runIdOf(event: ScheduledEvent, context: Context | undefined): string {
+  const id = event?.id;
+  return typeof id === 'string' && /^[\w.:-]{1,128}$/.test(id) ? id : context?.awsRequestId || 'reconciler';
+}

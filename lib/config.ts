@@ -61,6 +61,10 @@ const envSchema = z
         }
       }),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /** Share of invocations (0–1) that log at debug whatever LOG_LEVEL says (lib/logger.ts reads it). */
+    LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
+    /** Unsettled orders overdue for the reconciler by more than this count as stuck (the StuckOrders gauge). */
+    STUCK_ORDER_MINUTES: z.coerce.number().min(1).default(15),
   })
   .superRefine((env, ctx) => {
     const choice = chooseDriver(env);

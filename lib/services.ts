@@ -4,6 +4,7 @@ import { Catalogue } from './catalogue/catalogue';
 import { config, type Config } from './config';
 import { parseSealingKeys, TokenVault } from './credentials';
 import { db, type Sql } from './db/sql';
+import { upstreamMetrics } from './metrics';
 import { IdempotencyStore } from './idempotency/store';
 import { Checkout } from './orders/checkout';
 import { PostgresOrderRepository } from './orders/postgres-repository';
@@ -49,6 +50,7 @@ export function createServices(c: Config, sql: Sql): Services {
     breakerHalfOpenAfterMs: c.BREAKER_HALF_OPEN_AFTER_MS,
     unavailableMeansNoEffect: c.UPSTREAM_503_MEANS_NO_EFFECT,
     adaptiveTimeout: { floorMs: c.UPSTREAM_ADAPTIVE_TIMEOUT_FLOOR_MS, p99Factor: c.UPSTREAM_ADAPTIVE_TIMEOUT_P99_FACTOR, minSamples: 20, windowSize: 200 },
+    metrics: upstreamMetrics(),
   });
   const api = new PosApi(client);
   const abandonedAfterMs = c.ORDER_ABANDONED_AFTER_SECONDS * 1000;

@@ -48,7 +48,9 @@ export async function startOffline(options: OfflineOptions): Promise<OfflineHand
   const cli = path.join(PROJECT_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
   const child = spawn(process.execPath, [cli, 'offline', 'start', '--stage', LOCAL_STAGE, '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--host', '127.0.0.1'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...options.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', SLS_DEPRECATION_DISABLE: '*' },
+    // AWS_LAMBDA_INITIALIZATION_TYPE: what Lambda sets for on-demand containers (serverless-offline hands every AWS_*
+    // variable to the handlers); Powertools reports cold starts (log key cold_start, metric ColdStart) only with it.
+    env: { ...process.env, ...options.env, AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', SLS_DEPRECATION_DISABLE: '*' },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -10,6 +10,7 @@ import { Deadline } from '../deadline';
 import type { Logger } from '../logger';
 import { INTERNAL_ERROR_BODY } from './error-response';
 import { authenticate, mapErrors, requestContext, validateInput, type ServiceEvent } from './middleware';
+import { observability } from './observability';
 import { toLambdaResult, type LambdaResult, type Reply } from './reply';
 
 type Infer<S> = S extends ZodType ? z.output<S> : undefined;
@@ -65,8 +66,9 @@ const ABORT_BEFORE_TIMEOUT_MS = 500;
 
 /**
  * Wraps a route's use-case call in the one middleware stack every handler
- * shares: request id and logs → header normalisation → authentication →
- * input validation → handler → error mapping (rendered by http-error-handler).
+ * shares: Lambda context for the logs and per-invocation metrics → request id
+ * and logs → header normalisation → authentication → input validation →
+ * handler → error mapping (rendered by http-error-handler).
  */
 export function endpoint<P extends ZodType | undefined = undefined, B extends ZodType | undefined = undefined, Q extends ZodType | undefined = undefined, H extends ZodType | undefined = undefined>(
   spec: EndpointSpec<P, B, Q, H> & { authenticated?: true },
@@ -82,6 +84,7 @@ export function endpoint(
 ): middy.MiddyfiedHandler<ServiceEvent, LambdaResult, Error, Context> {
   const handler = middy<ServiceEvent, LambdaResult, Error, Context>({ timeoutEarlyInMillis: ABORT_BEFORE_TIMEOUT_MS })
     .use(httpErrorHandler({ logger: false, fallbackMessage: INTERNAL_ERROR_BODY }))
+    .use(observability<ServiceEvent, LambdaResult>((request) => ({ requestId: request.event.state?.requestId })))
     .use(requestContext())
     .use(httpHeaderNormalizer())
     .use(mapErrors());

@@ -5,7 +5,8 @@ import type { ZodType } from 'zod';
 import type { TokenVerifier, Caller } from '../auth';
 import { AppError, isAppError, type ErrorDetail } from '../errors';
 import { renderError } from './error-response';
-import { rootLogger, type Logger } from '../logger';
+import { powertoolsLogger, rootLogger, type Logger } from '../logger';
+import { recordCheckout } from '../metrics';
 
 /** What our middlewares add to the API Gateway event on the way in. */
 export interface RequestState {
@@ -28,23 +29,32 @@ type ServiceRequest = middy.Request<ServiceEvent, unknown, Error, Context>;
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-/** Request id (the caller's x-request-id when sane, else the Lambda's), a request logger and an access log line. */
+/**
+ * Request id (the caller's x-request-id when sane, else the Lambda's), which
+ * is also the logs' correlation id, a request logger and an access log line.
+ */
 export function requestContext(): middy.MiddlewareObj<ServiceEvent, unknown, Error, Context> {
   return {
     before: (request: ServiceRequest) => {
       const offered = request.event.headers?.['x-request-id'];
       const requestId = offered && REQUEST_ID.test(offered) ? offered : request.context.awsRequestId || randomUUID();
-      const log = rootLogger.child({ requestId, route: request.event.routeKey });
+      powertoolsLogger.setCorrelationId(requestId);
+      // Carried by the request's own logger too, so work that outlives the reply still logs its own id.
+      const log = rootLogger.child({ correlation_id: requestId, requestId, route: request.event.routeKey });
       request.event.state = { requestId, log, startedAt: Date.now() };
     },
-    after: (request: ServiceRequest) => logAccess(request, (request.response as { statusCode?: number } | null)?.statusCode),
+    after: (request: ServiceRequest) => {
+      const response = request.response as { statusCode?: number; headers?: Record<string, string> } | null;
+      logAccess(request, response?.statusCode, undefined, response?.headers?.['idempotent-replayed'] === 'true');
+    },
   };
 }
 
-/** The one access log line per request, for answers and errors alike. */
-function logAccess(request: ServiceRequest, status: number | undefined, code?: string): void {
+/** The one access log line per request, for answers and errors alike (and the checkout metric of checkout routes). */
+function logAccess(request: ServiceRequest, status: number | undefined, code?: string, replayed = false): void {
   const state = request.event.state;
   if (!state) return;
+  recordCheckout(request.event.routeKey, status, code, replayed);
   state.log.info('request finished', {
     method: request.event.requestContext?.http?.method,
     path: request.event.rawPath,

@@ -1,7 +1,19 @@
+import { decodeCursor, encodeCursor } from '../db/cursor';
 import type { Sql } from '../db/sql';
 import type { Order, PaymentOutcome } from './order';
-import { decodeCursor, encodeCursor } from '../db/cursor';
-import type { OpenOrderRequest, OrderFilter, OrderPage, OrderRepository, PaymentAttempt, ReconcileClaim, RefundAttempt, Resolution, TransitionChanges } from './repository';
+import type {
+  HealthThresholds,
+  OpenOrderRequest,
+  OrderFilter,
+  OrderPage,
+  OrderRepository,
+  PaymentAttempt,
+  ReconcileClaim,
+  RefundAttempt,
+  Resolution,
+  StateHealth,
+  TransitionChanges,
+} from './repository';
 import { assertTransitions, AT_REST_STATES, PAYABLE_STATES, STATES_ABANDONED_WHEN_IDLE, STATES_SETTLED_AT_ONCE, UNSETTLED_STATES, type OrderState } from './state-machine';
 
 interface OrderRow {
@@ -373,5 +385,29 @@ export class PostgresOrderRepository implements OrderRepository {
   async countByState(): Promise<Record<string, number>> {
     const rows = await this.sql<{ state: string; n: number }[]>`select state, count(*)::int as n from orders group by state`;
     return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
+  async healthByState(thresholds: HealthThresholds): Promise<Partial<Record<OrderState, StateHealth>>> {
+    const ms = (value: number) => this.sql`${value}::double precision * interval '1 millisecond'`;
+    // due_at: when the order became the reconciler's to settle (as claimForReconcile decides).
+    const rows = await this.sql<{ state: OrderState; n: number; stuck: number; oldest_idle_seconds: number; overdue_seconds: number }[]>`
+      select state,
+             count(*)::int as n,
+             (count(*) filter (where due_at < now() - ${ms(thresholds.stuckAfterMs)}))::int as stuck,
+             coalesce(extract(epoch from now() - min(updated_at)), 0)::float8 as oldest_idle_seconds,
+             coalesce(extract(epoch from now() - min(due_at) filter (where due_at <= now())), 0)::float8 as overdue_seconds
+      from (
+        select state, updated_at,
+               case when state in ${this.sql(STATES_SETTLED_AT_ONCE as OrderState[])} then updated_at
+                    when state in ${this.sql(STATES_ABANDONED_WHEN_IDLE as OrderState[])} then updated_at + ${ms(thresholds.abandonedAfterMs)}
+                    when state = 'declined' then updated_at + ${ms(thresholds.declinedExpiryMs)}
+               end as due_at
+        from orders
+        where state in ${this.sql([...UNSETTLED_STATES, 'unknown'] as OrderState[])}
+      ) as unsettled
+      group by state`;
+    return Object.fromEntries(
+      rows.map((r) => [r.state, { count: r.n, stuck: r.stuck, oldestIdleSeconds: Math.max(0, r.oldest_idle_seconds), overdueSeconds: Math.max(0, r.overdue_seconds) }]),
+    );
   }
 }

@@ -136,4 +136,29 @@ export interface OrderRepository {
   /** The duplicate check is done (or not needed any more). */
   clearDuplicateCheck(orderId: string): Promise<void>;
   countByState(): Promise<Record<string, number>>;
+  /**
+   * For the reconciler's gauges: per unsettled state (and `unknown`) how many
+   * orders, how long the least recently changed one has been idle, how long
+   * the longest overdue one has been the reconciler's to settle, and how many
+   * are overdue by more than `stuckAfterMs`. One grouped query.
+   */
+  healthByState(thresholds: HealthThresholds): Promise<Partial<Record<OrderState, StateHealth>>>;
+}
+
+export interface HealthThresholds {
+  /** As ReconcileClaim: when pending/placed/paying and declined orders become the reconciler's. */
+  abandonedAfterMs: number;
+  declinedExpiryMs: number;
+  /** Overdue by more than this, an order counts as stuck. */
+  stuckAfterMs: number;
+}
+
+export interface StateHealth {
+  count: number;
+  /** Orders the reconciler should have settled more than `stuckAfterMs` ago. */
+  stuck: number;
+  /** Seconds since the least recently changed order changed. */
+  oldestIdleSeconds: number;
+  /** Seconds since the longest overdue order became the reconciler's to settle; 0 when none is due yet. */
+  overdueSeconds: number;
 }

@@ -14,6 +14,7 @@ import { Agent, errors as undiciErrors, request } from 'undici';
 import type { Deadline } from '../deadline';
 import type { Logger } from '../logger';
 import { LatencyTracker, latencyKey, type AdaptiveTimeoutOptions } from './latency';
+import type { UpstreamMetrics } from '../metrics';
 import { countsAsUpstreamFault, UpstreamCallError, type CallKind, type FailureOutcome } from './outcome';
 import { isRetryable } from './retry-policy';
 
@@ -32,6 +33,8 @@ export interface UpstreamClientOptions {
   unavailableMeansNoEffect: boolean;
   /** Attempt timeouts of reads and order creation (calls that can be checked or safely repeated) from observed latency. */
   adaptiveTimeout: AdaptiveTimeoutOptions;
+  /** Told of every attempt (route, outcome, latency) and of the breaker opening. */
+  metrics?: UpstreamMetrics;
 }
 
 /** Call kinds whose attempt timeout adapts: a timed-out one is checked (GET /orders/) or repeated, never left unknown. */
@@ -79,6 +82,7 @@ export class UpstreamClient {
       handleWhen((error) => error instanceof UpstreamCallError && countsAsUpstreamFault(error.outcome)),
       { halfOpenAfter: options.breakerHalfOpenAfterMs, breaker: new ConsecutiveBreaker(options.breakerFailureThreshold) },
     );
+    this.breaker.onBreak(() => options.metrics?.breakerOpened());
     const retryFor = (kind: CallKind) =>
       wrap(
         retry(
@@ -116,6 +120,7 @@ export class UpstreamClient {
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
         options.log.warn('upstream call short-circuited', { method, path, outcome: 'circuit_open' });
+        this.options.metrics?.attempt({ method, path, attempt: attempt + 1, outcome: 'circuit_open' });
         throw new UpstreamCallError({ type: 'circuit_open' }, method, path);
       }
       throw error;
@@ -130,8 +135,11 @@ export class UpstreamClient {
     if (timeoutMs <= 0) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
     const attemptAbort = abortAfter(timeoutMs, options.signal);
     const started = Date.now();
-    const record = (fields: Record<string, unknown>) =>
-      options.log.info('upstream call', { method, path, attempt, durationMs: Date.now() - started, timeoutMs, ...fields });
+    const record = (fields: { status?: number; outcome?: string; error?: string }) => {
+      const durationMs = Date.now() - started;
+      options.log.info('upstream call', { method, path, attempt, durationMs, timeoutMs, ...fields });
+      this.options.metrics?.attempt({ method, path, attempt, durationMs, status: fields.status, outcome: fields.outcome });
+    };
     try {
       const response = await request(new URL(path, this.options.baseUrl), {
         method: method as 'GET',

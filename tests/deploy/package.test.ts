@@ -198,6 +198,50 @@ describe('serverless package --stage ci (no AWS access)', () => {
     expect(JSON.stringify(template)).not.toMatch(/127\.0\.0\.1|localhost/);
   });
 
+  it('alarms on unknown orders older than an hour, an open breaker, the API 5xx rate and a silent reconciler', () => {
+    const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([id, alarm]) => [id, alarm]));
+    expect(Object.keys(alarms).sort()).toEqual(['Api5xxRateAlarm', 'BreakerOpenAlarm', 'ReconcilerNotRunningAlarm', 'UnknownOrdersAlarm']);
+    const ours = [
+      { Name: 'service', Value: 'pos-basket-service' },
+      { Name: 'stage', Value: CI.stage },
+    ];
+    const single = (id: string) => {
+      const p = alarms[id].Properties;
+      return { namespace: p.Namespace, metric: p.MetricName, dimensions: p.Dimensions, statistic: p.Statistic, period: p.Period, evaluationPeriods: p.EvaluationPeriods, threshold: p.Threshold, comparison: p.ComparisonOperator, missing: p.TreatMissingData };
+    };
+    expect(single('UnknownOrdersAlarm')).toEqual({
+      namespace: 'PosBasketService', metric: 'OldestUnknownOrderSeconds', dimensions: ours, statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: 3600, comparison: 'GreaterThanOrEqualToThreshold', missing: 'notBreaching',
+    });
+    expect(single('BreakerOpenAlarm')).toEqual({
+      namespace: 'PosBasketService', metric: 'BreakerOpened', dimensions: ours, statistic: 'Sum', period: 60, evaluationPeriods: 1, threshold: 1, comparison: 'GreaterThanOrEqualToThreshold', missing: 'notBreaching',
+    });
+    expect(single('ReconcilerNotRunningAlarm')).toEqual({
+      namespace: 'PosBasketService', metric: 'ReconcilerRun', dimensions: ours, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 1, comparison: 'LessThanThreshold', missing: 'breaching',
+    });
+    expect(alarms.ReconcilerNotRunningAlarm.Condition).toBe('ReconcilerScheduled');
+    expect(template.Conditions.ReconcilerScheduled).toEqual({ 'Fn::Equals': ['true', 'true'] });
+
+    const rate = alarms.Api5xxRateAlarm.Properties;
+    expect(rate).toMatchObject({ Threshold: 5, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    const byId = Object.fromEntries(rate.Metrics.map((m: Json) => [m.Id, m]));
+    const apiMetric = (name: string) => ({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: name, Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }] }, Period: 300, Stat: 'Sum' });
+    expect(byId.errors).toMatchObject({ ReturnData: false, MetricStat: apiMetric('5xx') });
+    expect(byId.requests).toMatchObject({ ReturnData: false, MetricStat: apiMetric('Count') });
+    expect(byId.rate).toMatchObject({ ReturnData: true, Expression: 'IF(requests >= 20, 100 * errors / requests, 0)' });
+    expect(resources.HttpApi.Type).toBe('AWS::ApiGatewayV2::Api');
+
+    // The handlers publish under the namespace and service the alarms select.
+    for (const name of Object.keys(serverlessYml.functions)) {
+      expect(lambdaOf(name).Properties.Environment.Variables).toMatchObject({ POWERTOOLS_METRICS_NAMESPACE: 'PosBasketService', POWERTOOLS_SERVICE_NAME: 'pos-basket-service', SERVICE_STAGE: CI.stage });
+    }
+    // No notification target by default: no topic, no actions.
+    expect(template.Conditions.NotifyAlarms).toBeDefined();
+    expect(resources.AlarmTopic.Condition).toBe('CreateAlarmTopic');
+    for (const alarm of Object.values<Json>(alarms)) {
+      expect(alarm.Properties.AlarmActions).toEqual({ 'Fn::If': ['NotifyAlarms', [{ 'Fn::If': ['HasAlarmTopicArn', '', { Ref: 'AlarmTopic' }] }], { Ref: 'AWS::NoValue' }] });
+    }
+  });
+
   it('allows our request headers and exposes ours through CORS', () => {
     const cors = resources.HttpApi.Properties.CorsConfiguration;
     expect(cors.AllowHeaders).toEqual(expect.arrayContaining(['x-auth-user', 'idempotency-key', 'if-match', 'content-type', 'x-request-id']));
@@ -217,5 +261,19 @@ describe('serverless.yml with an existing cluster (serverless print, no AWS acce
     expect(config.resources.Resources.DataApiAccessPolicy.Properties.PolicyDocument.Statement.map((s: Json) => s.Resource)).toEqual([cluster, secret]);
     expect(config.provider.environment).toMatchObject({ SERVICE_STAGE: 'prod', DATA_API_CLUSTER_ARN: cluster, DATA_API_SECRET_ARN: secret, UPSTREAM_BASE_URL: 'https://pos.example.com', AUTH_TRUST_API_GATEWAY: 'false' });
     for (const fn of Object.values<Json>(config.functions)) for (const event of fn.events ?? []) if (event.httpApi?.authorizer !== undefined) expect(event.httpApi.authorizer).toBe('');
+  }, 120_000);
+
+  it('sends the alarms to the SNS topic given, or to one it creates for an email address', async () => {
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:pos-alarms';
+    const { stdout } = await serverless(['print', '--stage', 'prod', '--format', 'json', `--param=alarmTopicArn=${topic}`, '--param=alarmEmail=oncall@example.com']);
+    const { Conditions, Resources } = JSON.parse(stdout.slice(stdout.indexOf('{'))).resources;
+    expect(Conditions.HasAlarmTopicArn).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [topic, ''] }] });
+    expect(Conditions.HasAlarmEmail).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['oncall@example.com', ''] }] });
+    // The topic given wins; the stack creates one only for an email address alone.
+    expect(Conditions.CreateAlarmTopic).toEqual({ 'Fn::And': [{ Condition: 'HasAlarmEmail' }, { 'Fn::Not': [{ Condition: 'HasAlarmTopicArn' }] }] });
+    expect(Resources.AlarmTopic.Properties.Subscription).toEqual([{ Protocol: 'email', Endpoint: 'oncall@example.com' }]);
+    for (const id of ['UnknownOrdersAlarm', 'BreakerOpenAlarm', 'Api5xxRateAlarm', 'ReconcilerNotRunningAlarm']) {
+      expect({ id, actions: Resources[id].Properties.AlarmActions }).toEqual({ id, actions: { 'Fn::If': ['NotifyAlarms', [{ 'Fn::If': ['HasAlarmTopicArn', topic, { Ref: 'AlarmTopic' }] }], { Ref: 'AWS::NoValue' }] } });
+    }
   }, 120_000);
 });

@@ -25,7 +25,7 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'migrations-'));
-    await admin`drop table if exists schema_migrations, widgets, gadgets, idempotency_keys, refund_attempts, payment_attempts, orders, basket_lines, baskets`;
+    await admin`drop table if exists schema_migrations, widgets, gadgets, order_resolutions, idempotency_keys, refund_attempts, payment_attempts, orders, basket_lines, baskets`;
     await admin`drop function if exists widget_count()`;
   });
 
@@ -52,9 +52,9 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
   it('applies the project’s own migrations', async () => {
     const applied = await migrate(sql);
 
-    expect(applied).toEqual(['001_baskets.sql', '002_orders.sql', '003_idempotency_keys.sql', '004_real_upstream.sql']);
+    expect(applied).toEqual(['001_baskets.sql', '002_orders.sql', '003_idempotency_keys.sql', '004_real_upstream.sql', '005_operations.sql']);
     const indexes = await admin`select indexname from pg_indexes where tablename = 'orders' order by indexname`;
-    expect(indexes.map((r) => r.indexname)).toEqual(['orders_duplicate_check_idx', 'orders_one_live_per_basket_idx', 'orders_owner_idx', 'orders_pkey', 'orders_unsettled_idx']);
+    expect(indexes.map((r) => r.indexname)).toEqual(['orders_duplicate_check_idx', 'orders_one_live_per_basket_idx', 'orders_owner_idx', 'orders_pkey', 'orders_unknown_idx', 'orders_unsettled_idx']);
   });
 
   it('runs every statement of a file: comments, semicolons in quotes and a function body do not split it wrongly', async () => {
@@ -86,9 +86,9 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
         env: { ...process.env, DATABASE_URL: '', ...driver.env(name) },
       });
 
-    expect((await run()).stdout).toMatch(/^Applied 001_baskets.sql, 002_orders.sql, 003_idempotency_keys.sql, 004_real_upstream.sql to /);
+    expect((await run()).stdout).toMatch(/^Applied 001_baskets.sql, 002_orders.sql, 003_idempotency_keys.sql, 004_real_upstream.sql, 005_operations.sql to /);
     expect((await run()).stdout).toMatch(/is up to date/);
-    expect((await admin`select count(*)::int as n from schema_migrations`)[0].n).toBe(4);
+    expect((await admin`select count(*)::int as n from schema_migrations`)[0].n).toBe(5);
   });
 
   it('is a no-op when run twice', async () => {

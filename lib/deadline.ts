@@ -21,8 +21,4 @@ export class Deadline {
   timeoutFor(callCapMs: number): number {
     return Math.min(callCapMs, this.remainingMs());
   }
-
-  get expired(): boolean {
-    return this.remainingMs() <= 0;
-  }
 }

@@ -11,12 +11,22 @@ import { PostgresOrderRepository } from './orders/postgres-repository';
 import { Reconciler } from './orders/reconciler';
 import { Refunds } from './orders/refund';
 import { Resolutions } from './orders/resolutions';
+import type { PaymentGateway, UpstreamOrderGateway } from './orders/ports';
 import type { OrderRepository } from './orders/repository';
 import { UpstreamClient } from './upstream/client';
 import { PosApi } from './upstream/pos-api';
 
 /** Below the reconciler function's 120 s timeout in serverless.yml. */
 const RECONCILER_RUN_BUDGET_MS = 90_000;
+
+/** The adapters behind the use-cases' ports: what a test may wrap (for example to crash a process at a chosen step). */
+export interface Ports {
+  orders: OrderRepository;
+  upstreamOrders: UpstreamOrderGateway;
+  payments: PaymentGateway;
+}
+
+export type WrapPorts = (ports: Ports) => Ports;
 
 export interface Services {
   api: PosApi;
@@ -37,9 +47,9 @@ export interface Services {
  * Wires the use-cases to their adapters from one validated config and one
  * database pool: the only place that knows which implementation serves which
  * port. Handlers share one set per Lambda container (services()); tests build
- * their own with other settings.
+ * their own with other settings, and may wrap the ports.
  */
-export function createServices(c: Config, sql: Sql): Services {
+export function createServices(c: Config, sql: Sql, wrapPorts: WrapPorts = (ports) => ports): Services {
   const client = new UpstreamClient({
     baseUrl: c.UPSTREAM_BASE_URL,
     callTimeoutMs: c.UPSTREAM_CALL_TIMEOUT_MS,
@@ -55,19 +65,19 @@ export function createServices(c: Config, sql: Sql): Services {
   const api = new PosApi(client);
   const abandonedAfterMs = c.ORDER_ABANDONED_AFTER_SECONDS * 1000;
   const catalogue = new Catalogue(api, { ttlMs: c.CATALOGUE_TTL_SECONDS * 1000, maxStaleMs: c.CATALOGUE_MAX_STALE_SECONDS * 1000 });
-  const orders = new PostgresOrderRepository(sql);
+  const { orders, upstreamOrders, payments } = wrapPorts({ orders: new PostgresOrderRepository(sql), upstreamOrders: api, payments: api });
   const idempotency = new IdempotencyStore(sql, { ttlMs: c.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000 });
   const vault = new TokenVault(parseSealingKeys(c.TOKEN_ENCRYPTION_KEYS));
   const baskets = new PostgresBasketRepository(sql);
-  const checkout = new Checkout(orders, baskets, api, vault, {
+  const checkout = new Checkout({ orders, baskets, upstreamOrders, payments, vault }, {
     retryAfterSeconds: client.retryAfterSeconds,
     abandonedAfterMs,
     paymentTimeoutMs: c.PAYMENT_TIMEOUT_MS,
     paymentMinWindowMs: c.PAYMENT_MIN_WINDOW_MS,
     completionLeaseMs: c.REQUEST_DEADLINE_MS,
   });
-  const refunds = new Refunds(orders, api, checkout, vault, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs });
-  const reconciler = new Reconciler(orders, api, checkout, refunds, idempotency, vault, {
+  const refunds = new Refunds(orders, payments, checkout, vault, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs });
+  const reconciler = new Reconciler(orders, upstreamOrders, checkout, refunds, idempotency, vault, {
     batchSize: c.RECONCILER_BATCH_SIZE,
     abandonedAfterMs,
     declinedExpiryMs: c.ORDER_DECLINED_EXPIRY_MINUTES * 60_000,

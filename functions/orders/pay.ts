@@ -1,13 +1,11 @@
 import { endpoint, upstreamCallOptions } from '../../lib/http/endpoint';
 import { routes } from '../../lib/http/routes';
-import { idempotently, paymentReply } from '../../lib/orders/http';
+import { paymentReply } from '../../lib/orders/http';
 import { services } from '../../lib/services';
 
-export const handler = endpoint(routes.payOrder, async (request) =>
-  idempotently(request, routes.payOrder, async () => {
-    const call = upstreamCallOptions(request);
-    const order = await services().checkout.payOrder(request.caller, request.params.orderId, call);
-    services().checkout.completeAfterReply(order, call);
-    return paymentReply(order);
-  }),
-);
+export const handler = endpoint(routes.payOrder, async (request) => {
+  const call = upstreamCallOptions(request);
+  const order = await services().checkout.payOrder(request.caller, request.params.orderId, call);
+  services().checkout.completeAfterReply(order, call);
+  return paymentReply(order);
+});

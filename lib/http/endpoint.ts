@@ -6,19 +6,25 @@ import type { z, ZodType } from 'zod';
 import { gatewayVerifier, hs256Verifier, upstreamVerifier, type Caller, type TokenVerifier } from '../auth';
 import { config, type Config } from '../config';
 import { services } from '../services';
-import { Deadline } from '../deadline';
+import type { Deadline } from '../deadline';
 import type { Logger } from '../logger';
 import { INTERNAL_ERROR_BODY } from './error-response';
+import { idempotency } from './idempotency';
 import { authenticate, mapErrors, requestContext, validateInput, type ServiceEvent } from './middleware';
 import { observability } from './observability';
 import { toLambdaResult, type LambdaResult, type Reply } from './reply';
+import { routeKey, type HttpMethod } from './routes';
 
 type Infer<S> = S extends ZodType ? z.output<S> : undefined;
 
 /** What a handler validates: in practice an entry of the route registry (lib/http/routes.ts). */
 export interface EndpointSpec<P, B, Q, H> {
+  method?: HttpMethod;
+  path?: string;
   /** The serverless.yml function that serves it. */
   functionName: string;
+  /** Runs at most once per Idempotency-Key (lib/http/idempotency.ts). */
+  idempotent?: boolean;
   /** false for public routes (health); everything else needs a verified token. */
   authenticated?: boolean;
   params?: P;
@@ -40,6 +46,8 @@ export interface EndpointRequest<P, B, Q, H> {
 
 export interface AuthenticatedRequest<P, B, Q, H> extends EndpointRequest<P, B, Q, H> {
   caller: Caller;
+  /** The Idempotency-Key this request holds, on idempotent routes. */
+  idempotencyKey: string;
 }
 
 let verifier: TokenVerifier | undefined;
@@ -85,13 +93,15 @@ export function endpoint(
   const handler = middy<ServiceEvent, LambdaResult, Error, Context>({ timeoutEarlyInMillis: ABORT_BEFORE_TIMEOUT_MS })
     .use(httpErrorHandler({ logger: false, fallbackMessage: INTERNAL_ERROR_BODY }))
     .use(observability<ServiceEvent, LambdaResult>((request) => ({ requestId: request.event.state?.requestId })))
-    .use(requestContext())
+    .use(requestContext(() => config().REQUEST_DEADLINE_MS))
     .use(httpHeaderNormalizer())
     .use(mapErrors());
   if (spec.authenticated !== false) handler.use(authenticate(tokenVerifier()));
   handler.use(validateInput({ params: spec.params, body: spec.body, query: spec.query, headers: spec.headers }));
-  return handler.handler(async (event, context, { signal }) => {
+  if (spec.idempotent) handler.use(idempotency(() => services().idempotency, spec.method && spec.path ? routeKey({ method: spec.method, path: spec.path }) : spec.functionName));
+  return handler.handler(async (event, _context, { signal }) => {
     const { state } = event;
+    if (state.replay) return { ...state.replay, headers: { 'x-request-id': state.requestId, ...state.replay.headers } };
     const input = state.input!;
     const reply = await run({
       params: input.params,
@@ -101,7 +111,8 @@ export function endpoint(
       requestId: state.requestId,
       log: state.log,
       caller: state.caller!,
-      deadline: Deadline.fromNow(config().REQUEST_DEADLINE_MS, context.getRemainingTimeInMillis?.()),
+      idempotencyKey: state.idempotency?.key ?? '',
+      deadline: state.deadline,
       signal,
     });
     return toLambdaResult({ ...reply, headers: { 'x-request-id': state.requestId, ...reply.headers } });

@@ -4,17 +4,26 @@ import { randomUUID } from 'node:crypto';
 import type { ZodType } from 'zod';
 import type { TokenVerifier, Caller } from '../auth';
 import { AppError, isAppError, type ErrorDetail } from '../errors';
+import { Deadline } from '../deadline';
 import { renderError } from './error-response';
 import { powertoolsLogger, rootLogger, type Logger } from '../logger';
+import type { IdempotencyScope } from '../idempotency/store';
 import { recordCheckout } from '../metrics';
+import type { LambdaResult } from './reply';
 
 /** What our middlewares add to the API Gateway event on the way in. */
 export interface RequestState {
   requestId: string;
   log: Logger;
   startedAt: number;
+  /** The request's own deadline, below the Lambda's: every upstream call and the Idempotency-Key lock derive from it. */
+  deadline: Deadline;
   caller?: Caller;
   input?: ValidatedInput;
+  /** The Idempotency-Key this request holds (lib/http/idempotency.ts). */
+  idempotency?: { key: string; scope: IdempotencyScope };
+  /** The stored answer of an earlier request with the same Idempotency-Key, sent instead of running the handler. */
+  replay?: LambdaResult;
 }
 
 export interface ValidatedInput {
@@ -31,9 +40,10 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /**
  * Request id (the caller's x-request-id when sane, else the Lambda's), which
- * is also the logs' correlation id, a request logger and an access log line.
+ * is also the logs' correlation id, a request logger, the request's deadline
+ * and an access log line.
  */
-export function requestContext(): middy.MiddlewareObj<ServiceEvent, unknown, Error, Context> {
+export function requestContext(deadlineMs: () => number): middy.MiddlewareObj<ServiceEvent, unknown, Error, Context> {
   return {
     before: (request: ServiceRequest) => {
       const offered = request.event.headers?.['x-request-id'];
@@ -41,7 +51,8 @@ export function requestContext(): middy.MiddlewareObj<ServiceEvent, unknown, Err
       powertoolsLogger.setCorrelationId(requestId);
       // Carried by the request's own logger too, so work that outlives the reply still logs its own id.
       const log = rootLogger.child({ correlation_id: requestId, requestId, route: request.event.routeKey });
-      request.event.state = { requestId, log, startedAt: Date.now() };
+      const deadline = Deadline.fromNow(deadlineMs(), request.context.getRemainingTimeInMillis?.());
+      request.event.state = { requestId, log, startedAt: Date.now(), deadline };
     },
     after: (request: ServiceRequest) => {
       const response = request.response as { statusCode?: number; headers?: Record<string, string> } | null;

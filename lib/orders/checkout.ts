@@ -3,17 +3,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Caller } from '../auth';
 import { basketWriteRefusal, priceBasket } from '../baskets/basket';
 import type { BasketRepository } from '../baskets/repository';
-import { AppError } from '../errors';
-import { crashPoint } from '../crash-points';
 import type { TokenVault } from '../credentials';
 import { toMainUnits, toMinorUnits } from '../domain/money';
 import type { CallOptions } from '../upstream/client';
-import { upstreamFailureToAppError } from '../upstream/errors';
 import { describeOutcome, provesNoEffect, UpstreamCallError } from '../upstream/outcome';
-import type { PosApi, UpstreamOrder, UpstreamPayment } from '../upstream/pos-api';
+import type { UpstreamOrder, UpstreamPayment } from '../upstream/pos-api';
 import {
+  basketChanging,
+  basketEmpty,
   basketTaken,
   cannotCancel,
+  completionFailed,
+  orderCreationUnavailable,
   orderNotFound,
   paymentDeclined,
   paymentRefused,
@@ -25,8 +26,18 @@ import {
   upstreamOrderFailed,
 } from './errors';
 import type { Order } from './order';
+import type { PaymentGateway, UpstreamOrderGateway } from './ports';
 import type { OrderRepository, PaymentAttempt } from './repository';
 import { CHARGED_STATES, FAILABLE_STATES, PAYABLE_STATES } from './state-machine';
+
+/** What checkout works through: our records, the upstream's orders and payments, and the sealing of owner tokens. */
+export interface CheckoutPorts {
+  orders: OrderRepository;
+  baskets: BasketRepository;
+  upstreamOrders: UpstreamOrderGateway;
+  payments: PaymentGateway;
+  vault: TokenVault;
+}
 
 export interface CheckoutOptions {
   /** Seconds a caller should wait after a 503/504 (the breaker's half-open delay). */
@@ -57,13 +68,19 @@ const FOLLOW_UP_MAX_WAIT_MS = 1000;
  * upstream is claimed in the database first.
  */
 export class Checkout {
-  constructor(
-    private readonly orders: OrderRepository,
-    private readonly baskets: BasketRepository,
-    private readonly api: PosApi,
-    private readonly vault: TokenVault,
-    private readonly options: CheckoutOptions,
-  ) {}
+  private readonly orders: OrderRepository;
+  private readonly baskets: BasketRepository;
+  private readonly upstreamOrders: UpstreamOrderGateway;
+  private readonly payments: PaymentGateway;
+  private readonly vault: TokenVault;
+
+  constructor(ports: CheckoutPorts, private readonly options: CheckoutOptions) {
+    this.orders = ports.orders;
+    this.baskets = ports.baskets;
+    this.upstreamOrders = ports.upstreamOrders;
+    this.payments = ports.payments;
+    this.vault = ports.vault;
+  }
 
   /**
    * POST /baskets/{id}/orders: a new checkout, or the resumption of this key's
@@ -75,7 +92,6 @@ export class Checkout {
     if (live && live.openedByKey !== idempotencyKey) throw basketTaken(live);
     const order = live ?? (await this.open(caller, basketId, idempotencyKey, expectedBasketVersion));
     call.log.info('order opened', { orderId: order.id, state: order.state, resuming: live !== undefined, totalMinor: order.totalMinor, pay: options.pay });
-    crashPoint('after-order-row');
 
     const placed = order.state === 'pending' ? await this.place(order, live !== undefined, call) : order;
     if (placed.state === 'placed') return options.pay ? this.pay(placed, caller, call) : placed;
@@ -128,7 +144,7 @@ export class Checkout {
         const live = basket?.status === 'locked' || basket?.status === 'closed' ? await this.orders.findLiveForBasket(caller.userId, basketId) : undefined;
         throw live ? basketTaken(live) : basketWriteRefusal(basket, expectedVersion);
       }
-      if (basket.lines.length === 0) throw new AppError('BASKET_EMPTY', 'The basket has no items to order');
+      if (basket.lines.length === 0) throw basketEmpty();
       const orderId = randomUUID();
       const opened = await this.orders.open({
         ownerId: caller.userId,
@@ -140,7 +156,7 @@ export class Checkout {
         ownerTokenSealed: this.vault.seal(caller.token, orderId),
       });
       if (opened) return opened;
-      if (attempt >= MAX_OPEN_ATTEMPTS) throw new AppError('REQUEST_IN_PROGRESS', 'The basket keeps changing; retry shortly', { retryAfterSeconds: 1 });
+      if (attempt >= MAX_OPEN_ATTEMPTS) throw basketChanging();
     }
   }
 
@@ -170,9 +186,9 @@ export class Checkout {
   async complete(order: Order, call: CallOptions): Promise<Order> {
     let upstream;
     try {
-      upstream = await this.api.setOrderStatus(upstreamIdOf(order), 'completed', call);
+      upstream = await this.upstreamOrders.setOrderStatus(upstreamIdOf(order), 'completed', call);
     } catch (error) {
-      throw upstreamFailureToAppError(error, this.options.retryAfterSeconds, { extra: { orderId: order.id }, retrySafe: true });
+      throw completionFailed(order, error, this.options.retryAfterSeconds);
     }
     if (!upstream) throw stateConflict(order, `The POS system does not know paid order ${order.id}`);
     return (await this.orders.completeAndCloseBasket(order.id)) ?? (await this.reload(order));
@@ -185,8 +201,8 @@ export class Checkout {
    * On an upstream failure the order stays failing for the reconciler.
    */
   async finishFailing(order: Order, call: CallOptions, upstreamOrderIds?: string[]): Promise<Order> {
-    const ids = upstreamOrderIds ?? (await this.api.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed').map((o) => o.id);
-    for (const id of ids) await this.api.setOrderStatus(id, 'failed', call);
+    const ids = upstreamOrderIds ?? (await this.upstreamOrders.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed').map((o) => o.id);
+    for (const id of ids) await this.upstreamOrders.setOrderStatus(id, 'failed', call);
     return (await this.orders.failAndReopenBasket(order.id, ['failing'], order.lastError ?? 'FAILED')) ?? (await this.reload(order));
   }
 
@@ -217,7 +233,7 @@ export class Checkout {
       call.log.error('payment abandoned mid-flight; outcome unknown', { orderId: order.id });
       return (await this.orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died')) ?? (await this.reload(order));
     }
-    const payment = await this.api.getPayment(attempt.upstreamPaymentId, call);
+    const payment = await this.payments.getPayment(attempt.upstreamPaymentId, call);
     return payment ? this.recordPayment(attempt, payment) : order;
   }
 
@@ -235,19 +251,18 @@ export class Checkout {
     for (let round = 1; round <= MAX_CREATE_ROUNDS; round++) {
       let created;
       try {
-        created = await this.api.createOrder({ correlation: order.id, total: toMainUnits(order.totalMinor) }, call);
+        created = await this.upstreamOrders.createOrder({ correlation: order.id, total: toMainUnits(order.totalMinor) }, call);
       } catch (error) {
         if (!(error instanceof UpstreamCallError)) throw error;
         if (provesNoEffect(error.outcome)) {
           await this.orders.failAndReopenBasket(order.id, ['pending'], `UPSTREAM_UNAVAILABLE: ${describeOutcome(error.outcome)}`);
-          throw upstreamFailureToAppError(error, this.options.retryAfterSeconds, { message: 'The POS system is unavailable; nothing was charged and the basket is open again' });
+          throw orderCreationUnavailable(error, this.options.retryAfterSeconds);
         }
         call.log.warn('order creation outcome unknown; asking the upstream', { orderId: order.id, outcome: describeOutcome(error.outcome), round });
         const found = await this.lookUp(order, call);
         if (found.length > 0) return this.adopt(order, found, call, true);
         continue;
       }
-      crashPoint('after-order-created');
       if (created.kind === 'created') return this.adopt(order, [created.order], call, resuming || round > 1);
       const found = await this.lookUp(order, call);
       if (found.length > 0) return this.adopt(order, found, call, true);
@@ -258,7 +273,7 @@ export class Checkout {
   /** The upstream orders carrying this checkout's correlation value. A lookup that fails leaves the order pending: retry later. */
   private async lookUp(order: Order, call: CallOptions): Promise<UpstreamOrder[]> {
     try {
-      return await this.api.findOrdersByCorrelation(order.id, call);
+      return await this.upstreamOrders.findOrdersByCorrelation(order.id, call);
     } catch (error) {
       throw retryLater(order, 'The POS system could not confirm the order; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds, error);
     }
@@ -290,9 +305,8 @@ export class Checkout {
       upstreamOrderId: ours.id,
       duplicateCheckAfterMs: ambiguous || duplicates.length > 0 ? this.options.abandonedAfterMs : undefined,
     });
-    crashPoint('after-order-placed');
     for (const duplicate of duplicates) {
-      await this.api.setOrderStatus(duplicate.id, 'failed', call).catch((error) =>
+      await this.upstreamOrders.setOrderStatus(duplicate.id, 'failed', call).catch((error) =>
         call.log.warn('failing a duplicate upstream order deferred to the duplicate check', { orderId: order.id, duplicate: duplicate.id, error }),
       );
     }
@@ -314,10 +328,9 @@ export class Checkout {
     const started = await this.orders.startPayment(order.id, randomUUID(), this.vault.seal(caller.token, order.id));
     if (!started) return answerForPayingAgain(await this.reload(order));
     const { attempt } = started;
-    crashPoint('after-payment-recorded');
     let result;
     try {
-      result = await this.api.createPayment({ upstreamOrderId: upstreamIdOf(order), amount: toMainUnits(attempt.amountMinor) }, { ...call, timeoutMs: this.options.paymentTimeoutMs });
+      result = await this.payments.createPayment({ upstreamOrderId: upstreamIdOf(order), amount: toMainUnits(attempt.amountMinor) }, { ...call, timeoutMs: this.options.paymentTimeoutMs });
     } catch (error) {
       if (!(error instanceof UpstreamCallError)) throw error;
       if (provesNoEffect(error.outcome)) {
@@ -327,12 +340,10 @@ export class Checkout {
       call.log.error('payment outcome unknown', { orderId: order.id, attemptId: attempt.id, outcome: describeOutcome(error.outcome) });
       return answerFor(await this.finish(attempt, 'unknown', null, `PAYMENT_STATUS_UNKNOWN: ${describeOutcome(error.outcome)}`));
     }
-    crashPoint('after-payment-sent');
     switch (result.kind) {
       case 'accepted': {
         if (result.payment.status !== 'pending') {
           const settled = await this.recordPayment(attempt, result.payment);
-          crashPoint('after-payment-paid');
           return settled.state === 'paid' ? settled : answerFor(settled);
         }
         return this.followUp(await this.orders.recordPendingPayment(attempt, result.payment.id), call);
@@ -370,7 +381,7 @@ export class Checkout {
     while (call.deadline.remainingMs() > wait * 2) {
       await sleep(wait);
       wait = Math.min(wait * 2, FOLLOW_UP_MAX_WAIT_MS);
-      const payment = await this.api.getPayment(paymentId, call).catch((error) => {
+      const payment = await this.payments.getPayment(paymentId, call).catch((error) => {
         if (!(error instanceof UpstreamCallError)) throw error;
         call.log.warn('payment follow-up failed; trying again', { orderId: attempt.orderId, paymentId, outcome: describeOutcome(error.outcome) });
         return undefined;

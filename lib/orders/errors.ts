@@ -9,6 +9,11 @@ const about = (order: Pick<Order, 'id'>) => ({ extra: { orderId: order.id } });
 
 export const orderNotFound = () => new AppError('ORDER_NOT_FOUND', 'Order not found');
 
+export const basketEmpty = () => new AppError('BASKET_EMPTY', 'The basket has no items to order');
+
+/** The basket changed between pricing and locking it, again and again. */
+export const basketChanging = () => new AppError('REQUEST_IN_PROGRESS', 'The basket keeps changing; retry shortly', { retryAfterSeconds: 1 });
+
 /** Another checkout holds the basket: still in progress, or done with the money taken. */
 export function basketTaken(live: Order): AppError {
   if (CHARGED_STATES.includes(live.state)) return new AppError('BASKET_CLOSED', 'This basket has already been ordered', about(live));
@@ -31,6 +36,14 @@ export function retryLater(order: Order, message: string, retryAfterSeconds: num
   if (cause) return upstreamFailureToAppError(cause, retryAfterSeconds, { message, extra: { orderId: order.id }, retrySafe: true });
   return new AppError('UPSTREAM_UNAVAILABLE', message, { ...about(order), retryAfterSeconds });
 }
+
+/** The upstream proved it never created the order: the order is failed and the basket reopened. */
+export const orderCreationUnavailable = (cause: unknown, retryAfterSeconds: number) =>
+  upstreamFailureToAppError(cause, retryAfterSeconds, { message: 'The POS system is unavailable; nothing was charged and the basket is open again' });
+
+/** Completing a paid order upstream failed; the order stays paid, and a retry or the reconciler completes it. */
+export const completionFailed = (order: Order, cause: unknown, retryAfterSeconds: number) =>
+  upstreamFailureToAppError(cause, retryAfterSeconds, { ...about(order), retrySafe: true });
 
 export const cannotCancel = (order: Order) =>
   stateConflict(order, `The order is ${order.state}: only an unpaid order can be cancelled${CHARGED_STATES.includes(order.state) ? ' (refund it instead)' : ''}`);

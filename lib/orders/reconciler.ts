@@ -3,9 +3,9 @@ import { Deadline } from '../deadline';
 import type { IdempotencyStore } from '../idempotency/store';
 import type { Logger } from '../logger';
 import type { CallOptions } from '../upstream/client';
-import type { PosApi } from '../upstream/pos-api';
 import { upstreamIdOf, type Checkout } from './checkout';
 import type { Order } from './order';
+import type { UpstreamOrderGateway } from './ports';
 import type { Refunds } from './refund';
 import type { OrderRepository, ReconcileClaim } from './repository';
 
@@ -48,7 +48,7 @@ export interface ReconcileReport {
 export class Reconciler {
   constructor(
     private readonly orders: OrderRepository,
-    private readonly api: PosApi,
+    private readonly upstreamOrders: UpstreamOrderGateway,
     private readonly checkout: Checkout,
     private readonly refunds: Refunds,
     private readonly idempotency: IdempotencyStore,
@@ -134,10 +134,10 @@ export class Reconciler {
   private async failDuplicates(order: Order, call: CallOptions): Promise<number> {
     if (!order.duplicateCheckAt || order.duplicateCheckAt.getTime() > Date.now()) return 0;
     const adopted = order.state === 'failed' || order.state === 'pending' ? undefined : upstreamIdOf(order);
-    const live = (await this.api.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed' && o.id !== adopted);
+    const live = (await this.upstreamOrders.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed' && o.id !== adopted);
     for (const duplicate of live) {
       call.log.warn('failing a duplicate upstream order', { orderId: order.id, duplicate: duplicate.id });
-      await this.api.setOrderStatus(duplicate.id, 'failed', call);
+      await this.upstreamOrders.setOrderStatus(duplicate.id, 'failed', call);
     }
     await this.orders.clearDuplicateCheck(order.id);
     return live.length;

@@ -4,10 +4,10 @@ import type { TokenVault } from '../credentials';
 import type { CallOptions } from '../upstream/client';
 import { upstreamFailureToAppError } from '../upstream/errors';
 import { describeOutcome, provesNoEffect, UpstreamCallError } from '../upstream/outcome';
-import type { PosApi } from '../upstream/pos-api';
 import type { Checkout } from './checkout';
 import { orderNotFound, refundRefused, requestInProgress, retryLater, stateConflict } from './errors';
 import type { Order } from './order';
+import type { PaymentGateway } from './ports';
 import type { OrderRepository, RefundAttempt } from './repository';
 
 export interface RefundOptions {
@@ -28,7 +28,7 @@ export interface RefundOptions {
 export class Refunds {
   constructor(
     private readonly orders: OrderRepository,
-    private readonly api: PosApi,
+    private readonly payments: PaymentGateway,
     private readonly checkout: Checkout,
     private readonly vault: TokenVault,
     private readonly options: RefundOptions,
@@ -60,7 +60,7 @@ export class Refunds {
     if (!attempt) throw requestInProgress(order, 'A refund');
     let result;
     try {
-      result = await this.api.refundPayment(paymentId, call);
+      result = await this.payments.refundPayment(paymentId, call);
     } catch (error) {
       if (!(error instanceof UpstreamCallError)) throw error;
       if (provesNoEffect(error.outcome)) {
@@ -87,7 +87,7 @@ export class Refunds {
   private async settleByReading(order: Order, attempt: RefundAttempt, call: CallOptions): Promise<Order> {
     let payment;
     try {
-      payment = await this.api.getPayment(attempt.paymentId, call);
+      payment = await this.payments.getPayment(attempt.paymentId, call);
     } catch (error) {
       throw upstreamFailureToAppError(error, this.options.retryAfterSeconds, {
         message: 'The outcome of the refund could not be confirmed yet; it will be checked. Try again shortly',

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { ifMatchHeaders } from '../baskets/schemas';
-import { AppError } from '../errors';
 import { idempotencyKeySchema } from '../idempotency/key';
 import { NEXT_ACTIONS, ORDER_STATES, PAYMENT_STATES, type NextAction, type OrderState, type PaymentState } from './state-machine';
 
@@ -16,14 +15,6 @@ export const checkoutBody = z
   .optional();
 
 /** The Idempotency-Key every paying request must carry: missing is 400, malformed is 422 (by the schema). */
-export function requireIdempotencyKey(headers: { 'idempotency-key'?: string }): string {
-  const key = headers['idempotency-key'];
-  if (!key) {
-    throw new AppError('IDEMPOTENCY_KEY_MISSING', 'This request needs an Idempotency-Key header (a unique value per checkout attempt, reused on retries)');
-  }
-  return key;
-}
-
 /** An order as replies show it (lib/orders/order.ts orderView builds it). */
 export const orderView = z
   .object({

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Sql } from '../../lib/db/sql';
-import { CRASH_EXIT_CODE, type CrashPoint } from '../../lib/crash-points';
 import type { OrderState } from '../../lib/orders/state-machine';
 import { PIZZA } from '../support/catalogue';
+import { CRASH_EXIT_CODE, type CrashPoint } from '../support/crash-points';
 import { basketStatus, emptyBasket, newCashier, paymentAttemptOutcomes, submitCheckout, type Checkout } from '../support/checkout';
 import { E2E_HANDLER_ENV } from '../support/e2e-env';
 import { api, runReconciler, simulator } from '../support/http';
@@ -15,7 +15,7 @@ const TOTAL_MINOR = 2880; // two pizzas: 2 × 12.00 net + 20 % VAT
 
 /**
  * What each crash must end as. The Record makes the compiler insist on every
- * crash point lib/crash-points.ts declares.
+ * crash point tests/support/crash-points.ts declares.
  */
 interface Expectation {
   /** Our order's state when the process dies. */

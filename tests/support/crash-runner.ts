@@ -1,8 +1,9 @@
 /**
- * One checkout in a process of its own, for the crash-recovery tests: it takes
- * the Idempotency-Key and calls services().checkout.placeOrder exactly as
- * functions/orders/place.ts does, and with CRASH_AT=<point> it dies at that
- * point (exit code CRASH_EXIT_CODE), leaving only what was committed.
+ * One checkout in a process of its own, for the crash-recovery tests: it
+ * takes the Idempotency-Key and calls checkout.placeOrder as
+ * functions/orders/place.ts does, with the ports wrapped so that the process
+ * dies right after the step CRASH_AT names (tests/support/crash-points.ts),
+ * leaving only what was committed.
  *
  * Usage: tsx tests/support/crash-runner.ts <user> <basketId> <idempotencyKey>
  * Environment: the handlers' own (DATABASE_URL, UPSTREAM_BASE_URL, AUTH_JWT_SECRET, timeouts) plus CRASH_AT.
@@ -10,32 +11,45 @@
  */
 import { signDevToken } from '../../dev/simulator';
 import { config } from '../../lib/config';
-import { closeDb } from '../../lib/db/sql';
+import { closeDb, db } from '../../lib/db/sql';
 import { Deadline } from '../../lib/deadline';
 import { isAppError } from '../../lib/errors';
-import { routes } from '../../lib/http/routes';
+import { renderError } from '../../lib/http/error-response';
+import { routeKey, routes } from '../../lib/http/routes';
+import { beginRequest, finishRequest } from '../../lib/idempotency/lifecycle';
 import { rootLogger } from '../../lib/logger';
-import { idempotently, paymentReply } from '../../lib/orders/http';
-import { services } from '../../lib/services';
+import { paymentReply } from '../../lib/orders/http';
+import { createServices } from '../../lib/services';
+import { crashAt, isCrashPoint } from './crash-points';
 
 async function main(): Promise<number> {
   const [user, basketId, key] = process.argv.slice(2);
   if (!user || !basketId || !key) throw new Error('usage: crash-runner.ts <user> <basketId> <idempotencyKey>');
+  const point = process.env.CRASH_AT;
+  if (point !== undefined && !isCrashPoint(point)) throw new Error(`unknown crash point ${point}`);
+  const services = createServices(config(), db(), point ? crashAt(point) : undefined);
   const caller = { userId: user, token: await signDevToken(config().AUTH_JWT_SECRET!, user), roles: [] };
   const deadline = Deadline.fromNow(config().REQUEST_DEADLINE_MS);
-  const log = rootLogger.child({ crashAt: process.env.CRASH_AT, basketId });
-  const request = { caller, deadline, headers: { 'idempotency-key': key }, params: { basketId }, body: undefined };
+  const log = rootLogger.child({ crashAt: point, basketId });
+  const route = routeKey(routes.placeOrder);
   try {
-    const reply = await idempotently(request, routes.placeOrder, async (idempotencyKey) => {
-      const order = await services().checkout.placeOrder(caller, basketId, idempotencyKey, undefined, { token: caller.token, deadline, log });
-      return paymentReply(order);
-    });
-    process.stdout.write(`${JSON.stringify({ outcome: 'returned', reply })}\n`);
-    return 0;
+    const begun = await beginRequest(services.idempotency, { ownerId: user, key, method: 'POST', route, params: { basketId }, body: null, lockMs: deadline.remainingMs() + 5000 });
+    if (begun.kind === 'replay') throw new Error('a crashed checkout has nothing to replay');
+    try {
+      const order = await services.checkout.placeOrder(caller, basketId, key, undefined, { token: caller.token, deadline, log });
+      const reply = paymentReply(order);
+      await finishRequest(services.idempotency, begun.scope, { status: reply.status, body: JSON.stringify(reply.body), headers: reply.headers ?? {} });
+      process.stdout.write(`${JSON.stringify({ outcome: 'returned', reply })}\n`);
+      return 0;
+    } catch (error) {
+      await finishRequest(services.idempotency, begun.scope, isAppError(error) ? renderError(error) : undefined);
+      throw error;
+    }
   } catch (error) {
     process.stdout.write(`${JSON.stringify({ outcome: 'threw', code: isAppError(error) ? error.code : String(error) })}\n`);
     return 1;
   } finally {
+    await services.close();
     await closeDb();
   }
 }

@@ -1,5 +1,5 @@
 import { decodeCursor, encodeCursor } from '../db/cursor';
-import type { Sql } from '../db/sql';
+import type { Query, Sql } from '../db/sql';
 import type { Order, PaymentOutcome } from './order';
 import type {
   HealthThresholds,
@@ -298,27 +298,31 @@ export class PostgresOrderRepository implements OrderRepository {
     return row && toOrder(row);
   }
 
-  async listForOwner(ownerId: string, filter: OrderFilter): Promise<OrderPage> {
-    const [afterCreatedAt, afterId] = filter.after ? decodeCursor(filter.after) : [null, null];
+  listForOwner(ownerId: string, filter: OrderFilter): Promise<OrderPage> {
     const states = filter.states && filter.states.length > 0 ? filter.states : null;
-    const rows = await this.sql<(OrderRow & { created_at_text: string })[]>`
-      select ${this.sql.unsafe(ORDER_COLUMNS)}, created_at::text as created_at_text from orders
-      where owner_id = ${ownerId}
+    return this.listPage(
+      this.sql`owner_id = ${ownerId}
         and (${states === null} or state in ${this.sql((states ?? ['']) as string[])})
-        and (${filter.basketId ?? null}::uuid is null or basket_id = ${filter.basketId ?? null}::uuid)
-        and (${afterCreatedAt}::text is null or (created_at, id) < (${afterCreatedAt}::text::timestamptz, ${afterId}::uuid))
-      order by created_at desc, id desc
-      limit ${filter.limit + 1}`;
-    return page(rows, filter.limit);
+        and (${filter.basketId ?? null}::uuid is null or basket_id = ${filter.basketId ?? null}::uuid)`,
+      filter,
+    );
   }
 
-  async listNeedingAttention(filter: { limit: number; after?: string; stuckAfterMs: number }): Promise<OrderPage> {
+  listNeedingAttention(filter: { limit: number; after?: string; stuckAfterMs: number }): Promise<OrderPage> {
+    return this.listPage(
+      this.sql`(state = 'unknown'
+             or (state in ${this.sql(UNSETTLED_STATES as OrderState[])}
+                 and updated_at < now() - ${filter.stuckAfterMs}::double precision * interval '1 millisecond'))`,
+      filter,
+    );
+  }
+
+  /** A page of the orders `where` selects, newest first, from after the cursor. */
+  private async listPage(where: Query, filter: { limit: number; after?: string }): Promise<OrderPage> {
     const [afterCreatedAt, afterId] = filter.after ? decodeCursor(filter.after) : [null, null];
     const rows = await this.sql<(OrderRow & { created_at_text: string })[]>`
       select ${this.sql.unsafe(ORDER_COLUMNS)}, created_at::text as created_at_text from orders
-      where (state = 'unknown'
-             or (state in ${this.sql(UNSETTLED_STATES as OrderState[])}
-                 and updated_at < now() - ${filter.stuckAfterMs}::double precision * interval '1 millisecond'))
+      where ${where}
         and (${afterCreatedAt}::text is null or (created_at, id) < (${afterCreatedAt}::text::timestamptz, ${afterId}::uuid))
       order by created_at desc, id desc
       limit ${filter.limit + 1}`;

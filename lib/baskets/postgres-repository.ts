@@ -1,6 +1,7 @@
 import { decodeCursor, encodeCursor } from '../db/cursor';
 import type { Sql } from '../db/sql';
 import { basketWriteRefusal, type Basket, type BasketLine, type BasketStatus } from './basket';
+import { basketState, writableBasket } from './guard';
 import type { BasketPage, BasketRepository } from './repository';
 
 interface BasketRow {
@@ -113,12 +114,10 @@ export class PostgresBasketRepository implements BasketRepository {
   async discard(ownerId: string, basketId: string, expectedVersion?: number): Promise<void> {
     const rows = await this.sql`
       update baskets set status = 'discarded', version = version + 1, updated_at = now()
-      where id = ${basketId} and owner_id = ${ownerId} and status = 'open'
-        and (${expectedVersion ?? null}::int is null or version = ${expectedVersion ?? null}::int)
+      where ${writableBasket(this.sql, ownerId, basketId, expectedVersion)}
       returning id`;
     if (rows.length > 0) return;
-    const [current] = await this.sql<Pick<BasketRow, 'status' | 'version'>[]>`
-      select status, version from baskets where id = ${basketId} and owner_id = ${ownerId}`;
+    const current = await basketState(this.sql, ownerId, basketId);
     if (current?.status === 'discarded') return; // discarding twice is not an error
     throw basketWriteRefusal(current, expectedVersion);
   }
@@ -132,14 +131,9 @@ export class PostgresBasketRepository implements BasketRepository {
     return this.sql.begin(async (tx) => {
       const [row] = await tx<BasketRow[]>`
         update baskets set version = version + 1, updated_at = now()
-        where id = ${basketId} and owner_id = ${ownerId} and status = 'open'
-          and (${expectedVersion ?? null}::int is null or version = ${expectedVersion ?? null}::int)
+        where ${writableBasket(tx, ownerId, basketId, expectedVersion)}
         returning id, owner_id, status, version, created_at, updated_at`;
-      if (!row) {
-        const [current] = await tx<Pick<BasketRow, 'status' | 'version'>[]>`
-          select status, version from baskets where id = ${basketId} and owner_id = ${ownerId}`;
-        throw basketWriteRefusal(current, expectedVersion);
-      }
+      if (!row) throw basketWriteRefusal(await basketState(tx, ownerId, basketId), expectedVersion);
       await change(tx as unknown as Tx);
       return toBasket(row, await this.lines(tx as unknown as Tx, basketId));
     });

@@ -1,3 +1,4 @@
+import { writableBasket } from '../baskets/guard';
 import { decodeCursor, encodeCursor } from '../db/cursor';
 import type { Query, Sql } from '../db/sql';
 import type { Order, PaymentOutcome } from './order';
@@ -113,7 +114,7 @@ export class PostgresOrderRepository implements OrderRepository {
     const [row] = await this.sql<OrderRow[]>`
       with locked as (
         update baskets set status = 'locked', updated_at = now()
-        where id = ${basketId} and owner_id = ${ownerId} and status = 'open' and version = ${basketVersion}
+        where ${writableBasket(this.sql, ownerId, basketId, basketVersion)}
         returning id
       )
       insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key, owner_token_sealed)

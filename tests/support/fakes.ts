@@ -1,0 +1,583 @@
+/**
+ * In-memory fakes of the ports Checkout works through (lib/orders/checkout.ts),
+ * for unit tests that need neither a database nor the simulator:
+ *
+ * - InMemoryBaskets and InMemoryOrders keep the guarded semantics of the
+ *   Postgres repositories (a transition whose guard fails changes nothing and
+ *   answers undefined; opening an order locks the basket only at the priced
+ *   version; failing reopens it, completing closes it), and the database's
+ *   constraints as thrown errors (one live order per basket, one payment
+ *   attempt in flight per order, no charged order without a payment id).
+ * - FakeUpstream is the POS API's orders and payments with a ledger of what
+ *   was charged, calls counted per method, and faults scripted per method,
+ *   before or after the call's effect.
+ */
+import { parseSealingKeys, TokenVault } from '../../lib/credentials';
+import { basketWriteRefusal, type Basket, type BasketLine } from '../../lib/baskets/basket';
+import type { BasketPage, BasketRepository } from '../../lib/baskets/repository';
+import { toMinorUnits } from '../../lib/domain/money';
+import type { Logger } from '../../lib/logger';
+import type { Order, PaymentOutcome } from '../../lib/orders/order';
+import type { PaymentGateway, UpstreamOrderGateway } from '../../lib/orders/ports';
+import type {
+  HealthThresholds,
+  OpenOrderRequest,
+  OrderFilter,
+  OrderPage,
+  OrderRepository,
+  PaymentAttempt,
+  RefundAttempt,
+  Resolution,
+  StateHealth,
+  TransitionChanges,
+} from '../../lib/orders/repository';
+import { assertTransitions, AT_REST_STATES, CHARGED_STATES, PAYABLE_STATES, type OrderState } from '../../lib/orders/state-machine';
+import type { CallOptions } from '../../lib/upstream/client';
+import { UpstreamCallError, type FailureOutcome } from '../../lib/upstream/outcome';
+import type { CreateOrderResult, CreatePaymentResult, RefundResult, UpstreamOrder, UpstreamPayment } from '../../lib/upstream/pos-api';
+
+const notUsed = (): never => {
+  throw new Error('not used by checkout');
+};
+
+/** A logger that drops everything. */
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silentLogger,
+};
+
+/** A vault with a fixed test key (as tests/unit/credentials.test.ts builds one). */
+export function testVault(): TokenVault {
+  return new TokenVault(parseSealingKeys(`test:${Buffer.alloc(32, 7).toString('base64')}`));
+}
+
+const copyBasket = (basket: Basket): Basket => ({ ...basket, lines: basket.lines.map((line) => ({ ...line })) });
+
+export class InMemoryBaskets implements BasketRepository {
+  private readonly baskets = new Map<string, Basket>();
+
+  async create(ownerId: string, basketId: string): Promise<Basket> {
+    if (this.baskets.has(basketId)) throw new Error(`duplicate basket id ${basketId}`);
+    const now = new Date();
+    const basket: Basket = { id: basketId, ownerId, status: 'open', version: 1, createdAt: now, updatedAt: now, lines: [] };
+    this.baskets.set(basketId, basket);
+    return copyBasket(basket);
+  }
+
+  async find(ownerId: string, basketId: string): Promise<Basket | undefined> {
+    const basket = this.baskets.get(basketId);
+    return basket && basket.ownerId === ownerId && basket.status !== 'discarded' ? copyBasket(basket) : undefined;
+  }
+
+  async putLine(ownerId: string, basketId: string, line: BasketLine, expectedVersion?: number): Promise<Basket> {
+    if (line.quantity === 0) return this.removeLine(ownerId, basketId, line.productId, expectedVersion);
+    return this.guardedWrite(ownerId, basketId, expectedVersion, (basket) => {
+      const index = basket.lines.findIndex((existing) => existing.productId === line.productId);
+      if (index >= 0) basket.lines[index] = { ...line };
+      else basket.lines.push({ ...line });
+    });
+  }
+
+  async removeLine(ownerId: string, basketId: string, productId: string, expectedVersion?: number): Promise<Basket> {
+    return this.guardedWrite(ownerId, basketId, expectedVersion, (basket) => {
+      basket.lines = basket.lines.filter((line) => line.productId !== productId);
+    });
+  }
+
+  listOpen(): Promise<BasketPage> {
+    return notUsed();
+  }
+
+  discard(): Promise<void> {
+    return notUsed();
+  }
+
+  /** For InMemoryOrders.open: open → locked, only at the priced version. Locking does not bump the version. */
+  lockIfAt(ownerId: string, basketId: string, version: number): boolean {
+    const basket = this.baskets.get(basketId);
+    if (!basket || basket.ownerId !== ownerId || basket.status !== 'open' || basket.version !== version) return false;
+    basket.status = 'locked';
+    basket.updatedAt = new Date();
+    return true;
+  }
+
+  /** For InMemoryOrders: a locked basket reopened (order failed) or closed (order completed). */
+  releaseLock(basketId: string, to: 'open' | 'closed'): void {
+    const basket = this.baskets.get(basketId);
+    if (basket?.status !== 'locked') return;
+    basket.status = to;
+    basket.updatedAt = new Date();
+  }
+
+  private guardedWrite(ownerId: string, basketId: string, expectedVersion: number | undefined, change: (basket: Basket) => void): Basket {
+    const basket = this.baskets.get(basketId);
+    const owned = basket && basket.ownerId === ownerId ? basket : undefined;
+    if (!owned || owned.status !== 'open' || (expectedVersion !== undefined && owned.version !== expectedVersion)) {
+      throw basketWriteRefusal(owned, expectedVersion);
+    }
+    owned.version += 1;
+    owned.updatedAt = new Date();
+    change(owned);
+    return copyBasket(owned);
+  }
+}
+
+type AttemptOutcome = 'sending' | 'pending' | PaymentOutcome;
+
+/** A payment attempt as the payment_attempts table holds it. */
+export interface StoredAttempt extends PaymentAttempt {
+  outcome: AttemptOutcome;
+}
+
+interface StoredOrder extends Order {
+  leaseUntil: Date | null;
+}
+
+const STATE_AFTER_PAYMENT: Record<PaymentOutcome, OrderState> = {
+  completed: 'paid',
+  declined: 'declined',
+  no_charge: 'placed',
+  unknown: 'unknown',
+};
+
+const inFuture = (ms: number | undefined) => (ms === undefined ? null : new Date(Date.now() + ms));
+
+export class InMemoryOrders implements OrderRepository {
+  private readonly orders = new Map<string, StoredOrder>();
+  private readonly attempts: StoredAttempt[] = [];
+
+  constructor(private readonly baskets: InMemoryBaskets) {}
+
+  /** The payment attempts recorded for an order, oldest first (for assertions). */
+  attemptsOf(orderId: string): StoredAttempt[] {
+    return this.attempts.filter((attempt) => attempt.orderId === orderId).map((attempt) => ({ ...attempt }));
+  }
+
+  /** Every order of a basket, failed ones included, oldest first (for assertions). */
+  ordersOfBasket(basketId: string): Order[] {
+    return [...this.orders.values()].filter((order) => order.basketId === basketId).map((order) => this.view(order));
+  }
+
+  /** Whether someone holds the order's lease now (for assertions). */
+  leaseHeld(orderId: string): boolean {
+    const leaseUntil = this.orders.get(orderId)?.leaseUntil;
+    return leaseUntil != null && leaseUntil.getTime() > Date.now();
+  }
+
+  async open(request: OpenOrderRequest): Promise<Order | undefined> {
+    const { ownerId, basketId, orderId, idempotencyKey, basketVersion, totalMinor, ownerTokenSealed } = request;
+    if ([...this.orders.values()].some((order) => order.basketId === basketId && order.state !== 'failed')) {
+      throw new Error(`constraint orders_one_live_per_basket_idx: basket ${basketId} already has a live order`);
+    }
+    if (!this.baskets.lockIfAt(ownerId, basketId, basketVersion)) return undefined;
+    const now = new Date();
+    const order: StoredOrder = {
+      id: orderId,
+      ownerId,
+      basketId,
+      state: 'pending',
+      totalMinor,
+      openedByKey: idempotencyKey,
+      upstreamOrderId: null,
+      paymentId: null,
+      paymentAttempts: 0,
+      lastError: null,
+      ownerTokenSealed,
+      duplicateCheckAt: null,
+      createdAt: now,
+      updatedAt: now,
+      leaseUntil: null,
+    };
+    this.orders.set(orderId, order);
+    return this.view(order);
+  }
+
+  async find(ownerId: string, orderId: string): Promise<Order | undefined> {
+    const order = this.orders.get(orderId);
+    return order && order.ownerId === ownerId ? this.view(order) : undefined;
+  }
+
+  async findById(orderId: string): Promise<Order | undefined> {
+    const order = this.orders.get(orderId);
+    return order && this.view(order);
+  }
+
+  async findLiveForBasket(ownerId: string, basketId: string): Promise<Order | undefined> {
+    const order = [...this.orders.values()].find((o) => o.basketId === basketId && o.ownerId === ownerId && o.state !== 'failed');
+    return order && this.view(order);
+  }
+
+  async transition(orderId: string, from: readonly OrderState[], to: OrderState, changes: TransitionChanges = {}): Promise<Order | undefined> {
+    assertTransitions(from, to);
+    const order = this.inState(orderId, from);
+    if (!order) return undefined;
+    // Postgres compares updated_at at millisecond precision, as a JS Date carries it.
+    if (changes.unchangedSince && order.updatedAt.getTime() !== changes.unchangedSince.getTime()) return undefined;
+    // As in SQL, every SET expression sees the row as it was before the update.
+    const before = { ...order };
+    order.state = to;
+    order.lastError = changes.lastError ?? before.lastError;
+    order.upstreamOrderId = changes.upstreamOrderId ?? before.upstreamOrderId;
+    order.ownerTokenSealed = AT_REST_STATES.includes(to) && before.duplicateCheckAt === null ? null : (changes.ownerTokenSealed ?? before.ownerTokenSealed);
+    order.duplicateCheckAt = inFuture(changes.duplicateCheckAfterMs) ?? before.duplicateCheckAt;
+    order.leaseUntil = inFuture(changes.leaseMs) ?? before.leaseUntil;
+    return this.touched(order);
+  }
+
+  async failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string): Promise<Order | undefined> {
+    assertTransitions(from, 'failed');
+    const order = this.inState(orderId, from);
+    if (!order) return undefined;
+    order.state = 'failed';
+    order.lastError = reason;
+    order.ownerTokenSealed = order.duplicateCheckAt === null ? null : order.ownerTokenSealed;
+    this.baskets.releaseLock(order.basketId, 'open');
+    return this.touched(order);
+  }
+
+  async completeAndCloseBasket(orderId: string): Promise<Order | undefined> {
+    assertTransitions(['paid'], 'completed');
+    const order = this.inState(orderId, ['paid']);
+    if (!order) return undefined;
+    order.state = 'completed';
+    order.ownerTokenSealed = order.duplicateCheckAt === null ? null : order.ownerTokenSealed;
+    order.leaseUntil = null;
+    this.baskets.releaseLock(order.basketId, 'closed');
+    return this.touched(order);
+  }
+
+  async claimLease(orderId: string, leaseMs: number): Promise<Order | undefined> {
+    const order = this.orders.get(orderId);
+    if (!order || this.leaseHeld(orderId)) return undefined;
+    order.leaseUntil = inFuture(leaseMs);
+    return this.view(order); // taking the lease does not touch updated_at
+  }
+
+  async releaseLease(orderId: string): Promise<void> {
+    const order = this.orders.get(orderId);
+    if (order) order.leaseUntil = null;
+  }
+
+  async startPayment(orderId: string, attemptId: string, ownerTokenSealed: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
+    assertTransitions(PAYABLE_STATES, 'paying');
+    const order = this.inState(orderId, PAYABLE_STATES);
+    if (!order) return undefined;
+    if (this.attempts.some((a) => a.orderId === orderId && (a.outcome === 'sending' || a.outcome === 'pending'))) {
+      throw new Error(`constraint payment_attempts_one_in_flight_idx: order ${orderId} already has a payment in flight`);
+    }
+    order.state = 'paying';
+    order.paymentAttempts += 1;
+    order.ownerTokenSealed = ownerTokenSealed;
+    const attempt: PaymentAttempt = { id: attemptId, orderId, amountMinor: order.totalMinor, upstreamPaymentId: null };
+    this.attempts.push({ ...attempt, outcome: 'sending' });
+    return { order: this.touched(order), attempt };
+  }
+
+  async paymentInFlight(orderId: string): Promise<PaymentAttempt | undefined> {
+    const stored = this.attempts.find((a) => a.orderId === orderId && (a.outcome === 'sending' || a.outcome === 'pending'));
+    return stored && { id: stored.id, orderId: stored.orderId, amountMinor: stored.amountMinor, upstreamPaymentId: stored.upstreamPaymentId };
+  }
+
+  async recordPendingPayment(attempt: PaymentAttempt, upstreamPaymentId: string): Promise<PaymentAttempt> {
+    const stored = this.attempts.find((a) => a.id === attempt.id && a.outcome === 'sending');
+    if (stored) {
+      stored.outcome = 'pending';
+      stored.upstreamPaymentId = upstreamPaymentId;
+      const order = this.inState(stored.orderId, ['paying']);
+      if (order) {
+        order.paymentId = upstreamPaymentId;
+        this.touched(order);
+      }
+    }
+    return { ...attempt, upstreamPaymentId };
+  }
+
+  async finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined> {
+    const next = STATE_AFTER_PAYMENT[outcome];
+    assertTransitions(['paying'], next);
+    // An attempt already judged unknown still records a late answer.
+    const stored = this.attempts.find((a) => a.id === attempt.id && (a.outcome === 'sending' || a.outcome === 'pending' || a.outcome === 'unknown'));
+    if (stored) {
+      stored.outcome = outcome;
+      stored.upstreamPaymentId = upstreamPaymentId ?? stored.upstreamPaymentId;
+    }
+    const order = this.inState(attempt.orderId, ['paying']);
+    if (!order) return undefined;
+    order.state = next;
+    if (outcome === 'completed') order.paymentId = upstreamPaymentId ?? order.paymentId;
+    order.lastError = lastError ?? null;
+    return this.touched(order);
+  }
+
+  async markPaymentUnknown(orderId: string, reason: string): Promise<Order | undefined> {
+    assertTransitions(['paying'], 'unknown');
+    const order = this.inState(orderId, ['paying']);
+    // A payment the upstream answered 'pending' has an id to follow up: it is never unknown.
+    if (!order || this.attempts.some((a) => a.orderId === orderId && a.outcome === 'pending')) return undefined;
+    order.state = 'unknown';
+    order.lastError = reason;
+    for (const attempt of this.attempts) if (attempt.orderId === orderId && attempt.outcome === 'sending') attempt.outcome = 'unknown';
+    return this.touched(order);
+  }
+
+  openRefund(): Promise<RefundAttempt | undefined> {
+    return notUsed();
+  }
+  startRefund(): Promise<RefundAttempt | undefined> {
+    return notUsed();
+  }
+  finishRefund(): Promise<Order | undefined> {
+    return notUsed();
+  }
+  listForOwner(_ownerId: string, _filter: OrderFilter): Promise<OrderPage> {
+    return notUsed();
+  }
+  listNeedingAttention(): Promise<OrderPage> {
+    return notUsed();
+  }
+  resolve(_resolution: Omit<Resolution, 'resolvedAt'>): Promise<Order | undefined> {
+    return notUsed();
+  }
+  findResolution(): Promise<Resolution | undefined> {
+    return notUsed();
+  }
+  claimForReconcile(): Promise<Order[]> {
+    return notUsed();
+  }
+  clearDuplicateCheck(): Promise<void> {
+    return notUsed();
+  }
+  countByState(): Promise<Record<string, number>> {
+    return notUsed();
+  }
+  healthByState(_thresholds: HealthThresholds): Promise<Partial<Record<OrderState, StateHealth>>> {
+    return notUsed();
+  }
+
+  private inState(orderId: string, from: readonly OrderState[]): StoredOrder | undefined {
+    const order = this.orders.get(orderId);
+    return order && from.includes(order.state) ? order : undefined;
+  }
+
+  /** Bumps updated_at and checks the table's constraint, as every write of a row does. */
+  private touched(order: StoredOrder): Order {
+    if (CHARGED_STATES.includes(order.state) && order.paymentId === null) {
+      throw new Error(`constraint orders check: ${order.state} order ${order.id} has no payment_id`);
+    }
+    order.updatedAt = new Date();
+    return this.view(order);
+  }
+
+  private view(order: StoredOrder): Order {
+    const { leaseUntil: _lease, ...rest } = order;
+    return { ...rest };
+  }
+}
+
+/** The upstream calls Checkout makes, named after the port methods. */
+export type UpstreamCall = 'createOrder' | 'findOrdersByCorrelation' | 'setOrderStatus' | 'createPayment' | 'getPayment' | 'refundPayment';
+
+const ROUTES: Record<UpstreamCall, { method: string; path: string }> = {
+  createOrder: { method: 'POST', path: '/orders/' },
+  findOrdersByCorrelation: { method: 'GET', path: '/orders/' },
+  setOrderStatus: { method: 'PATCH', path: '/orders/{id}' },
+  createPayment: { method: 'POST', path: '/payments/' },
+  getPayment: { method: 'GET', path: '/payments/{id}' },
+  refundPayment: { method: 'DELETE', path: '/payments/{id}' },
+};
+
+/**
+ * How the upstream answers a POST /payments/: completed or declined (402) at
+ * once; 'pending' until the test settles it (settlePayment); or pending until
+ * the `onRead`-th GET /payments/{id}, which sees it settled.
+ */
+export type PaymentAnswer = 'completed' | 'declined' | 'pending' | { settlesAs: 'completed' | 'failed'; onRead: number };
+
+interface Fault {
+  outcome: FailureOutcome;
+  afterEffect: boolean;
+}
+
+interface FakePayment extends UpstreamPayment {
+  orderId: string;
+  reads: number;
+  settles?: { as: 'completed' | 'failed'; onRead: number };
+}
+
+/** A charge the upstream took: a payment that completed (refunds keep their entry, marked). */
+export interface Charge {
+  paymentId: string;
+  upstreamOrderId: string;
+  amountMinor: number;
+  refunded: boolean;
+}
+
+/**
+ * The upstream's orders and payments. An order's basket_id is the
+ * correlation value it was created with; ids are assigned here (up-order-1,
+ * up-pay-1, …). A payment must be for a known order and equal its total, as
+ * the simulator requires (else the request is refused: 404, 422).
+ */
+export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
+  /** Every order the upstream holds; a test may change one's status to act as the upstream itself. */
+  readonly orders: UpstreamOrder[] = [];
+  private readonly payments: FakePayment[] = [];
+  private readonly faults: Record<UpstreamCall, Fault[]> = emptyCalls(() => []);
+  private readonly counts: Record<UpstreamCall, number> = emptyCalls(() => 0);
+  private readonly lastOptions: Partial<Record<UpstreamCall, CallOptions>> = {};
+  private readonly paymentAnswers: PaymentAnswer[] = [];
+  private readonly recordedTotals: number[] = [];
+  private staleLookups = 0;
+  private sequence = 0;
+
+  /** The next call of this kind fails with `outcome`, before its effect (default) or after it. */
+  failNext(call: UpstreamCall, outcome: FailureOutcome, options: { afterEffect?: boolean } = {}): this {
+    this.faults[call].push({ outcome, afterEffect: options.afterEffect ?? false });
+    return this;
+  }
+
+  /** How the next POST /payments/ are answered, in order; afterwards 'completed'. */
+  answerNextPayments(...answers: PaymentAnswer[]): this {
+    this.paymentAnswers.push(...answers);
+    return this;
+  }
+
+  /** The next created order records this total (main units) instead of the one sent. */
+  recordNextOrderTotal(total: number): this {
+    this.recordedTotals.push(total);
+    return this;
+  }
+
+  /** The next `count` GET /orders/ answer a stale list without any order. */
+  staleNextLookups(count: number): this {
+    this.staleLookups += count;
+    return this;
+  }
+
+  /** Settles a pending payment, as the upstream does in its own time. */
+  settlePayment(paymentId: string, status: 'completed' | 'failed'): void {
+    const payment = this.payments.find((p) => p.id === paymentId && p.status === 'pending');
+    if (!payment) throw new Error(`no pending payment ${paymentId}`);
+    payment.status = status;
+  }
+
+  /** How many times a port method was called (each call is one attempt; the fake does not retry). */
+  callsTo(call: UpstreamCall): number {
+    return this.counts[call];
+  }
+
+  /** The options of the last call of this kind. */
+  optionsOf(call: UpstreamCall): CallOptions | undefined {
+    return this.lastOptions[call];
+  }
+
+  /** The money taken: every payment that completed, in minor units. */
+  get charges(): Charge[] {
+    return this.payments
+      .filter((p) => p.status === 'completed' || p.status === 'refunded')
+      .map((p) => ({ paymentId: p.id, upstreamOrderId: p.orderId, amountMinor: toMinorUnits(p.amount), refunded: p.status === 'refunded' }));
+  }
+
+  /** Every payment the upstream recorded, whatever became of it. */
+  get allPayments(): readonly UpstreamPayment[] {
+    return this.payments.map(({ id, amount, status }) => ({ id, amount, status }));
+  }
+
+  createOrder(order: { correlation: string; total: number }, options: CallOptions): Promise<CreateOrderResult> {
+    return this.call('createOrder', options, () => {
+      const created: UpstreamOrder = { id: this.nextId('up-order'), basket_id: order.correlation, amount_total: this.recordedTotals.shift() ?? order.total, status: 'pending' };
+      this.orders.push(created);
+      return { kind: 'created', order: { ...created } };
+    });
+  }
+
+  findOrdersByCorrelation(correlation: string, options: CallOptions): Promise<UpstreamOrder[]> {
+    return this.call('findOrdersByCorrelation', options, () => {
+      if (this.staleLookups > 0) {
+        this.staleLookups -= 1;
+        return [];
+      }
+      return this.orders.filter((o) => o.basket_id === correlation).map((o) => ({ ...o }));
+    });
+  }
+
+  setOrderStatus(upstreamOrderId: string, status: 'completed' | 'failed', options: CallOptions): Promise<UpstreamOrder | undefined> {
+    return this.call('setOrderStatus', options, () => {
+      const order = this.orders.find((o) => o.id === upstreamOrderId);
+      if (!order) return undefined;
+      order.status = status;
+      return { ...order };
+    });
+  }
+
+  createPayment(payment: { upstreamOrderId: string; amount: number }, options: CallOptions): Promise<CreatePaymentResult> {
+    return this.call('createPayment', options, (): CreatePaymentResult => {
+      const order = this.orders.find((o) => o.id === payment.upstreamOrderId);
+      if (!order) return { kind: 'refused', status: 404 };
+      if (payment.amount !== order.amount_total) return { kind: 'refused', status: 422 };
+      const answer = this.paymentAnswers.shift() ?? 'completed';
+      const recorded: FakePayment = { id: this.nextId('up-pay'), orderId: order.id, amount: payment.amount, status: 'completed', reads: 0 };
+      if (answer === 'declined') recorded.status = 'failed';
+      if (answer === 'pending') recorded.status = 'pending';
+      if (typeof answer === 'object') {
+        recorded.status = 'pending';
+        recorded.settles = { as: answer.settlesAs, onRead: answer.onRead };
+      }
+      this.payments.push(recorded);
+      return answer === 'declined' ? { kind: 'declined' } : { kind: 'accepted', payment: publicPayment(recorded) };
+    });
+  }
+
+  getPayment(paymentId: string, options: CallOptions): Promise<UpstreamPayment | undefined> {
+    return this.call('getPayment', options, () => {
+      const payment = this.payments.find((p) => p.id === paymentId);
+      if (!payment) return undefined;
+      payment.reads += 1;
+      if (payment.status === 'pending' && payment.settles && payment.reads >= payment.settles.onRead) payment.status = payment.settles.as;
+      return publicPayment(payment);
+    });
+  }
+
+  refundPayment(paymentId: string, options: CallOptions): Promise<RefundResult> {
+    return this.call('refundPayment', options, (): RefundResult => {
+      const payment = this.payments.find((p) => p.id === paymentId);
+      if (!payment) return { kind: 'not_found' };
+      if (payment.status !== 'completed') return { kind: 'refused', status: 409 };
+      payment.status = 'refunded';
+      return { kind: 'answered', payment: publicPayment(payment) };
+    });
+  }
+
+  /** One attempt: counted, then a scripted fault before the effect, the effect, or a scripted fault after it. */
+  private async call<T>(call: UpstreamCall, options: CallOptions, effect: () => T): Promise<T> {
+    this.counts[call] += 1;
+    this.lastOptions[call] = options;
+    const fault = this.faults[call].shift();
+    const error = fault && new UpstreamCallError(fault.outcome, ROUTES[call].method, ROUTES[call].path);
+    if (fault && !fault.afterEffect) throw error;
+    const result = effect();
+    if (error) throw error;
+    return result;
+  }
+
+  private nextId(prefix: string): string {
+    this.sequence += 1;
+    return `${prefix}-${this.sequence}`;
+  }
+}
+
+function emptyCalls<T>(value: () => T): Record<UpstreamCall, T> {
+  return {
+    createOrder: value(),
+    findOrdersByCorrelation: value(),
+    setOrderStatus: value(),
+    createPayment: value(),
+    getPayment: value(),
+    refundPayment: value(),
+  };
+}
+
+const publicPayment = (payment: FakePayment): UpstreamPayment => ({ id: payment.id, amount: payment.amount, status: payment.status });

@@ -61,11 +61,6 @@ export class AppError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.extra = options.extra;
   }
-
-  /** Whether the message is safe to show the caller (client errors and our own 5xx codes are). */
-  get isTrusted(): boolean {
-    return this.code !== 'INTERNAL';
-  }
 }
 
 export function isAppError(error: unknown): error is AppError {

@@ -20,5 +20,4 @@ export function toLambdaResult(reply: Reply): LambdaResult {
 }
 
 export const ok = (body: unknown, headers?: Record<string, string>): Reply => ({ status: 200, body, headers });
-export const created = (body: unknown, headers?: Record<string, string>): Reply => ({ status: 201, body, headers });
 export const noContent = (): Reply => ({ status: 204 });

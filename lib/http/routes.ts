@@ -54,7 +54,7 @@ export interface RouteSpec {
   query?: ZodType;
   headers?: ZodType;
   body?: ZodType;
-  /** Needs an Idempotency-Key; a repeat replays the first final answer (lib/orders/http.ts idempotently). */
+  /** Needs an Idempotency-Key; a repeat replays the first final answer (the middleware in lib/http/idempotency.ts). */
   idempotent?: boolean;
   /** Success answers by status. */
   responses: Readonly<Record<number, ResponseSpec>>;
@@ -308,8 +308,6 @@ export const routes = {
     errors: ['ROUTE_NOT_FOUND', 'ORDER_NOT_FOUND', 'ORDER_STATE_CONFLICT'],
   }),
 };
-
-export type RouteName = keyof typeof routes;
 
 /** Every route, in the order above (the document's order). */
 export const allRoutes: readonly RouteSpec[] = Object.values(routes);

@@ -19,6 +19,4 @@ export const errorEnvelope = z
   })
   .meta({ id: 'Error' });
 
-export type ErrorEnvelope = z.output<typeof errorEnvelope>;
-
 export const healthView = z.object({ status: z.literal('ok'), database: z.literal('ok') }).meta({ id: 'Health' });

@@ -1,4 +1,4 @@
-import { basketView } from '../../lib/baskets/basket';
+import { basketView } from '../../lib/baskets/http';
 import { endpoint } from '../../lib/http/endpoint';
 import { ok } from '../../lib/http/reply';
 import { routes } from '../../lib/http/routes';

@@ -1,6 +1,5 @@
 import { AppError } from '../errors';
-import { basisPointsToRate, grossMinorUnits } from '../domain/vat';
-import type { BasketView } from './schemas';
+import { grossMinorUnits } from '../domain/vat';
 
 export type BasketStatus = 'open' | 'locked' | 'closed' | 'discarded';
 
@@ -92,33 +91,4 @@ export function basketWriteRefusal(current: { status: BasketStatus; version: num
   return new AppError('VERSION_MISMATCH', `The basket is at version ${current.version}, not ${expectedVersion}`, {
     extra: { currentVersion: current.version },
   });
-}
-
-/** The basket as our API shows it; money in integer minor units. */
-export function basketView(basket: Basket): BasketView {
-  const priced = priceBasket(basket.lines);
-  return {
-    id: basket.id,
-    status: basket.status,
-    version: basket.version,
-    createdAt: basket.createdAt.toISOString(),
-    updatedAt: basket.updatedAt.toISOString(),
-    lines: priced.lines.map((line) => ({
-      productId: line.productId,
-      name: line.productName,
-      quantity: line.quantity,
-      unitNetPrice: line.netUnitMinor,
-      vatRate: basisPointsToRate(line.vatBasisPoints),
-      net: line.net,
-      vat: line.vat,
-      gross: line.gross,
-    })),
-    vatBreakdown: priced.vatBreakdown.map((group) => ({
-      vatRate: basisPointsToRate(group.vatBasisPoints),
-      net: group.net,
-      vat: group.vat,
-      gross: group.gross,
-    })),
-    totals: priced.totals,
-  };
 }

@@ -11,7 +11,7 @@ import {
   type Field,
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
-import type { Interpolation, JsonParameter, JsonValue, ListHelper, Query, Result, Row, Sql } from './sql';
+import type { Interpolation, JsonParameter, JsonValue, ListHelper, Query, Result, Row, Sql } from './sql-interface';
 import { splitStatements, stripComments } from './statements';
 
 /**

@@ -1,4 +1,5 @@
-import { basketView, editBlocker, priceBasket, type BasketLine } from '../../lib/baskets/basket';
+import { editBlocker, priceBasket, type BasketLine } from '../../lib/baskets/basket';
+import { basketView } from '../../lib/baskets/http';
 
 const line = (productId: string, netUnitMinor: number, quantity: number, vatRate: number): BasketLine => ({
   productId,

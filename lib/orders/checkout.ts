@@ -174,6 +174,10 @@ export class Checkout {
   async claimAndComplete(order: Order, call: CallOptions): Promise<Order> {
     const claimed = await this.orders.claimLease(order.id, this.options.completionLeaseMs);
     if (!claimed) throw requestInProgress(order, 'Completing the order');
+    if (claimed.state !== 'paid') {
+      await this.orders.releaseLease(order.id); // completed meanwhile by whoever held the lease before
+      return claimed;
+    }
     try {
       return await this.complete(claimed, call); // completing releases the lease
     } catch (error) {
@@ -241,7 +245,10 @@ export class Checkout {
    * pending → placed. A resumed order is looked up first (a request before
    * may have created it). After an ambiguous POST, GET /orders/ decides by
    * the checkout's correlation value: found means placed, absent makes
-   * another POST safe.
+   * another POST safe. A create refused before any effect fails the order
+   * and reopens the basket only if no earlier create of this checkout could
+   * still land; otherwise the order stays pending for a retry or the
+   * reconciler, which fails whatever upstream order turns up.
    */
   private async place(order: Order, resuming: boolean, call: CallOptions): Promise<Order> {
     if (resuming) {
@@ -255,6 +262,8 @@ export class Checkout {
       } catch (error) {
         if (!(error instanceof UpstreamCallError)) throw error;
         if (provesNoEffect(error.outcome)) {
+          // Only when no create of this checkout can have reached the upstream: one whose answer was lost may still land.
+          if (resuming || round > 1) throw retryLater(order, 'The POS system is unavailable; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds, error);
           await this.orders.failAndReopenBasket(order.id, ['pending'], `UPSTREAM_UNAVAILABLE: ${describeOutcome(error.outcome)}`);
           throw orderCreationUnavailable(error, this.options.retryAfterSeconds);
         }

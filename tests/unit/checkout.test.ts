@@ -103,6 +103,18 @@ describe('Checkout (in-memory ports)', () => {
     expect(upstream.charges).toHaveLength(1);
   });
 
+  it('releases the completion lease when the order was completed meanwhile, without asking the upstream again', async () => {
+    const paid = await placeOrder('key-1');
+    await checkout.claimAndComplete(paid, call());
+    const patchesBefore = upstream.callsTo('setOrderStatus');
+
+    const again = await checkout.claimAndComplete(paid, call());
+
+    expect(again.state).toBe('completed');
+    expect(upstream.callsTo('setOrderStatus')).toBe(patchesBefore);
+    expect(orders.leaseHeld(paid.id)).toBe(false);
+  });
+
   it('prepares with pay: false (placed, nothing charged); payOrder then pays once', async () => {
     const prepared = await placeOrder('key-1', { pay: false });
 
@@ -170,6 +182,24 @@ describe('Checkout (in-memory ports)', () => {
     // The basket is open again: the same key checks it out afresh.
     const retried = await placeOrder('key-1');
     expect(retried.state).toBe('paid');
+    expect(upstream.charges).toHaveLength(1);
+  });
+
+  it('keeps the order pending when a create is refused after an earlier one was lost: that one may still land', async () => {
+    // The first create's answer is lost and the lookup does not see it yet; the second create is refused.
+    upstream.failNext('createOrder', TIMEOUT, { afterEffect: true }).staleNextLookups(1).failNext('createOrder', UNAVAILABLE);
+
+    const error = await rejection(placeOrder('key-1'));
+
+    expect(error).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 503, retryAfterSeconds: OPTIONS.retryAfterSeconds });
+    expect(theOrder().state).toBe('pending');
+    expect(await basketStatus()).toBe('locked');
+
+    // The retry finds the order the lost create made, adopts it and pays it once: no upstream order is orphaned.
+    const retried = await placeOrder('key-1');
+    expect(retried.state).toBe('paid');
+    expect(upstream.orders).toHaveLength(1);
+    expect(retried.upstreamOrderId).toBe(upstream.orders[0].id);
     expect(upstream.charges).toHaveLength(1);
   });
 

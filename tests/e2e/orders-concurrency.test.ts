@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../../lib/db/sql';
 import { PIZZA, SANDWICH } from '../support/catalogue';
 import {
   basketWith,
@@ -17,7 +16,7 @@ import {
   type Cashier,
 } from '../support/checkout';
 import { api, runReconciler, simulator } from '../support/http';
-import { testDb } from '../support/ledger';
+import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';
 
 /**
@@ -27,16 +26,9 @@ import { waitFor } from '../support/wait';
  * interleaving, the upstream sees one order and at most one charge.
  */
 
-let sql: Sql;
+const sql = suiteDb();
 
-beforeAll(async () => {
-  sql = testDb();
-  await expectHangsOutlastTheCallTimeout();
-});
-
-afterAll(async () => {
-  await sql.end();
-});
+beforeAll(expectHangsOutlastTheCallTimeout);
 
 function parallel<T>(count: number, work: (index: number) => Promise<T>): Promise<T[]> {
   return Promise.all(Array.from({ length: count }, (_, index) => work(index)));

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { FaultKind, Ledger, LedgerCall } from '../../dev/simulator';
-import type { Sql } from '../../lib/db/sql';
 import {
   basketStatus,
   basketWithPizza,
@@ -15,7 +14,7 @@ import {
   type Checkout,
 } from '../support/checkout';
 import { runReconciler, simulator, type ApiResponse } from '../support/http';
-import { testDb } from '../support/ledger';
+import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';
 
 /**
@@ -28,16 +27,9 @@ import { waitFor } from '../support/wait';
 const TOTAL = 1440; // one pizza, gross
 const AT_REST = ['completed', 'failed', 'refunded', 'unknown'];
 
-let sql: Sql;
+const sql = suiteDb();
 
-beforeAll(async () => {
-  sql = testDb();
-  await expectHangsOutlastTheCallTimeout();
-});
-
-afterAll(async () => {
-  await sql.end();
-});
+beforeAll(expectHangsOutlastTheCallTimeout);
 
 async function pizzaCheckout(): Promise<Checkout> {
   const cashier = await newCashier('faults');

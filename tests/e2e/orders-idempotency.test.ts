@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../../lib/db/sql';
 import {
   basketStatus,
   basketWithPizza,
@@ -14,7 +13,7 @@ import {
   placeOrder,
 } from '../support/checkout';
 import { runReconciler, simulator, type ApiResponse } from '../support/http';
-import { testDb } from '../support/ledger';
+import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';
 
 /**
@@ -24,16 +23,9 @@ import { waitFor } from '../support/wait';
  * "retry later" are not stored, so the same key resumes.
  */
 
-let sql: Sql;
+const sql = suiteDb();
 
-beforeAll(async () => {
-  sql = testDb();
-  await expectHangsOutlastTheCallTimeout();
-});
-
-afterAll(async () => {
-  await sql.end();
-});
+beforeAll(expectHangsOutlastTheCallTimeout);
 
 function expectReplayOf(replay: ApiResponse, first: ApiResponse): void {
   expect(replay.status).toBe(first.status);

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { signDevToken } from '../../dev/simulator';
-import type { Sql } from '../../lib/db/sql';
 import {
   basketStatus,
   basketWithPizza,
@@ -16,7 +15,7 @@ import {
   type Checkout,
 } from '../support/checkout';
 import { api, apiOf, call, runReconciler, simulator, simulatorUrl, uniqueUser } from '../support/http';
-import { testDb } from '../support/ledger';
+import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';
 
 /**
@@ -25,14 +24,7 @@ import { waitFor } from '../support/wait';
  * differently (and that a request and the reconciler may meet on one order).
  */
 
-let sql: Sql;
-
-beforeAll(() => {
-  sql = testDb();
-});
-afterAll(async () => {
-  await sql.end();
-});
+const sql = suiteDb();
 
 async function pizzaCheckout(label: string): Promise<Checkout> {
   const cashier = await newCashier(label);

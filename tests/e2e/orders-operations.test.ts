@@ -1,6 +1,5 @@
 import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../../lib/db/sql';
 import {
   basketStatus,
   basketWithPizza,
@@ -12,21 +11,14 @@ import {
   type Cashier,
 } from '../support/checkout';
 import { api, simulator, uniqueUser } from '../support/http';
-import { testDb } from '../support/ledger';
+import { suiteDb } from '../support/ledger';
 
 /**
  * Operating the service: a terminal's order history, and the orders a person
  * must resolve because their payment outcome is unknown.
  */
 
-let sql: Sql;
-
-beforeAll(() => {
-  sql = testDb();
-});
-afterAll(async () => {
-  await sql.end();
-});
+const sql = suiteDb();
 
 async function operator(): Promise<Cashier> {
   const user = uniqueUser('operator');

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { LedgerCall } from '../../dev/simulator';
-import type { Sql } from '../../lib/db/sql';
 import { PIZZA } from '../support/catalogue';
 import {
   basketWithPizza,
@@ -17,7 +16,7 @@ import {
   type Cashier,
 } from '../support/checkout';
 import { api, runReconciler, simulator, type ApiResponse } from '../support/http';
-import { testDb } from '../support/ledger';
+import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';
 
 /**
@@ -26,15 +25,7 @@ import { waitFor } from '../support/wait';
  * before anything reaches the upstream.
  */
 
-let sql: Sql;
-
-beforeAll(() => {
-  sql = testDb();
-});
-
-afterAll(async () => {
-  await sql.end();
-});
+const sql = suiteDb();
 
 function declineNextPayment(cashier: Cashier) {
   return simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../../lib/db/sql';
 import {
   basketStatus,
   basketWithPizza,
@@ -12,7 +11,7 @@ import {
   type Cashier,
 } from '../support/checkout';
 import { api, runReconciler, simulator } from '../support/http';
-import { testDb } from '../support/ledger';
+import { suiteDb } from '../support/ledger';
 
 /**
  * The prepared checkout: the order is created when the cashier totals the
@@ -20,14 +19,7 @@ import { testDb } from '../support/ledger';
  * the card out, or cancelled if they change their mind.
  */
 
-let sql: Sql;
-
-beforeAll(() => {
-  sql = testDb();
-});
-afterAll(async () => {
-  await sql.end();
-});
+const sql = suiteDb();
 
 const prepare = (cashier: Cashier, basketId: string, key = randomUUID()) => placeOrder(cashier, basketId, key, { body: { pay: false } });
 const cancel = (cashier: Cashier, orderId: string) => api(`/orders/${orderId}`, { method: 'DELETE', token: cashier.token });

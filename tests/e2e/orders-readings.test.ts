@@ -3,7 +3,7 @@ import { UPSTREAM_READINGS, type FaultKind, type UpstreamProfile } from '../../d
 import type { Sql } from '../../lib/db/sql';
 import { basketWithPizza, newCashier, type Cashier } from '../support/checkout';
 import { apiOf, runReconciler, simulator, type ApiResponse, type ApiVariant } from '../support/http';
-import { ledgerProblems, NO_MONEY_PROBLEMS, testDb } from '../support/ledger';
+import { ledgerProblems, NO_MONEY_PROBLEMS, suiteDb } from '../support/ledger';
 
 /**
  * The checkout fault matrix under every reading of the upstream's contract
@@ -139,13 +139,7 @@ function answerMatchesMoney(answer: ApiResponse, charges: number, finalState: st
 const EXPECTED = { problems: NO_MONEY_PROBLEMS, atRest: true, answerMatchesMoney: true, basketMatchesOrder: true, liveUpstreamOrdersOfFailedOrders: [] };
 
 describe('checkout under every reading of the upstream contract', () => {
-  let sql: Sql;
-  beforeAll(() => {
-    sql = testDb();
-  });
-  afterAll(async () => {
-    await sql.end();
-  });
+  const sql = suiteDb();
 
   it.each(Object.entries(UPSTREAM_READINGS))('keeps the money right under the %s reading, whatever call fails and how', async (_name, reading) => {
     const cases = CASES.filter((c) => variantFor(reading) === 'ambiguous-503' || !c.faults.some((f) => f.kind === '503_after'));

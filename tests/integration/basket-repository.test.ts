@@ -1,24 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository';
-import type { PostgresSql, Sql } from '../../lib/db/sql';
+import type { PostgresSql } from '../../lib/db/sql';
 import type { BasketLine } from '../../lib/baskets/basket';
-import { adminDb, drivers } from '../support/drivers';
+import { adminDb, drivers, suiteClients } from '../support/drivers';
 
 const owner = () => `owner-${randomUUID()}@example.com`;
 const pizza = (quantity: number): BasketLine => ({ productId: 'pizza', productName: 'Pizza', quantity, netUnitMinor: 1200, vatBasisPoints: 2000 });
 
 describe.each(drivers)('PostgresBasketRepository against a real Postgres ($name)', (driver) => {
-  let sql: Sql;
-  /** postgres.js, for arranging and inspecting rows around the driver under test. */
-  let admin: PostgresSql;
-  let repo: PostgresBasketRepository;
-
-  beforeAll(() => {
-    sql = driver.connect({ max: 20 });
-    admin = adminDb();
-    repo = new PostgresBasketRepository(sql);
-  });
-  afterAll(() => Promise.all([sql.end(), admin.end()]));
+  const { sql, admin } = suiteClients(driver, { max: 20 });
+  const repo = new PostgresBasketRepository(sql);
 
   it('creates, reads, changes and removes lines, bumping the version on every write', async () => {
     const user = owner();

@@ -1,7 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../../lib/db/sql';
 import { Deadline } from '../../lib/deadline';
 import { AppError } from '../../lib/errors';
 import { idempotency } from '../../lib/http/idempotency';
@@ -9,20 +8,13 @@ import type { ServiceEvent } from '../../lib/http/middleware';
 import type { LambdaResult } from '../../lib/http/reply';
 import { IdempotencyStore } from '../../lib/idempotency/store';
 import { rootLogger } from '../../lib/logger';
-import { drivers } from '../support/drivers';
+import { drivers, suiteClients } from '../support/drivers';
 
 const ROUTE = 'POST /baskets/{basketId}/orders';
 
 describe.each(drivers)('the Idempotency-Key middleware over a real Postgres ($name)', (driver) => {
-  let sql: Sql;
-  let store: IdempotencyStore;
+  const store = new IdempotencyStore(suiteClients(driver, { max: 4 }).sql, { ttlMs: 3_600_000 });
   let runs: number;
-
-  beforeAll(() => {
-    sql = driver.connect({ max: 4 });
-    store = new IdempotencyStore(sql, { ttlMs: 3_600_000 });
-  });
-  afterAll(() => sql.end());
   beforeEach(() => (runs = 0));
 
   /** The middleware as endpoint() installs it, in front of `work`; the event carries what the earlier middlewares put there. */

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PostgresSql, Sql } from '../../lib/db/sql';
 import { IdempotencyStore, type IdempotencyScope, type StoredResponse } from '../../lib/idempotency/store';
-import { adminDb, drivers } from '../support/drivers';
+import { drivers, suiteClients } from '../support/drivers';
 
 const HOUR_MS = 3_600_000;
 const LOCK_MS = 30_000;
@@ -22,18 +21,8 @@ function scope(requestHash = HASH_A, ownerId = `owner-${randomUUID()}`): Idempot
 }
 
 describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', (driver) => {
-  let sql: Sql;
-  /** postgres.js, for inspecting rows the store wrote. */
-  let admin: PostgresSql;
-  let store: IdempotencyStore;
-
-  beforeAll(() => {
-    sql = driver.connect({ max: 20 });
-    admin = adminDb();
-    store = new IdempotencyStore(sql, { ttlMs: HOUR_MS });
-  });
-
-  afterAll(() => Promise.all([sql.end(), admin.end()]));
+  const { sql, admin } = suiteClients(driver, { max: 20 });
+  const store = new IdempotencyStore(sql, { ttlMs: HOUR_MS });
 
   it('lets the first request with a key start', async () => {
     const result = await store.begin(scope(), LOCK_MS);

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { BasketLine } from '../../lib/baskets/basket';
 import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository';
-import type { PostgresSql, Sql } from '../../lib/db/sql';
+import type { Sql } from '../../lib/db/sql';
 import type { Order, PaymentOutcome } from '../../lib/orders/order';
 import { PostgresOrderRepository } from '../../lib/orders/postgres-repository';
 import type { ReconcileClaim } from '../../lib/orders/repository';
 import { canTransition, ORDER_STATES, UNSETTLED_STATES, type OrderState } from '../../lib/orders/state-machine';
-import { adminDb, drivers } from '../support/drivers';
+import { drivers, suiteClients } from '../support/drivers';
 
 /** Every owner of this file starts with it, so the rows can be put to rest at the end. */
 const RUN = `order-repo-${randomUUID().slice(0, 8)}`;
@@ -38,24 +38,13 @@ interface OrderRow {
 }
 
 describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)', (driver) => {
-  let sql: Sql;
-  /** postgres.js, for arranging and inspecting rows around the driver under test. */
-  let admin: PostgresSql;
-  let orders: PostgresOrderRepository;
-  let baskets: PostgresBasketRepository;
-
-  beforeAll(() => {
-    sql = driver.connect({ max: 25 });
-    admin = adminDb();
-    orders = new PostgresOrderRepository(sql);
-    baskets = new PostgresBasketRepository(sql);
+  const { sql, admin } = suiteClients(driver, {
+    max: 25,
+    // Leaves nothing for a reconciler of another test to pick up: none of these orders exist upstream.
+    beforeClose: (admin) => admin`update orders set state = 'failed', lease_until = null where owner_id like ${`${RUN}-%`} and state in ${admin(UNSETTLED_STATES as OrderState[])}`,
   });
-
-  // Leaves nothing for a reconciler of another test to pick up: none of these orders exist upstream.
-  afterAll(async () => {
-    await admin`update orders set state = 'failed', lease_until = null where owner_id like ${`${RUN}-%`} and state in ${admin(UNSETTLED_STATES as OrderState[])}`;
-    await Promise.all([sql.end(), admin.end()]);
-  });
+  const orders = new PostgresOrderRepository(sql);
+  const baskets = new PostgresBasketRepository(sql);
 
   async function newBasket(lines: BasketLine[] = PIZZAS): Promise<{ ownerId: string; basketId: string; version: number }> {
     const ownerId = owner();

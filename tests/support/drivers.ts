@@ -38,6 +38,20 @@ export const drivers: TestDriver[] = [
   },
 ];
 
+/**
+ * For one describe block: a client of the driver under test, and postgres.js
+ * beside it (`admin`) for arranging and inspecting rows. Both connect on first
+ * use and are closed after the block's tests, once `beforeClose` has run.
+ */
+export function suiteClients(driver: TestDriver, options: { max: number; beforeClose?: (admin: PostgresSql) => Promise<unknown> }): { sql: Sql; admin: PostgresSql } {
+  const clients = { sql: driver.connect({ max: options.max }), admin: adminDb() };
+  afterAll(async () => {
+    await options.beforeClose?.(clients.admin);
+    await Promise.all([clients.sql.end(), clients.admin.end()]);
+  });
+  return clients;
+}
+
 /** postgres.js on the test database, for arranging and inspecting rows around the driver under test. */
 export function adminDb(max = 4): PostgresSql {
   return connect(databaseUrl(), { max });

@@ -78,3 +78,10 @@ function moreThanOnce(counts: Map<string, number>): string[] {
 export function testDb(): Sql {
   return connect(process.env.DATABASE_URL!, { max: 4 });
 }
+
+/** A pool on the test database for one test file (or describe block), closed after its tests; postgres.js connects on first use. */
+export function suiteDb(): Sql {
+  const sql = testDb();
+  afterAll(() => sql.end());
+  return sql;
+}

@@ -1,20 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PIZZA, SANDWICH } from '../support/catalogue';
-import {
-  basketWith,
-  basketWithPizza,
-  expectHangsOutlastTheCallTimeout,
-  expectNoMoneyProblems,
-  isCreateOrder,
-  isCreatePayment,
-  isRefundCall,
-  newCashier,
-  orderStatesOf,
-  payAgain,
-  placeOrder,
-  refund,
-  type Cashier,
-} from '../support/checkout';
+import { basketWith, basketWithPizza, expectHangsOutlastTheCallTimeout, expectNoMoneyProblems, isCreateOrder, isCreatePayment, isRefundCall, newCashier, orderStatesOf, payAgain, placeOrder, refund, type Cashier } from '../support/checkout';
 import { api, runReconciler, simulator } from '../support/http';
 import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';

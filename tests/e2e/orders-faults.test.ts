@@ -1,18 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FaultKind, Ledger, LedgerCall } from '../../dev/simulator';
-import {
-  basketStatus,
-  basketWithPizza,
-  expectHangsOutlastTheCallTimeout,
-  expectNoMoneyProblems,
-  isCreateOrder,
-  isCreatePayment,
-  newCashier,
-  paymentAttemptOutcomes,
-  placeOrder,
-  submitCheckout,
-  type Checkout,
-} from '../support/checkout';
+import { basketStatus, basketWithPizza, expectHangsOutlastTheCallTimeout, expectNoMoneyProblems, isCreateOrder, isCreatePayment, newCashier, paymentAttemptOutcomes, placeOrder, submitCheckout, type Checkout } from '../support/checkout';
 import { runReconciler, simulator, type ApiResponse } from '../support/http';
 import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';

@@ -1,17 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  basketStatus,
-  basketWithPizza,
-  expectHangsOutlastTheCallTimeout,
-  expectNoMoneyProblems,
-  isCreateOrder,
-  isCreatePayment,
-  isOrderOrPaymentCall,
-  newCashier,
-  orderStatesOf,
-  payAgain,
-  placeOrder,
-} from '../support/checkout';
+import { basketStatus, basketWithPizza, expectHangsOutlastTheCallTimeout, expectNoMoneyProblems, isCreateOrder, isCreatePayment, isOrderOrPaymentCall, newCashier, orderStatesOf, payAgain, placeOrder } from '../support/checkout';
 import { runReconciler, simulator, type ApiResponse } from '../support/http';
 import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';

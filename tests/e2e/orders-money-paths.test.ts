@@ -1,19 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { signDevToken } from '../../dev/simulator';
-import {
-  basketStatus,
-  basketWithPizza,
-  expectNoMoneyProblems,
-  isCreatePayment,
-  isRefundCall,
-  newCashier,
-  payAgain,
-  placeOrder,
-  refund,
-  submitCheckout,
-  type Cashier,
-  type Checkout,
-} from '../support/checkout';
+import { basketStatus, basketWithPizza, expectNoMoneyProblems, isCreatePayment, isRefundCall, newCashier, payAgain, placeOrder, refund, submitCheckout, type Cashier, type Checkout } from '../support/checkout';
 import { api, apiOf, call, runReconciler, simulator, simulatorUrl, uniqueUser } from '../support/http';
 import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';

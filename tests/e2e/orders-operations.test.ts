@@ -1,15 +1,6 @@
 import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
-import {
-  basketStatus,
-  basketWithPizza,
-  expectNoMoneyProblems,
-  isCreatePayment,
-  newCashier,
-  placeOrder,
-  refund,
-  type Cashier,
-} from '../support/checkout';
+import { basketStatus, basketWithPizza, expectNoMoneyProblems, isCreatePayment, newCashier, placeOrder, refund, type Cashier } from '../support/checkout';
 import { api, simulator, uniqueUser } from '../support/http';
 import { suiteDb } from '../support/ledger';
 

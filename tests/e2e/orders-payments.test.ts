@@ -1,20 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LedgerCall } from '../../dev/simulator';
 import { PIZZA } from '../support/catalogue';
-import {
-  basketWithPizza,
-  emptyBasket,
-  expectNoMoneyProblems,
-  isCreatePayment,
-  isOrderOrPaymentCall,
-  isRefundCall,
-  newCashier,
-  orderStatesOf,
-  payAgain,
-  placeOrder,
-  refund,
-  type Cashier,
-} from '../support/checkout';
+import { basketWithPizza, emptyBasket, expectNoMoneyProblems, isCreatePayment, isOrderOrPaymentCall, isRefundCall, newCashier, orderStatesOf, payAgain, placeOrder, refund, type Cashier } from '../support/checkout';
 import { api, runReconciler, simulator, type ApiResponse } from '../support/http';
 import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';

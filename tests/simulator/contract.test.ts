@@ -1,13 +1,4 @@
-import {
-  DEFAULT_PROFILE,
-  signDevToken,
-  UPSTREAM_READINGS,
-  type FaultKind,
-  type Order,
-  type Payment,
-  type Product,
-  type UpstreamProfile,
-} from '../../dev/simulator';
+import { DEFAULT_PROFILE, signDevToken, UPSTREAM_READINGS, type FaultKind, type Order, type Payment, type Product, type UpstreamProfile } from '../../dev/simulator';
 import { startHarness, type CallOptions, type Harness, type RawResult } from './harness';
 import { UpstreamDocument } from './openapi';
 

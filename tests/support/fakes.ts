@@ -19,18 +19,7 @@ import { toMinorUnits } from '../../lib/domain/money';
 import type { Logger } from '../../lib/logger';
 import type { Order, PaymentOutcome } from '../../lib/orders/order';
 import type { PaymentGateway, UpstreamOrderGateway } from '../../lib/orders/ports';
-import type {
-  HealthThresholds,
-  OpenOrderRequest,
-  OrderFilter,
-  OrderPage,
-  OrderRepository,
-  PaymentAttempt,
-  RefundAttempt,
-  Resolution,
-  StateHealth,
-  TransitionChanges,
-} from '../../lib/orders/repository';
+import type { HealthThresholds, OpenOrderRequest, OrderFilter, OrderPage, OrderRepository, PaymentAttempt, RefundAttempt, Resolution, StateHealth, TransitionChanges } from '../../lib/orders/repository';
 import { assertTransitions, AT_REST_STATES, CHARGED_STATES, PAYABLE_STATES, type OrderState } from '../../lib/orders/state-machine';
 import type { CallOptions } from '../../lib/upstream/client';
 import { UpstreamCallError, type FailureOutcome } from '../../lib/upstream/outcome';

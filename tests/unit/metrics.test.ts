@@ -1,16 +1,5 @@
 import '../support/metrics-on';
-import {
-  checkoutOutcome,
-  createMetrics,
-  MetricName,
-  MetricsRecorder,
-  recordCheckout,
-  recordOrderGauges,
-  recordReconcilerRun,
-  upstreamMetrics,
-  upstreamOutcome,
-  upstreamRoute,
-} from '../../lib/metrics';
+import { checkoutOutcome, createMetrics, MetricName, MetricsRecorder, recordCheckout, recordOrderGauges, recordReconcilerRun, upstreamMetrics, upstreamOutcome, upstreamRoute } from '../../lib/metrics';
 
 type Emf = Record<string, any>;
 

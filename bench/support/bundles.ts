@@ -7,14 +7,14 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
+import { copyProjectForPackaging, linkNodeModules, packagingEnv, SERVERLESS_CLI } from '../../dev/infra/packaging';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 /** Top-level entries a package run never needs (as tests/deploy/package.test.ts). */
-const NOT_COPIED = new Set(['node_modules', '.git', '.data', '.esbuild', '.serverless', 'coverage']);
 export const MAX_ZIP_BYTES = 1024 * 1024;
 
 export interface PackagedBundles {
@@ -59,32 +59,19 @@ export function startPackaging(options: { snapshot: boolean }): Packaging {
     mkdirSync(project);
     if (options.snapshot) {
       execFileSync('tar', ['-x', '-C', project], { input: execFileSync('git', ['archive', '--format=tar', 'HEAD'], { cwd: PROJECT_ROOT, maxBuffer: 512 * 1024 * 1024 }) });
+      linkNodeModules(project);
     } else {
-      cpSync(PROJECT_ROOT, project, {
-        recursive: true,
-        filter: (source) => !NOT_COPIED.has(path.relative(PROJECT_ROOT, source).split(path.sep)[0]!) && !source.includes(`${path.sep}results${path.sep}`),
-      });
+      copyProjectForPackaging(project);
     }
-    symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(project, 'node_modules'), 'dir');
     const out = path.join(dir, 'out');
     mkdirSync(path.join(dir, 'home'));
     let output = '';
     const code = await new Promise<number | null>((resolve, reject) => {
-      child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'node_modules/serverless/bin/serverless.js'), 'package', '--stage', 'ci', '--package', out], {
+      child = spawn(process.execPath, [SERVERLESS_CLI, 'package', '--stage', 'ci', '--package', out], {
         cwd: project,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
-        // Nothing of this machine's environment but PATH: no credentials, no DATABASE_URL.
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: path.join(dir, 'home'),
-          AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-          AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-          AWS_REGION: 'eu-west-1',
-          SLS_TELEMETRY_DISABLED: '1',
-          SLS_NOTIFICATIONS_MODE: 'off',
-          SLS_DEPRECATION_DISABLE: '*',
-        },
+        env: packagingEnv(path.join(dir, 'home')),
       });
       const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
       child.stdout?.on('data', keep);

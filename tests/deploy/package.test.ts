@@ -5,11 +5,12 @@
  * CloudFormation template and the zips are checked.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { load } from 'js-yaml';
+import { copyProjectForPackaging, packagingEnv, SERVERLESS_CLI } from '../../dev/infra/packaging';
 import { allRoutes } from '../../lib/http/routes';
 
 const run = promisify(execFile);
@@ -21,8 +22,6 @@ const DATA_API_ACTIONS = ['rds-data:ExecuteStatement', 'rds-data:BatchExecuteSta
 const CLUSTER_ARN = { 'Fn::GetAtt': ['DatabaseCluster', 'DBClusterArn'] };
 const SECRET_ARN = { 'Fn::GetAtt': ['DatabaseCluster', 'MasterUserSecret.SecretArn'] };
 
-/** Top-level entries a package run never needs; everything else is copied. */
-const NOT_COPIED = new Set(['node_modules', '.git', '.data', '.esbuild', '.serverless', 'coverage']);
 
 type Json = Record<string, any>;
 
@@ -50,27 +49,12 @@ let work: string;
 
 /** The serverless CLI in the copy, with nothing of this machine's environment but PATH: no credentials, no DATABASE_URL. */
 function serverless(args: string[]) {
-  return run(process.execPath, [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), ...args], {
-    cwd: path.join(work, 'project'),
-    timeout: 240_000,
-    maxBuffer: 32 * 1024 * 1024,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: path.join(work, 'home'),
-      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-      AWS_REGION: 'eu-west-1',
-      SLS_TELEMETRY_DISABLED: '1',
-      SLS_NOTIFICATIONS_MODE: 'off',
-      SLS_DEPRECATION_DISABLE: '*',
-    },
-  });
+  return run(process.execPath, [SERVERLESS_CLI, ...args], { cwd: path.join(work, 'project'), timeout: 240_000, maxBuffer: 32 * 1024 * 1024, env: packagingEnv(path.join(work, 'home')) });
 }
 
 beforeAll(() => {
   work = mkdtempSync(path.join(os.tmpdir(), 'pos-basket-package-'));
-  cpSync(ROOT, path.join(work, 'project'), { recursive: true, filter: (source) => !NOT_COPIED.has(path.relative(ROOT, source).split(path.sep)[0]!) && !source.includes(`${path.sep}results${path.sep}`) });
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(work, 'project', 'node_modules'), 'dir');
+  copyProjectForPackaging(path.join(work, 'project'));
 });
 
 afterAll(() => {

@@ -31,50 +31,19 @@ interface Expectation {
 }
 
 const PAID = ['paid', 'completed'] as OrderState[];
+/** A retry with the same key finishes the checkout: paid once. */
+const RETRY_PAYS: Expectation['retry'] = { status: 201, states: PAID, charges: 1 };
+/** A retry with the same key finds the payment's outcome unknown (never sent again). */
+const retryUnknown = (charges: number): Expectation['retry'] => ({ status: 502, code: 'PAYMENT_STATUS_UNKNOWN', states: ['unknown'], charges });
+const atCrash = (stateAtCrash: OrderState, upstreamOrderAtCrash: boolean, chargedAtCrash: boolean) => ({ stateAtCrash, upstreamOrderAtCrash, chargedAtCrash });
 
 const EXPECTED: Record<CrashPoint, Expectation> = {
-  'after-order-row': {
-    stateAtCrash: 'pending',
-    upstreamOrderAtCrash: false,
-    chargedAtCrash: false,
-    retry: { status: 201, states: PAID, charges: 1 },
-    reconciled: { state: 'failed', basket: 'open', charges: 0 },
-  },
-  'after-order-created': {
-    stateAtCrash: 'pending',
-    upstreamOrderAtCrash: true,
-    chargedAtCrash: false,
-    retry: { status: 201, states: PAID, charges: 1 },
-    reconciled: { state: 'failed', basket: 'open', upstreamStatus: 'failed', charges: 0 },
-  },
-  'after-order-placed': {
-    stateAtCrash: 'placed',
-    upstreamOrderAtCrash: true,
-    chargedAtCrash: false,
-    retry: { status: 201, states: PAID, charges: 1 },
-    reconciled: { state: 'failed', basket: 'open', upstreamStatus: 'failed', charges: 0 },
-  },
-  'after-payment-recorded': {
-    stateAtCrash: 'paying',
-    upstreamOrderAtCrash: true,
-    chargedAtCrash: false,
-    retry: { status: 502, code: 'PAYMENT_STATUS_UNKNOWN', states: ['unknown'], charges: 0 },
-    reconciled: { state: 'unknown', basket: 'locked', upstreamStatus: 'pending', charges: 0 },
-  },
-  'after-payment-sent': {
-    stateAtCrash: 'paying',
-    upstreamOrderAtCrash: true,
-    chargedAtCrash: true,
-    retry: { status: 502, code: 'PAYMENT_STATUS_UNKNOWN', states: ['unknown'], charges: 1 },
-    reconciled: { state: 'unknown', basket: 'locked', upstreamStatus: 'pending', charges: 1 },
-  },
-  'after-payment-paid': {
-    stateAtCrash: 'paid',
-    upstreamOrderAtCrash: true,
-    chargedAtCrash: true,
-    retry: { status: 201, states: PAID, charges: 1 },
-    reconciled: { state: 'completed', basket: 'closed', upstreamStatus: 'completed', charges: 1 },
-  },
+  'after-order-row': { ...atCrash('pending', false, false), retry: RETRY_PAYS, reconciled: { state: 'failed', basket: 'open', charges: 0 } },
+  'after-order-created': { ...atCrash('pending', true, false), retry: RETRY_PAYS, reconciled: { state: 'failed', basket: 'open', upstreamStatus: 'failed', charges: 0 } },
+  'after-order-placed': { ...atCrash('placed', true, false), retry: RETRY_PAYS, reconciled: { state: 'failed', basket: 'open', upstreamStatus: 'failed', charges: 0 } },
+  'after-payment-recorded': { ...atCrash('paying', true, false), retry: retryUnknown(0), reconciled: { state: 'unknown', basket: 'locked', upstreamStatus: 'pending', charges: 0 } },
+  'after-payment-sent': { ...atCrash('paying', true, true), retry: retryUnknown(1), reconciled: { state: 'unknown', basket: 'locked', upstreamStatus: 'pending', charges: 1 } },
+  'after-payment-paid': { ...atCrash('paid', true, true), retry: RETRY_PAYS, reconciled: { state: 'completed', basket: 'closed', upstreamStatus: 'completed', charges: 1 } },
 };
 
 const CRASH_POINTS = Object.keys(EXPECTED) as CrashPoint[];

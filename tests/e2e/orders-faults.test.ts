@@ -19,6 +19,16 @@ const sql = suiteDb();
 
 beforeAll(expectHangsOutlastTheCallTimeout);
 
+/** The reconciler failed the abandoned order upstream and here, and reopened the basket; the ledger, for more checks. */
+async function expectFailedByReconciler(checkout: Checkout, orderId: string): Promise<Ledger> {
+  expect(await reconcile(checkout.user)).toEqual({ [orderId]: 'failed' });
+  expect(await basketStatus(sql, checkout.basketId)).toBe('open');
+  await expectNoMoneyProblems(sql, checkout.user);
+  const ledger = await simulator.ledger(checkout.user);
+  expect(ledger.orders).toEqual([expect.objectContaining({ id: orderId, status: 'failed' })]);
+  return ledger;
+}
+
 async function pizzaCheckout(): Promise<Checkout> {
   const cashier = await newCashier('faults');
   return { ...cashier, basketId: await basketWithPizza(cashier), key: randomUUID() };
@@ -259,13 +269,8 @@ describe('checkout under upstream faults', () => {
       expect(unconfirmed.status).toBe(503);
       const orderId = unconfirmed.body.error.orderId;
 
-      expect(await reconcile(checkout.user)).toEqual({ [orderId]: 'failed' });
-
-      expect(await basketStatus(sql, checkout.basketId)).toBe('open');
-      const ledger = await simulator.ledger(checkout.user);
-      expect(ledger.orders).toEqual([expect.objectContaining({ id: orderId, status: 'failed' })]);
+      const ledger = await expectFailedByReconciler(checkout, orderId);
       expect(ledger.payments).toEqual([]);
-      await expectNoMoneyProblems(sql, checkout.user);
     });
   });
 
@@ -354,13 +359,8 @@ describe('checkout under upstream faults', () => {
       expect(refused.status).toBe(503);
       const orderId = refused.body.error.orderId;
 
-      expect(await reconcile(checkout.user)).toEqual({ [orderId]: 'failed' });
-
-      expect(await basketStatus(sql, checkout.basketId)).toBe('open');
-      const ledger = await simulator.ledger(checkout.user);
-      expect(ledger.orders).toEqual([expect.objectContaining({ id: orderId, status: 'failed' })]);
+      const ledger = await expectFailedByReconciler(checkout, orderId);
       expect(ledger.payments).toEqual([]);
-      await expectNoMoneyProblems(sql, checkout.user);
     });
 
     it('answers 402 PAYMENT_DECLINED with the order id, keeps the order declined and the basket locked; the reconciler fails it after the expiry', async () => {
@@ -377,13 +377,8 @@ describe('checkout under upstream faults', () => {
       expect(await basketStatus(sql, checkout.basketId)).toBe('locked');
       expect((await simulator.ledger(checkout.user)).payments).toEqual([expect.objectContaining({ order_id: orderId, status: 'failed' })]);
 
-      expect(await reconcile(checkout.user)).toEqual({ [orderId]: 'failed' });
-
-      expect(await basketStatus(sql, checkout.basketId)).toBe('open');
-      const ledger = await simulator.ledger(checkout.user);
-      expect(ledger.orders).toEqual([expect.objectContaining({ id: orderId, status: 'failed' })]);
+      const ledger = await expectFailedByReconciler(checkout, orderId);
       expect(statuses(ledger, isCreatePayment)).toHaveLength(1);
-      await expectNoMoneyProblems(sql, checkout.user);
     });
   });
 

@@ -1,47 +1,11 @@
-import { signDevToken, startSimulator, type RunningSimulator } from '../../dev/simulator';
-import { Deadline } from '../../lib/deadline';
-import { createLogger } from '../../lib/logger';
-import { UpstreamClient, type UpstreamClientOptions } from '../../lib/upstream/client';
 import { UpstreamCallError } from '../../lib/upstream/outcome';
-
-const SECRET = 'client-test-secret-0123456789';
-const log = createLogger({}, 'error');
+import { upstreamTestBed } from '../support/upstream-bed';
 
 describe('the resilient upstream client against the simulator', () => {
-  let sim: RunningSimulator;
-  let token: string;
-  const clients: UpstreamClient[] = [];
+  const { client, options, admin, url } = upstreamTestBed({ secret: 'client-test-secret-0123456789', seed: 7, user: 'client@example.com' });
+  const calls = async () => ((await (await fetch(`${url()}/__ledger`)).json()) as { calls: { method: string; path: string; status: number }[] }).calls;
 
-  const client = (overrides: Partial<UpstreamClientOptions> = {}) => {
-    const created = new UpstreamClient({
-      baseUrl: sim.url,
-      callTimeoutMs: 400,
-      maxAttempts: 4,
-      backoffBaseMs: 5,
-      backoffCapMs: 20,
-      breakerFailureThreshold: 1000,
-      breakerHalfOpenAfterMs: 300,
-      unavailableMeansNoEffect: true,
-      adaptiveTimeout: { floorMs: 50, p99Factor: 1.5, minSamples: 1_000_000, windowSize: 10 },
-      ...overrides,
-    });
-    clients.push(created);
-    return created;
-  };
-  const options = (deadlineMs = 5000) => ({ token, deadline: Deadline.fromNow(deadlineMs), log });
-  const admin = (path: string, body?: unknown, method = 'POST') =>
-    fetch(`${sim.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const calls = async () => ((await (await fetch(`${sim.url}/__ledger`)).json()) as { calls: { method: string; path: string; status: number }[] }).calls;
-
-  beforeAll(async () => {
-    sim = await startSimulator({ jwtSecret: SECRET, seed: 7, hangMs: 1000 });
-    token = await signDevToken(SECRET, 'client@example.com');
-  });
   beforeEach(() => admin('/__reset'));
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await sim.close();
-  });
 
   it('retries a read through 503s and returns the answer', async () => {
     await admin('/__faults', { method: 'GET', path: '/products/', kind: '503', times: 2 });
@@ -152,8 +116,7 @@ describe('the resilient upstream client against the simulator', () => {
   });
 
   it('reports a refused connection as proof that nothing was sent', async () => {
-    const dead = new UpstreamClient({ baseUrl: 'http://127.0.0.1:9', callTimeoutMs: 400, maxAttempts: 1, backoffBaseMs: 1, backoffCapMs: 1, breakerFailureThreshold: 10, breakerHalfOpenAfterMs: 100, unavailableMeansNoEffect: true, adaptiveTimeout: { floorMs: 50, p99Factor: 1.5, minSamples: 1_000_000, windowSize: 10 } });
-    clients.push(dead);
+    const dead = client({ baseUrl: 'http://127.0.0.1:9', maxAttempts: 1, backoffBaseMs: 1, backoffCapMs: 1, breakerFailureThreshold: 10, breakerHalfOpenAfterMs: 100 });
 
     const failure = await dead.call('POST', '/payments/', {}, { ...options(), kind: 'create-payment' }).catch((error) => error);
 

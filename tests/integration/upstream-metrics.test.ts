@@ -1,51 +1,18 @@
-import { signDevToken, startSimulator, type RunningSimulator } from '../../dev/simulator';
-import { Deadline } from '../../lib/deadline';
-import { createLogger } from '../../lib/logger';
 import type { UpstreamAttempt, UpstreamMetrics } from '../../lib/metrics';
-import { UpstreamClient } from '../../lib/upstream/client';
-
-const SECRET = 'metrics-test-secret-0123456789';
-const log = createLogger({}, 'error');
+import { upstreamTestBed } from '../support/upstream-bed';
 
 /** What the upstream client tells its metrics recorder, against the simulator with scripted faults. */
 describe('the upstream client reports every attempt and the breaker to its metrics', () => {
-  let sim: RunningSimulator;
-  let token: string;
-  const clients: UpstreamClient[] = [];
-
+  const bed = upstreamTestBed({ secret: 'metrics-test-secret-0123456789', seed: 11, user: 'metrics@example.com' });
+  const { options } = bed;
   const recording = () => {
     const attempts: UpstreamAttempt[] = [];
     let breakerOpened = 0;
     const metrics: UpstreamMetrics = { attempt: (attempt) => attempts.push(attempt), breakerOpened: () => breakerOpened++ };
     return { attempts, metrics, breakerOpened: () => breakerOpened };
   };
-  const client = (metrics: UpstreamMetrics, overrides: { breakerFailureThreshold?: number; maxAttempts?: number } = {}) => {
-    const created = new UpstreamClient({
-      baseUrl: sim.url,
-      callTimeoutMs: 400,
-      maxAttempts: overrides.maxAttempts ?? 4,
-      backoffBaseMs: 5,
-      backoffCapMs: 20,
-      breakerFailureThreshold: overrides.breakerFailureThreshold ?? 1000,
-      breakerHalfOpenAfterMs: 60_000,
-      unavailableMeansNoEffect: true,
-      adaptiveTimeout: { floorMs: 50, p99Factor: 1.5, minSamples: 1_000_000, windowSize: 10 },
-      metrics,
-    });
-    clients.push(created);
-    return created;
-  };
-  const options = () => ({ token, deadline: Deadline.fromNow(5000), log });
-  const fault = (body: unknown) => fetch(`${sim.url}/__faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-
-  beforeAll(async () => {
-    sim = await startSimulator({ jwtSecret: SECRET, seed: 11, hangMs: 1000 });
-    token = await signDevToken(SECRET, 'metrics@example.com');
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await sim.close();
-  });
+  const client = (metrics: UpstreamMetrics, overrides: { breakerFailureThreshold?: number; maxAttempts?: number } = {}) => bed.client({ breakerHalfOpenAfterMs: 60_000, metrics, ...overrides });
+  const fault = (body: unknown) => bed.admin('/__faults', body);
 
   it('reports each attempt with its number, status or failure, and duration', async () => {
     const { attempts, metrics } = recording();

@@ -29,40 +29,35 @@ function crash(point: CrashPoint): never {
   process.exit(CRASH_EXIT_CODE);
 }
 
-type Step<T> = { [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (result: Awaited<R>, args: A) => boolean : never };
+type Steps<T> = { [K in keyof T]?: T[K] extends (...args: never[]) => Promise<infer R> ? (result: Awaited<R>) => boolean : never };
 
-/** `port` with `steps[method]` checked after each call of that method resolves: true means crash now. */
-function crashAfter<T extends object>(port: T, point: CrashPoint, steps: Partial<Step<T>>): T {
+/** `port` with `isStep` checked after each call of `method` resolves: true means the step is done, so crash now. */
+function crashAfter<T extends object>(port: T, point: CrashPoint, steps: Steps<T>): T {
   return new Proxy(port, {
     get(target, name, receiver) {
       const value = Reflect.get(target, name, receiver);
-      const isStep = steps[name as keyof T] as ((result: unknown, args: unknown[]) => boolean) | undefined;
+      const isStep = steps[name as keyof T] as ((result: unknown) => boolean) | undefined;
       if (typeof value !== 'function' || !isStep) return value;
       return async (...args: unknown[]) => {
         const result = await value.apply(target, args);
-        if (isStep(result, args)) crash(point);
+        if (isStep(result)) crash(point);
         return result;
       };
     },
   });
 }
 
+/** Which port call ends each step. */
+const STEP_ENDS: { [P in CrashPoint]: (ports: Ports) => Partial<Ports> } = {
+  'after-order-row': ({ orders }) => ({ orders: crashAfter(orders, 'after-order-row', { open: (opened) => opened !== undefined }) }),
+  'after-order-created': ({ upstreamOrders }) => ({ upstreamOrders: crashAfter(upstreamOrders, 'after-order-created', { createOrder: () => true }) }),
+  'after-order-placed': ({ orders }) => ({ orders: crashAfter(orders, 'after-order-placed', { transition: (order) => order?.state === 'placed' }) }),
+  'after-payment-recorded': ({ orders }) => ({ orders: crashAfter(orders, 'after-payment-recorded', { startPayment: (started) => started !== undefined }) }),
+  'after-payment-sent': ({ payments }) => ({ payments: crashAfter(payments, 'after-payment-sent', { createPayment: () => true }) }),
+  'after-payment-paid': ({ orders }) => ({ orders: crashAfter(orders, 'after-payment-paid', { finishPayment: (order) => order?.state === 'paid' }) }),
+};
+
 /** Wraps the ports so that the process dies right after `point`'s step. */
 export function crashAt(point: CrashPoint): WrapPorts {
-  return (ports: Ports): Ports => {
-    switch (point) {
-      case 'after-order-row':
-        return { ...ports, orders: crashAfter(ports.orders, point, { open: (opened) => opened !== undefined }) };
-      case 'after-order-created':
-        return { ...ports, upstreamOrders: crashAfter(ports.upstreamOrders, point, { createOrder: () => true }) };
-      case 'after-order-placed':
-        return { ...ports, orders: crashAfter(ports.orders, point, { transition: (order) => order?.state === 'placed' }) };
-      case 'after-payment-recorded':
-        return { ...ports, orders: crashAfter(ports.orders, point, { startPayment: (started) => started !== undefined }) };
-      case 'after-payment-sent':
-        return { ...ports, payments: crashAfter(ports.payments, point, { createPayment: () => true }) };
-      case 'after-payment-paid':
-        return { ...ports, orders: crashAfter(ports.orders, point, { finishPayment: (order) => order?.state === 'paid' }) };
-    }
-  };
+  return (ports) => ({ ...ports, ...STEP_ENDS[point](ports) });
 }

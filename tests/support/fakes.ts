@@ -369,13 +369,14 @@ export class InMemoryOrders implements OrderRepository {
 /** The upstream calls Checkout makes, named after the port methods. */
 export type UpstreamCall = 'createOrder' | 'findOrdersByCorrelation' | 'setOrderStatus' | 'createPayment' | 'getPayment' | 'refundPayment';
 
-const ROUTES: Record<UpstreamCall, { method: string; path: string }> = {
-  createOrder: { method: 'POST', path: '/orders/' },
-  findOrdersByCorrelation: { method: 'GET', path: '/orders/' },
-  setOrderStatus: { method: 'PATCH', path: '/orders/{id}' },
-  createPayment: { method: 'POST', path: '/payments/' },
-  getPayment: { method: 'GET', path: '/payments/{id}' },
-  refundPayment: { method: 'DELETE', path: '/payments/{id}' },
+/** Each call's upstream route, as "METHOD path". */
+const ROUTES: Record<UpstreamCall, string> = {
+  createOrder: 'POST /orders/',
+  findOrdersByCorrelation: 'GET /orders/',
+  setOrderStatus: 'PATCH /orders/{id}',
+  createPayment: 'POST /payments/',
+  getPayment: 'GET /payments/{id}',
+  refundPayment: 'DELETE /payments/{id}',
 };
 
 /**
@@ -545,7 +546,7 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
     this.counts[call] += 1;
     this.lastOptions[call] = options;
     const fault = this.faults[call].shift();
-    const error = fault && new UpstreamCallError(fault.outcome, ROUTES[call].method, ROUTES[call].path);
+    const error = fault && new UpstreamCallError(fault.outcome, ...(ROUTES[call].split(' ') as [string, string]));
     if (fault && !fault.afterEffect) throw error;
     const result = effect();
     if (error) throw error;

@@ -1,28 +1,7 @@
 import { createLogger, createPowertoolsLogger, redact, REDACTED, wrap } from '../../lib/logger';
+import { captureOutput, jsonLines } from '../support/output';
 
-/** Everything written to stdout and stderr while `work` runs (Powertools writes info to one, warn/error to the other). */
-function captureOutput(work: () => void): string {
-  const chunks: string[] = [];
-  const capture = (chunk: unknown) => {
-    chunks.push(String(chunk));
-    return true;
-  };
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
-  try {
-    work();
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return chunks.join('');
-}
-
-const lines = (output: string) =>
-  output
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Record<string, any>);
+const lines = jsonLines;
 
 // A real-looking JWT and a sealed token (lib/credentials.ts format).
 const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJjYXNoaWVyQGV4YW1wbGUuY29tIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ';

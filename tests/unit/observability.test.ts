@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import { AppError } from '../../lib/errors';
 import { endpoint } from '../../lib/http/endpoint';
 import type { ServiceEvent } from '../../lib/http/middleware';
+import { captureStart, jsonLines } from '../support/output';
 
 /**
  * The middleware stack every handler shares, invoked in-process as Lambda
@@ -45,31 +46,11 @@ const context = (awsRequestId: string) =>
   }) as unknown as Context;
 
 async function invoke(requestId: string, outcome: string, routeKey?: string) {
-  const chunks: string[] = [];
-  const capture = (chunk: unknown) => {
-    chunks.push(String(chunk));
-    return true;
-  };
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
-  let response;
-  try {
-    response = await handler(event(requestId, outcome, routeKey), context(`lambda-${requestId}`));
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const entries = chunks
-    .join('')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Record<string, any>);
-  return {
-    response,
-    output: chunks.join(''),
-    logs: entries.filter((entry) => !entry._aws),
-    metrics: entries.filter((entry) => entry._aws),
-  };
+  const capture = captureStart();
+  let output = '';
+  const response = await handler(event(requestId, outcome, routeKey), context(`lambda-${requestId}`)).finally(() => (output = capture.stop()));
+  const entries = jsonLines(output);
+  return { response, output, logs: entries.filter((entry) => !entry._aws), metrics: entries.filter((entry) => entry._aws) };
 }
 
 /** The names of the metrics in one EMF line, and its dimension sets. */

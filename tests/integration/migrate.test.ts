@@ -4,24 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { migrate } from '../../lib/db/migrate';
-import { connect, type PostgresSql, type Sql } from '../../lib/db/sql';
-import { createDatabase, dropDatabase, PROJECT_ROOT } from '../../dev/infra/database';
-import { drivers } from '../support/drivers';
+import { PROJECT_ROOT } from '../../dev/infra/database';
+import { drivers, ownDatabase } from '../support/drivers';
 
 describe.each(drivers)('migration runner against a real Postgres ($name)', (driver) => {
-  const serverUrl = process.env.DATABASE_URL!;
-  const name = `migrate_test_${process.pid}_${driver.name === 'postgres.js' ? 'pg' : 'data_api'}`;
-  let sql: Sql;
-  let second: Sql;
-  /** postgres.js, for resetting and inspecting the database around the driver under test. */
-  let admin: PostgresSql;
+  /** admin: postgres.js, for resetting and inspecting the database around the driver under test. */
+  const { name, admin, connect } = ownDatabase(driver, 'migrate_test');
+  const sql = connect();
+  const second = connect();
   let dir: string;
-
-  beforeAll(async () => {
-    admin = connect(await createDatabase(serverUrl, name), { max: 2 });
-    sql = driver.connect({ database: name, max: 2 });
-    second = driver.connect({ database: name, max: 2 });
-  });
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'migrations-'));
@@ -31,12 +22,6 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
 
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  afterAll(async () => {
-    await sql.end();
-    await second.end();
-    await admin.end();
-    await dropDatabase(serverUrl, name);
-  });
 
   it('applies pending migrations in order and records them', async () => {
     await writeFile(path.join(dir, '002_gadgets.sql'), 'create table gadgets (widget_id int references widgets(id));');

@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createDatabase, dropDatabase } from '../../dev/infra/database';
-import { migrate } from '../../lib/db/migrate';
-import { connect, type PostgresSql, type Sql } from '../../lib/db/sql';
 import { PostgresOrderRepository } from '../../lib/orders/postgres-repository';
 import type { HealthThresholds } from '../../lib/orders/repository';
 import type { OrderState } from '../../lib/orders/state-machine';
-import { drivers } from '../support/drivers';
+import { drivers, ownDatabase } from '../support/drivers';
 
 const MINUTE = 60_000;
 /** The service's defaults: abandoned after 2 min, declined expire after 30 min, stuck when overdue by 15 min. */
@@ -17,24 +14,8 @@ const THRESHOLDS: HealthThresholds = { abandonedAfterMs: 2 * MINUTE, declinedExp
  * orders to the shared one.
  */
 describe.each(drivers)('order health by state, for the reconciler gauges ($name)', (driver) => {
-  const serverUrl = process.env.DATABASE_URL!;
-  const name = `order_health_${process.pid}_${driver.name === 'postgres.js' ? 'pg' : 'data_api'}`;
-  let admin: PostgresSql;
-  let sql: Sql;
-  let orders: PostgresOrderRepository;
-
-  beforeAll(async () => {
-    admin = connect(await createDatabase(serverUrl, name), { max: 2 });
-    await migrate(admin);
-    sql = driver.connect({ database: name, max: 2 });
-    orders = new PostgresOrderRepository(sql);
-  });
-
-  afterAll(async () => {
-    await sql.end();
-    await admin.end();
-    await dropDatabase(serverUrl, name);
-  });
+  const { admin, connect } = ownDatabase(driver, 'order_health', { migrated: true });
+  const orders = new PostgresOrderRepository(connect());
 
   beforeEach(async () => {
     await admin`delete from orders`;

@@ -1,4 +1,6 @@
 import { LOCAL_DATA_API } from '../../dev/infra/data-api-emulator';
+import { createDatabase, dropDatabase } from '../../dev/infra/database';
+import { migrate } from '../../lib/db/migrate';
 import { connectDataApi, type DataApiOptions } from '../../lib/db/data-api';
 import { connect, type PostgresSql, type Sql } from '../../lib/db/sql';
 
@@ -50,6 +52,34 @@ export function suiteClients(driver: TestDriver, options: { max: number; beforeC
     await Promise.all([clients.sql.end(), clients.admin.end()]);
   });
   return clients;
+}
+
+/**
+ * For one describe block: a database of its own on the test server (created
+ * before its tests, dropped after them), postgres.js on it (`admin`), and
+ * clients of the driver under test on it (`connect()`), closed with it.
+ */
+export function ownDatabase(driver: TestDriver, prefix: string, options: { migrated?: boolean } = {}): { name: string; admin: PostgresSql; connect(): Sql } {
+  const name = `${prefix}_${process.pid}_${driver.name === 'postgres.js' ? 'pg' : 'data_api'}`;
+  const admin = connect(databaseUrl(name), { max: 2 });
+  const clients: Sql[] = [];
+  beforeAll(async () => {
+    await createDatabase(databaseUrl(), name);
+    if (options.migrated) await migrate(admin);
+  });
+  afterAll(async () => {
+    await Promise.all([...clients, admin].map((client) => client.end()));
+    await dropDatabase(databaseUrl(), name);
+  });
+  return {
+    name,
+    admin,
+    connect: () => {
+      const client = driver.connect({ database: name, max: 2 });
+      clients.push(client);
+      return client;
+    },
+  };
 }
 
 /** postgres.js on the test database, for arranging and inspecting rows around the driver under test. */

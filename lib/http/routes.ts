@@ -73,6 +73,13 @@ export const defineRoute = <const R extends RouteSpec>(route: R): R => route;
 export const routeKey = (route: Pick<RouteSpec, 'method' | 'path'>): string => `${route.method} ${route.path}`;
 
 const UPSTREAM_FAILURES = ['UPSTREAM_ERROR', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT'] as const satisfies readonly ErrorCode[];
+/** What a paying request may answer when it did not pay: declined, unknown, or the upstream failing. */
+const PAYMENT_FAILURES = ['PAYMENT_DECLINED', 'PAYMENT_STATUS_UNKNOWN', ...UPSTREAM_FAILURES] as const satisfies readonly ErrorCode[];
+const PAYMENT_PENDING: ResponseSpec = {
+  description: 'The upstream accepted the payment as pending (status paying); retry with the same key after Retry-After',
+  body: orderView,
+  headers: ['location', 'retry-after'],
+};
 const BASKET_WRITE_REFUSALS = ['BASKET_NOT_FOUND', 'BASKET_LOCKED', 'BASKET_CLOSED', 'VERSION_MISMATCH'] as const satisfies readonly ErrorCode[];
 
 const basketAnswer = (status: number, description: string, extraHeaders: readonly ResponseHeader[] = []) => ({
@@ -206,9 +213,9 @@ export const routes = {
     idempotent: true,
     responses: {
       201: { description: 'Paid (status paid), or with pay: false prepared (status placed)', body: orderView, headers: ['location'] },
-      202: { description: 'The upstream accepted the payment as pending (status paying); retry with the same key after Retry-After', body: orderView, headers: ['location', 'retry-after'] },
+      202: PAYMENT_PENDING,
     },
-    errors: ['BASKET_NOT_FOUND', 'BASKET_EMPTY', 'BASKET_LOCKED', 'BASKET_CLOSED', 'VERSION_MISMATCH', 'ORDER_STATE_CONFLICT', 'PAYMENT_DECLINED', 'PAYMENT_STATUS_UNKNOWN', ...UPSTREAM_FAILURES],
+    errors: ['BASKET_NOT_FOUND', 'BASKET_EMPTY', 'BASKET_LOCKED', 'BASKET_CLOSED', 'VERSION_MISMATCH', 'ORDER_STATE_CONFLICT', ...PAYMENT_FAILURES],
   }),
   listOrders: defineRoute({
     method: 'GET',
@@ -246,9 +253,9 @@ export const routes = {
     idempotent: true,
     responses: {
       201: { description: 'Paid', body: orderView, headers: ['location'] },
-      202: { description: 'The upstream accepted the payment as pending (status paying); retry with the same key after Retry-After', body: orderView, headers: ['location', 'retry-after'] },
+      202: PAYMENT_PENDING,
     },
-    errors: ['ORDER_NOT_FOUND', 'ORDER_STATE_CONFLICT', 'PAYMENT_DECLINED', 'PAYMENT_STATUS_UNKNOWN', ...UPSTREAM_FAILURES],
+    errors: ['ORDER_NOT_FOUND', 'ORDER_STATE_CONFLICT', ...PAYMENT_FAILURES],
   }),
   cancelOrder: defineRoute({
     method: 'DELETE',

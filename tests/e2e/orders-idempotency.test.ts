@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { basketStatus, basketWithPizza, expectHangsOutlastTheCallTimeout, expectNoMoneyProblems, isCreateOrder, isCreatePayment, isOrderOrPaymentCall, newCashier, orderStatesOf, payAgain, placeOrder } from '../support/checkout';
+import { basketStatus, basketWithPizza, expectHangsOutlastTheCallTimeout, expectNoMoneyProblems, isCreateOrder, isCreatePayment, isOrderOrPaymentCall, newCashier, orderStatesOf, payAgain, placeOrder, type Cashier } from '../support/checkout';
 import { runReconciler, simulator, type ApiResponse } from '../support/http';
 import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';
@@ -15,6 +15,14 @@ const sql = suiteDb();
 
 beforeAll(expectHangsOutlastTheCallTimeout);
 
+/** A new cashier with a basket of one pizza, and a fresh Idempotency-Key. */
+async function freshCheckout(): Promise<{ cashier: Cashier; basketId: string; key: string }> {
+  const cashier = await newCashier('idem');
+  return { cashier, basketId: await basketWithPizza(cashier), key: randomUUID() };
+}
+
+const declineNextPayment = (cashier: Cashier) => simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
+
 function expectReplayOf(replay: ApiResponse, first: ApiResponse): void {
   expect(replay.status).toBe(first.status);
   expect(replay.text).toBe(first.text);
@@ -24,9 +32,7 @@ function expectReplayOf(replay: ApiResponse, first: ApiResponse): void {
 
 describe('Idempotency-Key on the paying routes', () => {
   it('replays the first 201 for a repeated key, byte for byte with its Location, without calling the upstream again, even after the order completed', async () => {
-    const cashier = await newCashier('idem');
-    const basketId = await basketWithPizza(cashier);
-    const key = randomUUID();
+    const { cashier, basketId, key } = await freshCheckout();
     const first = await placeOrder(cashier, basketId, key);
     expect(first.status).toBe(201);
     await runReconciler();
@@ -63,9 +69,7 @@ describe('Idempotency-Key on the paying routes', () => {
   });
 
   it('refuses the same key for the same basket with another body (an empty object where there was none)', async () => {
-    const cashier = await newCashier('idem');
-    const basketId = await basketWithPizza(cashier);
-    const key = randomUUID();
+    const { cashier, basketId, key } = await freshCheckout();
     expect((await placeOrder(cashier, basketId, key)).status).toBe(201);
 
     const reused = await placeOrder(cashier, basketId, key, { body: {} });
@@ -77,10 +81,8 @@ describe('Idempotency-Key on the paying routes', () => {
   });
 
   it('refuses a checkout key reused to pay an order again', async () => {
-    const cashier = await newCashier('idem');
-    const basketId = await basketWithPizza(cashier);
-    const key = randomUUID();
-    await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
+    const { cashier, basketId, key } = await freshCheckout();
+    await declineNextPayment(cashier);
     const declined = await placeOrder(cashier, basketId, key);
     expect(declined.status).toBe(402);
 
@@ -160,9 +162,7 @@ describe('Idempotency-Key on the paying routes', () => {
   });
 
   it('does not store a request refused by validation: the same key then runs the checkout', async () => {
-    const cashier = await newCashier('idem');
-    const basketId = await basketWithPizza(cashier);
-    const key = randomUUID();
+    const { cashier, basketId, key } = await freshCheckout();
     const invalid = await placeOrder(cashier, basketId, key, { headers: { 'if-match': 'not-a-version' } });
     expect(invalid.status).toBe(422);
     expect(invalid.body.error.code).toBe('VALIDATION_FAILED');
@@ -175,10 +175,8 @@ describe('Idempotency-Key on the paying routes', () => {
   });
 
   it('replays a 402 decline for the same key instead of paying again', async () => {
-    const cashier = await newCashier('idem');
-    const basketId = await basketWithPizza(cashier);
-    const key = randomUUID();
-    await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
+    const { cashier, basketId, key } = await freshCheckout();
+    await declineNextPayment(cashier);
     const declined = await placeOrder(cashier, basketId, key);
     expect(declined.status).toBe(402);
     expect(declined.body.error).toMatchObject({ code: 'PAYMENT_DECLINED', orderId: expect.any(String) });
@@ -194,9 +192,7 @@ describe('Idempotency-Key on the paying routes', () => {
   });
 
   it('does not store a 503: the same key runs again and pays, and only that answer is replayed', async () => {
-    const cashier = await newCashier('idem');
-    const basketId = await basketWithPizza(cashier);
-    const key = randomUUID();
+    const { cashier, basketId, key } = await freshCheckout();
     await simulator.queueFault({ method: 'POST', path: '/orders/', kind: '503', times: 4, user: cashier.user });
     const unavailable = await placeOrder(cashier, basketId, key);
     expect(unavailable.status).toBe(503);
@@ -216,9 +212,7 @@ describe('Idempotency-Key on the paying routes', () => {
   });
 
   it('answers 409 REQUEST_IN_PROGRESS with Retry-After while the first request with the key still runs, then replays its answer', async () => {
-    const cashier = await newCashier('idem');
-    const basketId = await basketWithPizza(cashier);
-    const key = randomUUID();
+    const { cashier, basketId, key } = await freshCheckout();
     await simulator.queueFault({ method: 'POST', path: '/orders/', kind: 'hang_after', user: cashier.user });
 
     const running = placeOrder(cashier, basketId, key);
@@ -240,7 +234,7 @@ describe('Idempotency-Key on the paying routes', () => {
   it('replays a pay-again answer for its key without sending a second payment', async () => {
     const cashier = await newCashier('idem');
     const basketId = await basketWithPizza(cashier);
-    await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
+    await declineNextPayment(cashier);
     const declined = await placeOrder(cashier, basketId, randomUUID());
     const orderId = declined.body.error.orderId;
     const key = randomUUID();

@@ -53,7 +53,7 @@ export interface CheckoutOptions {
 }
 
 /** Times the basket is read, priced and locked again when it changed between the reading and the lock. */
-const MAX_OPEN_ATTEMPTS = 3;
+const MAX_OPEN_ATTEMPTS = 5;
 /** Rounds of "POST /orders/ was ambiguous, GET /orders/ proved it absent, POST again" before giving up for now. */
 const MAX_CREATE_ROUNDS = 2;
 /** First and longest pause between reads of a payment the upstream answered 'pending'. */

@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { rootLogger, SERVICE_NAME } from './logger';
 
 /**
@@ -37,46 +38,68 @@ export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 type Dimensions = Record<string, string>;
 
+type Metadata = Record<string, string | undefined>;
+
 interface Group {
   dimensions: Dimensions;
   /** Extra dimension sets (subsets of `dimensions`) the same data points are also published under. */
   rollups: string[][];
   points: Array<{ name: MetricName; unit: Unit; value: number }>;
+  /** Plain keys of the EMF line (e.g. the request id). */
+  metadata: Metadata;
+}
+
+/** Set while work goes on after its request was answered (afterTheReply): the request's metadata. */
+const afterReply = new AsyncLocalStorage<Metadata>();
+
+/**
+ * Runs `work`, which goes on after the reply (completing a paid order
+ * upstream), so that the points it records are published on their own with
+ * `metadata`, and not with whatever invocation the container serves by the
+ * time they land.
+ */
+export function afterTheReply(metadata: Metadata, work: () => void): void {
+  afterReply.run(metadata, work);
 }
 
 /**
  * Collects data points during an invocation and publishes them through
  * Powertools Metrics at its end: one EMF line per combination of dimensions,
- * repeated points of a metric as one array of values. Points recorded outside
- * an invocation (work that goes on after the reply) are published on the next
- * turn of the event loop, so they are not held back until the next request.
+ * repeated points of a metric as one array of values. Points recorded after
+ * a reply (afterTheReply) or outside any invocation are published on their
+ * own on the next turn of the event loop, so they are neither held back until
+ * the next request nor mixed into it.
  */
 export class MetricsRecorder {
+  /** The open invocation's points. */
   private groups = new Map<string, Group>();
+  /** Points that belong to no open invocation. */
+  private detached = new Map<string, Group>();
   private invocationOpen = false;
-  private flushScheduled = false;
+  private detachedFlushScheduled = false;
 
   constructor(readonly metrics: Metrics) {}
 
-  /** Marks the start of an invocation: points wait for flush(). */
+  /** Marks the start of an invocation: its points wait for flush(). */
   begin(): void {
     this.invocationOpen = true;
   }
 
   add(name: MetricName, unit: Unit, value: number, dimensions: Dimensions = {}, rollups: string[][] = []): void {
-    const key = JSON.stringify([Object.entries(dimensions).sort(), rollups]);
-    let group = this.groups.get(key);
+    const ownMetadata = afterReply.getStore() ?? (this.invocationOpen ? undefined : {});
+    const groups = ownMetadata ? this.detached : this.groups;
+    const key = JSON.stringify([Object.entries(dimensions).sort(), rollups, ownMetadata ?? null]);
+    let group = groups.get(key);
     if (!group) {
-      group = { dimensions, rollups, points: [] };
-      this.groups.set(key, group);
+      group = { dimensions, rollups, points: [], metadata: ownMetadata ?? {} };
+      groups.set(key, group);
     }
     group.points.push({ name, unit, value });
-    if (!this.invocationOpen && !this.flushScheduled) {
-      this.flushScheduled = true;
+    if (ownMetadata && !this.detachedFlushScheduled) {
+      this.detachedFlushScheduled = true;
       setImmediate(() => {
-        this.flushScheduled = false;
-        // An invocation that began meanwhile publishes them with its own at its end.
-        if (!this.invocationOpen) this.publish({});
+        this.detachedFlushScheduled = false;
+        this.publish(this.detached);
       });
     }
   }
@@ -85,20 +108,21 @@ export class MetricsRecorder {
     this.add(name, MetricUnit.Count, value, dimensions, rollups);
   }
 
-  /** Ends the invocation: publishes every stored point, with `metadata` as non-dimension keys (e.g. the request id). */
-  flush(metadata: Record<string, string | undefined> = {}): void {
+  /** Ends the invocation: publishes its points, with `metadata` as non-dimension keys (e.g. the request id). */
+  flush(metadata: Metadata = {}): void {
     this.invocationOpen = false;
-    this.publish(metadata);
+    for (const group of this.groups.values()) group.metadata = metadata;
+    this.publish(this.groups);
   }
 
-  private publish(metadata: Record<string, string | undefined>): void {
-    const groups = [...this.groups.values()];
-    this.groups.clear();
+  private publish(from: Map<string, Group>): void {
+    const groups = [...from.values()];
+    from.clear();
     for (const group of groups) {
       const sets = Object.keys(group.dimensions).length > 0 ? [Object.keys(group.dimensions), ...group.rollups] : [];
       for (const set of sets) this.metrics.addDimensions(Object.fromEntries(set.map((name) => [name, group.dimensions[name]!])));
       for (const point of group.points) this.metrics.addMetric(point.name, point.unit, point.value);
-      for (const [key, value] of Object.entries(metadata)) if (value !== undefined) this.metrics.addMetadata(key, value);
+      for (const [key, value] of Object.entries(group.metadata)) if (value !== undefined) this.metrics.addMetadata(key, value);
       this.metrics.publishStoredMetrics();
     }
   }

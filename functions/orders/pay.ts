@@ -1,4 +1,4 @@
-import { endpoint, upstreamCallOptions } from '../../lib/http/endpoint';
+import { afterReply, endpoint, upstreamCallOptions } from '../../lib/http/endpoint';
 import { routes } from '../../lib/http/routes';
 import { paymentReply } from '../../lib/orders/http';
 import { services } from '../../lib/services';
@@ -6,6 +6,6 @@ import { services } from '../../lib/services';
 export const handler = endpoint(routes.payOrder, async (request) => {
   const call = upstreamCallOptions(request);
   const order = await services().checkout.payOrder(request.caller, request.params.orderId, call);
-  services().checkout.completeAfterReply(order, call);
+  afterReply(request, () => services().checkout.completeAfterReply(order, call));
   return paymentReply(order);
 });

@@ -8,6 +8,7 @@ import { config, type Config } from '../config';
 import { services } from '../services';
 import type { Deadline } from '../deadline';
 import type { Logger } from '../logger';
+import { afterTheReply } from '../metrics';
 import { INTERNAL_ERROR_BODY } from './error-response';
 import { idempotency } from './idempotency';
 import { authenticate, mapErrors, requestContext, validateInput, type ServiceEvent } from './middleware';
@@ -122,4 +123,9 @@ export function endpoint(
 /** What every upstream call made on behalf of this request needs. */
 export function upstreamCallOptions(request: Pick<AuthenticatedRequest<undefined, undefined, undefined, undefined>, 'caller' | 'deadline' | 'log' | 'signal'>) {
   return { token: request.caller.token, deadline: request.deadline, log: request.log, signal: request.signal };
+}
+
+/** Starts work that goes on after the reply: its metrics are published on their own, with this request's id. */
+export function afterReply(request: Pick<EndpointRequest<undefined, undefined, undefined, undefined>, 'requestId'>, work: () => void): void {
+  afterTheReply({ requestId: request.requestId }, work);
 }

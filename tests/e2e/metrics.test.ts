@@ -60,7 +60,11 @@ describe('metrics in the handler output (EMF)', () => {
 
     expect(ordered.status).toBe(201);
     expect(ordered.headers.get('x-request-id')).toBe(requestId);
-    const lines = await emfLines('requestId', requestId, (found) => found.some((emf) => has(emf, 'Checkouts')) && found.some((emf) => emf.route === 'POST /payments/'));
+    const lines = await emfLines(
+      'requestId',
+      requestId,
+      (found) => found.some((emf) => has(emf, 'Checkouts')) && found.some((emf) => emf.route === 'POST /payments/') && found.some((emf) => emf.route === 'PATCH /orders/{id}'),
+    );
 
     const checkout = lines.filter((emf) => has(emf, 'Checkouts'));
     expect(checkout).toHaveLength(1);
@@ -81,6 +85,10 @@ describe('metrics in the handler output (EMF)', () => {
       expect(call!.UpstreamLatency).toBeGreaterThanOrEqual(0);
       expect(call!.UpstreamLatency).toBeLessThan(1500);
     }
+    // Completing the order upstream after the reply: published on its own, still with this request's id.
+    const completion = lines.filter((emf) => emf.route === 'PATCH /orders/{id}' && has(emf, 'UpstreamCalls'));
+    expect(completion).toEqual([expect.objectContaining({ outcome: '2xx', UpstreamCalls: 1 })]);
+    expect(checkout[0]).not.toHaveProperty('UpstreamCalls');
     // No retries, no breaker in a clean checkout.
     expect(lines.filter((emf) => has(emf, 'UpstreamRetries') || has(emf, 'BreakerOpened'))).toEqual([]);
 

@@ -1,5 +1,5 @@
 import '../support/metrics-on';
-import { checkoutOutcome, createMetrics, MetricName, MetricsRecorder, recordCheckout, recordOrderGauges, recordReconcilerRun, upstreamMetrics, upstreamOutcome, upstreamRoute } from '../../lib/metrics';
+import { afterTheReply, checkoutOutcome, createMetrics, MetricName, MetricsRecorder, recordCheckout, recordOrderGauges, recordReconcilerRun, upstreamMetrics, upstreamOutcome, upstreamRoute } from '../../lib/metrics';
 
 type Emf = Record<string, any>;
 
@@ -153,28 +153,35 @@ describe('metric names, units and dimensions', () => {
     });
   });
 
-  it('holds points until the invocation ends, and publishes points recorded outside one on their own', async () => {
+  it('holds points until the invocation ends; points recorded after a reply, or outside any invocation, are published on their own', async () => {
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
     const emfs = await published(async (recorder) => {
       recorder.begin();
       recordCheckout('POST /baskets/{basketId}/orders', 201, undefined, false, recorder);
-      await new Promise((resolve) => setImmediate(resolve));
+      await tick();
       expect(recorder.metrics.hasStoredMetrics()).toBe(false);
+      // After the reply to r-1, completing its order upstream: the answer lands later.
+      let land!: () => void;
+      afterTheReply({ requestId: 'r-1' }, () => {
+        void new Promise<void>((resolve) => (land = resolve)).then(() => upstreamMetrics(recorder).attempt({ method: 'PATCH', path: '/orders/o-1', attempt: 1, durationMs: 25, status: 200 }));
+      });
       recorder.flush({ requestId: 'r-1' });
-      // After the reply, e.g. completing the order upstream in the background.
-      upstreamMetrics(recorder).attempt({ method: 'PATCH', path: '/orders/o-1', attempt: 1, durationMs: 25, status: 200 });
-      await new Promise((resolve) => setImmediate(resolve));
-      // Background work that records while the next invocation has begun: published with that one.
+      // Work outside any invocation.
       upstreamMetrics(recorder).attempt({ method: 'PATCH', path: '/orders/o-2', attempt: 1, durationMs: 30, status: 200 });
+      await tick();
+      // The next invocation has begun when r-1's completion lands: it is not r-2's.
       recorder.begin();
-      await new Promise((resolve) => setImmediate(resolve));
+      land();
+      await tick();
+      await tick();
       recordCheckout('POST /orders/{orderId}/payments', 201, undefined, false, recorder);
       recorder.flush({ requestId: 'r-2' });
     });
-    expect(emfs.map((emf) => [emf.route, emf.requestId])).toEqual([
-      ['POST /baskets/{basketId}/orders', 'r-1'],
-      ['PATCH /orders/{id}', undefined],
-      ['PATCH /orders/{id}', 'r-2'],
-      ['POST /orders/{orderId}/payments', 'r-2'],
+    expect(emfs.map((emf) => [emf.route, emf.requestId, emf.UpstreamLatency])).toEqual([
+      ['POST /baskets/{basketId}/orders', 'r-1', undefined],
+      ['PATCH /orders/{id}', undefined, 30],
+      ['PATCH /orders/{id}', 'r-1', 25],
+      ['POST /orders/{orderId}/payments', 'r-2', undefined],
     ]);
   });
 });

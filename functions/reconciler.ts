@@ -1,6 +1,5 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { config } from '../lib/config';
 import { observability } from '../lib/http/observability';
 import { powertoolsLogger, rootLogger } from '../lib/logger';
 import { recordOrderGauges, recordReconcilerRun } from '../lib/metrics';
@@ -27,25 +26,7 @@ export const handler = middy<ScheduledEvent, ReconcileReport, Error, Context>()
       errors: report.errors,
       withoutCredentials: report.withoutCredentials,
     });
-    try {
-      const c = config();
-      const byState = await services().orders.healthByState({
-        abandonedAfterMs: c.ORDER_ABANDONED_AFTER_SECONDS * 1000,
-        declinedExpiryMs: c.ORDER_DECLINED_EXPIRY_MINUTES * 60_000,
-        stuckAfterMs: c.STUCK_ORDER_MINUTES * 60_000,
-      });
-      const unsettled = Object.entries(byState).filter(([state]) => state !== 'unknown').map(([, health]) => health!);
-      const gauges = {
-        unknownOrders: byState.unknown?.count ?? 0,
-        oldestUnknownOrderSeconds: byState.unknown?.oldestIdleSeconds ?? 0,
-        stuckOrders: unsettled.reduce((sum, health) => sum + health.stuck, 0),
-        reconcilerLagSeconds: Math.max(0, ...unsettled.map((health) => health.overdueSeconds)),
-      };
-      recordOrderGauges(gauges);
-      log.info('order gauges', gauges);
-    } catch (error) {
-      log.error('could not measure the order gauges', { error });
-    }
+    if (report.gauges) recordOrderGauges(report.gauges);
     return report;
   });
 

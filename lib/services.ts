@@ -81,6 +81,7 @@ export function createServices(c: Config, sql: Sql, wrapPorts: WrapPorts = (port
     batchSize: c.RECONCILER_BATCH_SIZE,
     abandonedAfterMs,
     declinedExpiryMs: c.ORDER_DECLINED_EXPIRY_MINUTES * 60_000,
+    stuckAfterMs: c.STUCK_ORDER_MINUTES * 60_000,
     // A run that dies keeps its rows no longer than it could have run.
     leaseMs: RECONCILER_RUN_BUDGET_MS + c.REQUEST_DEADLINE_MS,
     perOrderDeadlineMs: c.REQUEST_DEADLINE_MS,

@@ -387,11 +387,6 @@ export class PostgresOrderRepository implements OrderRepository {
       where id = ${orderId}`;
   }
 
-  async countByState(): Promise<Record<string, number>> {
-    const rows = await this.sql<{ state: string; n: number }[]>`select state, count(*)::int as n from orders group by state`;
-    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
-  }
-
   async healthByState(thresholds: HealthThresholds): Promise<Partial<Record<OrderState, StateHealth>>> {
     const ms = (value: number) => this.sql`${value}::double precision * interval '1 millisecond'`;
     // due_at: when the order became the reconciler's to settle (as claimForReconcile decides).

@@ -2,6 +2,7 @@ import type { TokenVault } from '../credentials';
 import { Deadline } from '../deadline';
 import type { IdempotencyStore } from '../idempotency/store';
 import type { Logger } from '../logger';
+import type { OrderGauges } from '../metrics';
 import type { CallOptions } from '../upstream/client';
 import { upstreamIdOf, type Checkout } from './checkout';
 import type { Order } from './order';
@@ -11,6 +12,8 @@ import type { OrderRepository, ReconcileClaim } from './repository';
 
 export interface ReconcilerOptions extends Omit<ReconcileClaim, 'limit'> {
   batchSize: number;
+  /** An unsettled order overdue by more than this counts as stuck in the gauges. */
+  stuckAfterMs: number;
   /** Budget for one order's upstream calls. */
   perOrderDeadlineMs: number;
   /** How long one run may keep settling orders (below the function's timeout); the rest wait for the next run. */
@@ -30,8 +33,8 @@ export interface ReconcileReport {
   withoutCredentials: number;
   errors: number;
   purgedKeys: number;
-  /** Orders whose payment outcome is unknown: they need a person to check with the payment provider. */
-  needFollowUp: Record<string, number>;
+  /** Measured after the run (undefined when that failed): unknown orders need a person to check with the payment provider. */
+  gauges?: OrderGauges;
 }
 
 /**
@@ -68,7 +71,6 @@ export class Reconciler {
       withoutCredentials: 0,
       errors: 0,
       purgedKeys: 0,
-      needFollowUp: {},
     };
     const stopStartingAt = Date.now() + this.options.runBudgetMs - this.options.perOrderDeadlineMs;
     const claimed = await this.orders.claimForReconcile({ ...this.options, limit: this.options.batchSize });
@@ -100,11 +102,29 @@ export class Reconciler {
       }
     }
     report.purgedKeys = await this.idempotency.purgeExpired(500);
-    const counts = await this.orders.countByState();
-    report.needFollowUp = counts.unknown ? { unknown: counts.unknown } : {};
-    if (counts.unknown) log.warn('orders with an unknown payment outcome need follow-up', { unknown: counts.unknown });
+    report.gauges = await this.measure(log);
+    if (report.gauges?.unknownOrders) log.warn('orders with an unknown payment outcome need follow-up', { unknown: report.gauges.unknownOrders });
     log.info('reconciler run finished', { ...report });
     return report;
+  }
+
+  /** The gauges the alarms watch, from one grouped query; undefined (and logged) when it fails, so the run still reports. */
+  private async measure(log: Logger): Promise<OrderGauges | undefined> {
+    try {
+      const byState = await this.orders.healthByState(this.options);
+      const unsettled = Object.entries(byState).filter(([state]) => state !== 'unknown').map(([, health]) => health!);
+      const gauges = {
+        unknownOrders: byState.unknown?.count ?? 0,
+        oldestUnknownOrderSeconds: byState.unknown?.oldestIdleSeconds ?? 0,
+        stuckOrders: unsettled.reduce((sum, health) => sum + health.stuck, 0),
+        reconcilerLagSeconds: Math.max(0, ...unsettled.map((health) => health.overdueSeconds)),
+      };
+      log.info('order gauges', gauges);
+      return gauges;
+    } catch (error) {
+      log.error('could not measure the order gauges', { error });
+      return undefined;
+    }
   }
 
   private settle(order: Order, call: CallOptions): Promise<Order> {

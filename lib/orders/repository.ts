@@ -135,7 +135,6 @@ export interface OrderRepository {
   claimForReconcile(claim: ReconcileClaim): Promise<Order[]>;
   /** The duplicate check is done (or not needed any more). */
   clearDuplicateCheck(orderId: string): Promise<void>;
-  countByState(): Promise<Record<string, number>>;
   /**
    * For the reconciler's gauges: per unsettled state (and `unknown`) how many
    * orders, how long the least recently changed one has been idle, how long

@@ -339,9 +339,6 @@ export class InMemoryOrders implements OrderRepository {
   clearDuplicateCheck(): Promise<void> {
     return notUsed();
   }
-  countByState(): Promise<Record<string, number>> {
-    return notUsed();
-  }
   healthByState(_thresholds: HealthThresholds): Promise<Partial<Record<OrderState, StateHealth>>> {
     return notUsed();
   }

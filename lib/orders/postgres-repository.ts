@@ -148,7 +148,7 @@ export class PostgresOrderRepository implements OrderRepository {
         state = ${to},
         last_error = coalesce(${changes.lastError ?? null}, last_error),
         upstream_order_id = coalesce(${changes.upstreamOrderId ?? null}, upstream_order_id),
-        owner_token_sealed = case when ${isAtRest(to)} and duplicate_check_at is null then null else coalesce(${changes.ownerTokenSealed ?? null}, owner_token_sealed) end,
+        owner_token_sealed = case when ${isAtRest(to)} then ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)} else coalesce(${changes.ownerTokenSealed ?? null}, owner_token_sealed) end,
         duplicate_check_at = coalesce(now() + ${changes.duplicateCheckAfterMs ?? null}::double precision * interval '1 millisecond', duplicate_check_at),
         lease_until = coalesce(now() + ${changes.leaseMs ?? null}::double precision * interval '1 millisecond', lease_until),
         updated_at = now()
@@ -291,7 +291,7 @@ export class PostgresOrderRepository implements OrderRepository {
       )
       update orders set
         state = case when ${outcome === 'refunded'} then 'refunded' else state end,
-        owner_token_sealed = case when ${outcome === 'refunded'} and duplicate_check_at is null then null else owner_token_sealed end,
+        owner_token_sealed = case when ${outcome === 'refunded'} then ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)} else owner_token_sealed end,
         last_error = coalesce(${lastError ?? null}, last_error),
         updated_at = now()
       where id = ${attempt.orderId} and state = 'refunding'

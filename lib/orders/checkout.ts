@@ -235,7 +235,7 @@ export class Checkout {
     const attempt = await this.orders.paymentInFlight(order.id);
     if (!attempt?.upstreamPaymentId) {
       call.log.error('payment abandoned mid-flight; outcome unknown', { orderId: order.id });
-      return (await this.orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died')) ?? (await this.reload(order));
+      return this.markAbandonedPaymentUnknown(order);
     }
     const payment = await this.payments.getPayment(attempt.upstreamPaymentId, call);
     return payment ? this.recordPayment(attempt, payment) : order;
@@ -352,8 +352,7 @@ export class Checkout {
     switch (result.kind) {
       case 'accepted': {
         if (result.payment.status !== 'pending') {
-          const settled = await this.recordPayment(attempt, result.payment);
-          return settled.state === 'paid' ? settled : answerFor(settled);
+          return answerFor(await this.recordPayment(attempt, result.payment));
         }
         return this.followUp(await this.orders.recordPendingPayment(attempt, result.payment.id), call);
       }
@@ -376,7 +375,12 @@ export class Checkout {
     const attempt = await this.orders.paymentInFlight(order.id);
     if (attempt?.upstreamPaymentId) return this.followUp(attempt, call);
     if (Date.now() - order.updatedAt.getTime() < this.options.abandonedAfterMs) throw requestInProgress(order, 'A payment');
-    return answerFor((await this.orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died')) ?? (await this.reload(order)));
+    return answerFor(await this.markAbandonedPaymentUnknown(order));
+  }
+
+  /** A payment whose request died before any answer: its outcome is unknown, and it is never sent again. */
+  private async markAbandonedPaymentUnknown(order: Order): Promise<Order> {
+    return (await this.orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died')) ?? (await this.reload(order));
   }
 
   /**
@@ -395,10 +399,7 @@ export class Checkout {
         call.log.warn('payment follow-up failed; trying again', { orderId: attempt.orderId, paymentId, outcome: describeOutcome(error.outcome) });
         return undefined;
       });
-      if (payment && payment.status !== 'pending') {
-        const settled = await this.recordPayment(attempt, payment);
-        return settled.state === 'paid' ? settled : answerFor(settled);
-      }
+      if (payment && payment.status !== 'pending') return answerFor(await this.recordPayment(attempt, payment));
     }
     call.log.info('payment still pending at the end of the request', { orderId: attempt.orderId, paymentId });
     return this.reload({ id: attempt.orderId });

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from '../db/cursor';
+import { decodeCursor, keysetPage } from '../db/cursor';
 import type { Sql } from '../db/sql';
 import { basketWriteRefusal, type Basket, type BasketLine, type BasketStatus } from './basket';
 import { basketState, writableBasket } from './guard';
@@ -77,16 +77,15 @@ export class PostgresBasketRepository implements BasketRepository {
         and (${afterCreatedAt}::text is null or (created_at, id) < (${afterCreatedAt}::text::timestamptz, ${afterId}::uuid))
       order by created_at desc, id desc
       limit ${page.limit + 1}`;
-    const pageRows = rows.slice(0, page.limit);
+    const { shown: pageRows, nextCursor } = keysetPage(rows, page.limit);
     const lines = pageRows.length
       ? await this.sql<(LineRow & { basket_id: string })[]>`
           select basket_id, product_id, product_name, quantity, net_unit_minor, vat_basis_points from basket_lines
           where basket_id in ${this.sql(pageRows.map((r) => r.id))} order by created_at, product_id`
       : [];
-    const last = pageRows[pageRows.length - 1];
     return {
       baskets: pageRows.map((row) => toBasket(row, lines.filter((line) => line.basket_id === row.id))),
-      nextCursor: rows.length > page.limit && last ? encodeCursor(last.created_at_text, last.id) : undefined,
+      nextCursor,
     };
   }
 

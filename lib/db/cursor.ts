@@ -21,3 +21,10 @@ export function decodeCursor(cursor: string): [string, string] {
   }
   throw new AppError('VALIDATION_FAILED', 'The request is not valid', { details: [{ path: 'query.after', message: 'Unknown cursor' }] });
 }
+
+/** One page from the `limit + 1` rows a keyset query read: the extra row only says there is a next page. */
+export function keysetPage<R extends { id: string; created_at_text: string }>(rows: readonly R[], limit: number): { shown: R[]; nextCursor?: string } {
+  const shown = rows.slice(0, limit);
+  const last = shown[shown.length - 1];
+  return { shown, nextCursor: rows.length > limit && last ? encodeCursor(last.created_at_text, last.id) : undefined };
+}

@@ -1,5 +1,5 @@
 import { writableBasket } from '../baskets/guard';
-import { decodeCursor, encodeCursor } from '../db/cursor';
+import { decodeCursor, keysetPage } from '../db/cursor';
 import type { Query, Sql } from '../db/sql';
 import type { Order, PaymentOutcome } from './order';
 import type {
@@ -97,13 +97,6 @@ const isAtRest = (state: OrderState) => AT_REST_STATES.includes(state);
 
 /** An order put to rest drops the owner's token, unless a duplicate check still needs to act as them. */
 const KEEP_TOKEN_FOR_DUPLICATE_CHECK = 'case when duplicate_check_at is null then null else owner_token_sealed end';
-
-/** One page of orders from `limit + 1` rows: the extra row only says there is a next page. */
-function page(rows: (OrderRow & { created_at_text: string })[], limit: number): OrderPage {
-  const shown = rows.slice(0, limit);
-  const last = shown[shown.length - 1];
-  return { orders: shown.map(toOrder), nextCursor: rows.length > limit && last ? encodeCursor(last.created_at_text, last.id) : undefined };
-}
 
 export class PostgresOrderRepository implements OrderRepository {
   constructor(private readonly sql: Sql) {}
@@ -327,7 +320,8 @@ export class PostgresOrderRepository implements OrderRepository {
         and (${afterCreatedAt}::text is null or (created_at, id) < (${afterCreatedAt}::text::timestamptz, ${afterId}::uuid))
       order by created_at desc, id desc
       limit ${filter.limit + 1}`;
-    return page(rows, filter.limit);
+    const { shown, nextCursor } = keysetPage(rows, filter.limit);
+    return { orders: shown.map(toOrder), nextCursor };
   }
 
   async resolve(resolution: Omit<Resolution, 'resolvedAt'>): Promise<Order | undefined> {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth';
 import type { TokenVault } from '../credentials';
 import type { CallOptions } from '../upstream/client';
-import { upstreamFailureToAppError } from '../upstream/errors';
 import { describeOutcome, provesNoEffect, UpstreamCallError } from '../upstream/outcome';
 import type { Checkout } from './checkout';
 import { orderNotFound, refundRefused, requestInProgress, retryLater, stateConflict } from './errors';
@@ -89,11 +88,7 @@ export class Refunds {
     try {
       payment = await this.payments.getPayment(attempt.paymentId, call);
     } catch (error) {
-      throw upstreamFailureToAppError(error, this.options.retryAfterSeconds, {
-        message: 'The outcome of the refund could not be confirmed yet; it will be checked. Try again shortly',
-        extra: { orderId: order.id },
-        retrySafe: true,
-      });
+      throw retryLater(order, 'The outcome of the refund could not be confirmed yet; it will be checked. Try again shortly', this.options.retryAfterSeconds, error);
     }
     if (payment?.status === 'refunded') return this.record(attempt, 'refunded', order);
     if (payment?.status === 'completed') {

@@ -1,3 +1,5 @@
+import type { Clock } from '../clock';
+import { sqlNow } from '../db/now';
 import { decodeCursor, keysetPage } from '../db/cursor';
 import type { Sql } from '../db/sql';
 import { basketWriteRefusal, type Basket, type BasketLine, type BasketStatus } from './basket';
@@ -46,7 +48,14 @@ function toBasket(row: BasketRow, lines: LineRow[]): Basket {
 }
 
 export class PostgresBasketRepository implements BasketRepository {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly clock?: Clock,
+  ) {}
+
+  private now() {
+    return sqlNow(this.sql, this.clock);
+  }
 
   async create(ownerId: string, basketId: string): Promise<Basket> {
     const [row] = await this.sql<BasketRow[]>`
@@ -100,7 +109,7 @@ export class PostgresBasketRepository implements BasketRepository {
           quantity = excluded.quantity,
           net_unit_minor = excluded.net_unit_minor,
           vat_basis_points = excluded.vat_basis_points,
-          updated_at = now()`;
+          updated_at = ${this.now()}`;
     });
   }
 
@@ -112,7 +121,7 @@ export class PostgresBasketRepository implements BasketRepository {
 
   async discard(ownerId: string, basketId: string, expectedVersion?: number): Promise<void> {
     const rows = await this.sql`
-      update baskets set status = 'discarded', version = version + 1, updated_at = now()
+      update baskets set status = 'discarded', version = version + 1, updated_at = ${this.now()}
       where ${writableBasket(this.sql, ownerId, basketId, expectedVersion)}
       returning id`;
     if (rows.length > 0) return;
@@ -129,7 +138,7 @@ export class PostgresBasketRepository implements BasketRepository {
   private guardedWrite(ownerId: string, basketId: string, expectedVersion: number | undefined, change: (tx: Tx) => Promise<void>): Promise<Basket> {
     return this.sql.begin(async (tx) => {
       const [row] = await tx<BasketRow[]>`
-        update baskets set version = version + 1, updated_at = now()
+        update baskets set version = version + 1, updated_at = ${this.now()}
         where ${writableBasket(tx, ownerId, basketId, expectedVersion)}
         returning id, owner_id, status, version, created_at, updated_at`;
       if (!row) throw basketWriteRefusal(await basketState(tx, ownerId, basketId), expectedVersion);

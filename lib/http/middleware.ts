@@ -51,7 +51,7 @@ export function requestContext(deadlineMs: () => number): middy.MiddlewareObj<Se
       powertoolsLogger.setCorrelationId(requestId);
       // Carried by the request's own logger too, so work that outlives the reply still logs its own id.
       const log = rootLogger.child({ correlation_id: requestId, requestId, route: request.event.routeKey });
-      const deadline = Deadline.fromNow(deadlineMs(), request.context.getRemainingTimeInMillis?.());
+      const deadline = Deadline.fromNow(deadlineMs(), { lambdaRemainingMs: request.context.getRemainingTimeInMillis?.() });
       request.event.state = { requestId, log, startedAt: Date.now(), deadline };
     },
     after: (request: ServiceRequest) => {

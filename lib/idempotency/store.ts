@@ -1,3 +1,5 @@
+import type { Clock } from '../clock';
+import { sqlNow } from '../db/now';
 import type { Sql } from '../db/sql';
 
 export interface IdempotencyScope {
@@ -23,8 +25,8 @@ export type BeginResult =
 export interface IdempotencyStoreOptions {
   /** How long a key is remembered from the start of its request. */
   ttlMs: number;
-  /** Tests only: this clock instead of the database's `now()`, for every comparison and timestamp. */
-  now?: () => Date;
+  /** The time for every comparison and timestamp, when not the database's `now()` (lib/db/now.ts). */
+  clock?: Clock;
 }
 
 /** The table's check constraint guarantees a completed record holds a whole response. */
@@ -43,18 +45,18 @@ const BEGIN_TRIES = 3;
 /**
  * Idempotency-Key records in Postgres. Every decision is made by the database
  * in one guarded statement, so concurrent Lambdas cannot both own a key, and
- * every time comparison uses one clock: the database's (or `options.now`).
+ * every time comparison uses one clock: the database's (or `options.clock`).
  */
 export class IdempotencyStore {
   private readonly sql: Sql;
   private readonly ttlMs: number;
-  private readonly now?: () => Date;
+  private readonly clockSource?: Clock;
 
   constructor(sql: Sql, options: IdempotencyStoreOptions) {
     if (!Number.isInteger(options.ttlMs) || options.ttlMs < 1) throw new RangeError(`ttlMs must be a positive integer, got ${options.ttlMs}`);
     this.sql = sql;
     this.ttlMs = options.ttlMs;
-    this.now = options.now;
+    this.clockSource = options.clock;
   }
 
   /**
@@ -135,8 +137,7 @@ export class IdempotencyStore {
   }
 
   private clock() {
-    const at = this.now?.();
-    return at ? this.sql`${at}::timestamptz` : this.sql`now()`;
+    return sqlNow(this.sql, this.clockSource);
   }
 
   /**

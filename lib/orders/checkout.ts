@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Caller } from '../auth';
 import { basketWriteRefusal, priceBasket } from '../baskets/basket';
 import type { BasketRepository } from '../baskets/repository';
+import { systemClock, type Clock } from '../clock';
 import type { TokenVault } from '../credentials';
 import { toMainUnits, toMinorUnits } from '../domain/money';
 import type { CallOptions } from '../upstream/client';
@@ -37,6 +37,8 @@ export interface CheckoutPorts {
   upstreamOrders: UpstreamOrderGateway;
   payments: PaymentGateway;
   vault: TokenVault;
+  /** The system's unless a test or the simulation passes its own. */
+  clock?: Clock;
 }
 
 export interface CheckoutOptions {
@@ -73,6 +75,7 @@ export class Checkout {
   private readonly upstreamOrders: UpstreamOrderGateway;
   private readonly payments: PaymentGateway;
   private readonly vault: TokenVault;
+  private readonly clock: Clock;
 
   constructor(ports: CheckoutPorts, private readonly options: CheckoutOptions) {
     this.orders = ports.orders;
@@ -80,6 +83,7 @@ export class Checkout {
     this.upstreamOrders = ports.upstreamOrders;
     this.payments = ports.payments;
     this.vault = ports.vault;
+    this.clock = ports.clock ?? systemClock;
   }
 
   /**
@@ -374,7 +378,7 @@ export class Checkout {
   private async resumePayment(order: Order, call: CallOptions): Promise<Order> {
     const attempt = await this.orders.paymentInFlight(order.id);
     if (attempt?.upstreamPaymentId) return this.followUp(attempt, call);
-    if (Date.now() - order.updatedAt.getTime() < this.options.abandonedAfterMs) throw requestInProgress(order, 'A payment');
+    if (this.clock.now() - order.updatedAt.getTime() < this.options.abandonedAfterMs) throw requestInProgress(order, 'A payment');
     return answerFor(await this.markAbandonedPaymentUnknown(order));
   }
 
@@ -392,7 +396,7 @@ export class Checkout {
     const paymentId = attempt.upstreamPaymentId!;
     let wait = FOLLOW_UP_FIRST_WAIT_MS;
     while (call.deadline.remainingMs() > wait * 2) {
-      await sleep(wait);
+      await this.clock.sleep(wait);
       wait = Math.min(wait * 2, FOLLOW_UP_MAX_WAIT_MS);
       const payment = await this.payments.getPayment(paymentId, call).catch((error) => {
         if (!(error instanceof UpstreamCallError)) throw error;

@@ -1,3 +1,5 @@
+import type { Clock } from '../clock';
+import { sqlNow } from '../db/now';
 import { writableBasket } from '../baskets/guard';
 import { decodeCursor, keysetPage } from '../db/cursor';
 import type { Query, Sql } from '../db/sql';
@@ -99,14 +101,22 @@ const isAtRest = (state: OrderState) => AT_REST_STATES.includes(state);
 const KEEP_TOKEN_FOR_DUPLICATE_CHECK = 'case when duplicate_check_at is null then null else owner_token_sealed end';
 
 export class PostgresOrderRepository implements OrderRepository {
-  constructor(private readonly sql: Sql) {}
+  /** `clock`: the time every statement stamps and compares with, when not the database's (lib/db/now.ts). */
+  constructor(
+    private readonly sql: Sql,
+    private readonly clock?: Clock,
+  ) {}
+
+  private now() {
+    return sqlNow(this.sql, this.clock);
+  }
 
   async open(request: OpenOrderRequest): Promise<Order | undefined> {
     const { ownerId, basketId, orderId, idempotencyKey, basketVersion, totalMinor, ownerTokenSealed } = request;
     // Locking does not bump the version: it counts changes to the contents, so a retry with the same If-Match still fits.
     const [row] = await this.sql<OrderRow[]>`
       with locked as (
-        update baskets set status = 'locked', updated_at = now()
+        update baskets set status = 'locked', updated_at = ${this.now()}
         where ${writableBasket(this.sql, ownerId, basketId, basketVersion)}
         returning id
       )
@@ -142,9 +152,9 @@ export class PostgresOrderRepository implements OrderRepository {
         last_error = coalesce(${changes.lastError ?? null}, last_error),
         upstream_order_id = coalesce(${changes.upstreamOrderId ?? null}, upstream_order_id),
         owner_token_sealed = case when ${isAtRest(to)} then ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)} else coalesce(${changes.ownerTokenSealed ?? null}, owner_token_sealed) end,
-        duplicate_check_at = coalesce(now() + ${changes.duplicateCheckAfterMs ?? null}::double precision * interval '1 millisecond', duplicate_check_at),
-        lease_until = coalesce(now() + ${changes.leaseMs ?? null}::double precision * interval '1 millisecond', lease_until),
-        updated_at = now()
+        duplicate_check_at = coalesce(${this.now()} + ${changes.duplicateCheckAfterMs ?? null}::double precision * interval '1 millisecond', duplicate_check_at),
+        lease_until = coalesce(${this.now()} + ${changes.leaseMs ?? null}::double precision * interval '1 millisecond', lease_until),
+        updated_at = ${this.now()}
       where id = ${orderId} and state in ${this.sql(from as OrderState[])}
         and (${changes.unchangedSince ?? null}::timestamptz is null or date_trunc('milliseconds', updated_at) = ${changes.unchangedSince ?? null}::timestamptz)
       returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
@@ -155,11 +165,11 @@ export class PostgresOrderRepository implements OrderRepository {
     assertTransitions(from, 'failed');
     const [row] = await this.sql<OrderRow[]>`
       with failed as (
-        update orders set state = 'failed', last_error = ${reason}, owner_token_sealed = ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)}, updated_at = now()
+        update orders set state = 'failed', last_error = ${reason}, owner_token_sealed = ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)}, updated_at = ${this.now()}
         where id = ${orderId} and state in ${this.sql(from as OrderState[])}
         returning ${this.sql.unsafe(ORDER_COLUMNS)}
       ), reopened as (
-        update baskets set status = 'open', updated_at = now() where id in (select basket_id from failed) and status = 'locked'
+        update baskets set status = 'open', updated_at = ${this.now()} where id in (select basket_id from failed) and status = 'locked'
       )
       select * from failed`;
     return row && toOrder(row);
@@ -169,11 +179,11 @@ export class PostgresOrderRepository implements OrderRepository {
     assertTransitions(['paid'], 'completed');
     const [row] = await this.sql<OrderRow[]>`
       with completed as (
-        update orders set state = 'completed', owner_token_sealed = ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)}, lease_until = null, updated_at = now()
+        update orders set state = 'completed', owner_token_sealed = ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)}, lease_until = null, updated_at = ${this.now()}
         where id = ${orderId} and state = 'paid'
         returning ${this.sql.unsafe(ORDER_COLUMNS)}
       ), closed as (
-        update baskets set status = 'closed', updated_at = now() where id in (select basket_id from completed) and status = 'locked'
+        update baskets set status = 'closed', updated_at = ${this.now()} where id in (select basket_id from completed) and status = 'locked'
       )
       select * from completed`;
     return row && toOrder(row);
@@ -181,8 +191,8 @@ export class PostgresOrderRepository implements OrderRepository {
 
   async claimLease(orderId: string, leaseMs: number): Promise<Order | undefined> {
     const [row] = await this.sql<OrderRow[]>`
-      update orders set lease_until = now() + ${leaseMs}::double precision * interval '1 millisecond'
-      where id = ${orderId} and (lease_until is null or lease_until < now())
+      update orders set lease_until = ${this.now()} + ${leaseMs}::double precision * interval '1 millisecond'
+      where id = ${orderId} and (lease_until is null or lease_until < ${this.now()})
       returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
     return row && toOrder(row);
   }
@@ -195,7 +205,7 @@ export class PostgresOrderRepository implements OrderRepository {
     assertTransitions(PAYABLE_STATES, 'paying');
     const [row] = await this.sql<OrderRow[]>`
       with paying as (
-        update orders set state = 'paying', payment_attempts = payment_attempts + 1, owner_token_sealed = ${ownerTokenSealed}, updated_at = now()
+        update orders set state = 'paying', payment_attempts = payment_attempts + 1, owner_token_sealed = ${ownerTokenSealed}, updated_at = ${this.now()}
         where id = ${orderId} and state in ${this.sql(PAYABLE_STATES as OrderState[])}
         returning ${this.sql.unsafe(ORDER_COLUMNS)}
       ), attempt as (
@@ -216,11 +226,11 @@ export class PostgresOrderRepository implements OrderRepository {
   async recordPendingPayment(attempt: PaymentAttempt, upstreamPaymentId: string): Promise<PaymentAttempt> {
     await this.sql`
       with pending as (
-        update payment_attempts set outcome = 'pending', upstream_payment_id = ${upstreamPaymentId}, updated_at = now()
+        update payment_attempts set outcome = 'pending', upstream_payment_id = ${upstreamPaymentId}, updated_at = ${this.now()}
         where id = ${attempt.id} and outcome = 'sending'
         returning order_id
       )
-      update orders set payment_id = ${upstreamPaymentId}, updated_at = now()
+      update orders set payment_id = ${upstreamPaymentId}, updated_at = ${this.now()}
       where id in (select order_id from pending) and state = 'paying'`;
     return { ...attempt, upstreamPaymentId };
   }
@@ -231,14 +241,14 @@ export class PostgresOrderRepository implements OrderRepository {
     // An attempt already judged unknown still records a late answer: it is what a person following up needs.
     const [row] = await this.sql<OrderRow[]>`
       with answered as (
-        update payment_attempts set outcome = ${outcome}, upstream_payment_id = coalesce(${upstreamPaymentId}, upstream_payment_id), updated_at = now()
+        update payment_attempts set outcome = ${outcome}, upstream_payment_id = coalesce(${upstreamPaymentId}, upstream_payment_id), updated_at = ${this.now()}
         where id = ${attempt.id} and outcome in ('sending', 'pending', 'unknown')
       )
       update orders set
         state = ${next},
         payment_id = case when ${outcome === 'completed'} then coalesce(${upstreamPaymentId}, payment_id) else payment_id end,
         last_error = ${lastError ?? null},
-        updated_at = now()
+        updated_at = ${this.now()}
       where id = ${attempt.orderId} and state = 'paying'
       returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
     return row && toOrder(row);
@@ -249,12 +259,12 @@ export class PostgresOrderRepository implements OrderRepository {
     // A payment the upstream answered 'pending' has an id to follow up: it is never unknown.
     const [row] = await this.sql<OrderRow[]>`
       with unknown as (
-        update orders set state = 'unknown', last_error = ${reason}, updated_at = now()
+        update orders set state = 'unknown', last_error = ${reason}, updated_at = ${this.now()}
         where id = ${orderId} and state = 'paying'
           and not exists (select 1 from payment_attempts where order_id = ${orderId} and outcome = 'pending')
         returning ${this.sql.unsafe(ORDER_COLUMNS)}
       ), attempt as (
-        update payment_attempts set outcome = 'unknown', updated_at = now() where order_id in (select id from unknown) and outcome = 'sending'
+        update payment_attempts set outcome = 'unknown', updated_at = ${this.now()} where order_id in (select id from unknown) and outcome = 'sending'
       )
       select * from unknown`;
     return row && toOrder(row);
@@ -279,14 +289,14 @@ export class PostgresOrderRepository implements OrderRepository {
   async finishRefund(attempt: RefundAttempt, outcome: RefundAttempt['outcome'], lastError?: string): Promise<Order | undefined> {
     const [row] = await this.sql<OrderRow[]>`
       with answered as (
-        update refund_attempts set outcome = ${outcome}, updated_at = now()
+        update refund_attempts set outcome = ${outcome}, updated_at = ${this.now()}
         where id = ${attempt.id} and outcome in ('sending', 'unknown')
       )
       update orders set
         state = case when ${outcome === 'refunded'} then 'refunded' else state end,
         owner_token_sealed = case when ${outcome === 'refunded'} then ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)} else owner_token_sealed end,
         last_error = coalesce(${lastError ?? null}, last_error),
-        updated_at = now()
+        updated_at = ${this.now()}
       where id = ${attempt.orderId} and state = 'refunding'
       returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
     return row && toOrder(row);
@@ -306,7 +316,7 @@ export class PostgresOrderRepository implements OrderRepository {
     return this.listPage(
       this.sql`(state = 'unknown'
              or (state in ${this.sql(UNSETTLED_STATES as OrderState[])}
-                 and updated_at < now() - ${filter.stuckAfterMs}::double precision * interval '1 millisecond'))`,
+                 and updated_at < ${this.now()} - ${filter.stuckAfterMs}::double precision * interval '1 millisecond'))`,
       filter,
     );
   }
@@ -339,7 +349,7 @@ export class PostgresOrderRepository implements OrderRepository {
         state = ${next},
         payment_id = coalesce(${resolution.paymentId}, payment_id),
         last_error = ${`RESOLVED ${resolution.outcome.toUpperCase()} by ${resolution.resolvedBy}: ${resolution.reason}`},
-        updated_at = now()
+        updated_at = ${this.now()}
       where id in (select order_id from recorded) and state = 'unknown'
       returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
     return row && toOrder(row);
@@ -353,18 +363,18 @@ export class PostgresOrderRepository implements OrderRepository {
 
   async claimForReconcile(claim: ReconcileClaim): Promise<Order[]> {
     const rows = await this.sql<OrderRow[]>`
-      update orders set lease_until = now() + ${claim.leaseMs}::double precision * interval '1 millisecond',
+      update orders set lease_until = ${this.now()} + ${claim.leaseMs}::double precision * interval '1 millisecond',
                         reconcile_attempts = reconcile_attempts + 1
       where id in (
         select id from orders
-        where (lease_until is null or lease_until < now())
+        where (lease_until is null or lease_until < ${this.now()})
           and (
             state in ${this.sql(STATES_SETTLED_AT_ONCE as OrderState[])}
             or (state in ${this.sql(STATES_ABANDONED_WHEN_IDLE as OrderState[])}
-                and updated_at < now() - ${claim.abandonedAfterMs}::double precision * interval '1 millisecond')
+                and updated_at < ${this.now()} - ${claim.abandonedAfterMs}::double precision * interval '1 millisecond')
             or (state = 'declined'
-                and updated_at < now() - ${claim.declinedExpiryMs}::double precision * interval '1 millisecond')
-            or duplicate_check_at < now()
+                and updated_at < ${this.now()} - ${claim.declinedExpiryMs}::double precision * interval '1 millisecond')
+            or duplicate_check_at < ${this.now()}
           )
         order by updated_at
         limit ${claim.limit}
@@ -387,9 +397,9 @@ export class PostgresOrderRepository implements OrderRepository {
     const rows = await this.sql<{ state: OrderState; n: number; stuck: number; oldest_idle_seconds: number; overdue_seconds: number }[]>`
       select state,
              count(*)::int as n,
-             (count(*) filter (where due_at < now() - ${ms(thresholds.stuckAfterMs)}))::int as stuck,
-             coalesce(extract(epoch from now() - min(updated_at)), 0)::float8 as oldest_idle_seconds,
-             coalesce(extract(epoch from now() - min(due_at) filter (where due_at <= now())), 0)::float8 as overdue_seconds
+             (count(*) filter (where due_at < ${this.now()} - ${ms(thresholds.stuckAfterMs)}))::int as stuck,
+             coalesce(extract(epoch from ${this.now()} - min(updated_at)), 0)::float8 as oldest_idle_seconds,
+             coalesce(extract(epoch from ${this.now()} - min(due_at) filter (where due_at <= ${this.now()})), 0)::float8 as overdue_seconds
       from (
         select state, updated_at,
                case when state in ${this.sql(STATES_SETTLED_AT_ONCE as OrderState[])} then updated_at

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock';
 import type { TokenVault } from '../credentials';
 import { Deadline } from '../deadline';
 import type { IdempotencyStore } from '../idempotency/store';
@@ -18,6 +19,7 @@ export interface ReconcilerOptions extends Omit<ReconcileClaim, 'limit'> {
   perOrderDeadlineMs: number;
   /** How long one run may keep settling orders (below the function's timeout); the rest wait for the next run. */
   runBudgetMs: number;
+  clock?: Clock;
 }
 
 export interface ReconcileReport {
@@ -59,6 +61,10 @@ export class Reconciler {
     private readonly options: ReconcilerOptions,
   ) {}
 
+  private get clock(): Clock {
+    return this.options.clock ?? systemClock;
+  }
+
   async run(log: Logger): Promise<ReconcileReport> {
     const report: ReconcileReport = {
       examined: 0,
@@ -72,10 +78,10 @@ export class Reconciler {
       errors: 0,
       purgedKeys: 0,
     };
-    const stopStartingAt = Date.now() + this.options.runBudgetMs - this.options.perOrderDeadlineMs;
+    const stopStartingAt = this.clock.now() + this.options.runBudgetMs - this.options.perOrderDeadlineMs;
     const claimed = await this.orders.claimForReconcile({ ...this.options, limit: this.options.batchSize });
     for (const order of claimed) {
-      if (Date.now() > stopStartingAt) {
+      if (this.clock.now() > stopStartingAt) {
         await this.orders.releaseLease(order.id);
         continue;
       }
@@ -152,7 +158,7 @@ export class Reconciler {
    * them, for an order that never adopted one). Returns how many it failed.
    */
   private async failDuplicates(order: Order, call: CallOptions): Promise<number> {
-    if (!order.duplicateCheckAt || order.duplicateCheckAt.getTime() > Date.now()) return 0;
+    if (!order.duplicateCheckAt || order.duplicateCheckAt.getTime() > this.clock.now()) return 0;
     const adopted = order.state === 'failed' || order.state === 'pending' ? undefined : upstreamIdOf(order);
     const live = (await this.upstreamOrders.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed' && o.id !== adopted);
     for (const duplicate of live) {
@@ -168,7 +174,7 @@ export class Reconciler {
     if (!order.ownerTokenSealed) return undefined;
     return {
       token: this.vault.open(order.ownerTokenSealed, order.id),
-      deadline: Deadline.fromNow(this.options.perOrderDeadlineMs),
+      deadline: Deadline.fromNow(this.options.perOrderDeadlineMs, { clock: this.clock }),
       log: log.child({ orderId: order.id }),
     };
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth';
+import { systemClock, type Clock } from '../clock';
 import type { TokenVault } from '../credentials';
 import type { CallOptions } from '../upstream/client';
 import { describeOutcome, provesNoEffect, UpstreamCallError } from '../upstream/outcome';
@@ -13,6 +14,7 @@ export interface RefundOptions {
   retryAfterSeconds: number;
   /** A refund request in flight for longer than this belongs to a request that died. */
   abandonedAfterMs: number;
+  clock?: Clock;
 }
 
 /**
@@ -49,7 +51,7 @@ export class Refunds {
   async finishRefund(order: Order, call: CallOptions): Promise<Order> {
     const open = await this.orders.openRefund(order.id);
     if (open) {
-      const inFlight = open.outcome === 'sending' && Date.now() - open.updatedAt.getTime() < this.options.abandonedAfterMs;
+      const inFlight = open.outcome === 'sending' && (this.options.clock ?? systemClock).now() - open.updatedAt.getTime() < this.options.abandonedAfterMs;
       if (inFlight) throw requestInProgress(order, 'A refund');
       return this.settleByReading(order, open, call);
     }

@@ -1,4 +1,6 @@
 import { PostgresBasketRepository } from './baskets/postgres-repository';
+import type { BasketRepository } from './baskets/repository';
+import type { Clock } from './clock';
 import { BasketService } from './baskets/use-cases';
 import { Catalogue } from './catalogue/catalogue';
 import { config, type Config } from './config';
@@ -13,20 +15,31 @@ import { Refunds } from './orders/refund';
 import { Resolutions } from './orders/resolutions';
 import type { PaymentGateway, UpstreamOrderGateway } from './orders/ports';
 import type { OrderRepository } from './orders/repository';
-import { UpstreamClient } from './upstream/client';
+import { UpstreamClient, type UpstreamTransport } from './upstream/client';
 import { PosApi } from './upstream/pos-api';
 
 /** Below the reconciler function's 120 s timeout in serverless.yml. */
 const RECONCILER_RUN_BUDGET_MS = 90_000;
 
-/** The adapters behind the use-cases' ports: what a test may wrap (for example to crash a process at a chosen step). */
+/** The adapters behind the use-cases' ports: what a test may wrap (to crash a process at a chosen step, or to schedule every call). */
 export interface Ports {
   orders: OrderRepository;
+  baskets: BasketRepository;
+  idempotency: IdempotencyStore;
   upstreamOrders: UpstreamOrderGateway;
   payments: PaymentGateway;
 }
 
 export type WrapPorts = (ports: Ports) => Ports;
+
+/** What a test or the checkout simulation may put in place of the real thing; the service itself passes none. */
+export interface ServiceOverrides {
+  wrapPorts?: WrapPorts;
+  /** The upstream's calls go through this instead of HTTP. */
+  transport?: UpstreamTransport;
+  /** Time for the use-cases and every statement, instead of the system's and the database's. */
+  clock?: Clock;
+}
 
 export interface Services {
   api: PosApi;
@@ -49,7 +62,8 @@ export interface Services {
  * port. Handlers share one set per Lambda container (services()); tests build
  * their own with other settings, and may wrap the ports.
  */
-export function createServices(c: Config, sql: Sql, wrapPorts: WrapPorts = (ports) => ports): Services {
+export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides = {}): Services {
+  const { wrapPorts = (ports: Ports) => ports, clock } = overrides;
   const client = new UpstreamClient({
     baseUrl: c.UPSTREAM_BASE_URL,
     callTimeoutMs: c.UPSTREAM_CALL_TIMEOUT_MS,
@@ -62,21 +76,25 @@ export function createServices(c: Config, sql: Sql, wrapPorts: WrapPorts = (port
     adaptiveTimeout: { floorMs: c.UPSTREAM_ADAPTIVE_TIMEOUT_FLOOR_MS, p99Factor: c.UPSTREAM_ADAPTIVE_TIMEOUT_P99_FACTOR, minSamples: 20, windowSize: 200 },
     metrics: upstreamMetrics(),
   });
-  const api = new PosApi(client);
+  const api = new PosApi(overrides.transport ?? client);
   const abandonedAfterMs = c.ORDER_ABANDONED_AFTER_SECONDS * 1000;
   const catalogue = new Catalogue(api, { ttlMs: c.CATALOGUE_TTL_SECONDS * 1000, maxStaleMs: c.CATALOGUE_MAX_STALE_SECONDS * 1000 });
-  const { orders, upstreamOrders, payments } = wrapPorts({ orders: new PostgresOrderRepository(sql), upstreamOrders: api, payments: api });
-  const idempotency = new IdempotencyStore(sql, { ttlMs: c.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000 });
+  const { orders, baskets, idempotency, upstreamOrders, payments } = wrapPorts({
+    orders: new PostgresOrderRepository(sql, clock),
+    baskets: new PostgresBasketRepository(sql, clock),
+    idempotency: new IdempotencyStore(sql, { ttlMs: c.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000, clock }),
+    upstreamOrders: api,
+    payments: api,
+  });
   const vault = new TokenVault(parseSealingKeys(c.TOKEN_ENCRYPTION_KEYS));
-  const baskets = new PostgresBasketRepository(sql);
-  const checkout = new Checkout({ orders, baskets, upstreamOrders, payments, vault }, {
+  const checkout = new Checkout({ orders, baskets, upstreamOrders, payments, vault, clock }, {
     retryAfterSeconds: client.retryAfterSeconds,
     abandonedAfterMs,
     paymentTimeoutMs: c.PAYMENT_TIMEOUT_MS,
     paymentMinWindowMs: c.PAYMENT_MIN_WINDOW_MS,
     completionLeaseMs: c.REQUEST_DEADLINE_MS,
   });
-  const refunds = new Refunds(orders, payments, checkout, vault, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs });
+  const refunds = new Refunds(orders, payments, checkout, vault, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, clock });
   const reconciler = new Reconciler(orders, upstreamOrders, checkout, refunds, idempotency, vault, {
     batchSize: c.RECONCILER_BATCH_SIZE,
     abandonedAfterMs,
@@ -86,6 +104,7 @@ export function createServices(c: Config, sql: Sql, wrapPorts: WrapPorts = (port
     leaseMs: RECONCILER_RUN_BUDGET_MS + c.REQUEST_DEADLINE_MS,
     perOrderDeadlineMs: c.REQUEST_DEADLINE_MS,
     runBudgetMs: RECONCILER_RUN_BUDGET_MS,
+    clock,
   });
   return {
     api,

@@ -9,7 +9,7 @@ import type { ServiceEvent } from './middleware';
 import type { LambdaResult } from './reply';
 
 /** How long past the request's deadline an Idempotency-Key stays locked to it. */
-const LOCK_MARGIN_MS = 5000;
+export const LOCK_MARGIN_MS = 5000;
 
 type IdempotentRequest = middy.Request<ServiceEvent, LambdaResult, Error, Context>;
 

@@ -15,7 +15,7 @@ import type { Deadline } from '../deadline';
 import type { Logger } from '../logger';
 import { LatencyTracker, latencyKey, type AdaptiveTimeoutOptions } from './latency';
 import type { UpstreamMetrics } from '../metrics';
-import { countsAsUpstreamFault, UpstreamCallError, type CallKind, type FailureOutcome } from './outcome';
+import { countsAsUpstreamFault, statusFailure, UpstreamCallError, type CallKind, type FailureOutcome } from './outcome';
 import { isRetryable } from './retry-policy';
 
 export interface UpstreamClientOptions {
@@ -57,6 +57,16 @@ export interface UpstreamResponse<T = unknown> {
   body: T;
 }
 
+/**
+ * What PosApi sends its calls through: the HTTP client below, or the checkout
+ * simulation's upstream (tests/simulation), which decides each call's fate.
+ */
+export interface UpstreamTransport {
+  call(method: string, path: string, body: unknown, options: CallOptions): Promise<UpstreamResponse>;
+  /** Seconds a caller should wait after the upstream was found unavailable. */
+  readonly retryAfterSeconds: number;
+}
+
 /** Less than this left of the deadline and another attempt is not worth starting. */
 const MIN_ATTEMPT_MS = 200;
 const CONNECT_FAILURE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -69,7 +79,7 @@ const CONNECT_FAILURE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN',
  * Answers below 500 (except 429) are returned; everything else throws an
  * UpstreamCallError saying what is known about the attempt's effect.
  */
-export class UpstreamClient {
+export class UpstreamClient implements UpstreamTransport {
   private readonly agent: Agent;
   private readonly breaker: CircuitBreakerPolicy;
   private readonly policies: Record<CallKind, IPolicy>;
@@ -153,9 +163,8 @@ export class UpstreamClient {
       const text = await response.body.text();
       this.latency.observe(key, Date.now() - started);
       record({ status: response.statusCode });
-      if (response.statusCode >= 500 || response.statusCode === 429) {
-        throw new UpstreamCallError(this.failureStatus(response.statusCode), method, path);
-      }
+      const failure = statusFailure(response.statusCode, this.options.unavailableMeansNoEffect);
+      if (failure) throw new UpstreamCallError(failure, method, path);
       return { status: response.statusCode, body: parseBody(text) };
     } catch (error) {
       if (error instanceof UpstreamCallError) throw error;
@@ -165,11 +174,6 @@ export class UpstreamClient {
     } finally {
       attemptAbort.dispose();
     }
-  }
-
-  private failureStatus(status: number): FailureOutcome {
-    const unavailable = status === 503 || status === 429;
-    return unavailable && this.options.unavailableMeansNoEffect ? { type: 'unavailable', status } : { type: 'status', status };
   }
 
   async close(): Promise<void> {

@@ -38,6 +38,18 @@ export function describeOutcome(outcome: FailureOutcome): string {
   return outcome.type === 'status' || outcome.type === 'unavailable' ? `status ${outcome.status}` : outcome.type;
 }
 
+/**
+ * How a status the upstream answered fails the call: 5xx and 429 are failures
+ * (a 503 or 429 proves nothing was applied only by the configured reading of
+ * the contract); anything else is an answer for the call's own mapping
+ * (undefined).
+ */
+export function statusFailure(status: number, unavailableMeansNoEffect: boolean): FailureOutcome | undefined {
+  if (status < 500 && status !== 429) return undefined;
+  const unavailable = status === 503 || status === 429;
+  return unavailable && unavailableMeansNoEffect ? { type: 'unavailable', status } : { type: 'status', status };
+}
+
 /** True when the outcome proves the upstream did not apply the request. */
 export function provesNoEffect(outcome: FailureOutcome): boolean {
   return outcome.type === 'connect_failed' || outcome.type === 'not_sent' || outcome.type === 'circuit_open' || outcome.type === 'unavailable';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
-import type { CallOptions, UpstreamClient, UpstreamResponse } from './client';
+import type { CallOptions, UpstreamResponse, UpstreamTransport } from './client';
 import { upstreamFailureToAppError } from './errors';
 
 /** Ids are opaque: the contract types some as numbers, the hosted API answers strings. */
@@ -67,7 +67,7 @@ function unexpectedStatus(response: UpstreamResponse, what: string): AppError {
  * through: what to do after an ambiguous failure is the ordering use-case's decision.
  */
 export class PosApi {
-  constructor(readonly client: UpstreamClient) {}
+  constructor(readonly client: UpstreamTransport) {}
 
   /** Runs a call and turns transport failures into the caller's 502/503/504. */
   async send(method: string, path: string, body: unknown, options: CallOptions): Promise<UpstreamResponse> {

@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   if (!user || !basketId || !key) throw new Error('usage: crash-runner.ts <user> <basketId> <idempotencyKey>');
   const point = process.env.CRASH_AT;
   if (point !== undefined && !isCrashPoint(point)) throw new Error(`unknown crash point ${point}`);
-  const services = createServices(config(), db(), point ? crashAt(point) : undefined);
+  const services = createServices(config(), db(), { wrapPorts: point ? crashAt(point) : undefined });
   const caller = { userId: user, token: await signDevToken(config().AUTH_JWT_SECRET!, user), roles: [] };
   const deadline = Deadline.fromNow(config().REQUEST_DEADLINE_MS);
   const log = rootLogger.child({ crashAt: point, basketId });

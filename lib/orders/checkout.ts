@@ -17,7 +17,6 @@ import {
   orderCreationUnavailable,
   orderNotFound,
   paymentDeclined,
-  paymentRefused,
   paymentStatusUnknown,
   requestInProgress,
   retryLater,
@@ -362,9 +361,6 @@ export class Checkout {
       }
       case 'declined':
         return answerFor(await this.finish(attempt, 'declined', null, 'PAYMENT_DECLINED'));
-      case 'refused':
-        await this.finish(attempt, 'no_charge', null, `UPSTREAM_REFUSED: status ${result.status}`);
-        throw paymentRefused(order, result.status);
       case 'unclear':
         return answerFor(await this.finish(attempt, 'unknown', null, `PAYMENT_STATUS_UNKNOWN: ${result.detail}`));
     }

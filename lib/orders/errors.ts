@@ -54,8 +54,3 @@ export const upstreamOrderFailed = (order: Order) =>
 export const totalMismatch = (order: Order) =>
   new AppError('UPSTREAM_ERROR', 'The POS system recorded a different total; the order is cancelled and nothing was charged', about(order));
 
-export const paymentRefused = (order: Order, status: number) =>
-  new AppError('UPSTREAM_ERROR', `The POS system refused the payment request (status ${status}); nothing was charged`, about(order));
-
-export const refundRefused = (order: Order, status: number) =>
-  new AppError('UPSTREAM_ERROR', `The POS system refused the refund (status ${status}); nothing was refunded`, about(order));

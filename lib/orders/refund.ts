@@ -5,7 +5,7 @@ import type { TokenVault } from '../credentials';
 import type { CallOptions } from '../upstream/client';
 import { describeOutcome, provesNoEffect, UpstreamCallError } from '../upstream/outcome';
 import type { Checkout } from './checkout';
-import { orderNotFound, refundRefused, requestInProgress, retryLater, stateConflict } from './errors';
+import { orderNotFound, requestInProgress, retryLater, stateConflict } from './errors';
 import type { Order } from './order';
 import type { PaymentGateway } from './ports';
 import type { OrderRepository, RefundAttempt } from './repository';
@@ -72,11 +72,7 @@ export class Refunds {
       return this.settleByReading(order, await this.markUnknown(attempt), call);
     }
     if (result.kind === 'answered' && result.payment?.status === 'refunded') return this.record(attempt, 'refunded', order);
-    if (result.kind === 'refused') {
-      await this.orders.finishRefund(attempt, 'not_applied', `UPSTREAM_REFUSED: status ${result.status}`);
-      throw refundRefused(order, result.status);
-    }
-    // Answered without showing a refunded payment, or 404: what the payment now says decides.
+    // Answered without showing a refunded payment, 404, or a status that proves nothing: what the payment says decides.
     return this.settleByReading(order, await this.markUnknown(attempt), call);
   }
 

@@ -6,7 +6,7 @@
  * 5xx status do not.
  */
 export type FailureOutcome =
-  /** A 503 or 429 that, by the configured reading of the contract, comes before any effect. */
+  /** A 503 that, by the configured reading of the contract, comes before any effect. */
   | { type: 'unavailable'; status: number }
   | { type: 'status'; status: number }
   | { type: 'timeout' }
@@ -39,15 +39,15 @@ export function describeOutcome(outcome: FailureOutcome): string {
 }
 
 /**
- * How a status the upstream answered fails the call: 5xx and 429 are failures
- * (a 503 or 429 proves nothing was applied only by the configured reading of
- * the contract); anything else is an answer for the call's own mapping
+ * How a status the upstream answered fails the call: every 5xx and 429 is a
+ * failure, and only a 503 may prove that nothing was applied, by the
+ * configured reading of the contract (the one status it documents as
+ * "unavailable"). Anything else is an answer for the call's own mapping
  * (undefined).
  */
 export function statusFailure(status: number, unavailableMeansNoEffect: boolean): FailureOutcome | undefined {
   if (status < 500 && status !== 429) return undefined;
-  const unavailable = status === 503 || status === 429;
-  return unavailable && unavailableMeansNoEffect ? { type: 'unavailable', status } : { type: 'status', status };
+  return status === 503 && unavailableMeansNoEffect ? { type: 'unavailable', status } : { type: 'status', status };
 }
 
 /** True when the outcome proves the upstream did not apply the request. */

@@ -35,16 +35,18 @@ export type CreatePaymentResult =
   /** Accepted with an id: completed, pending (follow it up), failed (nothing charged) or, oddly, refunded. */
   | { kind: 'accepted'; payment: UpstreamPayment }
   | { kind: 'declined' }
-  /** A 4xx other than 402: the upstream refused the request, so nothing was charged. */
-  | { kind: 'refused'; status: number }
-  /** A 2xx we cannot read an id from: the charge is unproven either way, and cannot be followed up. */
+  /**
+   * A 2xx we cannot read an id from, or a status the contract does not document as "no effect" (any
+   * 4xx but 402): the charge is unproven either way, and cannot be followed up.
+   */
   | { kind: 'unclear'; detail: string };
 
 export type RefundResult =
   | { kind: 'answered'; payment: UpstreamPayment | undefined }
   /** 404: the upstream no longer (or never) knows the payment by this id; reading it decides. */
   | { kind: 'not_found' }
-  | { kind: 'refused'; status: number };
+  /** Any other status: nothing proves the refund was not applied; reading the payment decides. */
+  | { kind: 'unclear'; status: number };
 
 const isSuccess = (status: number) => status >= 200 && status < 300;
 
@@ -132,7 +134,7 @@ export class PosApi {
     const body = { order_id: payment.upstreamOrderId, amount: payment.amount };
     const response = await this.client.call('POST', '/payments/', body, { ...options, kind: 'create-payment' });
     if (response.status === 402) return { kind: 'declined' };
-    if (!isSuccess(response.status)) return { kind: 'refused', status: response.status };
+    if (!isSuccess(response.status)) return { kind: 'unclear', detail: `status ${response.status}` };
     const parsed = upstreamPaymentSchema.safeParse(response.body);
     if (!parsed.success) return { kind: 'unclear', detail: `unreadable payment (status ${response.status})` };
     return { kind: 'accepted', payment: parsed.data };
@@ -150,7 +152,7 @@ export class PosApi {
   async refundPayment(paymentId: string, options: CallOptions): Promise<RefundResult> {
     const response = await this.client.call('DELETE', `/payments/${encodeURIComponent(paymentId)}`, undefined, { ...options, kind: 'refund' });
     if (response.status === 404) return { kind: 'not_found' };
-    if (!isSuccess(response.status)) return { kind: 'refused', status: response.status };
+    if (!isSuccess(response.status)) return { kind: 'unclear', status: response.status };
     const parsed = upstreamPaymentSchema.safeParse(response.body);
     return { kind: 'answered', payment: parsed.success ? parsed.data : undefined };
   }

@@ -503,8 +503,8 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
   createPayment(payment: { upstreamOrderId: string; amount: number }, options: CallOptions): Promise<CreatePaymentResult> {
     return this.call('createPayment', options, (): CreatePaymentResult => {
       const order = this.orders.find((o) => o.id === payment.upstreamOrderId);
-      if (!order) return { kind: 'refused', status: 404 };
-      if (payment.amount !== order.amount_total) return { kind: 'refused', status: 422 };
+      if (!order) return { kind: 'unclear', detail: 'status 404' };
+      if (payment.amount !== order.amount_total) return { kind: 'unclear', detail: 'status 422' };
       const answer = this.paymentAnswers.shift() ?? 'completed';
       const recorded: FakePayment = { id: this.nextId('up-pay'), orderId: order.id, amount: payment.amount, status: 'completed', reads: 0 };
       if (answer === 'declined') recorded.status = 'failed';
@@ -532,7 +532,7 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
     return this.call('refundPayment', options, (): RefundResult => {
       const payment = this.payments.find((p) => p.id === paymentId);
       if (!payment) return { kind: 'not_found' };
-      if (payment.status !== 'completed') return { kind: 'refused', status: 409 };
+      if (payment.status !== 'completed') return { kind: 'unclear', status: 409 };
       payment.status = 'refunded';
       return { kind: 'answered', payment: publicPayment(payment) };
     });

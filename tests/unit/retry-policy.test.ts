@@ -1,8 +1,8 @@
-import { provesNoEffect, type CallKind, type FailureOutcome } from '../../lib/upstream/outcome';
+import { provesNoEffect, statusFailure, type CallKind, type FailureOutcome } from '../../lib/upstream/outcome';
 import { isRetryable } from '../../lib/upstream/retry-policy';
 
 const s = (status: number): FailureOutcome => ({ type: 'status', status });
-/** A 503/429 read (by the configured policy) as coming before any effect. */
+/** A 503 read (by the configured policy) as coming before any effect. */
 const u = (status: number): FailureOutcome => ({ type: 'unavailable', status });
 const timeout: FailureOutcome = { type: 'timeout' };
 const connectFailed: FailureOutcome = { type: 'connect_failed' };
@@ -25,7 +25,9 @@ describe('which failed upstream calls may be retried', () => {
     ['idempotent-write', s(500), true],
     ['idempotent-write', timeout, true],
     ['create-order', u(503), true],
-    ['create-order', u(429), true],
+    ['create-order', s(429), false],
+    ['create-payment', s(429), false],
+    ['refund', s(429), false],
     ['create-order', s(503), false],
     ['create-order', connectFailed, true],
     ['create-order', s(500), false],
@@ -56,8 +58,26 @@ describe('which failed upstream calls may be retried', () => {
     expect(isRetryable(kind, outcome)).toBe(expected);
   });
 
-  it('treats only refusals before sending and a 503/429 read as before-effect as proof that nothing was applied', () => {
-    expect([connectFailed, notSent, circuitOpen, u(503), u(429)].every(provesNoEffect)).toBe(true);
-    expect([timeout, connectionLost, aborted, s(500), s(502), s(503), s(504)].some(provesNoEffect)).toBe(false);
+  it('treats only refusals before sending and a 503 read as before-effect as proof that nothing was applied', () => {
+    expect([connectFailed, notSent, circuitOpen, u(503)].every(provesNoEffect)).toBe(true);
+    expect([timeout, connectionLost, aborted, s(429), s(500), s(502), s(503), s(504)].some(provesNoEffect)).toBe(false);
+  });
+});
+
+describe('which statuses fail a call, and which of them prove no effect', () => {
+  it.each([
+    [503, true, u(503)],
+    [503, false, s(503)],
+    // The contract documents no 429: it proves nothing, whatever the reading of 503.
+    [429, true, s(429)],
+    [429, false, s(429)],
+    [500, true, s(500)],
+    [504, true, s(504)],
+  ])('%i with "503 means no effect" %p → %o', (status, unavailableMeansNoEffect, expected) => {
+    expect(statusFailure(status, unavailableMeansNoEffect)).toEqual(expected);
+  });
+
+  it.each([200, 201, 402, 404, 408, 409, 422, 425])('%i is an answer for the call to read, not a failure', (status) => {
+    expect(statusFailure(status, true)).toBeUndefined();
   });
 });

@@ -28,6 +28,12 @@ const envSchema = z
     UPSTREAM_BASE_URL: z.url().optional(),
     UPSTREAM_CALL_TIMEOUT_MS: z.coerce.number().int().min(50).max(28000).default(8000),
     UPSTREAM_503_MEANS_NO_EFFECT: booleanFromEnv.default(true),
+    /**
+     * How long after we sent it the upstream may still apply a request whose answer we did not get (the
+     * contract's "applied later, after a read in between showed nothing"). Until then a read proves
+     * nothing: no refund is judged not applied, no resolution is taken, duplicates are checked after it.
+     */
+    UPSTREAM_LATE_EFFECT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30000),
     UPSTREAM_ADAPTIVE_TIMEOUT_FLOOR_MS: z.coerce.number().int().min(50).max(28000).default(1000),
     UPSTREAM_ADAPTIVE_TIMEOUT_P99_FACTOR: z.coerce.number().min(1).max(10).default(1.5),
     PAYMENT_TIMEOUT_MS: z.coerce.number().int().min(50).max(28000).default(10000),

@@ -80,7 +80,7 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
   const abandonedAfterMs = c.ORDER_ABANDONED_AFTER_SECONDS * 1000;
   const catalogue = new Catalogue(api, { ttlMs: c.CATALOGUE_TTL_SECONDS * 1000, maxStaleMs: c.CATALOGUE_MAX_STALE_SECONDS * 1000 });
   const { orders, baskets, idempotency, upstreamOrders, payments } = wrapPorts({
-    orders: new PostgresOrderRepository(sql, clock),
+    orders: new PostgresOrderRepository(sql, { clock, lateEffectMs: c.UPSTREAM_LATE_EFFECT_MS }),
     baskets: new PostgresBasketRepository(sql, clock),
     idempotency: new IdempotencyStore(sql, { ttlMs: c.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000, clock }),
     upstreamOrders: api,
@@ -94,7 +94,7 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     paymentMinWindowMs: c.PAYMENT_MIN_WINDOW_MS,
     completionLeaseMs: c.REQUEST_DEADLINE_MS,
   });
-  const refunds = new Refunds(orders, payments, checkout, vault, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, clock });
+  const refunds = new Refunds(orders, payments, checkout, vault, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, lateEffectMs: c.UPSTREAM_LATE_EFFECT_MS, clock });
   const reconciler = new Reconciler(orders, upstreamOrders, checkout, refunds, idempotency, vault, {
     batchSize: c.RECONCILER_BATCH_SIZE,
     abandonedAfterMs,
@@ -115,7 +115,12 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     vault,
     checkout,
     refunds,
-    resolutions: new Resolutions(orders, checkout, vault, { stuckAfterMs: c.OPERATOR_STUCK_AFTER_MINUTES * 60_000 }),
+    resolutions: new Resolutions(orders, payments, checkout, vault, {
+      stuckAfterMs: c.OPERATOR_STUCK_AFTER_MINUTES * 60_000,
+      lateEffectMs: c.UPSTREAM_LATE_EFFECT_MS,
+      retryAfterSeconds: client.retryAfterSeconds,
+      clock,
+    }),
     reconciler,
     close: () => client.close(),
   };

@@ -13,9 +13,11 @@ import type { World } from './world';
 /** The service's request deadline (REQUEST_DEADLINE_MS's default). */
 const REQUEST_DEADLINE_MS = 25_000;
 
-/** What a terminal (or an operator) was told, in order with the upstream calls sent (`seq`). */
+/** What a terminal (or an operator) was told, in order with the upstream calls sent (`seq`: when the service decided it). */
 export interface Answer {
   seq: number;
+  /** A stored answer replayed for a retry with the same key: it was judged when it was first given. */
+  replayed?: boolean;
   actor: string;
   step: Step;
   orderId?: string;
@@ -33,13 +35,20 @@ interface Rendered {
   headers: Record<string, string>;
 }
 
+/** An answer, with when the service decided it (before it stored it for the key and sent it). */
+interface Decided {
+  rendered: Rendered;
+  seq: number;
+  replayed?: boolean;
+}
+
 /** Runs one actor of the plan; its answer (if it gives one) is added to `answers`. */
 export async function runActor(world: World, plan: ActorPlan, name: string, answers: Answer[]): Promise<void> {
   const { runtime } = world;
   await runtime.gate(`starts: ${describeStep(plan.step)}`);
-  const record = (rendered: Rendered | undefined) => {
-    if (!rendered) return;
-    const answer = readAnswer(runtime.nextSeq(), name, plan.step, rendered);
+  const record = (decided: Decided | undefined) => {
+    if (!decided) return;
+    const answer = { ...readAnswer(decided.seq, name, plan.step, decided.rendered), replayed: decided.replayed };
     answers.push(answer);
     runtime.note(`answered ${answer.status}${answer.code ? ` ${answer.code}` : ''}${answer.orderStatus ? ` (order ${answer.orderStatus}, ${answer.paymentState})` : ''}${answer.message ? `: ${answer.message}` : ''}`);
   };
@@ -71,15 +80,15 @@ function requestCall(world: World): CallOptions {
 }
 
 /** A paying route behind its Idempotency-Key, as lib/http/idempotency.ts runs it. */
-async function idempotent(world: World, route: string, key: string, params: unknown, body: unknown, call: CallOptions, run: () => Promise<Order>): Promise<Rendered> {
+async function idempotent(world: World, route: string, key: string, params: unknown, body: unknown, call: CallOptions, run: () => Promise<Order>): Promise<Decided> {
   const store = world.services.idempotency;
   let begun;
   try {
     begun = await beginRequest(store, { ownerId: world.terminal.userId, key, method: 'POST', route, params, body, lockMs: call.deadline.remainingMs() + LOCK_MARGIN_MS });
   } catch (error) {
-    return renderError(error);
+    return { rendered: renderError(error), seq: world.runtime.nextSeq() };
   }
-  if (begun.kind === 'replay') return begun.response;
+  if (begun.kind === 'replay') return { rendered: begun.response, seq: world.runtime.nextSeq(), replayed: true };
   let order: Order | undefined;
   let rendered: Rendered;
   try {
@@ -88,12 +97,13 @@ async function idempotent(world: World, route: string, key: string, params: unkn
   } catch (error) {
     rendered = renderError(error);
   }
+  const seq = world.runtime.nextSeq();
   await finishRequest(store, begun.scope, rendered);
   if (order) world.services.checkout.completeAfterReply(order, call);
-  return rendered;
+  return { rendered, seq };
 }
 
-function placeOrder(world: World, key: string, pay: boolean): Promise<Rendered> {
+function placeOrder(world: World, key: string, pay: boolean): Promise<Decided> {
   const call = requestCall(world);
   return idempotent(world, 'POST /baskets/{basketId}/orders', key, { basketId: world.basketId }, { pay }, call, () =>
     world.services.checkout.placeOrder(world.terminal, world.basketId, key, undefined, call, { pay }),
@@ -101,21 +111,23 @@ function placeOrder(world: World, key: string, pay: boolean): Promise<Rendered> 
 }
 
 /** The terminal knows the order from an earlier answer; without one there is nothing to pay. */
-async function payOrder(world: World, key: string): Promise<Rendered | undefined> {
+async function payOrder(world: World, key: string): Promise<Decided | undefined> {
   const order = await latestOrder(world);
   if (!order) return undefined;
   const call = requestCall(world);
   return idempotent(world, 'POST /orders/{orderId}/payments', key, { orderId: order.id }, null, call, () => world.services.checkout.payOrder(world.terminal, order.id, call));
 }
 
-async function onLatestOrder(world: World, run: (order: Order, call: CallOptions) => Promise<Reply>): Promise<Rendered | undefined> {
+async function onLatestOrder(world: World, run: (order: Order, call: CallOptions) => Promise<Reply>): Promise<Decided | undefined> {
   const order = await latestOrder(world);
   if (!order) return undefined;
+  let rendered: Rendered;
   try {
-    return asRendered(await run(order, requestCall(world)));
+    rendered = asRendered(await run(order, requestCall(world)));
   } catch (error) {
-    return renderError(error);
+    rendered = renderError(error);
   }
+  return { rendered, seq: world.runtime.nextSeq() };
 }
 
 /** The basket's live order, else its latest one. */
@@ -127,8 +139,8 @@ async function latestOrder(world: World): Promise<Order | undefined> {
 /**
  * An operator who checks each order that needs a person with the payment
  * provider (the upstream's ledger, as it stands now) and says what it shows:
- * charged (with the payment), or not charged. A payment still pending there
- * is left for later.
+ * charged (with the payment), not charged, or for a refund that is stuck,
+ * refunded or still charged. A payment still pending there is left for later.
  */
 export async function resolveAsOperator(world: World, answers: Answer[], name: string): Promise<void> {
   const { resolutions } = world.services;
@@ -137,7 +149,14 @@ export async function resolveAsOperator(world: World, answers: Answer[], name: s
   for (const order of page.orders.filter((o) => o.ownerId === world.terminal.userId)) {
     const truth = chargedPaymentsOf(world.upstream.state.ledger(world.terminal.userId), order.id);
     if (truth.pending) continue;
-    const request = truth.charged.length > 0 ? { outcome: 'charged' as const, paymentId: truth.charged[0].id, reason: 'seen at the payment provider' } : { outcome: 'not_charged' as const, reason: 'nothing at the payment provider' };
+    const charge = truth.charged[0];
+    const seen = 'seen at the payment provider';
+    const request =
+      order.state === 'refunding'
+        ? { outcome: charge?.status === 'refunded' ? ('refunded' as const) : ('charged' as const), reason: seen }
+        : charge
+          ? { outcome: 'charged' as const, paymentId: charge.id, reason: seen }
+          : { outcome: 'not_charged' as const, reason: 'nothing at the payment provider' };
     let rendered: Rendered;
     try {
       const resolved = await resolutions.resolve(world.operator, order.id, request, call);
@@ -147,7 +166,7 @@ export async function resolveAsOperator(world: World, answers: Answer[], name: s
     }
     const answer = readAnswer(world.runtime.nextSeq(), name, { kind: 'operator' }, rendered);
     answers.push({ ...answer, orderId: order.id });
-    world.runtime.note(`resolves ${order.id.slice(0, 8)} as ${request.outcome}: ${answer.status}${answer.code ? ` ${answer.code}` : ''}`);
+    world.runtime.note(`resolves ${order.id.slice(0, 8)} (${order.state}) as ${request.outcome}: ${answer.status}${answer.code ? ` ${answer.code}: ${answer.message}` : ''}`);
   }
 }
 

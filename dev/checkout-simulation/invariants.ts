@@ -75,7 +75,7 @@ export function checkAtRest({ records, ledger, sent, answers }: Evidence): strin
 
 /** What an answer told the terminal about the money, against what the payments sent before it did. */
 function contradictions(answer: Answer, ledger: Ledger, sent: readonly SentCall[]): string[] {
-  if (!answer.orderId) return [];
+  if (!answer.orderId || answer.replayed) return [];
   const truth = chargedPaymentsOf(ledger, answer.orderId);
   const sentBefore = new Set(sent.filter((call) => call.seq < answer.seq && call.paymentId).map((call) => call.paymentId!));
   const chargedBefore = truth.charged.filter((payment) => sentBefore.has(payment.id));

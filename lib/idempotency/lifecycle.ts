@@ -1,7 +1,7 @@
 import { AppError } from '../errors';
 import { shouldStoreResponse } from './policy';
 import { requestHash } from './request-hash';
-import type { IdempotencyScope, IdempotencyStore, StoredResponse } from './store';
+import type { HeldKey, IdempotencyScope, IdempotencyStore, StoredResponse } from './store';
 
 export interface IdempotentRequest {
   ownerId: string;
@@ -15,7 +15,7 @@ export interface IdempotentRequest {
   lockMs: number;
 }
 
-export type Begun = { kind: 'started'; scope: IdempotencyScope } | { kind: 'replay'; response: StoredResponse };
+export type Begun = { kind: 'started'; scope: HeldKey } | { kind: 'replay'; response: StoredResponse };
 
 /** Headers worth replaying; the request id is always the new request's own. */
 const REPLAYED_HEADERS = ['retry-after', 'location', 'etag'];
@@ -41,7 +41,7 @@ export async function beginRequest(store: IdempotencyStore, request: IdempotentR
     case 'mismatch':
       throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request');
     case 'started':
-      return { kind: 'started', scope };
+      return { kind: 'started', scope: { ...scope, holder: begun.holder } };
   }
 }
 
@@ -51,7 +51,7 @@ export async function beginRequest(store: IdempotencyStore, request: IdempotentR
  * or no answer at all) releases the key, so the same key can be retried and
  * resumes from the order's recorded state.
  */
-export async function finishRequest(store: IdempotencyStore, scope: IdempotencyScope, response: StoredResponse | undefined): Promise<void> {
+export async function finishRequest(store: IdempotencyStore, scope: HeldKey, response: StoredResponse | undefined): Promise<void> {
   const answer = response && { ...response, headers: replayedHeaders(response.headers) };
   if (answer && shouldStoreResponse(answer.status) && !('retry-after' in answer.headers)) await store.complete(scope, answer);
   else await store.release(scope);

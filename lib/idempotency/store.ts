@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock';
 import { sqlNow } from '../db/now';
 import type { Sql } from '../db/sql';
@@ -15,9 +16,14 @@ export interface StoredResponse {
   headers: Record<string, string>;
 }
 
+/** A key as held by one request: only that request completes or releases it. */
+export interface HeldKey extends IdempotencyScope {
+  holder: string;
+}
+
 export type BeginResult =
-  /** The caller owns the key now; `resumed`: a previous holder's in-progress lock had expired. */
-  | { kind: 'started'; resumed: boolean }
+  /** The caller owns the key now, as `holder`; `resumed`: a previous holder's in-progress lock had expired. */
+  | { kind: 'started'; resumed: boolean; holder: string }
   | { kind: 'replay'; response: StoredResponse }
   | { kind: 'in_progress' }
   | { kind: 'mismatch' };
@@ -66,13 +72,14 @@ export class IdempotencyStore {
    */
   async begin(scope: IdempotencyScope, lockMs: number): Promise<BeginResult> {
     if (!Number.isInteger(lockMs) || lockMs < 1) throw new RangeError(`lockMs must be a positive integer, got ${lockMs}`);
+    const holder = randomUUID();
     for (let attempt = 0; attempt < BEGIN_TRIES; attempt++) {
       const clock = this.clock();
       const [taken] = await this.sql<{ attempts: number }[]>`
         insert into idempotency_keys as k
-          (owner_id, idempotency_key, route, request_hash, status, locked_until, created_at, updated_at, expires_at)
+          (owner_id, idempotency_key, route, request_hash, holder, status, locked_until, created_at, updated_at, expires_at)
         values (
-          ${scope.ownerId}, ${scope.key}, ${scope.route}, ${scope.requestHash}, 'in_progress',
+          ${scope.ownerId}, ${scope.key}, ${scope.route}, ${scope.requestHash}, ${holder}::uuid, 'in_progress',
           ${clock} + ${lockMs}::double precision * interval '1 millisecond',
           ${clock}, ${clock},
           ${clock} + ${this.ttlMs}::double precision * interval '1 millisecond'
@@ -80,6 +87,7 @@ export class IdempotencyStore {
         on conflict (owner_id, idempotency_key) do update set
           route = excluded.route,
           request_hash = excluded.request_hash,
+          holder = excluded.holder,
           status = 'in_progress',
           locked_until = excluded.locked_until,
           response_status = null,
@@ -91,7 +99,7 @@ export class IdempotencyStore {
           updated_at = excluded.updated_at
         where ${this.takeable(scope, clock)}
         returning k.attempts`;
-      if (taken) return { kind: 'started', resumed: taken.attempts > 1 };
+      if (taken) return { kind: 'started', resumed: taken.attempts > 1, holder };
 
       const [existing] = await this.sql<ExistingRecord[]>`
         select request_hash as "requestHash", status, response_status as "responseStatus",
@@ -103,8 +111,8 @@ export class IdempotencyStore {
     throw new Error(`Idempotency key record kept changing while starting a request (${scope.route})`);
   }
 
-  /** Stores the final response; a no-op unless the key is still in progress for this same request. */
-  async complete(scope: IdempotencyScope, response: StoredResponse): Promise<void> {
+  /** Stores the final response; a no-op unless this request still holds the key (a later one may have taken it over). */
+  async complete(scope: HeldKey, response: StoredResponse): Promise<void> {
     await this.sql`
       update idempotency_keys set
         status = 'completed',
@@ -116,8 +124,8 @@ export class IdempotencyStore {
       where ${this.heldBy(scope)}`;
   }
 
-  /** Forgets an in-progress record after a retryable failure, so the same key may run again. */
-  async release(scope: IdempotencyScope): Promise<void> {
+  /** Forgets an in-progress record after a retryable failure, so the same key may run again; a no-op unless this request still holds it. */
+  async release(scope: HeldKey): Promise<void> {
     await this.sql`delete from idempotency_keys where ${this.heldBy(scope)}`;
   }
 
@@ -151,9 +159,9 @@ export class IdempotencyStore {
     )`;
   }
 
-  private heldBy(scope: IdempotencyScope) {
+  private heldBy(scope: HeldKey) {
     return this.sql`owner_id = ${scope.ownerId} and idempotency_key = ${scope.key}
-      and status = 'in_progress' and request_hash = ${scope.requestHash}`;
+      and status = 'in_progress' and request_hash = ${scope.requestHash} and holder = ${scope.holder}::uuid`;
   }
 }
 

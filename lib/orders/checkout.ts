@@ -26,7 +26,7 @@ import {
 } from './errors';
 import type { Order } from './order';
 import type { PaymentGateway, UpstreamOrderGateway } from './ports';
-import type { OrderRepository, PaymentAttempt } from './repository';
+import type { Lease, OrderRepository, PaymentAttempt } from './repository';
 import { CHARGED_STATES, FAILABLE_STATES, PAYABLE_STATES } from './state-machine';
 
 /** What checkout works through: our records, the upstream's orders and payments, and the sealing of owner tokens. */
@@ -120,19 +120,24 @@ export class Checkout {
    * DELETE /orders/{id}: the customer changed their mind before paying. The
    * order is claimed failing (so nothing can pay it), failed upstream and
    * here, and the basket reopens; repeating it answers the cancelled order.
+   * The answer is read from the row the claim left: an order someone began
+   * paying meanwhile is not cancelled, and says so.
    */
   async cancel(caller: Caller, orderId: string, call: CallOptions): Promise<Order> {
     const order = await this.orders.find(caller.userId, orderId);
     if (!order) throw orderNotFound();
     if (order.state === 'failed' || order.state === 'failing') return order;
     if (!FAILABLE_STATES.includes(order.state)) throw cannotCancel(order);
+    let after: Order;
     try {
-      return await this.fail(order, 'CANCELLED: by the cashier', call, { leaseMs: this.options.completionLeaseMs });
+      after = await this.fail(order, 'CANCELLED: by the cashier', call, { takeLease: true });
     } catch (error) {
       // The order is claimed failing: nothing can pay it, and the reconciler finishes failing it upstream.
       call.log.warn('failing the cancelled order upstream deferred to the reconciler', { orderId, error });
-      return (await this.orders.findById(orderId)) ?? order;
+      after = await this.reload(order);
     }
+    if (after.state === 'failed' || after.state === 'failing') return after;
+    throw cannotCancel(after);
   }
 
   /**
@@ -175,17 +180,14 @@ export class Checkout {
 
   /** Completes a paid order, first claiming it so the reconciler does not do the same at once. */
   async claimAndComplete(order: Order, call: CallOptions): Promise<Order> {
-    const claimed = await this.orders.claimLease(order.id, this.options.completionLeaseMs);
+    const lease = this.newLease();
+    const claimed = await this.orders.claimLease(order.id, lease);
     if (!claimed) throw requestInProgress(order, 'Completing the order');
-    if (claimed.state !== 'paid') {
-      await this.orders.releaseLease(order.id); // completed meanwhile by whoever held the lease before
-      return claimed;
-    }
     try {
-      return await this.complete(claimed, call); // completing releases the lease
-    } catch (error) {
-      await this.orders.releaseLease(order.id);
-      throw error;
+      if (claimed.state !== 'paid') return claimed; // completed meanwhile by whoever held the lease before
+      return await this.complete(claimed, call);
+    } finally {
+      await this.orders.releaseLease(order.id, lease.holder);
     }
   }
 
@@ -204,8 +206,9 @@ export class Checkout {
   /**
    * failing → failed: PATCH failed every live upstream order of the checkout
    * (`upstreamOrderIds` when the caller knows them, else whatever GET /orders/
-   * finds under its correlation), then failed here and the basket reopened.
-   * On an upstream failure the order stays failing for the reconciler.
+   * finds under its correlation), then failed here and the basket reopened; a
+   * creation that may still land is checked for later. On an upstream failure
+   * the order stays failing for the reconciler.
    */
   async finishFailing(order: Order, call: CallOptions, upstreamOrderIds?: string[]): Promise<Order> {
     const ids = upstreamOrderIds ?? (await this.upstreamOrders.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed').map((o) => o.id);
@@ -215,69 +218,80 @@ export class Checkout {
 
   /**
    * Claims an unpaid order for failing (no request can pay it after this),
-   * then fails it upstream and here. The reconciler calls it holding the
-   * order's lease; a request passes `leaseMs` to take the lease with the claim.
+   * then fails it upstream and here. Returns the order as the claim left it
+   * when someone else moved it first. The reconciler calls it holding the
+   * order's lease; a request takes the lease with the claim (`takeLease`).
    */
-  async fail(order: Order, reason: string, call: CallOptions, options: { upstreamOrderIds?: string[]; unchangedSince?: Date; leaseMs?: number } = {}): Promise<Order> {
+  async fail(order: Order, reason: string, call: CallOptions, options: { upstreamOrderIds?: string[]; unchangedSince?: Date; takeLease?: boolean } = {}): Promise<Order> {
     if (!FAILABLE_STATES.includes(order.state)) return order;
-    const claimed = await this.orders.transition(order.id, [order.state], 'failing', { lastError: reason, unchangedSince: options.unchangedSince, leaseMs: options.leaseMs });
+    const lease = options.takeLease ? this.newLease() : undefined;
+    const claimed = await this.orders.transition(order.id, [order.state], 'failing', { lastError: reason, unchangedSince: options.unchangedSince, lease });
     if (!claimed) return this.reload(order);
     try {
       return await this.finishFailing(claimed, call, options.upstreamOrderIds);
     } finally {
-      if (options.leaseMs) await this.orders.releaseLease(order.id);
+      if (lease) await this.orders.releaseLease(order.id, lease.holder);
     }
   }
 
   /**
    * A payment in flight nobody is waiting for any more (the reconciler): one
    * the upstream answered 'pending' is read again; one that never got an id
-   * is unknown, never sent again.
+   * is unknown once its request must be dead, and never sent again.
    */
   async settleAbandonedPayment(order: Order, call: CallOptions): Promise<Order> {
     const attempt = await this.orders.paymentInFlight(order.id);
-    if (!attempt?.upstreamPaymentId) {
+    if (!attempt) return this.reload(order);
+    if (!attempt.upstreamPaymentId) {
+      if (!this.requestMustBeDead(attempt.sentAt)) return order;
       call.log.error('payment abandoned mid-flight; outcome unknown', { orderId: order.id });
-      return this.markAbandonedPaymentUnknown(order);
+      return this.markAbandonedPaymentUnknown(attempt);
     }
     const payment = await this.payments.getPayment(attempt.upstreamPaymentId, call);
-    return payment ? this.recordPayment(attempt, payment) : order;
+    return payment ? this.recordPayment(attempt, payment, order) : order;
   }
 
   /**
    * pending → placed. A resumed order is looked up first (a request before
-   * may have created it). After an ambiguous POST, GET /orders/ decides by
-   * the checkout's correlation value: found means placed, absent makes
-   * another POST safe. A create refused before any effect fails the order
-   * and reopens the basket only if no earlier create of this checkout could
-   * still land; otherwise the order stays pending for a retry or the
-   * reconciler, which fails whatever upstream order turns up.
+   * may have created it). Every POST /orders/ is recorded before it is sent
+   * (open() records the first) and carries its own order_id after the first,
+   * so that creations which all land stay apart upstream. After an ambiguous
+   * POST, GET /orders/ decides by the checkout's correlation value: found
+   * means placed, absent makes another POST safe (duplicates it may leave are
+   * failed by the duplicate check). A create refused before any effect fails
+   * the order and reopens the basket only if it was the only one sent.
    */
   private async place(order: Order, resuming: boolean, call: CallOptions): Promise<Order> {
     if (resuming) {
       const found = await this.lookUp(order, call);
-      if (found.length > 0) return this.adopt(order, found, call, true);
+      if (found.length > 0) return this.adopt(order, found, call, { definite: false });
     }
+    let createNo = resuming ? 0 : 1;
     for (let round = 1; round <= MAX_CREATE_ROUNDS; round++) {
+      if (createNo === 0 || round > 1) {
+        const recorded = await this.orders.recordCreateSent(order.id);
+        if (!recorded) return this.reload(order); // placed or failed by someone else meanwhile
+        createNo = recorded.createsSent;
+      }
       let created;
       try {
-        created = await this.upstreamOrders.createOrder({ correlation: order.id, total: toMainUnits(order.totalMinor) }, call);
+        created = await this.upstreamOrders.createOrder({ orderId: createNo === 1 ? order.id : randomUUID(), correlation: order.id, total: toMainUnits(order.totalMinor) }, call);
       } catch (error) {
         if (!(error instanceof UpstreamCallError)) throw error;
         if (provesNoEffect(error.outcome)) {
-          // Only when no create of this checkout can have reached the upstream: one whose answer was lost may still land.
-          if (resuming || round > 1) throw retryLater(order, 'The POS system is unavailable; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds, error);
-          await this.orders.failAndReopenBasket(order.id, ['pending'], `UPSTREAM_UNAVAILABLE: ${describeOutcome(error.outcome)}`);
-          throw orderCreationUnavailable(error, this.options.retryAfterSeconds);
+          // Only when no other create of this checkout was sent: one whose answer was lost may still land.
+          const failed = createNo === 1 ? await this.orders.failAndReopenBasket(order.id, ['pending'], `UPSTREAM_UNAVAILABLE: ${describeOutcome(error.outcome)}`, { onlyIfCreatesSent: 1 }) : undefined;
+          if (failed) throw orderCreationUnavailable(error, this.options.retryAfterSeconds);
+          throw retryLater(order, 'The POS system is unavailable; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds, error);
         }
         call.log.warn('order creation outcome unknown; asking the upstream', { orderId: order.id, outcome: describeOutcome(error.outcome), round });
         const found = await this.lookUp(order, call);
-        if (found.length > 0) return this.adopt(order, found, call, true);
+        if (found.length > 0) return this.adopt(order, found, call, { definite: false });
         continue;
       }
-      if (created.kind === 'created') return this.adopt(order, [created.order], call, resuming || round > 1);
+      if (created.kind === 'created') return this.adopt(order, [created.order], call, { definite: createNo === 1, createdId: created.order.id });
       const found = await this.lookUp(order, call);
-      if (found.length > 0) return this.adopt(order, found, call, true);
+      if (found.length > 0) return this.adopt(order, found, call, { definite: false });
     }
     throw retryLater(order, 'The POS system did not confirm the order; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds);
   }
@@ -293,60 +307,74 @@ export class Checkout {
 
   /**
    * Takes the upstream order that carries our exact total as this checkout's
-   * and fails any other live one. An upstream that already failed the order,
-   * or recorded another total, never gets paid: the order is failed.
-   * `ambiguous`: a create's answer was lost, so another may still surface; GET
-   * /orders/ is checked again later for duplicates.
+   * (pending → placed) and fails any other live one. Only the actor whose
+   * transition wins fails duplicates, and only of the order the row holds: a
+   * loser fails just the upstream order it created itself, if the winner did
+   * not take it. An upstream that already failed the order, or recorded
+   * another total, never gets paid: the order is failed. `definite`: the
+   * upstream order came from the answer to the only create sent; otherwise
+   * another may still surface, and GET /orders/ is checked again later.
+   * Whatever the outcome, the caller continues from the row as it now is.
    */
-  private async adopt(order: Order, found: UpstreamOrder[], call: CallOptions, ambiguous: boolean): Promise<Order> {
+  private async adopt(order: Order, found: UpstreamOrder[], call: CallOptions, how: { definite: boolean; createdId?: string }): Promise<Order> {
     const live = found.filter((candidate) => candidate.status !== 'failed');
-    const ours = live.find((candidate) => candidate.status === 'pending' && toMinorUnits(candidate.amount_total) === order.totalMinor);
+    const ourTotal = live.filter((candidate) => toMinorUnits(candidate.amount_total) === order.totalMinor);
+    const ours = ourTotal.find((candidate) => candidate.status === 'pending');
     if (!ours) {
+      // An order with our total the upstream already completed was adopted and paid by another request.
+      if (ourTotal.length > 0) return this.reload(order);
       if (live.length === 0) {
-        await this.orders.failAndReopenBasket(order.id, ['pending'], 'UPSTREAM_ORDER_FAILED: the upstream holds the order as failed');
+        const failed = await this.orders.failAndReopenBasket(order.id, ['pending'], 'UPSTREAM_ORDER_FAILED: the upstream holds the order as failed');
+        if (!failed) return this.reload(order);
         throw upstreamOrderFailed(order);
       }
       call.log.error('the upstream recorded another total; failing the order', { orderId: order.id, totalMinor: order.totalMinor, upstream: live.map((o) => o.amount_total) });
-      await this.fail(order, 'UPSTREAM_TOTAL_MISMATCH', call, { upstreamOrderIds: live.map((o) => o.id), leaseMs: this.options.completionLeaseMs }).catch((error) =>
-        call.log.warn('failing the mismatched order upstream deferred to the reconciler', { orderId: order.id, error }),
-      );
+      const failing = await this.fail(order, 'UPSTREAM_TOTAL_MISMATCH', call, { upstreamOrderIds: live.map((o) => o.id), takeLease: true }).catch((error) => {
+        call.log.warn('failing the mismatched order upstream deferred to the reconciler', { orderId: order.id, error });
+        return this.reload(order);
+      });
+      if (failing.state !== 'failing' && failing.state !== 'failed') return failing;
       throw totalMismatch(order);
     }
-    const duplicates = live.filter((candidate) => candidate !== ours);
-    const placed = await this.orders.transition(order.id, ['pending'], 'placed', {
-      upstreamOrderId: ours.id,
-      duplicateCheckAfterMs: ambiguous || duplicates.length > 0 ? this.options.abandonedAfterMs : undefined,
-    });
+    const placed = await this.orders.transition(order.id, ['pending'], 'placed', { upstreamOrderId: ours.id, checkDuplicates: !how.definite || live.length > 1 });
+    const current = placed ?? (await this.reload(order));
+    const duplicates = placed ? live.filter((candidate) => candidate.id !== ours.id) : live.filter((candidate) => candidate.id === how.createdId && candidate.id !== current.upstreamOrderId);
     for (const duplicate of duplicates) {
       await this.upstreamOrders.setOrderStatus(duplicate.id, 'failed', call).catch((error) =>
         call.log.warn('failing a duplicate upstream order deferred to the duplicate check', { orderId: order.id, duplicate: duplicate.id, error }),
       );
     }
-    return placed ?? (await this.reload(order));
+    return current;
   }
 
   /**
    * (placed | declined) → paying → paid | declined | placed | unknown, or
    * still paying with a pending payment's id. The attempt is recorded before
-   * the request is sent, and only with enough of the deadline left for it to
-   * finish. Only an answer that proves no charge lets the order be paid again;
-   * after a timeout, a 500 or a dropped connection the outcome is unknown and
-   * the payment is never retried blindly.
+   * the request is sent, and it is only sent with enough of the deadline left
+   * for it to finish, measured after that write. Only an answer that proves
+   * no charge lets the order be paid again; after a timeout, a 500, a
+   * dropped connection or any status the contract does not document as "no
+   * effect" the outcome is unknown and the payment is never retried blindly.
    */
   private async pay(order: Order, caller: Caller, call: CallOptions): Promise<Order> {
-    if (call.deadline.remainingMs() < this.options.paymentMinWindowMs) {
-      throw retryLater(order, 'Too little time was left to pay safely; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds);
-    }
+    const tooLittleTime = () => retryLater(order, 'Too little time was left to pay safely; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds);
+    if (call.deadline.remainingMs() < this.options.paymentMinWindowMs) throw tooLittleTime();
     const started = await this.orders.startPayment(order.id, randomUUID(), this.vault.seal(caller.token, order.id));
     if (!started) return answerForPayingAgain(await this.reload(order));
     const { attempt } = started;
+    if (call.deadline.remainingMs() < this.options.paymentMinWindowMs) {
+      await this.finish(attempt, 'no_charge', null, 'PAYMENT_NOT_SENT: too little time was left');
+      throw tooLittleTime();
+    }
+    const upstreamOrderId = upstreamIdOf(started.order);
     let result;
     try {
-      result = await this.payments.createPayment({ upstreamOrderId: upstreamIdOf(order), amount: toMainUnits(attempt.amountMinor) }, { ...call, timeoutMs: this.options.paymentTimeoutMs });
+      result = await this.payments.createPayment({ upstreamOrderId, amount: toMainUnits(attempt.amountMinor) }, { ...call, timeoutMs: this.options.paymentTimeoutMs });
     } catch (error) {
       if (!(error instanceof UpstreamCallError)) throw error;
       if (provesNoEffect(error.outcome)) {
-        await this.finish(attempt, 'no_charge', null, `UPSTREAM_UNAVAILABLE: ${describeOutcome(error.outcome)}`);
+        const after = await this.finish(attempt, 'no_charge', null, `UPSTREAM_UNAVAILABLE: ${describeOutcome(error.outcome)}`);
+        if (after.state !== 'placed') return answerFor(after);
         throw retryLater(order, 'The POS system is unavailable; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds, error);
       }
       call.log.error('payment outcome unknown', { orderId: order.id, attemptId: attempt.id, outcome: describeOutcome(error.outcome) });
@@ -354,10 +382,10 @@ export class Checkout {
     }
     switch (result.kind) {
       case 'accepted': {
-        if (result.payment.status !== 'pending') {
-          return answerFor(await this.recordPayment(attempt, result.payment));
+        if (result.payment.status !== 'pending' || paymentMismatch(result.payment, attempt, upstreamOrderId)) {
+          return answerFor(await this.recordPayment(attempt, result.payment, started.order));
         }
-        return this.followUp(await this.orders.recordPendingPayment(attempt, result.payment.id), call);
+        return this.followUp(await this.orders.recordPendingPayment(attempt, result.payment.id), upstreamOrderId, call);
       }
       case 'declined':
         return answerFor(await this.finish(attempt, 'declined', null, 'PAYMENT_DECLINED'));
@@ -369,26 +397,32 @@ export class Checkout {
   /**
    * A payment already in flight: one answered 'pending' is followed up by its
    * id; one another request is still sending is left to it; one whose request
-   * died without an answer is unknown.
+   * must have died without an answer is unknown.
    */
   private async resumePayment(order: Order, call: CallOptions): Promise<Order> {
     const attempt = await this.orders.paymentInFlight(order.id);
-    if (attempt?.upstreamPaymentId) return this.followUp(attempt, call);
-    if (this.clock.now() - order.updatedAt.getTime() < this.options.abandonedAfterMs) throw requestInProgress(order, 'A payment');
-    return answerFor(await this.markAbandonedPaymentUnknown(order));
+    if (!attempt) return answerFor(await this.reload(order));
+    if (attempt.upstreamPaymentId) return this.followUp(attempt, upstreamIdOf(order), call);
+    if (!this.requestMustBeDead(attempt.sentAt)) throw requestInProgress(order, 'A payment');
+    return answerFor(await this.markAbandonedPaymentUnknown(attempt));
+  }
+
+  /** No request that sent something at `sentAt` can still be running (it would have passed its deadline). */
+  private requestMustBeDead(sentAt: Date): boolean {
+    return this.clock.now() - sentAt.getTime() >= this.options.abandonedAfterMs;
   }
 
   /** A payment whose request died before any answer: its outcome is unknown, and it is never sent again. */
-  private async markAbandonedPaymentUnknown(order: Order): Promise<Order> {
-    return (await this.orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died')) ?? (await this.reload(order));
+  private async markAbandonedPaymentUnknown(attempt: PaymentAttempt): Promise<Order> {
+    return (await this.orders.markPaymentUnknown(attempt, 'PAYMENT_STATUS_UNKNOWN: the request paying it died')) ?? (await this.reload({ id: attempt.orderId }));
   }
 
   /**
    * Reads a pending payment (GET /payments/{id}) until it settles or the
-   * request's budget runs out; then the order is answered still paying
-   * (202, retry with the same key) and the reconciler follows it up.
+   * request's budget runs out; then the order is answered as the row stands
+   * (still paying: 202, retry with the same key; the reconciler follows it up).
    */
-  private async followUp(attempt: PaymentAttempt, call: CallOptions): Promise<Order> {
+  private async followUp(attempt: PaymentAttempt, upstreamOrderId: string, call: CallOptions): Promise<Order> {
     const paymentId = attempt.upstreamPaymentId!;
     let wait = FOLLOW_UP_FIRST_WAIT_MS;
     while (call.deadline.remainingMs() > wait * 2) {
@@ -399,14 +433,20 @@ export class Checkout {
         call.log.warn('payment follow-up failed; trying again', { orderId: attempt.orderId, paymentId, outcome: describeOutcome(error.outcome) });
         return undefined;
       });
-      if (payment && payment.status !== 'pending') return answerFor(await this.recordPayment(attempt, payment));
+      if (payment && payment.status !== 'pending') return answerFor(await this.recordPayment(attempt, payment, { upstreamOrderId }));
     }
     call.log.info('payment still pending at the end of the request', { orderId: attempt.orderId, paymentId });
-    return this.reload({ id: attempt.orderId });
+    return answerFor(await this.reload({ id: attempt.orderId }), { stillPaying: true });
   }
 
-  /** Records what the upstream says of a payment with an id. */
-  private recordPayment(attempt: PaymentAttempt, payment: UpstreamPayment): Promise<Order> {
+  /**
+   * Records what the upstream says of a payment with an id, once it is
+   * checked against what the attempt asked for: another amount, or another
+   * order, is not our charge to assume (unknown, for a person).
+   */
+  private recordPayment(attempt: PaymentAttempt, payment: UpstreamPayment, order: Pick<Order, 'upstreamOrderId'>): Promise<Order> {
+    const mismatch = paymentMismatch(payment, attempt, order.upstreamOrderId ?? undefined);
+    if (mismatch) return this.finish(attempt, 'unknown', payment.id, `PAYMENT_STATUS_UNKNOWN: payment ${payment.id} does not match the order (${mismatch})`);
     switch (payment.status) {
       case 'completed':
         return this.finish(attempt, 'completed', payment.id);
@@ -420,12 +460,17 @@ export class Checkout {
   }
 
   /**
-   * Records the payment's outcome. Should the order have left `paying` in the
-   * meantime (the reconciler judged the request dead), the attempt still
-   * records the answer and the order is returned as it now stands.
+   * Records the payment's outcome and answers from the row as the write left
+   * it: should a newer attempt, the reconciler or a person have moved the
+   * order meanwhile, the attempt still records the answer and the order is
+   * returned as it now stands.
    */
   private async finish(attempt: PaymentAttempt, outcome: 'completed' | 'declined' | 'no_charge' | 'unknown', paymentId: string | null, lastError?: string): Promise<Order> {
     return (await this.orders.finishPayment(attempt, outcome, paymentId, lastError)) ?? (await this.reload({ id: attempt.orderId }));
+  }
+
+  private newLease(): Lease {
+    return { holder: randomUUID(), ms: this.options.completionLeaseMs };
   }
 
   private async reload(order: Pick<Order, 'id'>): Promise<Order> {
@@ -444,7 +489,7 @@ export function upstreamIdOf(order: Order): string {
  * The caller's answer for an order that needs no further step now: the
  * order itself when paid, otherwise the error that says what happened.
  */
-function answerFor(order: Order): Order {
+function answerFor(order: Order, options: { stillPaying?: boolean } = {}): Order {
   switch (order.state) {
     case 'paid':
     case 'completed':
@@ -452,6 +497,8 @@ function answerFor(order: Order): Order {
     case 'refunded':
       return order;
     case 'paying':
+      // The upstream still has the payment pending: the route answers 202 with the order.
+      if (options.stillPaying) return order;
       throw requestInProgress(order, 'A payment');
     case 'declined':
       throw paymentDeclined(order);
@@ -464,6 +511,13 @@ function answerFor(order: Order): Order {
     case 'placed':
       throw stateConflict(order, `The order is ${order.state}`);
   }
+}
+
+/** Why an upstream payment is not what the attempt asked for (another amount or order), if it is not. */
+function paymentMismatch(payment: UpstreamPayment, attempt: PaymentAttempt, upstreamOrderId: string | undefined): string | undefined {
+  if (toMinorUnits(payment.amount) !== attempt.amountMinor) return `amount ${payment.amount}, expected ${toMainUnits(attempt.amountMinor)}`;
+  if (payment.order_id !== undefined && upstreamOrderId !== undefined && payment.order_id !== upstreamOrderId) return `order ${payment.order_id}`;
+  return undefined;
 }
 
 /** Paying again is only for an order not charged: anything charged, unknown or cancelled is a conflict. */

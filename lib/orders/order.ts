@@ -17,11 +17,14 @@ export interface Order {
   ownerTokenSealed: string | null;
   /** When GET /orders/ is next checked for duplicates a lost create may have left. */
   duplicateCheckAt: Date | null;
+  /** When the latest POST /orders/ of this checkout was sent (recorded just before), and how many were. */
+  createSentAt: Date | null;
+  createsSent: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
-/** completed: charged; declined: nothing charged; no_charge: proved not applied; pending: accepted, not yet settled upstream. */
+/** completed: charged; declined: nothing charged; no_charge: proved not applied (or never sent); unknown: nobody can tell yet. */
 export type PaymentOutcome = 'completed' | 'declined' | 'no_charge' | 'unknown';
 
 /** The order as our API shows it; money in integer minor units. */

@@ -6,7 +6,11 @@ import type { CreateOrderResult, CreatePaymentResult, RefundResult, UpstreamOrde
  * serves it over HTTP; unit tests use an in-memory fake (tests/support/fakes.ts).
  */
 export interface UpstreamOrderGateway {
-  createOrder(order: { correlation: string; total: number }, options: CallOptions): Promise<CreateOrderResult>;
+  /**
+   * POST /orders/ with `orderId` as its order_id (each send of a checkout its own, so creations that all
+   * land stay apart) and the checkout's correlation value, by which GET /orders/ finds it again.
+   */
+  createOrder(order: { orderId: string; correlation: string; total: number }, options: CallOptions): Promise<CreateOrderResult>;
   /** The upstream orders carrying a checkout's correlation value (its basket_id). */
   findOrdersByCorrelation(correlation: string, options: CallOptions): Promise<UpstreamOrder[]>;
   /** undefined when the upstream does not know the order. */

@@ -6,6 +6,7 @@ import type { Query, Sql } from '../db/sql';
 import type { Order, PaymentOutcome } from './order';
 import type {
   HealthThresholds,
+  Lease,
   OpenOrderRequest,
   OrderFilter,
   OrderPage,
@@ -32,12 +33,14 @@ interface OrderRow {
   last_error: string | null;
   owner_token_sealed: string | null;
   duplicate_check_at: Date | null;
+  create_sent_at: Date | null;
+  creates_sent: number;
   created_at: Date;
   updated_at: Date;
 }
 
 const ORDER_COLUMNS =
-  'id, owner_id, basket_id, state, total_minor, opened_by_key, upstream_order_id, payment_id, payment_attempts, last_error, owner_token_sealed, duplicate_check_at, created_at, updated_at';
+  'id, owner_id, basket_id, state, total_minor, opened_by_key, upstream_order_id, payment_id, payment_attempts, last_error, owner_token_sealed, duplicate_check_at, create_sent_at, creates_sent, created_at, updated_at';
 
 function toOrder(row: OrderRow): Order {
   return {
@@ -53,6 +56,8 @@ function toOrder(row: OrderRow): Order {
     lastError: row.last_error,
     ownerTokenSealed: row.owner_token_sealed,
     duplicateCheckAt: row.duplicate_check_at,
+    createSentAt: row.create_sent_at,
+    createsSent: row.creates_sent,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -61,15 +66,22 @@ function toOrder(row: OrderRow): Order {
 interface PaymentAttemptRow {
   id: string;
   order_id: string;
+  number: number;
   amount_minor: number;
   upstream_payment_id: string | null;
+  created_at: Date;
+  outcome: string;
 }
+
+const ATTEMPT_COLUMNS = 'id, order_id, number, amount_minor, upstream_payment_id, created_at, outcome';
 
 const toPaymentAttempt = (row: PaymentAttemptRow): PaymentAttempt => ({
   id: row.id,
   orderId: row.order_id,
+  number: row.number,
   amountMinor: row.amount_minor,
   upstreamPaymentId: row.upstream_payment_id,
+  sentAt: row.created_at,
 });
 
 interface RefundAttemptRow {
@@ -77,7 +89,7 @@ interface RefundAttemptRow {
   order_id: string;
   payment_id: string;
   outcome: RefundAttempt['outcome'];
-  updated_at: Date;
+  created_at: Date;
 }
 
 const toRefundAttempt = (row: RefundAttemptRow): RefundAttempt => ({
@@ -85,8 +97,18 @@ const toRefundAttempt = (row: RefundAttemptRow): RefundAttempt => ({
   orderId: row.order_id,
   paymentId: row.payment_id,
   outcome: row.outcome,
-  updatedAt: row.updated_at,
+  sentAt: row.created_at,
 });
+
+interface ResolutionRow {
+  order_id: string;
+  resolved_from: Resolution['resolvedFrom'];
+  outcome: Resolution['outcome'];
+  payment_id: string | null;
+  reason: string;
+  resolved_by: string;
+  resolved_at: Date;
+}
 
 const STATE_AFTER_PAYMENT: Record<PaymentOutcome, OrderState> = {
   completed: 'paid',
@@ -97,31 +119,64 @@ const STATE_AFTER_PAYMENT: Record<PaymentOutcome, OrderState> = {
 
 const isAtRest = (state: OrderState) => AT_REST_STATES.includes(state);
 
-/** An order put to rest drops the owner's token, unless a duplicate check still needs to act as them. */
-const KEEP_TOKEN_FOR_DUPLICATE_CHECK = 'case when duplicate_check_at is null then null else owner_token_sealed end';
+/** The upstream's late-effect window unless one is configured (UPSTREAM_LATE_EFFECT_MS). */
+export const DEFAULT_LATE_EFFECT_MS = 30_000;
+
+export interface OrderRepositoryOptions {
+  /** The time every statement stamps and compares with, when not the database's (lib/db/now.ts). */
+  clock?: Clock;
+  /** How long after it was sent an order creation may still land upstream: when a duplicate check is due. */
+  lateEffectMs?: number;
+}
 
 export class PostgresOrderRepository implements OrderRepository {
-  /** `clock`: the time every statement stamps and compares with, when not the database's (lib/db/now.ts). */
+  private readonly clock?: Clock;
+  private readonly lateEffectMs: number;
+
   constructor(
     private readonly sql: Sql,
-    private readonly clock?: Clock,
-  ) {}
+    options: OrderRepositoryOptions = {},
+  ) {
+    this.clock = options.clock;
+    this.lateEffectMs = options.lateEffectMs ?? DEFAULT_LATE_EFFECT_MS;
+  }
 
   private now() {
     return sqlNow(this.sql, this.clock);
   }
 
+  /** `now` plus `ms`, as SQL. */
+  private inMs(ms: number) {
+    return this.sql`${this.now()} + ${ms}::double precision * interval '1 millisecond'`;
+  }
+
+  /**
+   * SET clauses for a statement that may leave an order's creation uncertain or put the order to rest:
+   * when `mayStillLand` and the latest POST /orders/ may still land, GET /orders/ is checked for
+   * duplicates once its late-effect window has passed; the owner's token stays while such a check is
+   * due (it acts as them) or the order is not at rest, and is erased otherwise.
+   */
+  private duplicateCheckAnd(tokenRule: { atRest: boolean; replaceWith?: string }, mayStillLand: Query | boolean) {
+    const landBy = this.sql`create_sent_at + ${this.lateEffectMs}::double precision * interval '1 millisecond'`;
+    const due = this.sql`(${mayStillLand} and ${landBy} > ${this.now()})`;
+    const kept = this.sql`coalesce(${tokenRule.replaceWith ?? null}, owner_token_sealed)`;
+    return this.sql`
+      duplicate_check_at = case when ${due} then greatest(coalesce(duplicate_check_at, ${landBy}), ${landBy}) else duplicate_check_at end,
+      owner_token_sealed = case when ${!tokenRule.atRest} or duplicate_check_at is not null or ${due} then ${kept} else null end`;
+  }
+
   async open(request: OpenOrderRequest): Promise<Order | undefined> {
     const { ownerId, basketId, orderId, idempotencyKey, basketVersion, totalMinor, ownerTokenSealed } = request;
     // Locking does not bump the version: it counts changes to the contents, so a retry with the same If-Match still fits.
+    // The first POST /orders/ goes out right after this statement: it is recorded here, as sent.
     const [row] = await this.sql<OrderRow[]>`
       with locked as (
         update baskets set status = 'locked', updated_at = ${this.now()}
         where ${writableBasket(this.sql, ownerId, basketId, basketVersion)}
         returning id
       )
-      insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key, owner_token_sealed)
-      select ${orderId}, ${ownerId}, id, 'pending', ${totalMinor}, ${idempotencyKey}, ${ownerTokenSealed} from locked
+      insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key, owner_token_sealed, create_sent_at, creates_sent, created_at, updated_at)
+      select ${orderId}, ${ownerId}, id, 'pending', ${totalMinor}, ${idempotencyKey}, ${ownerTokenSealed}, ${this.now()}, 1, ${this.now()}, ${this.now()} from locked
       returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
     return row && toOrder(row);
   }
@@ -151,9 +206,9 @@ export class PostgresOrderRepository implements OrderRepository {
         state = ${to},
         last_error = coalesce(${changes.lastError ?? null}, last_error),
         upstream_order_id = coalesce(${changes.upstreamOrderId ?? null}, upstream_order_id),
-        owner_token_sealed = case when ${isAtRest(to)} then ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)} else coalesce(${changes.ownerTokenSealed ?? null}, owner_token_sealed) end,
-        duplicate_check_at = coalesce(${this.now()} + ${changes.duplicateCheckAfterMs ?? null}::double precision * interval '1 millisecond', duplicate_check_at),
-        lease_until = coalesce(${this.now()} + ${changes.leaseMs ?? null}::double precision * interval '1 millisecond', lease_until),
+        ${this.duplicateCheckAnd({ atRest: isAtRest(to), replaceWith: changes.ownerTokenSealed }, changes.checkDuplicates ?? false)},
+        lease_until = case when ${changes.lease !== undefined} then ${this.inMs(changes.lease?.ms ?? 0)} else lease_until end,
+        lease_holder = case when ${changes.lease !== undefined} then ${changes.lease?.holder ?? null}::uuid else lease_holder end,
         updated_at = ${this.now()}
       where id = ${orderId} and state in ${this.sql(from as OrderState[])}
         and (${changes.unchangedSince ?? null}::timestamptz is null or date_trunc('milliseconds', updated_at) = ${changes.unchangedSince ?? null}::timestamptz)
@@ -161,12 +216,24 @@ export class PostgresOrderRepository implements OrderRepository {
     return row && toOrder(row);
   }
 
-  async failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string): Promise<Order | undefined> {
+  async recordCreateSent(orderId: string): Promise<Order | undefined> {
+    const [row] = await this.sql<OrderRow[]>`
+      update orders set create_sent_at = ${this.now()}, creates_sent = creates_sent + 1, updated_at = ${this.now()}
+      where id = ${orderId} and state = 'pending'
+      returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
+    return row && toOrder(row);
+  }
+
+  async failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string, options: { onlyIfCreatesSent?: number } = {}): Promise<Order | undefined> {
     assertTransitions(from, 'failed');
+    // A creation may still land if the order never adopted an upstream order, or more than one was sent.
     const [row] = await this.sql<OrderRow[]>`
       with failed as (
-        update orders set state = 'failed', last_error = ${reason}, owner_token_sealed = ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)}, updated_at = ${this.now()}
+        update orders set state = 'failed', last_error = ${reason},
+          ${this.duplicateCheckAnd({ atRest: true }, this.sql`(upstream_order_id is null or creates_sent > 1)`)},
+          updated_at = ${this.now()}
         where id = ${orderId} and state in ${this.sql(from as OrderState[])}
+          and (${options.onlyIfCreatesSent ?? null}::int is null or creates_sent = ${options.onlyIfCreatesSent ?? null}::int)
         returning ${this.sql.unsafe(ORDER_COLUMNS)}
       ), reopened as (
         update baskets set status = 'open', updated_at = ${this.now()} where id in (select basket_id from failed) and status = 'locked'
@@ -179,7 +246,8 @@ export class PostgresOrderRepository implements OrderRepository {
     assertTransitions(['paid'], 'completed');
     const [row] = await this.sql<OrderRow[]>`
       with completed as (
-        update orders set state = 'completed', owner_token_sealed = ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)}, lease_until = null, updated_at = ${this.now()}
+        update orders set state = 'completed', ${this.duplicateCheckAnd({ atRest: true }, false)},
+          lease_until = null, lease_holder = null, updated_at = ${this.now()}
         where id = ${orderId} and state = 'paid'
         returning ${this.sql.unsafe(ORDER_COLUMNS)}
       ), closed as (
@@ -189,38 +257,47 @@ export class PostgresOrderRepository implements OrderRepository {
     return row && toOrder(row);
   }
 
-  async claimLease(orderId: string, leaseMs: number): Promise<Order | undefined> {
+  async claimLease(orderId: string, lease: Lease): Promise<Order | undefined> {
     const [row] = await this.sql<OrderRow[]>`
-      update orders set lease_until = ${this.now()} + ${leaseMs}::double precision * interval '1 millisecond'
+      update orders set lease_until = ${this.inMs(lease.ms)}, lease_holder = ${lease.holder}::uuid
       where id = ${orderId} and (lease_until is null or lease_until < ${this.now()})
       returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
     return row && toOrder(row);
   }
 
-  async releaseLease(orderId: string): Promise<void> {
-    await this.sql`update orders set lease_until = null where id = ${orderId}`;
+  async releaseLease(orderId: string, holder: string): Promise<void> {
+    await this.sql`update orders set lease_until = null, lease_holder = null where id = ${orderId} and lease_holder = ${holder}::uuid`;
   }
 
   async startPayment(orderId: string, attemptId: string, ownerTokenSealed: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
     assertTransitions(PAYABLE_STATES, 'paying');
-    const [row] = await this.sql<OrderRow[]>`
+    const [row] = await this.sql<(OrderRow & { attempt_sent_at: Date })[]>`
       with paying as (
         update orders set state = 'paying', payment_attempts = payment_attempts + 1, owner_token_sealed = ${ownerTokenSealed}, updated_at = ${this.now()}
         where id = ${orderId} and state in ${this.sql(PAYABLE_STATES as OrderState[])}
         returning ${this.sql.unsafe(ORDER_COLUMNS)}
       ), attempt as (
-        insert into payment_attempts (id, order_id, amount_minor) select ${attemptId}, id, total_minor from paying
+        insert into payment_attempts (id, order_id, number, amount_minor, created_at, updated_at)
+        select ${attemptId}, id, payment_attempts, total_minor, ${this.now()}, ${this.now()} from paying
+        returning created_at
       )
-      select * from paying`;
+      select paying.*, attempt.created_at as attempt_sent_at from paying, attempt`;
     if (!row) return undefined;
-    return { order: toOrder(row), attempt: { id: attemptId, orderId, amountMinor: row.total_minor, upstreamPaymentId: null } };
+    const order = toOrder(row);
+    return { order, attempt: { id: attemptId, orderId, number: order.paymentAttempts, amountMinor: order.totalMinor, upstreamPaymentId: null, sentAt: row.attempt_sent_at } };
   }
 
   async paymentInFlight(orderId: string): Promise<PaymentAttempt | undefined> {
     const [row] = await this.sql<PaymentAttemptRow[]>`
-      select id, order_id, amount_minor, upstream_payment_id from payment_attempts
+      select ${this.sql.unsafe(ATTEMPT_COLUMNS)} from payment_attempts
       where order_id = ${orderId} and outcome in ('sending', 'pending')`;
     return row && toPaymentAttempt(row);
+  }
+
+  async latestPayment(orderId: string): Promise<(PaymentAttempt & { outcome: string }) | undefined> {
+    const [row] = await this.sql<PaymentAttemptRow[]>`
+      select ${this.sql.unsafe(ATTEMPT_COLUMNS)} from payment_attempts where order_id = ${orderId} order by number desc limit 1`;
+    return row && { ...toPaymentAttempt(row), outcome: row.outcome };
   }
 
   async recordPendingPayment(attempt: PaymentAttempt, upstreamPaymentId: string): Promise<PaymentAttempt> {
@@ -228,76 +305,81 @@ export class PostgresOrderRepository implements OrderRepository {
       with pending as (
         update payment_attempts set outcome = 'pending', upstream_payment_id = ${upstreamPaymentId}, updated_at = ${this.now()}
         where id = ${attempt.id} and outcome = 'sending'
-        returning order_id
+        returning order_id, number
       )
       update orders set payment_id = ${upstreamPaymentId}, updated_at = ${this.now()}
-      where id in (select order_id from pending) and state = 'paying'`;
+      where id in (select order_id from pending) and payment_attempts = (select number from pending) and state = 'paying'`;
     return { ...attempt, upstreamPaymentId };
   }
 
   async finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined> {
     const next = STATE_AFTER_PAYMENT[outcome];
     assertTransitions(['paying'], next);
-    // An attempt already judged unknown still records a late answer: it is what a person following up needs.
+    if (next !== 'unknown') assertTransitions(['unknown'], next);
+    // An attempt already judged unknown still records a late answer; it moves the order only if it is the
+    // order's latest attempt and the order still waits for it (paying) or for evidence (unknown).
     const [row] = await this.sql<OrderRow[]>`
       with answered as (
         update payment_attempts set outcome = ${outcome}, upstream_payment_id = coalesce(${upstreamPaymentId}, upstream_payment_id), updated_at = ${this.now()}
         where id = ${attempt.id} and outcome in ('sending', 'pending', 'unknown')
+        returning order_id, number
       )
       update orders set
         state = ${next},
         payment_id = case when ${outcome === 'completed'} then coalesce(${upstreamPaymentId}, payment_id) else payment_id end,
         last_error = ${lastError ?? null},
         updated_at = ${this.now()}
-      where id = ${attempt.orderId} and state = 'paying'
+      where id in (select order_id from answered) and payment_attempts = (select number from answered)
+        and state in ('paying', 'unknown')
       returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
     return row && toOrder(row);
   }
 
-  async markPaymentUnknown(orderId: string, reason: string): Promise<Order | undefined> {
+  async markPaymentUnknown(attempt: PaymentAttempt, reason: string): Promise<Order | undefined> {
     assertTransitions(['paying'], 'unknown');
-    // A payment the upstream answered 'pending' has an id to follow up: it is never unknown.
+    // A payment the upstream answered 'pending' has an id to follow up: only one still 'sending' is unknown.
     const [row] = await this.sql<OrderRow[]>`
-      with unknown as (
-        update orders set state = 'unknown', last_error = ${reason}, updated_at = ${this.now()}
-        where id = ${orderId} and state = 'paying'
-          and not exists (select 1 from payment_attempts where order_id = ${orderId} and outcome = 'pending')
-        returning ${this.sql.unsafe(ORDER_COLUMNS)}
-      ), attempt as (
-        update payment_attempts set outcome = 'unknown', updated_at = ${this.now()} where order_id in (select id from unknown) and outcome = 'sending'
+      with unanswered as (
+        update payment_attempts set outcome = 'unknown', updated_at = ${this.now()}
+        where id = ${attempt.id} and outcome = 'sending'
+        returning order_id, number
       )
-      select * from unknown`;
+      update orders set state = 'unknown', last_error = ${reason}, updated_at = ${this.now()}
+      where id in (select order_id from unanswered) and payment_attempts = (select number from unanswered) and state = 'paying'
+      returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
     return row && toOrder(row);
   }
 
   async openRefund(orderId: string): Promise<RefundAttempt | undefined> {
     const [row] = await this.sql<RefundAttemptRow[]>`
-      select id, order_id, payment_id, outcome, updated_at from refund_attempts
+      select id, order_id, payment_id, outcome, created_at from refund_attempts
       where order_id = ${orderId} and outcome in ('sending', 'unknown')`;
     return row && toRefundAttempt(row);
   }
 
   async startRefund(orderId: string, attemptId: string, paymentId: string): Promise<RefundAttempt | undefined> {
     const [row] = await this.sql<RefundAttemptRow[]>`
-      insert into refund_attempts (id, order_id, payment_id)
-      select ${attemptId}, id, ${paymentId} from orders where id = ${orderId} and state = 'refunding'
+      insert into refund_attempts (id, order_id, payment_id, created_at, updated_at)
+      select ${attemptId}, id, ${paymentId}, ${this.now()}, ${this.now()} from orders where id = ${orderId} and state = 'refunding'
       on conflict do nothing
-      returning id, order_id, payment_id, outcome, updated_at`;
+      returning id, order_id, payment_id, outcome, created_at`;
     return row && toRefundAttempt(row);
   }
 
   async finishRefund(attempt: RefundAttempt, outcome: RefundAttempt['outcome'], lastError?: string): Promise<Order | undefined> {
+    const refunded = outcome === 'refunded';
     const [row] = await this.sql<OrderRow[]>`
       with answered as (
         update refund_attempts set outcome = ${outcome}, updated_at = ${this.now()}
         where id = ${attempt.id} and outcome in ('sending', 'unknown')
+        returning order_id
       )
       update orders set
-        state = case when ${outcome === 'refunded'} then 'refunded' else state end,
-        owner_token_sealed = case when ${outcome === 'refunded'} then ${this.sql.unsafe(KEEP_TOKEN_FOR_DUPLICATE_CHECK)} else owner_token_sealed end,
+        state = case when ${refunded} then 'refunded' else state end,
+        ${this.duplicateCheckAnd({ atRest: refunded }, false)},
         last_error = coalesce(${lastError ?? null}, last_error),
         updated_at = ${this.now()}
-      where id = ${attempt.orderId} and state = 'refunding'
+      where id in (select order_id from answered) and state = 'refunding'
       returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
     return row && toOrder(row);
   }
@@ -334,36 +416,44 @@ export class PostgresOrderRepository implements OrderRepository {
     return { orders: shown.map(toOrder), nextCursor };
   }
 
-  async resolve(resolution: Omit<Resolution, 'resolvedAt'>): Promise<Order | undefined> {
-    const next: OrderState = resolution.outcome === 'charged' ? 'paid' : 'failing';
-    assertTransitions(['unknown'], next);
+  async resolve(resolution: Omit<Resolution, 'resolvedAt'>, to: OrderState): Promise<Order | undefined> {
+    const from = resolution.resolvedFrom;
+    assertTransitions([from], to);
+    // What a terminal sees is a stable code; who decided and why is in the resolution, for operators.
     const [row] = await this.sql<OrderRow[]>`
       with recorded as (
-        insert into order_resolutions (order_id, outcome, payment_id, reason, resolved_by)
-        select id, ${resolution.outcome}, ${resolution.paymentId}, ${resolution.reason}, ${resolution.resolvedBy}
-        from orders where id = ${resolution.orderId} and state = 'unknown'
-        on conflict (order_id) do nothing
+        insert into order_resolutions (order_id, resolved_from, outcome, payment_id, reason, resolved_by, resolved_at)
+        select id, ${from}, ${resolution.outcome}, ${resolution.paymentId}, ${resolution.reason}, ${resolution.resolvedBy}, ${this.now()}
+        from orders where id = ${resolution.orderId} and state = ${from}
+        on conflict (order_id, resolved_from) do nothing
         returning order_id
+      ), resolved as (
+        update orders set
+          state = ${to},
+          payment_id = coalesce(${resolution.paymentId}, payment_id),
+          last_error = ${`RESOLVED_${resolution.outcome.toUpperCase()}: established by an operator`},
+          ${this.duplicateCheckAnd({ atRest: isAtRest(to) }, false)},
+          updated_at = ${this.now()}
+        where id in (select order_id from recorded) and state = ${from}
+        returning ${this.sql.unsafe(ORDER_COLUMNS)}
+      ), closed as (
+        update baskets set status = 'closed', updated_at = ${this.now()}
+        where id in (select basket_id from resolved where state = 'completed') and status = 'locked'
       )
-      update orders set
-        state = ${next},
-        payment_id = coalesce(${resolution.paymentId}, payment_id),
-        last_error = ${`RESOLVED ${resolution.outcome.toUpperCase()} by ${resolution.resolvedBy}: ${resolution.reason}`},
-        updated_at = ${this.now()}
-      where id in (select order_id from recorded) and state = 'unknown'
-      returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
+      select * from resolved`;
     return row && toOrder(row);
   }
 
-  async findResolution(orderId: string): Promise<Resolution | undefined> {
-    const [row] = await this.sql<{ order_id: string; outcome: Resolution['outcome']; payment_id: string | null; reason: string; resolved_by: string; resolved_at: Date }[]>`
-      select order_id, outcome, payment_id, reason, resolved_by, resolved_at from order_resolutions where order_id = ${orderId}`;
-    return row && { orderId: row.order_id, outcome: row.outcome, paymentId: row.payment_id, reason: row.reason, resolvedBy: row.resolved_by, resolvedAt: row.resolved_at };
+  async findResolutions(orderId: string): Promise<Resolution[]> {
+    const rows = await this.sql<ResolutionRow[]>`
+      select order_id, resolved_from, outcome, payment_id, reason, resolved_by, resolved_at from order_resolutions
+      where order_id = ${orderId} order by resolved_at desc, resolved_from`;
+    return rows.map((r) => ({ orderId: r.order_id, resolvedFrom: r.resolved_from, outcome: r.outcome, paymentId: r.payment_id, reason: r.reason, resolvedBy: r.resolved_by, resolvedAt: r.resolved_at }));
   }
 
   async claimForReconcile(claim: ReconcileClaim): Promise<Order[]> {
     const rows = await this.sql<OrderRow[]>`
-      update orders set lease_until = ${this.now()} + ${claim.leaseMs}::double precision * interval '1 millisecond',
+      update orders set lease_until = ${this.inMs(claim.lease.ms)}, lease_holder = ${claim.lease.holder}::uuid,
                         reconcile_attempts = reconcile_attempts + 1
       where id in (
         select id from orders

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock';
 import type { TokenVault } from '../credentials';
 import { Deadline } from '../deadline';
@@ -9,10 +10,13 @@ import { upstreamIdOf, type Checkout } from './checkout';
 import type { Order } from './order';
 import type { UpstreamOrderGateway } from './ports';
 import type { Refunds } from './refund';
-import type { OrderRepository, ReconcileClaim } from './repository';
+import type { OrderRepository } from './repository';
+import { settleDueAt, type ReconcileThresholds } from './state-machine';
 
-export interface ReconcilerOptions extends Omit<ReconcileClaim, 'limit'> {
+export interface ReconcilerOptions extends ReconcileThresholds {
   batchSize: number;
+  /** How long a run holds each order it claimed (released as soon as it is done with it). */
+  leaseMs: number;
   /** An unsettled order overdue by more than this counts as stuck in the gauges. */
   stuckAfterMs: number;
   /** Budget for one order's upstream calls. */
@@ -79,10 +83,12 @@ export class Reconciler {
       purgedKeys: 0,
     };
     const stopStartingAt = this.clock.now() + this.options.runBudgetMs - this.options.perOrderDeadlineMs;
-    const claimed = await this.orders.claimForReconcile({ ...this.options, limit: this.options.batchSize });
+    const holder = randomUUID();
+    const { abandonedAfterMs, declinedExpiryMs } = this.options;
+    const claimed = await this.orders.claimForReconcile({ abandonedAfterMs, declinedExpiryMs, lease: { holder, ms: this.options.leaseMs }, limit: this.options.batchSize });
     for (const order of claimed) {
       if (this.clock.now() > stopStartingAt) {
-        await this.orders.releaseLease(order.id);
+        await this.orders.releaseLease(order.id, holder);
         continue;
       }
       report.examined++;
@@ -94,7 +100,9 @@ export class Reconciler {
           continue;
         }
         report.duplicatesFailed += await this.failDuplicates(order, call);
-        const after = await this.settle(order, call);
+        // Claimed for its duplicate check alone, an order is not settled before its own time has come.
+        const dueAt = settleDueAt(order.state, order.updatedAt, this.options);
+        const after = dueAt !== undefined && dueAt <= this.clock.now() ? await this.settle(order, call) : order;
         if (after.state === 'completed') report.completed++;
         else if (after.state === 'failed') report.failed++;
         else if (after.state === 'refunded') report.refunded++;
@@ -104,7 +112,7 @@ export class Reconciler {
         report.errors++;
         log.warn('reconciler could not settle an order; will retry', { orderId: order.id, state: order.state, error });
       } finally {
-        await this.orders.releaseLease(order.id);
+        await this.orders.releaseLease(order.id, holder);
       }
     }
     report.purgedKeys = await this.idempotency.purgeExpired(500);
@@ -155,11 +163,14 @@ export class Reconciler {
   /**
    * Once its check is due, fails every live upstream order that carries the
    * checkout's correlation value but is not the one the order adopted (all of
-   * them, for an order that never adopted one). Returns how many it failed.
+   * them, for a failed order). Returns how many it failed. An order still
+   * pending (a request may be about to adopt one) or failing (failing it
+   * fails them all) is left for later.
    */
   private async failDuplicates(order: Order, call: CallOptions): Promise<number> {
     if (!order.duplicateCheckAt || order.duplicateCheckAt.getTime() > this.clock.now()) return 0;
-    const adopted = order.state === 'failed' || order.state === 'pending' ? undefined : upstreamIdOf(order);
+    if (order.state === 'pending' || order.state === 'failing') return 0;
+    const adopted = order.state === 'failed' ? undefined : upstreamIdOf(order);
     const live = (await this.upstreamOrders.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed' && o.id !== adopted);
     for (const duplicate of live) {
       call.log.warn('failing a duplicate upstream order', { orderId: order.id, duplicate: duplicate.id });

@@ -14,6 +14,8 @@ export interface RefundOptions {
   retryAfterSeconds: number;
   /** A refund request in flight for longer than this belongs to a request that died. */
   abandonedAfterMs: number;
+  /** How long after it was sent a DELETE /payments/{id} may still be applied: only then does a read prove it was not. */
+  lateEffectMs: number;
   clock?: Clock;
 }
 
@@ -22,18 +24,24 @@ export interface RefundOptions {
  * DELETE /payments/{id}, then refunded. Nothing in the upstream's contract
  * says a second DELETE is harmless, so each is recorded before it is sent, at
  * most one is open per order, and one whose answer was lost is settled by
- * reading the payment, never by sending another. Repeating the request, or
- * the reconciler, resumes a refund left in refunding; a refunded order is
- * simply returned, so the call is idempotent.
+ * reading the payment, never by sending another while it may still land: a
+ * read that still shows the payment completed proves the refund was not
+ * applied only once the late-effect window since it was sent has passed.
+ * Repeating the request, or the reconciler, resumes a refund left in
+ * refunding; a refunded order is simply returned, so the call is idempotent.
  */
 export class Refunds {
+  private readonly clock: Clock;
+
   constructor(
     private readonly orders: OrderRepository,
     private readonly payments: PaymentGateway,
     private readonly checkout: Checkout,
     private readonly vault: TokenVault,
     private readonly options: RefundOptions,
-  ) {}
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   async refund(caller: Caller, orderId: string, call: CallOptions): Promise<Order> {
     let order = await this.orders.find(caller.userId, orderId);
@@ -51,7 +59,7 @@ export class Refunds {
   async finishRefund(order: Order, call: CallOptions): Promise<Order> {
     const open = await this.orders.openRefund(order.id);
     if (open) {
-      const inFlight = open.outcome === 'sending' && (this.options.clock ?? systemClock).now() - open.updatedAt.getTime() < this.options.abandonedAfterMs;
+      const inFlight = open.outcome === 'sending' && this.clock.now() - open.sentAt.getTime() < this.options.abandonedAfterMs;
       if (inFlight) throw requestInProgress(order, 'A refund');
       return this.settleByReading(order, open, call);
     }
@@ -71,15 +79,16 @@ export class Refunds {
       call.log.warn('refund outcome unknown; reading the payment', { orderId: order.id, paymentId, outcome: describeOutcome(error.outcome) });
       return this.settleByReading(order, await this.markUnknown(attempt), call);
     }
-    if (result.kind === 'answered' && result.payment?.status === 'refunded') return this.record(attempt, 'refunded', order);
-    // Answered without showing a refunded payment, 404, or a status that proves nothing: what the payment says decides.
+    if (result.kind === 'answered' && result.payment?.status === 'refunded' && result.payment.id === paymentId) return this.record(attempt, order);
+    // Answered without showing this payment refunded, 404, or a status that proves nothing: what the payment says decides.
     return this.settleByReading(order, await this.markUnknown(attempt), call);
   }
 
   /**
    * A refund whose answer is missing or unclear: the payment refunded means
-   * done; still completed means the refund never applied, so a later request
-   * may send one; anything else waits for a person or a later read.
+   * done; still completed means the refund was not applied only once it can
+   * no longer land (then a later request may send one); anything else waits
+   * for a later read or a person.
    */
   private async settleByReading(order: Order, attempt: RefundAttempt, call: CallOptions): Promise<Order> {
     let payment;
@@ -88,8 +97,12 @@ export class Refunds {
     } catch (error) {
       throw retryLater(order, 'The outcome of the refund could not be confirmed yet; it will be checked. Try again shortly', this.options.retryAfterSeconds, error);
     }
-    if (payment?.status === 'refunded') return this.record(attempt, 'refunded', order);
+    if (payment?.status === 'refunded') return this.record(attempt, order);
     if (payment?.status === 'completed') {
+      const landBy = attempt.sentAt.getTime() + this.options.lateEffectMs;
+      if (this.clock.now() < landBy) {
+        throw retryLater(order, 'The refund is being confirmed with the POS system; nothing more will be sent meanwhile. Try again shortly', Math.max(this.options.retryAfterSeconds, Math.ceil((landBy - this.clock.now()) / 1000)));
+      }
       await this.orders.finishRefund(attempt, 'not_applied', 'REFUND_NOT_APPLIED: the payment is still completed');
       throw retryLater(order, 'The refund did not go through; nothing was refunded. Try again shortly', this.options.retryAfterSeconds);
     }
@@ -101,8 +114,8 @@ export class Refunds {
     return { ...attempt, outcome: 'unknown' };
   }
 
-  private async record(attempt: RefundAttempt, outcome: 'refunded', order: Order): Promise<Order> {
-    return (await this.orders.finishRefund(attempt, outcome)) ?? (await this.reload(order));
+  private async record(attempt: RefundAttempt, order: Order): Promise<Order> {
+    return (await this.orders.finishRefund(attempt, 'refunded')) ?? (await this.reload(order));
   }
 
   private async reload(order: Order): Promise<Order> {

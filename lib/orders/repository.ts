@@ -1,5 +1,5 @@
 import type { Order, PaymentOutcome } from './order';
-import type { OrderState } from './state-machine';
+import type { OrderState, ReconcileThresholds } from './state-machine';
 
 export interface OpenOrderRequest {
   ownerId: string;
@@ -16,9 +16,13 @@ export interface OpenOrderRequest {
 export interface PaymentAttempt {
   id: string;
   orderId: string;
+  /** 1 for the order's first attempt; only the order's latest attempt may move it. */
+  number: number;
   amountMinor: number;
   /** Set once the upstream answered with a payment id (a pending payment is followed up by it). */
   upstreamPaymentId: string | null;
+  /** When it was recorded, just before it was sent. */
+  sentAt: Date;
 }
 
 export interface RefundAttempt {
@@ -26,7 +30,14 @@ export interface RefundAttempt {
   orderId: string;
   paymentId: string;
   outcome: 'sending' | 'unknown' | 'refunded' | 'not_applied';
-  updatedAt: Date;
+  /** When it was recorded, just before DELETE /payments/{id} was sent. */
+  sentAt: Date;
+}
+
+/** Who holds an order's lease: only they release it. */
+export interface Lease {
+  holder: string;
+  ms: number;
 }
 
 export interface TransitionChanges {
@@ -34,12 +45,15 @@ export interface TransitionChanges {
   upstreamOrderId?: string;
   /** A fresh sealed token of the owner, brought by the request making the transition. */
   ownerTokenSealed?: string;
-  /** Check GET /orders/ for duplicates of this checkout after this many milliseconds. */
-  duplicateCheckAfterMs?: number;
+  /**
+   * Another order creation of this checkout may still land: check GET /orders/ for duplicates once the
+   * late-effect window of the latest one has passed (nothing is scheduled when it already has).
+   */
+  checkDuplicates?: boolean;
   /** Only if the order is unchanged since it was read (its updated_at), not merely in a `from` state. */
   unchangedSince?: Date;
-  /** Also take the order's lease for this long: the step that follows ends it upstream. */
-  leaseMs?: number;
+  /** Also take the order's lease: the step that follows ends it upstream. */
+  lease?: Lease;
 }
 
 export interface OrderPage {
@@ -55,22 +69,23 @@ export interface OrderFilter {
   basketId?: string;
 }
 
-/** What an operator established outside the system about an order whose payment outcome was unknown. */
+/** The states a person may resolve an order from: its payment's outcome is unknown, or it is stuck. */
+export type ResolvableState = 'unknown' | 'paying' | 'paid' | 'refunding';
+
+/** What an operator established about an order that needs a person, checked against what the upstream shows. */
 export interface Resolution {
   orderId: string;
-  outcome: 'charged' | 'not_charged';
+  resolvedFrom: ResolvableState;
+  /** charged: the customer paid; not_charged: nothing was taken; refunded: the money went back. */
+  outcome: 'charged' | 'not_charged' | 'refunded';
   paymentId: string | null;
   reason: string;
   resolvedBy: string;
   resolvedAt: Date;
 }
 
-export interface ReconcileClaim {
-  /** Orders idle for at least this long in pending/placed/paying are treated as abandoned. */
-  abandonedAfterMs: number;
-  /** Declined orders nobody paid again within this long are failed and their basket reopened. */
-  declinedExpiryMs: number;
-  leaseMs: number;
+export interface ReconcileClaim extends ReconcileThresholds {
+  lease: Lease;
   limit: number;
 }
 
@@ -93,30 +108,46 @@ export interface OrderRepository {
   /** The basket's order that still holds it (anything but failed), if any. */
   findLiveForBasket(ownerId: string, basketId: string): Promise<Order | undefined>;
   transition(orderId: string, from: readonly OrderState[], to: OrderState, changes?: TransitionChanges): Promise<Order | undefined>;
-  /** Order → failed and its basket reopened, in one transaction. */
-  failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string): Promise<Order | undefined>;
-  /** Order paid → completed and its basket closed, in one transaction. */
+  /**
+   * Records, before it is sent, one more POST /orders/ for a pending order (the first is recorded by
+   * open()). Undefined when the order is no longer pending: it has been placed or failed meanwhile.
+   */
+  recordCreateSent(orderId: string): Promise<Order | undefined>;
+  /**
+   * Order → failed and its basket reopened, in one statement. `onlyIfCreatesSent`: only if no other
+   * order creation than that many was recorded (none can still land). A creation that may still land
+   * gets a duplicate check once its late-effect window has passed.
+   */
+  failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string, options?: { onlyIfCreatesSent?: number }): Promise<Order | undefined>;
+  /** Order paid → completed and its basket closed, in one statement; the lease goes with it. */
   completeAndCloseBasket(orderId: string): Promise<Order | undefined>;
   /** Takes the order's lease for one step that ends it upstream; undefined while someone else holds it. */
-  claimLease(orderId: string, leaseMs: number): Promise<Order | undefined>;
-  releaseLease(orderId: string): Promise<void>;
+  claimLease(orderId: string, lease: Lease): Promise<Order | undefined>;
+  /** Ends the lease, if `holder` still holds it. */
+  releaseLease(orderId: string, holder: string): Promise<void>;
 
   /** Order (placed|declined) → paying with a new payment attempt recorded, before the payment is sent. */
   startPayment(orderId: string, attemptId: string, ownerTokenSealed: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined>;
   /** The attempt in flight (sending, or answered pending) of an order in paying, if any. */
   paymentInFlight(orderId: string): Promise<PaymentAttempt | undefined>;
+  /** The order's latest payment attempt, whatever became of it. */
+  latestPayment(orderId: string): Promise<(PaymentAttempt & { outcome: string }) | undefined>;
   /** The upstream accepted the payment as pending: its id is kept on the attempt and the order, which stays paying. */
   recordPendingPayment(attempt: PaymentAttempt, upstreamPaymentId: string): Promise<PaymentAttempt>;
-  /** Records a payment attempt's outcome and moves the order out of paying accordingly. */
+  /**
+   * Records what the upstream said of an attempt. Only the order's latest attempt moves the order: out
+   * of paying while it is in flight, or out of unknown when its answer comes late. An answer to an
+   * older attempt is kept on that attempt and changes nothing else.
+   */
   finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined>;
-  /** A payment abandoned without an id (its request died mid-flight): the attempt and the order become unknown. */
-  markPaymentUnknown(orderId: string, reason: string): Promise<Order | undefined>;
+  /** The attempt was sent and nobody will hear its answer (its request died): it and the order become unknown, if it is still the one in flight and has no id. */
+  markPaymentUnknown(attempt: PaymentAttempt, reason: string): Promise<Order | undefined>;
 
   /** The refund attempt still open (sending, or unknown), if any. */
   openRefund(orderId: string): Promise<RefundAttempt | undefined>;
   /** Records a refund attempt before DELETE /payments/{id} is sent; undefined when one is already open. */
   startRefund(orderId: string, attemptId: string, paymentId: string): Promise<RefundAttempt | undefined>;
-  /** Records what became of the attempt; 'refunded' also moves the order refunding → refunded. */
+  /** Records what became of the attempt, if it is still open; 'refunded' also moves the order refunding → refunded. */
   finishRefund(attempt: RefundAttempt, outcome: RefundAttempt['outcome'], lastError?: string): Promise<Order | undefined>;
 
   /** The owner's orders, newest first (keyset by creation time and id). */
@@ -124,12 +155,13 @@ export interface OrderRepository {
   /** Every user's orders that need a person: unknown, or unsettled and unchanged for longer than `stuckAfterMs`; newest first. */
   listNeedingAttention(filter: { limit: number; after?: string; stuckAfterMs: number }): Promise<OrderPage>;
   /**
-   * One statement: records the resolution and moves the unknown order to paid
-   * (charged; the payment id when given) or failing (not charged). Undefined
-   * when the order is not unknown or already has a resolution.
+   * One statement: records the resolution and moves the order from `resolvedFrom` to `to` (with the
+   * payment id when given). Undefined when the order has left that state or already has a resolution
+   * from it.
    */
-  resolve(resolution: Omit<Resolution, 'resolvedAt'>): Promise<Order | undefined>;
-  findResolution(orderId: string): Promise<Resolution | undefined>;
+  resolve(resolution: Omit<Resolution, 'resolvedAt'>, to: OrderState): Promise<Order | undefined>;
+  /** The order's resolutions, latest first. */
+  findResolutions(orderId: string): Promise<Resolution[]>;
 
   /** Leases up to `limit` orders the reconciler has work for (skipping rows another run holds). */
   claimForReconcile(claim: ReconcileClaim): Promise<Order[]>;
@@ -144,10 +176,7 @@ export interface OrderRepository {
   healthByState(thresholds: HealthThresholds): Promise<Partial<Record<OrderState, StateHealth>>>;
 }
 
-export interface HealthThresholds {
-  /** As ReconcileClaim: when pending/placed/paying and declined orders become the reconciler's. */
-  abandonedAfterMs: number;
-  declinedExpiryMs: number;
+export interface HealthThresholds extends ReconcileThresholds {
   /** Overdue by more than this, an order counts as stuck. */
   stuckAfterMs: number;
 }

@@ -61,8 +61,10 @@ export type OrderView = z.output<typeof orderView>;
 /** POST /operator/orders/{orderId}/resolution */
 export const resolutionBody = z
   .strictObject({
-    outcome: z.enum(['charged', 'not_charged']).describe('What the operator established with the payment provider'),
-    paymentId: z.string().min(1).max(128).optional().describe('charged only: the upstream payment id, which makes the order refundable'),
+    outcome: z
+      .enum(['charged', 'not_charged', 'refunded'])
+      .describe('What the operator established with the payment provider: the customer was charged, was not, or (an order stuck refunding) got the money back'),
+    paymentId: z.string().min(1).max(128).optional().describe('charged only: the upstream payment id, checked with the POS system; it makes the order refundable'),
     reason: z.string().min(1).max(1000).describe('Why: what was checked, and where'),
   })
   .refine((body) => body.outcome === 'charged' || body.paymentId === undefined, { message: 'A payment id only goes with outcome charged', path: ['paymentId'] });
@@ -70,7 +72,8 @@ export const resolutionBody = z
 export const resolutionView = z
   .object({
     orderId: z.uuid(),
-    outcome: z.enum(['charged', 'not_charged']),
+    resolvedFrom: z.enum(['unknown', 'paying', 'paid', 'refunding']).describe('The state the order was resolved from'),
+    outcome: z.enum(['charged', 'not_charged', 'refunded']),
     paymentId: z.string().nullable(),
     reason: z.string(),
     resolvedBy: z.string(),

@@ -21,15 +21,18 @@ const TRANSITIONS: Record<OrderState, readonly OrderState[]> = {
   // failed straight from pending only when the upstream proved it holds no live order for the checkout
   pending: ['placed', 'failing', 'failed'],
   placed: ['paying', 'failing'],
-  paying: ['paid', 'declined', 'placed', 'unknown'],
+  // failing: a person found that a payment stuck at the upstream never charged (lib/orders/resolutions.ts).
+  paying: ['paid', 'declined', 'placed', 'unknown', 'failing'],
   declined: ['paying', 'failing'],
   failing: ['failed'],
   paid: ['completed'],
   completed: ['refunding'],
-  refunding: ['refunded'],
+  // completed: a person found that the refund never went through.
+  refunding: ['refunded', 'completed'],
   failed: [],
-  // A person established the outcome (lib/orders/resolutions.ts): charged, or not charged.
-  unknown: ['paid', 'failing'],
+  // A late answer to the payment (paid, declined, or proof that nothing was sent: placed), or a person
+  // who established the outcome: charged, or not charged (failing).
+  unknown: ['paid', 'declined', 'placed', 'failing'],
   refunded: [],
 };
 
@@ -65,6 +68,27 @@ export const CHARGED_STATES: readonly OrderState[] = ['paid', 'completed', 'refu
 
 /** At rest for the background: nothing left to do upstream on the owner's behalf, so their token is erased. */
 export const AT_REST_STATES: readonly OrderState[] = ['completed', 'failed', 'refunded'];
+
+/** When the reconciler takes over orders that requests left idle. */
+export interface ReconcileThresholds {
+  /** Orders idle for at least this long in pending/placed/paying are treated as abandoned. */
+  abandonedAfterMs: number;
+  /** Declined orders nobody paid again within this long are failed and their basket reopened. */
+  declinedExpiryMs: number;
+}
+
+/**
+ * When the reconciler should settle an order in this state, last changed at
+ * `updatedAt` (undefined: never by itself). claimForReconcile selects by the
+ * same rule in SQL; an order claimed for another reason (its duplicate check)
+ * is only settled once this says so.
+ */
+export function settleDueAt(state: OrderState, updatedAt: Date, thresholds: ReconcileThresholds): number | undefined {
+  if (STATES_SETTLED_AT_ONCE.includes(state)) return updatedAt.getTime();
+  if (STATES_ABANDONED_WHEN_IDLE.includes(state)) return updatedAt.getTime() + thresholds.abandonedAfterMs;
+  if (state === 'declined') return updatedAt.getTime() + thresholds.declinedExpiryMs;
+  return undefined;
+}
 
 /** States no step leads out of. */
 export function isTerminal(state: OrderState): boolean {

@@ -26,6 +26,8 @@ export const upstreamPaymentSchema = z.object({
   id: upstreamId,
   amount: z.number(),
   status: z.enum(['pending', 'completed', 'failed', 'refunded']),
+  /** The upstream order the payment is for (checked against ours when the upstream says). */
+  order_id: upstreamId.optional(),
 });
 export type UpstreamPayment = z.infer<typeof upstreamPaymentSchema>;
 
@@ -103,12 +105,13 @@ export class PosApi {
   }
 
   /**
-   * POST /orders/ carrying our checkout's correlation value as `order_id` and
-   * `basket_id`. The order's id is whatever the upstream answers; the
-   * correlation is how GET /orders/ finds it again after an ambiguous create.
+   * POST /orders/ carrying `orderId` as `order_id` and our checkout's
+   * correlation value as `basket_id`. The order's id is whatever the upstream
+   * answers; the correlation is how GET /orders/ finds it again after an
+   * ambiguous create.
    */
-  async createOrder(order: { correlation: string; total: number }, options: CallOptions): Promise<CreateOrderResult> {
-    const body = { order_id: order.correlation, basket_id: order.correlation, total: order.total };
+  async createOrder(order: { orderId: string; correlation: string; total: number }, options: CallOptions): Promise<CreateOrderResult> {
+    const body = { order_id: order.orderId, basket_id: order.correlation, total: order.total };
     const response = await this.client.call('POST', '/orders/', body, { ...options, kind: 'create-order' });
     if (isSuccess(response.status)) return { kind: 'created', order: parseUpstream(upstreamOrderSchema, response, 'order') };
     if (response.status === 409) return { kind: 'already_exists' };

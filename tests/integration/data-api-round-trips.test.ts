@@ -89,6 +89,12 @@ describe('Data API round trips per repository method', () => {
     };
     const claimed: Order[] = [];
     const scope = () => ({ ownerId: user, key: randomUUID(), route: 'POST /baskets/{basketId}/orders', requestHash: 'a'.repeat(64) });
+    const take = async (taken: ReturnType<typeof scope>) => {
+      const begun = await keys.begin(taken, 30_000);
+      if (begun.kind !== 'started') throw new Error(`could not take the key: ${begun.kind}`);
+      return { ...taken, holder: begun.holder };
+    };
+    const RUN_HOLDER = randomUUID();
 
     const table: Record<string, string> = {
       'baskets.create': await warmCallsOf(async () => () => baskets.create(user, randomUUID())),
@@ -107,7 +113,7 @@ describe('Data API round trips per repository method', () => {
         return () => orders.startPayment(order.id, randomUUID(), 'v1.test.sealed');
       }),
       'orders.finishPayment': await warmCallsOf(async () => { const { attempt } = await paidOrder(); return () => orders.finishPayment(attempt, 'completed', `pay-${attempt.id}`); }),
-      'orders.markPaymentUnknown': await warmCallsOf(async () => { const { order } = await paidOrder(); return () => orders.markPaymentUnknown(order.id, 'lost'); }),
+      'orders.markPaymentUnknown': await warmCallsOf(async () => { const { attempt } = await paidOrder(); return () => orders.markPaymentUnknown(attempt, 'lost'); }),
       'orders.completeAndCloseBasket': await warmCallsOf(async () => {
         const { attempt } = await paidOrder();
         await orders.finishPayment(attempt, 'completed', `pay-${attempt.id}`);
@@ -118,24 +124,22 @@ describe('Data API round trips per repository method', () => {
         return () => orders.failAndReopenBasket(order.id, ['pending'], 'ABANDONED');
       }),
       'orders.claimForReconcile': await warmCallsOf(async () => async () => {
-        claimed.push(...(await orders.claimForReconcile({ abandonedAfterMs: 3_600_000, declinedExpiryMs: 3_600_000, leaseMs: 60_000, limit: 1 })));
+        claimed.push(...(await orders.claimForReconcile({ abandonedAfterMs: 3_600_000, declinedExpiryMs: 3_600_000, lease: { holder: RUN_HOLDER, ms: 60_000 }, limit: 1 })));
       }),
       'idempotency begin (a new key)': await warmCallsOf(async () => () => keys.begin(scope(), 30_000)),
       'idempotency begin (a replay)': await warmCallsOf(async () => {
         const taken = scope();
-        await keys.begin(taken, 30_000);
-        await keys.complete(taken, { status: 201, body: '{}', headers: {} });
+        await keys.complete(await take(taken), { status: 201, body: '{}', headers: {} });
         return () => keys.begin(taken, 30_000);
       }),
       'idempotency complete': await warmCallsOf(async () => {
-        const taken = scope();
-        await keys.begin(taken, 30_000);
+        const taken = await take(scope());
         return () => keys.complete(taken, { status: 201, body: '{}', headers: {} });
       }),
       'idempotency purgeExpired': await warmCallsOf(async () => () => keys.purgeExpired(10)),
       'migrate (up to date)': await warmCallsOf(async () => () => migrate(sql)),
     };
-    await Promise.all(claimed.map((order) => orders.releaseLease(order.id))); // others' orders too: hand them back
+    await Promise.all(claimed.map((order) => orders.releaseLease(order.id, RUN_HOLDER))); // others' orders too: hand them back
 
     expect(table).toEqual({
       'baskets.create': 'S',

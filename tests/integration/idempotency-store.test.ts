@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { IdempotencyStore, type IdempotencyScope, type StoredResponse } from '../../lib/idempotency/store';
+import { IdempotencyStore, type HeldKey, type IdempotencyScope, type StoredResponse } from '../../lib/idempotency/store';
 import { drivers, suiteClients } from '../support/drivers';
 
 const HOUR_MS = 3_600_000;
@@ -20,20 +20,28 @@ function scope(requestHash = HASH_A, ownerId = `owner-${randomUUID()}`): Idempot
   return { ownerId, key: randomUUID(), route: ROUTE, requestHash };
 }
 
+const started = (resumed: boolean) => ({ kind: 'started', resumed, holder: expect.any(String) });
+
 describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', (driver) => {
   const { sql, admin } = suiteClients(driver, { max: 20 });
   const store = new IdempotencyStore(sql, { ttlMs: HOUR_MS });
 
+  /** Takes the key for `scope`, as a request does; the answer names the request holding it. */
+  async function take(scope: IdempotencyScope, lockMs = LOCK_MS, on = store): Promise<HeldKey> {
+    const begun = await on.begin(scope, lockMs);
+    if (begun.kind !== 'started') throw new Error(`expected to take the key, got ${begun.kind}`);
+    return { ...scope, holder: begun.holder };
+  }
+
   it('lets the first request with a key start', async () => {
     const result = await store.begin(scope(), LOCK_MS);
 
-    expect(result).toEqual({ kind: 'started', resumed: false });
+    expect(result).toEqual(started(false));
   });
 
   it('replays the first response, byte for byte, for the same key and request', async () => {
     const first = scope();
-    await store.begin(first, LOCK_MS);
-    await store.complete(first, created);
+    await store.complete(await take(first), created);
 
     const result = await store.begin({ ...first }, LOCK_MS);
 
@@ -42,8 +50,7 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
 
   it('refuses the same key with another request, once completed and while running', async () => {
     const completed = scope(HASH_A);
-    await store.begin(completed, LOCK_MS);
-    await store.complete(completed, created);
+    await store.complete(await take(completed), created);
     const running = scope(HASH_A);
     await store.begin(running, LOCK_MS);
 
@@ -67,7 +74,7 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
 
     const result = await store.begin(crashed, LOCK_MS);
 
-    expect(result).toEqual({ kind: 'started', resumed: true });
+    expect(result).toEqual(started(true));
     expect(await store.begin(crashed, LOCK_MS)).toEqual({ kind: 'in_progress' });
   });
 
@@ -83,17 +90,15 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
 
   it('lets the key run again from scratch after a release', async () => {
     const failed = scope();
-    await store.begin(failed, LOCK_MS);
-    await store.release(failed);
+    await store.release(await take(failed));
 
     const result = await store.begin(failed, LOCK_MS);
 
-    expect(result).toEqual({ kind: 'started', resumed: false });
+    expect(result).toEqual(started(false));
   });
 
   it('completes and releases only a key still in progress for the same request', async () => {
-    const first = scope(HASH_A);
-    await store.begin(first, LOCK_MS);
+    const first = await take(scope(HASH_A));
     await store.complete(first, created);
 
     await store.complete({ ...first, requestHash: HASH_B }, { ...created, status: 200 });
@@ -103,16 +108,29 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
     expect(await store.begin(first, LOCK_MS)).toEqual({ kind: 'replay', response: created });
   });
 
+  it('lets only the request now holding a key complete or release it, not one it was taken over from', async () => {
+    const same = scope();
+    const crashed = await take(same, TINY_MS);
+    await sleep(TINY_MS * 2);
+    const takeover = await take(same);
+
+    await store.release(crashed);
+    await store.complete(crashed, { ...created, status: 200 });
+    expect(await store.begin(same, LOCK_MS)).toEqual({ kind: 'in_progress' });
+
+    await store.complete(takeover, created);
+    expect(await store.begin(same, LOCK_MS)).toEqual({ kind: 'replay', response: created });
+  });
+
   it('treats an expired key as new, for any request', async () => {
     const shortLived = new IdempotencyStore(sql, { ttlMs: TINY_MS });
     const old = scope(HASH_A);
-    await shortLived.begin(old, LOCK_MS);
-    await shortLived.complete(old, created);
+    await shortLived.complete(await take(old, LOCK_MS, shortLived), created);
     await sleep(TINY_MS * 2);
 
     const result = await store.begin({ ...old, requestHash: HASH_B }, LOCK_MS);
 
-    expect(result).toEqual({ kind: 'started', resumed: false });
+    expect(result).toEqual(started(false));
     expect(await store.begin(old, LOCK_MS)).toEqual({ kind: 'mismatch' });
   });
 
@@ -134,7 +152,7 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
 
     const result = await aMinuteLater.begin(running, LOCK_MS);
 
-    expect(result).toEqual({ kind: 'started', resumed: true });
+    expect(result).toEqual(started(true));
   });
 
   it('lets exactly one of 20 concurrent requests with the same key start', async () => {
@@ -142,7 +160,7 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
 
     const results = await Promise.all(Array.from({ length: 20 }, () => store.begin({ ...same }, LOCK_MS)));
 
-    expect(results.filter((r) => r.kind === 'started')).toEqual([{ kind: 'started', resumed: false }]);
+    expect(results.filter((r) => r.kind === 'started')).toEqual([started(false)]);
     expect(results.filter((r) => r.kind === 'in_progress')).toHaveLength(19);
   });
 
@@ -153,7 +171,7 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
 
     const results = await Promise.all(Array.from({ length: 20 }, () => store.begin({ ...crashed }, LOCK_MS)));
 
-    expect(results.filter((r) => r.kind === 'started')).toEqual([{ kind: 'started', resumed: true }]);
+    expect(results.filter((r) => r.kind === 'started')).toEqual([started(true)]);
     expect(results.filter((r) => r.kind === 'in_progress')).toHaveLength(19);
   });
 
@@ -161,10 +179,9 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
     const shortLived = new IdempotencyStore(sql, { ttlMs: TINY_MS });
     const ownerId = `owner-${randomUUID()}`;
     const expired = [scope(HASH_A, ownerId), scope(HASH_A, ownerId), scope(HASH_A, ownerId)];
-    for (const s of expired) {
-      await shortLived.begin(s, TINY_MS);
-    }
-    await shortLived.complete(expired[0], created);
+    const held = [];
+    for (const s of expired) held.push(await take(s, TINY_MS, shortLived));
+    await shortLived.complete(held[0], created);
     const expiredButRunning = scope(HASH_A, ownerId);
     await shortLived.begin(expiredButRunning, LOCK_MS);
     const live = scope(HASH_A, ownerId);

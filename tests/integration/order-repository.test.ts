@@ -4,7 +4,7 @@ import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository'
 import type { Sql } from '../../lib/db/sql';
 import type { Order, PaymentOutcome } from '../../lib/orders/order';
 import { PostgresOrderRepository } from '../../lib/orders/postgres-repository';
-import type { ReconcileClaim } from '../../lib/orders/repository';
+import type { PaymentAttempt, ReconcileClaim } from '../../lib/orders/repository';
 import { canTransition, ORDER_STATES, UNSETTLED_STATES, type OrderState } from '../../lib/orders/state-machine';
 import { drivers, suiteClients } from '../support/drivers';
 
@@ -21,6 +21,8 @@ const line = (productId: string, quantity: number, netUnitMinor: number, vatBasi
 });
 const PIZZAS = [line('pizza', 2, 1200, 2000)]; // 2 × 12.00 + 20 % = 2880
 const PIZZAS_GROSS = 2880;
+/** The reconciler run these tests claim orders as. */
+const RECONCILER = randomUUID();
 /** What the repository stores as the owner's sealed token; sealing itself is tested in tests/unit/credentials.test.ts. */
 const SEALED = 'v1.test.sealed-token';
 
@@ -89,8 +91,10 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
   async function forceState(orderId: string, state: OrderState, ageMs = 0, leaseUntil: 'none' | 'future' | 'past' = 'none'): Promise<void> {
     const paymentId = CHARGED.includes(state) ? `pay-${orderId}` : null;
     const lease = { none: admin`null`, future: admin`now() + interval '1 hour'`, past: admin`now() - interval '1 second'` }[leaseUntil];
+    // Past pending, an order has adopted its upstream order.
     await admin`
       update orders set state = ${state}, payment_id = ${paymentId}, lease_until = ${lease},
+        upstream_order_id = case when ${state} = 'pending' then null else 'up-' || id end,
         updated_at = now() - ${ageMs}::double precision * interval '1 millisecond'
       where id = ${orderId}`;
   }
@@ -194,21 +198,28 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
   });
 
   describe('two identical steps racing: exactly one wins', () => {
-    const races: Array<{ name: string; start: OrderState; step: (order: Order) => Promise<Order | undefined>; end: OrderState }> = [
+    const races: Array<{ name: string; start: OrderState; prepare?: (order: Order) => Promise<PaymentAttempt>; step: (order: Order, attempt?: PaymentAttempt) => Promise<Order | undefined>; end: OrderState }> = [
       { name: 'transition pending → placed', start: 'pending', step: (o) => orders.transition(o.id, ['pending'], 'placed'), end: 'placed' },
       { name: 'startPayment', start: 'placed', step: async (o) => (await orders.startPayment(o.id, randomUUID(), SEALED))?.order, end: 'paying' },
-      { name: 'markPaymentUnknown', start: 'paying', step: (o) => orders.markPaymentUnknown(o.id, 'lost'), end: 'unknown' },
+      {
+        name: 'markPaymentUnknown',
+        start: 'placed',
+        prepare: async (o) => (await orders.startPayment(o.id, randomUUID(), SEALED))!.attempt,
+        step: (_o, attempt) => orders.markPaymentUnknown(attempt!, 'lost'),
+        end: 'unknown',
+      },
       { name: 'transition placed → failing', start: 'placed', step: (o) => orders.transition(o.id, ['placed'], 'failing'), end: 'failing' },
       { name: 'failAndReopenBasket', start: 'failing', step: (o) => orders.failAndReopenBasket(o.id, ['failing'], 'abandoned'), end: 'failed' },
       { name: 'completeAndCloseBasket', start: 'paid', step: (o) => orders.completeAndCloseBasket(o.id), end: 'completed' },
       { name: 'transition completed → refunding', start: 'completed', step: (o) => orders.transition(o.id, ['completed'], 'refunding'), end: 'refunding' },
     ];
 
-    it.each(races)('$name', async ({ start, step, end }) => {
+    it.each(races)('$name', async ({ start, prepare, step, end }) => {
       const order = await orderIn(start);
+      const attempt = await prepare?.(order);
       const basketBefore = await basketRow(order.basketId);
 
-      const results = await Promise.all(Array.from({ length: 8 }, () => step(order)));
+      const results = await Promise.all(Array.from({ length: 8 }, () => step(order, attempt)));
 
       expect(results.filter((r) => r !== undefined)).toHaveLength(1);
       expect((await orderRow(order.id)).state).toBe(end);
@@ -253,7 +264,7 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       const started = await orders.startPayment(order.id, attemptId, SEALED);
 
       expect(started?.order).toMatchObject({ state: 'paying', paymentAttempts: 1 });
-      expect(started?.attempt).toEqual({ id: attemptId, orderId: order.id, amountMinor: PIZZAS_GROSS, upstreamPaymentId: null });
+      expect(started?.attempt).toEqual({ id: attemptId, orderId: order.id, number: 1, amountMinor: PIZZAS_GROSS, upstreamPaymentId: null, sentAt: expect.any(Date) });
       expect(await attempts(order.id)).toEqual([{ id: attemptId, amount_minor: PIZZAS_GROSS, outcome: 'sending', upstream_payment_id: null }]);
     });
 
@@ -294,27 +305,43 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       expect(await attempts(order.id)).toEqual([{ id: attempt.id, amount_minor: PIZZAS_GROSS, outcome, upstream_payment_id: upstreamId && `${upstreamId}-${order.id}` }]);
     });
 
-    it('finishPayment leaves an order that has left paying as it is, but records the late answer on its attempt', async () => {
+    it('finishPayment records a late answer to an attempt judged unknown, and it settles the order waiting for that evidence', async () => {
       const order = await orderIn('placed');
       const { attempt } = (await orders.startPayment(order.id, randomUUID(), SEALED))!;
-      await orders.markPaymentUnknown(order.id, 'PAYMENT_STATUS_UNKNOWN: the request paying it died');
+      await orders.markPaymentUnknown(attempt, 'PAYMENT_STATUS_UNKNOWN: the request paying it died');
 
       const finished = await orders.finishPayment(attempt, 'completed', `late-${order.id}`);
 
-      expect(finished).toBeUndefined();
-      expect(await orderRow(order.id)).toMatchObject({ state: 'unknown', payment_id: null, last_error: 'PAYMENT_STATUS_UNKNOWN: the request paying it died' });
+      expect(finished).toMatchObject({ state: 'paid', paymentId: `late-${order.id}` });
       expect(await attempts(order.id)).toEqual([expect.objectContaining({ outcome: 'completed', upstream_payment_id: `late-${order.id}` })]);
     });
 
-    it('markPaymentUnknown turns a paying order and its attempt unknown, and nothing else', async () => {
-      const paying = await orderIn('placed');
-      await orders.startPayment(paying.id, randomUUID(), SEALED);
-      const placed = await orderIn('placed');
+    it('finishPayment of an older attempt records its answer but never moves the order a newer attempt is paying', async () => {
+      const order = await orderIn('placed');
+      const first = (await orders.startPayment(order.id, randomUUID(), SEALED))!.attempt;
+      await orders.recordPendingPayment(first, `p1-${order.id}`);
+      expect(await orders.finishPayment(first, 'declined', `p1-${order.id}`, 'PAYMENT_DECLINED')).toMatchObject({ state: 'declined' });
+      const second = (await orders.startPayment(order.id, randomUUID(), SEALED))!.attempt;
 
-      expect(await orders.markPaymentUnknown(paying.id, 'lost')).toMatchObject({ state: 'unknown', lastError: 'lost' });
+      // A slower reader of the first attempt comes back with the same (or any) answer.
+      expect(await orders.finishPayment({ ...first, upstreamPaymentId: `p1-${order.id}` }, 'declined', `p1-${order.id}`, 'PAYMENT_DECLINED')).toBeUndefined();
+      expect(await orderRow(order.id)).toMatchObject({ state: 'paying', payment_attempts: 2 });
+
+      expect(await orders.finishPayment(second, 'completed', `p2-${order.id}`)).toMatchObject({ state: 'paid', paymentId: `p2-${order.id}` });
+      expect((await attempts(order.id)).map((a) => a.outcome)).toEqual(['declined', 'completed']);
+    });
+
+    it('markPaymentUnknown turns a paying order and its unanswered attempt unknown, and nothing else', async () => {
+      const paying = await orderIn('placed');
+      const { attempt } = (await orders.startPayment(paying.id, randomUUID(), SEALED))!;
+      const other = await orderIn('placed');
+      const otherAttempt = (await orders.startPayment(other.id, randomUUID(), SEALED))!.attempt;
+      await orders.finishPayment(otherAttempt, 'no_charge', null);
+
+      expect(await orders.markPaymentUnknown(attempt, 'lost')).toMatchObject({ state: 'unknown', lastError: 'lost' });
       expect((await attempts(paying.id)).map((a) => a.outcome)).toEqual(['unknown']);
-      expect(await orders.markPaymentUnknown(placed.id, 'lost')).toBeUndefined();
-      expect((await orderRow(placed.id)).state).toBe('placed');
+      expect(await orders.markPaymentUnknown(otherAttempt, 'lost')).toBeUndefined();
+      expect((await orderRow(other.id)).state).toBe('placed');
     });
   });
 
@@ -379,7 +406,7 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
     const claim = (overrides: Partial<ReconcileClaim> = {}): ReconcileClaim => ({
       abandonedAfterMs: 20_000,
       declinedExpiryMs: 40_000,
-      leaseMs: 60_000,
+      lease: { holder: RECONCILER, ms: 60_000 },
       limit: 1000,
       ...overrides,
     });
@@ -387,7 +414,7 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
     /** Other tests' unsettled orders a claim took (paid ones are always claimable); handed back after each test. */
     const othersClaimed: string[] = [];
     afterEach(async () => {
-      await Promise.all(othersClaimed.splice(0).map((id) => orders.releaseLease(id)));
+      await Promise.all(othersClaimed.splice(0).map((id) => orders.releaseLease(id, RECONCILER)));
     });
 
     /** The orders of `mine` a claim returned. */
@@ -468,7 +495,7 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       expect((await claimOwn(mine, claim())).map((o) => o.id)).toEqual([order.id]);
       expect(await claimOwn(mine, claim())).toEqual([]);
 
-      await orders.releaseLease(order.id);
+      await orders.releaseLease(order.id, RECONCILER);
 
       expect((await claimOwn(mine, claim())).map((o) => o.id)).toEqual([order.id]);
       expect((await orderRow(order.id)).state).toBe('placed');
@@ -488,13 +515,29 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
 
     it('claimLease gives the order to one of many racing claimants until its lease is released', async () => {
       const order = await orderIn('paid');
+      const claimants = Array.from({ length: 8 }, () => ({ holder: randomUUID(), ms: 60_000 }));
 
-      const results = await Promise.all(Array.from({ length: 8 }, () => orders.claimLease(order.id, 60_000)));
+      const results = await Promise.all(claimants.map((lease) => orders.claimLease(order.id, lease)));
 
       expect(results.filter((r) => r !== undefined)).toHaveLength(1);
-      expect(await orders.claimLease(order.id, 60_000)).toBeUndefined();
-      await orders.releaseLease(order.id);
-      expect(await orders.claimLease(order.id, 60_000)).toMatchObject({ id: order.id });
+      const winner = claimants[results.findIndex((r) => r !== undefined)];
+      expect(await orders.claimLease(order.id, { holder: randomUUID(), ms: 60_000 })).toBeUndefined();
+      await orders.releaseLease(order.id, winner.holder);
+      expect(await orders.claimLease(order.id, { holder: randomUUID(), ms: 60_000 })).toMatchObject({ id: order.id });
+    });
+
+    it('releaseLease ends only the lease its holder took: a holder whose lease ran out cannot end the next one', async () => {
+      const order = await orderIn('paid');
+      const late = { holder: randomUUID(), ms: 60_000 };
+      await orders.claimLease(order.id, late);
+      await sql`update orders set lease_until = now() - interval '1 second' where id = ${order.id}`; // its holder stalled
+      const current = { holder: randomUUID(), ms: 60_000 };
+      expect(await orders.claimLease(order.id, current)).toMatchObject({ id: order.id });
+
+      await orders.releaseLease(order.id, late.holder);
+
+      expect(await orders.claimLease(order.id, { holder: randomUUID(), ms: 60_000 })).toBeUndefined();
+      await orders.releaseLease(order.id, current.holder);
     });
   });
 
@@ -531,6 +574,39 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
     });
   });
 
+  describe('order creations that may still land', () => {
+    it('failing an order whose only create was answered moments ago schedules no check; one that never adopted an upstream order does', async () => {
+      const adopted = await orderIn('failing');
+      const neverAdopted = await openOrder();
+
+      await orders.failAndReopenBasket(adopted.id, ['failing'], 'x');
+      const failed = await orders.failAndReopenBasket(neverAdopted.id, ['pending'], 'x');
+
+      expect((await orders.findById(adopted.id))!.duplicateCheckAt).toBeNull();
+      // Checked once the late-effect window (30 s by default) since the create was sent has passed, acting as the owner.
+      expect(failed!.duplicateCheckAt!.getTime() - neverAdopted.createSentAt!.getTime()).toBe(30_000);
+      const [{ token }] = await admin<{ token: string | null }[]>`select owner_token_sealed as token from orders where id = ${neverAdopted.id}`;
+      expect(token).toBe(SEALED);
+    });
+
+    it('recordCreateSent counts every further create of a pending order, and refuses once it is placed', async () => {
+      const order = await openOrder();
+      expect(order).toMatchObject({ createsSent: 1, createSentAt: expect.any(Date) });
+
+      expect(await orders.recordCreateSent(order.id)).toMatchObject({ createsSent: 2 });
+      await orders.transition(order.id, ['pending'], 'placed', { upstreamOrderId: 'up-x' });
+      expect(await orders.recordCreateSent(order.id)).toBeUndefined();
+    });
+
+    it('failAndReopenBasket with onlyIfCreatesSent leaves an order another create was sent for', async () => {
+      const order = await openOrder();
+      await orders.recordCreateSent(order.id);
+
+      expect(await orders.failAndReopenBasket(order.id, ['pending'], 'x', { onlyIfCreatesSent: 1 })).toBeUndefined();
+      expect((await orderRow(order.id)).state).toBe('pending');
+    });
+  });
+
   describe('a payment the upstream answered pending', () => {
     it('keeps its id on the attempt and the order, which stays paying, is never judged unknown, and settles by a later read', async () => {
       const order = await orderIn('placed');
@@ -541,7 +617,7 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       expect(pending.upstreamPaymentId).toBe(`pay-${order.id}`);
       expect(await orders.paymentInFlight(order.id)).toEqual(pending);
       expect(await orderRow(order.id)).toMatchObject({ state: 'paying', payment_id: `pay-${order.id}` });
-      expect(await orders.markPaymentUnknown(order.id, 'abandoned')).toBeUndefined();
+      expect(await orders.markPaymentUnknown(attempt, 'abandoned')).toBeUndefined();
       expect((await orderRow(order.id)).state).toBe('paying');
 
       expect(await orders.finishPayment(pending, 'completed', `pay-${order.id}`)).toMatchObject({ state: 'paid', paymentId: `pay-${order.id}` });
@@ -592,9 +668,9 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       await sql`update orders set duplicate_check_at = now() - interval '1 second' where id = ${due.id}`;
       await sql`update orders set duplicate_check_at = now() + interval '1 hour' where id = ${later.id}`;
 
-      const claimed = await orders.claimForReconcile({ abandonedAfterMs: 20_000, declinedExpiryMs: 40_000, leaseMs: 60_000, limit: 1000 });
+      const claimed = await orders.claimForReconcile({ abandonedAfterMs: 20_000, declinedExpiryMs: 40_000, lease: { holder: RECONCILER, ms: 60_000 }, limit: 1000 });
       // Other tests' orders the claim took go straight back.
-      await Promise.all(claimed.filter((o) => o.id !== due.id).map((o) => orders.releaseLease(o.id)));
+      await Promise.all(claimed.filter((o) => o.id !== due.id).map((o) => orders.releaseLease(o.id, RECONCILER)));
 
       const ids = claimed.map((o) => o.id);
       expect(ids).toContain(due.id);

@@ -90,7 +90,7 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     let order = (await orders.open({ ownerId: user, basketId, orderId, idempotencyKey: randomUUID(), basketVersion: version, totalMinor: 2880, ownerTokenSealed: vault.seal(call.token, orderId) }))!;
     let upstreamOrderId: string = orderId;
     if (options.upstream !== false) {
-      const created = await api.createOrder({ correlation: order.id, total: TOTAL_MAIN_UNITS }, call);
+      const created = await api.createOrder({ orderId: order.id, correlation: order.id, total: TOTAL_MAIN_UNITS }, call);
       if (created.kind !== 'created') throw new Error(`arranging an order: create ${created.kind}`);
       upstreamOrderId = created.order.id;
     }

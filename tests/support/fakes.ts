@@ -19,7 +19,7 @@ import { toMinorUnits } from '../../lib/domain/money';
 import type { Logger } from '../../lib/logger';
 import type { Order, PaymentOutcome } from '../../lib/orders/order';
 import type { PaymentGateway, UpstreamOrderGateway } from '../../lib/orders/ports';
-import type { HealthThresholds, OpenOrderRequest, OrderFilter, OrderPage, OrderRepository, PaymentAttempt, RefundAttempt, Resolution, StateHealth, TransitionChanges } from '../../lib/orders/repository';
+import type { HealthThresholds, Lease, OpenOrderRequest, OrderFilter, OrderPage, OrderRepository, PaymentAttempt, RefundAttempt, Resolution, StateHealth, TransitionChanges } from '../../lib/orders/repository';
 import { assertTransitions, AT_REST_STATES, CHARGED_STATES, PAYABLE_STATES, type OrderState } from '../../lib/orders/state-machine';
 import type { CallOptions } from '../../lib/upstream/client';
 import { UpstreamCallError, type FailureOutcome } from '../../lib/upstream/outcome';
@@ -116,6 +116,15 @@ export class InMemoryBaskets implements BasketRepository {
 
 type AttemptOutcome = 'sending' | 'pending' | PaymentOutcome;
 
+const attemptView = (stored: StoredAttempt): PaymentAttempt => ({
+  id: stored.id,
+  orderId: stored.orderId,
+  number: stored.number,
+  amountMinor: stored.amountMinor,
+  upstreamPaymentId: stored.upstreamPaymentId,
+  sentAt: stored.sentAt,
+});
+
 /** A payment attempt as the payment_attempts table holds it. */
 export interface StoredAttempt extends PaymentAttempt {
   outcome: AttemptOutcome;
@@ -123,6 +132,7 @@ export interface StoredAttempt extends PaymentAttempt {
 
 interface StoredOrder extends Order {
   leaseUntil: Date | null;
+  leaseHolder: string | null;
 }
 
 const STATE_AFTER_PAYMENT: Record<PaymentOutcome, OrderState> = {
@@ -133,6 +143,23 @@ const STATE_AFTER_PAYMENT: Record<PaymentOutcome, OrderState> = {
 };
 
 const inFuture = (ms: number | undefined) => (ms === undefined ? null : new Date(Date.now() + ms));
+
+/** As the Postgres adapter's default (lib/orders/postgres-repository.ts). */
+const LATE_EFFECT_MS = 30_000;
+
+/** When a duplicate check falls due after a creation that may still land, if one is due at all. */
+function duplicateCheckFor(order: StoredOrder, mayStillLand: boolean): Date | null {
+  if (!mayStillLand || !order.createSentAt) return order.duplicateCheckAt;
+  const landBy = order.createSentAt.getTime() + LATE_EFFECT_MS;
+  if (landBy <= Date.now()) return order.duplicateCheckAt;
+  return new Date(Math.max(order.duplicateCheckAt?.getTime() ?? landBy, landBy));
+}
+
+/** As in SQL: the owner's token stays while the order is unsettled or a duplicate check still has to act as them. */
+function keepToken(order: StoredOrder, atRest: boolean, before: StoredOrder, replaceWith?: string): string | null {
+  if (!atRest || before.duplicateCheckAt !== null || order.duplicateCheckAt !== before.duplicateCheckAt) return replaceWith ?? before.ownerTokenSealed;
+  return null;
+}
 
 export class InMemoryOrders implements OrderRepository {
   private readonly orders = new Map<string, StoredOrder>();
@@ -176,9 +203,12 @@ export class InMemoryOrders implements OrderRepository {
       lastError: null,
       ownerTokenSealed,
       duplicateCheckAt: null,
+      createSentAt: now,
+      createsSent: 1,
       createdAt: now,
       updatedAt: now,
       leaseUntil: null,
+      leaseHolder: null,
     };
     this.orders.set(orderId, order);
     return this.view(order);
@@ -210,19 +240,32 @@ export class InMemoryOrders implements OrderRepository {
     order.state = to;
     order.lastError = changes.lastError ?? before.lastError;
     order.upstreamOrderId = changes.upstreamOrderId ?? before.upstreamOrderId;
-    order.ownerTokenSealed = AT_REST_STATES.includes(to) && before.duplicateCheckAt === null ? null : (changes.ownerTokenSealed ?? before.ownerTokenSealed);
-    order.duplicateCheckAt = inFuture(changes.duplicateCheckAfterMs) ?? before.duplicateCheckAt;
-    order.leaseUntil = inFuture(changes.leaseMs) ?? before.leaseUntil;
+    order.duplicateCheckAt = duplicateCheckFor(before, changes.checkDuplicates ?? false);
+    order.ownerTokenSealed = keepToken(order, AT_REST_STATES.includes(to), before, changes.ownerTokenSealed);
+    if (changes.lease) {
+      order.leaseUntil = inFuture(changes.lease.ms);
+      order.leaseHolder = changes.lease.holder;
+    }
     return this.touched(order);
   }
 
-  async failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string): Promise<Order | undefined> {
+  async recordCreateSent(orderId: string): Promise<Order | undefined> {
+    const order = this.inState(orderId, ['pending']);
+    if (!order) return undefined;
+    order.createSentAt = new Date();
+    order.createsSent += 1;
+    return this.touched(order);
+  }
+
+  async failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string, options: { onlyIfCreatesSent?: number } = {}): Promise<Order | undefined> {
     assertTransitions(from, 'failed');
     const order = this.inState(orderId, from);
-    if (!order) return undefined;
+    if (!order || (options.onlyIfCreatesSent !== undefined && order.createsSent !== options.onlyIfCreatesSent)) return undefined;
+    const before = { ...order };
     order.state = 'failed';
     order.lastError = reason;
-    order.ownerTokenSealed = order.duplicateCheckAt === null ? null : order.ownerTokenSealed;
+    order.duplicateCheckAt = duplicateCheckFor(before, before.upstreamOrderId === null || before.createsSent > 1);
+    order.ownerTokenSealed = keepToken(order, true, before);
     this.baskets.releaseLock(order.basketId, 'open');
     return this.touched(order);
   }
@@ -231,23 +274,29 @@ export class InMemoryOrders implements OrderRepository {
     assertTransitions(['paid'], 'completed');
     const order = this.inState(orderId, ['paid']);
     if (!order) return undefined;
+    const before = { ...order };
     order.state = 'completed';
-    order.ownerTokenSealed = order.duplicateCheckAt === null ? null : order.ownerTokenSealed;
+    order.ownerTokenSealed = keepToken(order, true, before);
     order.leaseUntil = null;
+    order.leaseHolder = null;
     this.baskets.releaseLock(order.basketId, 'closed');
     return this.touched(order);
   }
 
-  async claimLease(orderId: string, leaseMs: number): Promise<Order | undefined> {
+  async claimLease(orderId: string, lease: Lease): Promise<Order | undefined> {
     const order = this.orders.get(orderId);
     if (!order || this.leaseHeld(orderId)) return undefined;
-    order.leaseUntil = inFuture(leaseMs);
+    order.leaseUntil = inFuture(lease.ms);
+    order.leaseHolder = lease.holder;
     return this.view(order); // taking the lease does not touch updated_at
   }
 
-  async releaseLease(orderId: string): Promise<void> {
+  async releaseLease(orderId: string, holder: string): Promise<void> {
     const order = this.orders.get(orderId);
-    if (order) order.leaseUntil = null;
+    if (order && order.leaseHolder === holder) {
+      order.leaseUntil = null;
+      order.leaseHolder = null;
+    }
   }
 
   async startPayment(orderId: string, attemptId: string, ownerTokenSealed: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
@@ -260,14 +309,19 @@ export class InMemoryOrders implements OrderRepository {
     order.state = 'paying';
     order.paymentAttempts += 1;
     order.ownerTokenSealed = ownerTokenSealed;
-    const attempt: PaymentAttempt = { id: attemptId, orderId, amountMinor: order.totalMinor, upstreamPaymentId: null };
+    const attempt: PaymentAttempt = { id: attemptId, orderId, number: order.paymentAttempts, amountMinor: order.totalMinor, upstreamPaymentId: null, sentAt: new Date() };
     this.attempts.push({ ...attempt, outcome: 'sending' });
     return { order: this.touched(order), attempt };
   }
 
   async paymentInFlight(orderId: string): Promise<PaymentAttempt | undefined> {
     const stored = this.attempts.find((a) => a.orderId === orderId && (a.outcome === 'sending' || a.outcome === 'pending'));
-    return stored && { id: stored.id, orderId: stored.orderId, amountMinor: stored.amountMinor, upstreamPaymentId: stored.upstreamPaymentId };
+    return stored && attemptView(stored);
+  }
+
+  async latestPayment(orderId: string): Promise<(PaymentAttempt & { outcome: string }) | undefined> {
+    const stored = this.attempts.filter((a) => a.orderId === orderId).at(-1);
+    return stored && { ...attemptView(stored), outcome: stored.outcome };
   }
 
   async recordPendingPayment(attempt: PaymentAttempt, upstreamPaymentId: string): Promise<PaymentAttempt> {
@@ -276,7 +330,7 @@ export class InMemoryOrders implements OrderRepository {
       stored.outcome = 'pending';
       stored.upstreamPaymentId = upstreamPaymentId;
       const order = this.inState(stored.orderId, ['paying']);
-      if (order) {
+      if (order && order.paymentAttempts === stored.number) {
         order.paymentId = upstreamPaymentId;
         this.touched(order);
       }
@@ -287,28 +341,29 @@ export class InMemoryOrders implements OrderRepository {
   async finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined> {
     const next = STATE_AFTER_PAYMENT[outcome];
     assertTransitions(['paying'], next);
-    // An attempt already judged unknown still records a late answer.
+    // An attempt already judged unknown still records a late answer; only the order's latest attempt moves it.
     const stored = this.attempts.find((a) => a.id === attempt.id && (a.outcome === 'sending' || a.outcome === 'pending' || a.outcome === 'unknown'));
-    if (stored) {
-      stored.outcome = outcome;
-      stored.upstreamPaymentId = upstreamPaymentId ?? stored.upstreamPaymentId;
-    }
-    const order = this.inState(attempt.orderId, ['paying']);
-    if (!order) return undefined;
+    if (!stored) return undefined;
+    stored.outcome = outcome;
+    stored.upstreamPaymentId = upstreamPaymentId ?? stored.upstreamPaymentId;
+    const order = this.inState(attempt.orderId, ['paying', 'unknown']);
+    if (!order || order.paymentAttempts !== stored.number) return undefined;
     order.state = next;
     if (outcome === 'completed') order.paymentId = upstreamPaymentId ?? order.paymentId;
     order.lastError = lastError ?? null;
     return this.touched(order);
   }
 
-  async markPaymentUnknown(orderId: string, reason: string): Promise<Order | undefined> {
+  async markPaymentUnknown(attempt: PaymentAttempt, reason: string): Promise<Order | undefined> {
     assertTransitions(['paying'], 'unknown');
-    const order = this.inState(orderId, ['paying']);
-    // A payment the upstream answered 'pending' has an id to follow up: it is never unknown.
-    if (!order || this.attempts.some((a) => a.orderId === orderId && a.outcome === 'pending')) return undefined;
+    // A payment the upstream answered 'pending' has an id to follow up: only one still 'sending' is unknown.
+    const stored = this.attempts.find((a) => a.id === attempt.id && a.outcome === 'sending');
+    if (!stored) return undefined;
+    stored.outcome = 'unknown';
+    const order = this.inState(attempt.orderId, ['paying']);
+    if (!order || order.paymentAttempts !== stored.number) return undefined;
     order.state = 'unknown';
     order.lastError = reason;
-    for (const attempt of this.attempts) if (attempt.orderId === orderId && attempt.outcome === 'sending') attempt.outcome = 'unknown';
     return this.touched(order);
   }
 
@@ -327,10 +382,10 @@ export class InMemoryOrders implements OrderRepository {
   listNeedingAttention(): Promise<OrderPage> {
     return notUsed();
   }
-  resolve(_resolution: Omit<Resolution, 'resolvedAt'>): Promise<Order | undefined> {
+  resolve(_resolution: Omit<Resolution, 'resolvedAt'>, _to: OrderState): Promise<Order | undefined> {
     return notUsed();
   }
-  findResolution(): Promise<Resolution | undefined> {
+  findResolutions(): Promise<Resolution[]> {
     return notUsed();
   }
   claimForReconcile(): Promise<Order[]> {
@@ -358,7 +413,7 @@ export class InMemoryOrders implements OrderRepository {
   }
 
   private view(order: StoredOrder): Order {
-    const { leaseUntil: _lease, ...rest } = order;
+    const { leaseUntil: _lease, leaseHolder: _holder, ...rest } = order;
     return { ...rest };
   }
 }

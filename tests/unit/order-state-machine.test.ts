@@ -11,10 +11,15 @@ const ALLOWED = new Set([
   'pending → placed', 'pending → failing', 'pending → failed',
   'placed → paying', 'placed → failing',
   'paying → paid', 'paying → declined', 'paying → placed', 'paying → unknown',
+  // A person found that a payment stuck at the upstream never charged.
+  'paying → failing',
   'declined → paying', 'declined → failing',
   'failing → failed',
   'paid → completed', 'completed → refunding', 'refunding → refunded',
-  'unknown → paid', 'unknown → failing',
+  // A person found that a refund stuck at the upstream never went through.
+  'refunding → completed',
+  // A person's resolution, or a late answer to the payment that was unknown (charged, declined, proved not sent).
+  'unknown → paid', 'unknown → failing', 'unknown → declined', 'unknown → placed',
 ]);
 const PAIRS = STATES.flatMap((from) => STATES.map((to) => ({ from, to, allowed: ALLOWED.has(`${from} → ${to}`) })));
 

@@ -8,7 +8,10 @@ import type { Order } from '../../lib/orders/order';
 import type { CallOptions } from '../../lib/upstream/client';
 import { describeStep, type ActorPlan, type Step } from './plan';
 import { chargedPaymentsOf } from './truth';
-import type { World } from './world';
+import type { Logger } from '../../lib/logger';
+import type { Services } from '../../lib/services';
+import { Actor } from './runtime';
+import { traceLogger, type World } from './world';
 
 /** The service's request deadline (REQUEST_DEADLINE_MS's default). */
 const REQUEST_DEADLINE_MS = 25_000;
@@ -42,53 +45,68 @@ interface Decided {
   replayed?: boolean;
 }
 
+/** One actor at work: the world it acts in, the service as it runs it, and its log into the trace. */
+export interface Acting {
+  world: World;
+  actor: Actor;
+  services: Services;
+  log: Logger;
+}
+
+export function acting(world: World, actor: Actor): Acting {
+  return { world, actor, services: world.servicesFor(actor), log: traceLogger(world.runtime, actor.name) };
+}
+
 /** Runs one actor of the plan; its answer (if it gives one) is added to `answers`. */
 export async function runActor(world: World, plan: ActorPlan, name: string, answers: Answer[]): Promise<void> {
   const { runtime } = world;
-  await runtime.gate(`starts: ${describeStep(plan.step)}`);
+  const as = acting(world, new Actor(name, plan.dieAtStep));
+  await runtime.gate(as.actor, `starts: ${describeStep(plan.step)}`);
   const record = (decided: Decided | undefined) => {
     if (!decided) return;
     const answer = { ...readAnswer(decided.seq, name, plan.step, decided.rendered), replayed: decided.replayed };
     answers.push(answer);
-    runtime.note(`answered ${answer.status}${answer.code ? ` ${answer.code}` : ''}${answer.orderStatus ? ` (order ${answer.orderStatus}, ${answer.paymentState})` : ''}${answer.message ? `: ${answer.message}` : ''}`);
+    runtime.note(`answered ${answer.status}${answer.code ? ` ${answer.code}` : ''}${answer.orderStatus ? ` (order ${answer.orderStatus}, ${answer.paymentState})` : ''}${answer.message ? `: ${answer.message}` : ''}`, name);
   };
+  const { checkout, refunds } = as.services;
   switch (plan.step.kind) {
     case 'checkout':
-      return record(await placeOrder(world, plan.step.key, plan.step.pay));
+      return record(await placeOrder(as, plan.step.key, plan.step.pay));
     case 'pay':
-      return record(await payOrder(world, plan.step.key));
+      return record(await payOrder(as, plan.step.key));
     case 'cancel':
-      return record(await onLatestOrder(world, (order, call) => world.services.checkout.cancel(world.terminal, order.id, call).then((o) => orderReply(o, o.state === 'failing' ? 202 : 200))));
+      return record(await onLatestOrder(as, (order, call) => checkout.cancel(world.terminal, order.id, call).then((o) => orderReply(o, o.state === 'failing' ? 202 : 200))));
     case 'refund':
-      return record(await onLatestOrder(world, (order, call) => world.services.refunds.refund(world.terminal, order.id, call).then((o) => orderReply(o))));
+      return record(await onLatestOrder(as, (order, call) => refunds.refund(world.terminal, order.id, call).then((o) => orderReply(o))));
     case 'reconcile':
-      await world.services.reconciler.run(world.log);
+      await as.services.reconciler.run(as.log);
       return;
     case 'operator':
-      await resolveAsOperator(world, answers, name);
+      await resolveAsOperator(as, answers);
       return;
     case 'wait': {
       const { ms } = plan.step;
-      await runtime.gate(`time passes: ${ms / 1000} s`, () => world.clock.advanceTo(world.clock.now() + ms));
+      await runtime.gate(as.actor, `time passes: ${ms / 1000} s`, () => world.clock.advanceTo(world.clock.now() + ms));
       return;
     }
   }
 }
 
-function requestCall(world: World): CallOptions {
-  return { token: world.terminal.token, deadline: Deadline.fromNow(REQUEST_DEADLINE_MS, { clock: world.clock }), log: world.log };
+function requestCall(as: Acting): CallOptions {
+  return { token: as.world.terminal.token, deadline: Deadline.fromNow(REQUEST_DEADLINE_MS, { clock: as.world.clock }), log: as.log };
 }
 
 /** A paying route behind its Idempotency-Key, as lib/http/idempotency.ts runs it. */
-async function idempotent(world: World, route: string, key: string, params: unknown, body: unknown, call: CallOptions, run: () => Promise<Order>): Promise<Decided> {
-  const store = world.services.idempotency;
+async function idempotent(as: Acting, route: string, key: string, params: unknown, body: unknown, call: CallOptions, run: () => Promise<Order>): Promise<Decided> {
+  const { runtime } = as.world;
+  const store = as.services.idempotency;
   let begun;
   try {
-    begun = await beginRequest(store, { ownerId: world.terminal.userId, key, method: 'POST', route, params, body, lockMs: call.deadline.remainingMs() + LOCK_MARGIN_MS });
+    begun = await beginRequest(store, { ownerId: as.world.terminal.userId, key, method: 'POST', route, params, body, lockMs: call.deadline.remainingMs() + LOCK_MARGIN_MS });
   } catch (error) {
-    return { rendered: renderError(error), seq: world.runtime.nextSeq() };
+    return { rendered: renderError(error), seq: runtime.nextSeq() };
   }
-  if (begun.kind === 'replay') return { rendered: begun.response, seq: world.runtime.nextSeq(), replayed: true };
+  if (begun.kind === 'replay') return { rendered: begun.response, seq: runtime.nextSeq(), replayed: true };
   let order: Order | undefined;
   let rendered: Rendered;
   try {
@@ -97,42 +115,41 @@ async function idempotent(world: World, route: string, key: string, params: unkn
   } catch (error) {
     rendered = renderError(error);
   }
-  const seq = world.runtime.nextSeq();
+  const seq = runtime.nextSeq();
   await finishRequest(store, begun.scope, rendered);
-  if (order) world.services.checkout.completeAfterReply(order, call);
+  if (order) as.services.checkout.completeAfterReply(order, call);
   return { rendered, seq };
 }
 
-function placeOrder(world: World, key: string, pay: boolean): Promise<Decided> {
-  const call = requestCall(world);
-  return idempotent(world, 'POST /baskets/{basketId}/orders', key, { basketId: world.basketId }, { pay }, call, () =>
-    world.services.checkout.placeOrder(world.terminal, world.basketId, key, undefined, call, { pay }),
-  );
+function placeOrder(as: Acting, key: string, pay: boolean): Promise<Decided> {
+  const call = requestCall(as);
+  const { terminal, basketId } = as.world;
+  return idempotent(as, 'POST /baskets/{basketId}/orders', key, { basketId }, { pay }, call, () => as.services.checkout.placeOrder(terminal, basketId, key, undefined, call, { pay }));
 }
 
 /** The terminal knows the order from an earlier answer; without one there is nothing to pay. */
-async function payOrder(world: World, key: string): Promise<Decided | undefined> {
-  const order = await latestOrder(world);
+async function payOrder(as: Acting, key: string): Promise<Decided | undefined> {
+  const order = await latestOrder(as);
   if (!order) return undefined;
-  const call = requestCall(world);
-  return idempotent(world, 'POST /orders/{orderId}/payments', key, { orderId: order.id }, null, call, () => world.services.checkout.payOrder(world.terminal, order.id, call));
+  const call = requestCall(as);
+  return idempotent(as, 'POST /orders/{orderId}/payments', key, { orderId: order.id }, null, call, () => as.services.checkout.payOrder(as.world.terminal, order.id, call));
 }
 
-async function onLatestOrder(world: World, run: (order: Order, call: CallOptions) => Promise<Reply>): Promise<Decided | undefined> {
-  const order = await latestOrder(world);
+async function onLatestOrder(as: Acting, run: (order: Order, call: CallOptions) => Promise<Reply>): Promise<Decided | undefined> {
+  const order = await latestOrder(as);
   if (!order) return undefined;
   let rendered: Rendered;
   try {
-    rendered = asRendered(await run(order, requestCall(world)));
+    rendered = asRendered(await run(order, requestCall(as)));
   } catch (error) {
     rendered = renderError(error);
   }
-  return { rendered, seq: world.runtime.nextSeq() };
+  return { rendered, seq: as.world.runtime.nextSeq() };
 }
 
 /** The basket's live order, else its latest one. */
-async function latestOrder(world: World): Promise<Order | undefined> {
-  const { orders } = await world.services.orders.listForOwner(world.terminal.userId, { limit: 10, basketId: world.basketId });
+async function latestOrder(as: Acting): Promise<Order | undefined> {
+  const { orders } = await as.services.orders.listForOwner(as.world.terminal.userId, { limit: 10, basketId: as.world.basketId });
   return orders.find((order) => order.state !== 'failed') ?? orders[0];
 }
 
@@ -142,9 +159,10 @@ async function latestOrder(world: World): Promise<Order | undefined> {
  * charged (with the payment), not charged, or for a refund that is stuck,
  * refunded or still charged. A payment still pending there is left for later.
  */
-export async function resolveAsOperator(world: World, answers: Answer[], name: string): Promise<void> {
-  const { resolutions } = world.services;
-  const call = { deadline: Deadline.fromNow(REQUEST_DEADLINE_MS, { clock: world.clock }), log: world.log };
+export async function resolveAsOperator(as: Acting, answers: Answer[]): Promise<void> {
+  const { world } = as;
+  const { resolutions } = as.services;
+  const call = { deadline: Deadline.fromNow(REQUEST_DEADLINE_MS, { clock: world.clock }), log: as.log };
   const page = await resolutions.list(world.operator, { limit: 50 });
   for (const order of page.orders.filter((o) => o.ownerId === world.terminal.userId)) {
     const truth = chargedPaymentsOf(world.upstream.state.ledger(world.terminal.userId), order.id);
@@ -164,9 +182,9 @@ export async function resolveAsOperator(world: World, answers: Answer[], name: s
     } catch (error) {
       rendered = renderError(error);
     }
-    const answer = readAnswer(world.runtime.nextSeq(), name, { kind: 'operator' }, rendered);
+    const answer = readAnswer(world.runtime.nextSeq(), as.actor.name, { kind: 'operator' }, rendered);
     answers.push({ ...answer, orderId: order.id });
-    world.runtime.note(`resolves ${order.id.slice(0, 8)} (${order.state}) as ${request.outcome}: ${answer.status}${answer.code ? ` ${answer.code}: ${answer.message}` : ''}`);
+    world.runtime.note(`resolves ${order.id.slice(0, 8)} (${order.state}) as ${request.outcome}: ${answer.status}${answer.code ? ` ${answer.code}: ${answer.message}` : ''}`, as.actor.name);
   }
 }
 

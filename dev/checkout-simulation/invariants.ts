@@ -90,6 +90,9 @@ function contradictions(answer: Answer, ledger: Ledger, sent: readonly SentCall[
 /** What an answer says of the customer's money. */
 export function claimOf(answer: Answer): 'charged' | 'not_charged' | 'refunded' | 'unknown' | 'nothing' {
   if (answer.status >= 200 && answer.status < 300) {
+    // A cancel that succeeds says the order is cancelled, a refund that succeeds says the money went back, whatever else the body shows.
+    if (answer.step.kind === 'cancel') return 'not_charged';
+    if (answer.step.kind === 'refund') return 'refunded';
     if (answer.paymentState === 'charged') return 'charged';
     if (answer.paymentState === 'refunded') return 'refunded';
     if (answer.paymentState === 'not_charged' || answer.paymentState === 'declined') return 'not_charged';

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../../lib/clock';
 
@@ -14,14 +13,21 @@ export interface PromiseScheduler {
   waitOne(): Promise<void>;
 }
 
-/** Who is running: an actor of the schedule, or the world around them (the upstream, time). */
-interface ActorContext {
-  name: string;
+/**
+ * One actor of a schedule (a terminal's request, the reconciler, an
+ * operator). Its ports are wired to it (world.ts), so each gate knows whose
+ * step it is without tracking async context.
+ */
+export class Actor {
   /** Gates passed so far. */
-  steps: number;
-  /** The actor dies (memory gone, database state kept) when it reaches this gate. */
-  dieAtStep?: number;
-  dead: boolean;
+  steps = 0;
+  dead = false;
+
+  /** `dieAtStep`: the actor dies (memory gone, database state kept) when it reaches this gate. */
+  constructor(
+    readonly name: string,
+    readonly dieAtStep?: number,
+  ) {}
 }
 
 export interface TraceLine {
@@ -42,7 +48,6 @@ const never = new Promise<never>(() => undefined);
  * round trips included), so one seed is one interleaving.
  */
 export class Runtime {
-  private readonly context = new AsyncLocalStorage<ActorContext>();
   private readonly startedAt: number;
   private busy = 0;
   private activity = 0;
@@ -56,33 +61,23 @@ export class Runtime {
     this.startedAt = clock.now();
   }
 
-  /** Runs `body` as an actor; resolves with its result, or never if it dies on the way. */
-  actor<T>(name: string, dieAtStep: number | undefined, body: () => Promise<T>): Promise<T> {
-    return this.context.run({ name, steps: 0, dieAtStep, dead: false }, body);
-  }
-
   /** Orders events (upstream calls sent, answers given) across actors, for the invariants. */
   nextSeq(): number {
     return ++this.seq;
   }
 
-  /** Who is running now. */
-  get who(): string {
-    return this.context.getStore()?.name ?? 'world';
-  }
-
-  note(what: string, who = this.who): void {
+  note(what: string, who: string): void {
     this.trace.push({ at: this.clock.now() - this.startedAt, who, what });
   }
 
   /**
-   * One scheduled step of the running actor. An actor that dies here never
-   * continues: its memory is gone, what it wrote stays. `onRelease` runs when
-   * the scheduler lets the step through (a sleep moves the clock then).
+   * One scheduled step of `actor` (undefined: the world, which never dies).
+   * An actor that dies here never continues: its memory is gone, what it
+   * wrote stays. `onRelease` runs when the scheduler lets the step through
+   * (a sleep moves the clock then).
    */
-  async gate(what: string, onRelease?: () => void): Promise<void> {
+  async gate(actor: Actor | undefined, what: string, onRelease?: () => void): Promise<void> {
     this.activity++;
-    const actor = this.context.getStore();
     if (actor) {
       if (actor.dead) return never;
       actor.steps++;
@@ -112,9 +107,7 @@ export class Runtime {
 
   /** Work of the world (an effect landing late, a payment settling) at a point of the scheduler's choosing. */
   later(what: string, work: () => void): void {
-    this.context.exit(() => {
-      void this.gate(what).then(work);
-    });
+    void this.gate(undefined, what).then(work);
   }
 
   /** Waits until every actor the last release woke has reached its next gate or finished. */
@@ -162,8 +155,18 @@ export class VirtualClock implements Clock {
   }
 
   sleep(ms: number): Promise<void> {
-    const wakeAt = this.current + ms;
-    return this.runtime!.gate(`sleeps ${ms} ms`, () => this.advanceTo(wakeAt));
+    return this.forActor(undefined).sleep(ms);
+  }
+
+  /** The clock as one actor sees it: its sleeps are its own gates. */
+  forActor(actor: Actor | undefined): Clock {
+    return {
+      now: () => this.current,
+      sleep: (ms) => {
+        const wakeAt = this.current + ms;
+        return this.runtime!.gate(actor, `sleeps ${ms} ms`, () => this.advanceTo(wakeAt));
+      },
+    };
   }
 
   advanceTo(at: number): void {
@@ -181,5 +184,49 @@ export class VirtualClock implements Clock {
   /** `land` runs at the latest when time reaches `at`. */
   mustHappenBy(at: number, land: () => void): void {
     this.deadlines.push({ at, land });
+  }
+}
+
+/**
+ * A scheduler that releases steps in an order a test spells out, for
+ * regression cases that must replay one interleaving whatever else changes.
+ * Each entry of `script` names a step by part of its label ("#2 pay: ← GET
+ * /payments/"); the next entry is released as soon as such a step is
+ * pending. Meanwhile every other step flows in the order it was scheduled,
+ * except those a later entry names, which wait for their turn.
+ */
+export class ScriptedScheduler implements PromiseScheduler {
+  private readonly pending: { label: string; release: () => void }[] = [];
+  private readonly released: string[] = [];
+  private readonly script: string[];
+
+  constructor(script: readonly string[]) {
+    this.script = [...script];
+  }
+
+  schedule<T>(task: Promise<T>, label = ''): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ label, release: () => void task.then(resolve, reject) });
+    });
+  }
+
+  count(): number {
+    return this.pending.length;
+  }
+
+  /** Script entries not yet released. */
+  get unplayed(): readonly string[] {
+    return this.script;
+  }
+
+  async waitOne(): Promise<void> {
+    const [next] = this.script;
+    let index = next === undefined ? -1 : this.pending.findIndex((task) => task.label.includes(next));
+    if (index >= 0) this.script.shift();
+    else index = this.pending.findIndex((task) => !this.script.some((entry) => task.label.includes(entry)));
+    if (index < 0) throw new Error(`script stuck: waiting for "${next}", pending: ${this.pending.map((task) => task.label).join(' | ')}\nreleased:\n${this.released.join('\n')}`);
+    const [task] = this.pending.splice(index, 1);
+    this.released.push(task.label);
+    task.release();
   }
 }

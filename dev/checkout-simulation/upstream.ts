@@ -3,7 +3,7 @@ import { statusFailure, UpstreamCallError, type FailureOutcome } from '../../lib
 import { SimulatorState } from '../simulator/state';
 import type { Payment, PaymentStatus, UpstreamProfile } from '../simulator/types';
 import { routeUpstream, type UpstreamReply } from '../simulator/upstream-routes';
-import type { Runtime, VirtualClock } from './runtime';
+import type { Actor, Runtime, VirtualClock } from './runtime';
 
 /**
  * What becomes of one upstream call. `effect`: the request is applied before
@@ -59,7 +59,7 @@ const short = (id: string) => id.slice(0, 8);
  * (lib/upstream/client.ts): 5xx and 429 fail the call, classified by the
  * service's reading of 503; other statuses are answers.
  */
-export class SimulatedUpstream implements UpstreamTransport {
+export class SimulatedUpstream {
   readonly state: ScheduledState;
   readonly sent: SentCall[] = [];
   readonly retryAfterSeconds = 1;
@@ -77,10 +77,15 @@ export class SimulatedUpstream implements UpstreamTransport {
     this.state = new ScheduledState(runtime);
   }
 
-  async call(method: string, path: string, body: unknown, options: CallOptions): Promise<UpstreamResponse> {
+  /** The upstream as one actor calls it: its requests and answers are that actor's gates. */
+  transportFor(actor: Actor): UpstreamTransport {
+    return { retryAfterSeconds: this.retryAfterSeconds, call: (method, path, body, options) => this.call(actor, method, path, body, options) };
+  }
+
+  private async call(actor: Actor, method: string, path: string, body: unknown, options: CallOptions): Promise<UpstreamResponse> {
     const fate = this.normalise(this.nextFate(method));
     const call: SentCall = { seq: 0, method, path };
-    await this.runtime.gate(`→ ${method} ${path}${describeBody(body)}`);
+    await this.runtime.gate(actor, `→ ${method} ${path}${describeBody(body)}`);
     call.seq = this.runtime.nextSeq();
     this.sent.push(call);
     const apply = (): UpstreamReply => {
@@ -99,7 +104,7 @@ export class SimulatedUpstream implements UpstreamTransport {
     let reply: UpstreamReply | undefined;
     if (fate.effect === 'before') reply = apply();
     if (fate.effect === 'late') this.landLater(method, path, apply);
-    await this.runtime.gate(`← ${method} ${path}: ${describeAnswer(fate, reply)}`);
+    await this.runtime.gate(actor, `← ${method} ${path}: ${describeAnswer(fate, reply)}`);
     return this.answer(method, path, fate, reply);
   }
 

@@ -7,7 +7,7 @@ import { DEFAULT_PROFILE } from '../simulator/config';
 import { UPSTREAM_READINGS } from '../simulator/profiles';
 import type { UpstreamProfile } from '../simulator/types';
 import type { Plan } from './plan';
-import { Runtime, VirtualClock, type PromiseScheduler } from './runtime';
+import { Runtime, VirtualClock, type Actor, type PromiseScheduler } from './runtime';
 import { SimulatedUpstream } from './upstream';
 
 /** Every schedule starts at the same virtual moment. */
@@ -28,12 +28,14 @@ export interface World {
   runtime: Runtime;
   clock: VirtualClock;
   upstream: SimulatedUpstream;
-  services: Services;
   profile: UpstreamProfile;
   terminal: Caller;
   operator: Caller;
   basketId: string;
-  log: Logger;
+  /** The service as `actor` runs it: the same database and upstream, with every call that actor's gate. */
+  servicesFor(actor: Actor): Services;
+  /** Closes what servicesFor opened. */
+  close(): Promise<void>;
 }
 
 /**
@@ -49,38 +51,48 @@ export function buildWorld(scheduler: PromiseScheduler, sql: Sql, databaseUrl: s
   const unavailableMeansNoEffect = profile.unavailable === 'before_effect';
   const upstream = new SimulatedUpstream(runtime, clock, profile, plan.fates, { unavailableMeansNoEffect, lateEffectWithinMs: LATE_EFFECT_MS });
   const config = parseConfig({ ...SERVICE_ENV, DATABASE_URL: databaseUrl, UPSTREAM_503_MEANS_NO_EFFECT: String(unavailableMeansNoEffect) });
-  const services = createServices(config, sql, { transport: upstream, clock, wrapPorts: (ports) => gatedPorts(runtime, ports) });
   const user = `cashier-${scheduleNo}@simulation.test`;
+  const opened: Services[] = [];
   return {
     runtime,
     clock,
     upstream,
-    services,
     profile,
     terminal: { userId: user, token: user, roles: [] },
     operator: { userId: 'operator@simulation.test', token: 'operator@simulation.test', roles: ['operator'] },
     basketId: '',
-    log: traceLogger(runtime),
+    servicesFor(actor) {
+      const services = createServices(config, sql, {
+        transport: upstream.transportFor(actor),
+        clock: clock.forActor(actor),
+        wrapPorts: (ports) => gatedPorts(runtime, actor, ports),
+      });
+      opened.push(services);
+      return services;
+    },
+    close: async () => {
+      await Promise.all(opened.map((services) => services.close()));
+    },
   };
 }
 
-/** Each call of a repository or the key store passes a gate, then runs its statements as the runtime's I/O. */
-function gatedPorts(runtime: Runtime, ports: Ports): Ports {
+/** Each call of a repository or the key store passes the actor's gate, then runs its statements as the runtime's I/O. */
+function gatedPorts(runtime: Runtime, actor: Actor, ports: Ports): Ports {
   return {
     ...ports,
-    orders: gated(runtime, 'orders', ports.orders),
-    baskets: gated(runtime, 'baskets', ports.baskets),
-    idempotency: gated(runtime, 'keys', ports.idempotency),
+    orders: gated(runtime, actor, 'orders', ports.orders),
+    baskets: gated(runtime, actor, 'baskets', ports.baskets),
+    idempotency: gated(runtime, actor, 'keys', ports.idempotency),
   };
 }
 
-function gated<T extends object>(runtime: Runtime, name: string, port: T): T {
+function gated<T extends object>(runtime: Runtime, actor: Actor, name: string, port: T): T {
   return new Proxy(port, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       return async (...args: unknown[]) => {
-        await runtime.gate(`${name}.${String(property)}`);
+        await runtime.gate(actor, `${name}.${String(property)}`);
         return runtime.io(() => value.apply(target, args));
       };
     },
@@ -88,18 +100,18 @@ function gated<T extends object>(runtime: Runtime, name: string, port: T): T {
 }
 
 /** Warnings and errors the service logs become lines of the trace. */
-function traceLogger(runtime: Runtime, bound: LogFields = {}): Logger {
+export function traceLogger(runtime: Runtime, who: string, bound: LogFields = {}): Logger {
   const write = (level: string) => (message: string, fields: LogFields = {}) => {
     const all = { ...bound, ...fields };
     const error = all.error instanceof Error ? `: ${all.error.message}` : '';
-    runtime.note(`log ${level}: ${message}${error}`);
+    runtime.note(`log ${level}: ${message}${error}`, who);
   };
   const logger: Logger = {
     debug: () => undefined,
     info: () => undefined,
     warn: write('warn'),
     error: write('error'),
-    child: (fields) => traceLogger(runtime, { ...bound, ...fields }),
+    child: (fields) => traceLogger(runtime, who, { ...bound, ...fields }),
   };
   return logger;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth';
+import { isAppError } from '../errors';
 import { basketWriteRefusal, priceBasket } from '../baskets/basket';
 import type { BasketRepository } from '../baskets/repository';
 import { systemClock, type Clock } from '../clock';
@@ -96,7 +97,7 @@ export class Checkout {
     const order = live ?? (await this.open(caller, basketId, idempotencyKey, expectedBasketVersion));
     call.log.info('order opened', { orderId: order.id, state: order.state, resuming: live !== undefined, totalMinor: order.totalMinor, pay: options.pay });
 
-    const placed = order.state === 'pending' ? await this.place(order, live !== undefined, call) : order;
+    const placed = order.state === 'pending' ? await this.placeUnlessMoved(order, live !== undefined, call) : order;
     if (placed.state === 'placed') return options.pay ? this.pay(placed, caller, call) : placed;
     if (placed.state === 'paying') return this.resumePayment(placed, call);
     return answerFor(placed);
@@ -110,7 +111,7 @@ export class Checkout {
   async payOrder(caller: Caller, orderId: string, call: CallOptions): Promise<Order> {
     const order = await this.orders.find(caller.userId, orderId);
     if (!order) throw orderNotFound();
-    const placed = order.state === 'pending' ? await this.place(order, true, call) : order;
+    const placed = order.state === 'pending' ? await this.placeUnlessMoved(order, true, call) : order;
     if (PAYABLE_STATES.includes(placed.state)) return this.pay(placed, caller, call);
     if (placed.state === 'paying') return this.resumePayment(placed, call);
     return answerForPayingAgain(placed);
@@ -252,6 +253,22 @@ export class Checkout {
   }
 
   /**
+   * place(), except that a "retry later, nothing was charged" it ends with is
+   * only said of an order still pending (which no payment can have reached)
+   * or failed: one another request placed meanwhile is answered as it now is.
+   */
+  private async placeUnlessMoved(order: Order, resuming: boolean, call: CallOptions): Promise<Order> {
+    try {
+      return await this.place(order, resuming, call);
+    } catch (error) {
+      if (!isAppError(error) || error.retryAfterSeconds === undefined) throw error;
+      const current = await this.reload(order);
+      if (current.state === 'pending' || current.state === 'failed') throw error;
+      return current;
+    }
+  }
+
+  /**
    * pending → placed. A resumed order is looked up first (a request before
    * may have created it). Every POST /orders/ is recorded before it is sent
    * (open() records the first) and carries its own order_id after the first,
@@ -358,7 +375,12 @@ export class Checkout {
    */
   private async pay(order: Order, caller: Caller, call: CallOptions): Promise<Order> {
     const tooLittleTime = () => retryLater(order, 'Too little time was left to pay safely; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds);
-    if (call.deadline.remainingMs() < this.options.paymentMinWindowMs) throw tooLittleTime();
+    if (call.deadline.remainingMs() < this.options.paymentMinWindowMs) {
+      // Said only of an order nobody else is paying: one that moved on is answered as it now is.
+      const current = await this.reload(order);
+      if (!PAYABLE_STATES.includes(current.state)) return answerForPayingAgain(current);
+      throw tooLittleTime();
+    }
     const started = await this.orders.startPayment(order.id, randomUUID(), this.vault.seal(caller.token, order.id));
     if (!started) return answerForPayingAgain(await this.reload(order));
     const { attempt } = started;

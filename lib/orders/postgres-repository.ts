@@ -206,7 +206,11 @@ export class PostgresOrderRepository implements OrderRepository {
         state = ${to},
         last_error = coalesce(${changes.lastError ?? null}, last_error),
         upstream_order_id = coalesce(${changes.upstreamOrderId ?? null}, upstream_order_id),
-        ${this.duplicateCheckAnd({ atRest: isAtRest(to), replaceWith: changes.ownerTokenSealed }, changes.checkDuplicates ?? false)},
+        ${this.duplicateCheckAnd(
+          { atRest: isAtRest(to), replaceWith: changes.ownerTokenSealed },
+          // Adopting one upstream order while another create was sent (by any actor): that one may still land.
+          this.sql`(${changes.checkDuplicates ?? false} or (${changes.upstreamOrderId !== undefined} and creates_sent > 1))`,
+        )},
         lease_until = case when ${changes.lease !== undefined} then ${this.inMs(changes.lease?.ms ?? 0)} else lease_until end,
         lease_holder = case when ${changes.lease !== undefined} then ${changes.lease?.holder ?? null}::uuid else lease_holder end,
         updated_at = ${this.now()}

@@ -47,7 +47,8 @@ export interface TransitionChanges {
   ownerTokenSealed?: string;
   /**
    * Another order creation of this checkout may still land: check GET /orders/ for duplicates once the
-   * late-effect window of the latest one has passed (nothing is scheduled when it already has).
+   * late-effect window of the latest one has passed (nothing is scheduled when it already has). Adopting
+   * an upstream order (upstreamOrderId) schedules it too whenever more than one create was recorded.
    */
   checkDuplicates?: boolean;
   /** Only if the order is unchanged since it was read (its updated_at), not merely in a `from` state. */

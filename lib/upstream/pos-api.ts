@@ -143,10 +143,10 @@ export class PosApi {
     return { kind: 'accepted', payment: parsed.data };
   }
 
-  /** The payment, or undefined when the upstream does not know it. */
+  /** The payment, or undefined when the upstream does not know it as the caller's (404, or 403: another user's). */
   async getPayment(paymentId: string, options: CallOptions): Promise<UpstreamPayment | undefined> {
     const response = await this.client.call('GET', `/payments/${encodeURIComponent(paymentId)}`, undefined, options);
-    if (response.status === 404) return undefined;
+    if (response.status === 404 || response.status === 403) return undefined;
     if (!isSuccess(response.status)) throw unexpectedStatus(response, 'look up the payment');
     return parseUpstream(upstreamPaymentSchema, response, 'payment');
   }

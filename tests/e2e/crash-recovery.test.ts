@@ -166,8 +166,10 @@ describe('crash recovery: a checkout killed between any two steps', () => {
   }
 
   /** Moves the order's last change an hour back: long past every abandonment threshold. */
+  /** As if an hour had passed since the order last changed and its payment (if any) was sent. */
   async function ageOrder(orderId: string): Promise<void> {
     await sql`update orders set updated_at = now() - interval '1 hour' where id = ${orderId}`;
+    await sql`update payment_attempts set created_at = now() - interval '1 hour' where order_id = ${orderId}`;
   }
 
   it.each(CRASH_POINTS)('the process dies at %s, leaving the order and the upstream as far as it got', async (point) => {

@@ -119,7 +119,7 @@ describe('checkout under upstream faults', () => {
       const ledger = await simulator.ledger(checkout.user);
       expect(statuses(ledger, isCreateOrder)).toEqual([0, 201]);
       expect(statuses(ledger, isLookup)).toEqual([200]);
-      expect(ledger.orders.map((o) => o.id)).toEqual([response.body.id]);
+      expect(ledger.orders.map((o) => o.basket_id)).toEqual([response.body.id]);
       expect(ledger.payments).toHaveLength(1);
       expect(await reconcile(checkout.user)).toEqual({ [response.body.id]: 'completed' });
       await expectNoMoneyProblems(sql, checkout.user);
@@ -193,7 +193,7 @@ describe('checkout under upstream faults', () => {
       expectPaid(resumed, checkout.basketId);
       expect(resumed.body.id).toBe(orderId);
       const after = await simulator.ledger(checkout.user);
-      expect(after.orders.map((o) => o.id)).toEqual([orderId]);
+      expect(after.orders.map((o) => o.basket_id)).toEqual([orderId]);
       expect(after.payments).toHaveLength(1);
       expect(await reconcile(checkout.user)).toEqual({ [orderId]: 'completed' });
       await expectNoMoneyProblems(sql, checkout.user);

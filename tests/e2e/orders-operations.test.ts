@@ -27,6 +27,11 @@ async function unknownOrder(charged: boolean): Promise<{ cashier: Cashier; baske
   return { cashier, basketId, orderId: answer.body.error.orderId };
 }
 
+/** As if the payment had been sent a minute ago: past the upstream's late-effect window, when a resolution may be taken. */
+async function sentAMinuteAgo(orderId: string): Promise<void> {
+  await sql`update payment_attempts set created_at = now() - interval '1 minute' where order_id = ${orderId}`;
+}
+
 const resolve = (who: Cashier, orderId: string, body: unknown) => api(`/operator/orders/${orderId}/resolution`, { method: 'POST', token: who.token, body });
 
 describe('order history for terminals', () => {
@@ -88,6 +93,7 @@ describe('orders that need a person', () => {
     const ops = await operator();
     const before = await simulator.ledger(cashier.user);
     const [payment] = before.payments;
+    await sentAMinuteAgo(orderId);
 
     const resolved = await resolve(ops, orderId, { outcome: 'charged', paymentId: payment.id, reason: 'Seen as captured in the provider dashboard' });
     const repeated = await resolve(ops, orderId, { outcome: 'charged', paymentId: payment.id, reason: 'again' });
@@ -113,6 +119,7 @@ describe('orders that need a person', () => {
   it('resolves a not charged one: failed upstream and here, the basket open again for another checkout; no payment is sent', async () => {
     const { cashier, basketId, orderId } = await unknownOrder(false);
     const ops = await operator();
+    await sentAMinuteAgo(orderId);
 
     const resolved = await resolve(ops, orderId, { outcome: 'not_charged', reason: 'No capture at the provider' });
 
@@ -142,5 +149,26 @@ describe('orders that need a person', () => {
     expect(notUnknown.status).toBe(409);
     expect(malformed.status).toBe(422);
     expect((await sql`select state from orders where id = ${orderId}`)[0].state).toBe('unknown');
+  });
+
+  it('takes no resolution while the payment may still land, and checks the one it takes with the POS system', async () => {
+    const { cashier, orderId } = await unknownOrder(true);
+    const ops = await operator();
+    const [payment] = (await simulator.ledger(cashier.user)).payments;
+    const theirs = await unknownOrder(true);
+    const [foreignPayment] = (await simulator.ledger(theirs.cashier.user)).payments;
+
+    const tooEarly = await resolve(ops, orderId, { outcome: 'not_charged', reason: 'nothing seen yet' });
+    await sentAMinuteAgo(orderId);
+    const mistyped = await resolve(ops, orderId, { outcome: 'charged', paymentId: 'no-such-payment', reason: 'typo' });
+    const foreign = await resolve(ops, orderId, { outcome: 'charged', paymentId: foreignPayment.id, reason: 'another customer’s' });
+    const right = await resolve(ops, orderId, { outcome: 'charged', paymentId: payment.id, reason: 'seen at the provider' });
+
+    expect(tooEarly.status).toBe(503);
+    expect(tooEarly.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(mistyped.status).toBe(422);
+    expect(foreign.status).toBe(422);
+    expect(right.status).toBe(200);
+    expect(right.body).toMatchObject({ status: 'completed', paymentId: payment.id });
   });
 });

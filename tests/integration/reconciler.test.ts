@@ -115,7 +115,10 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
       order = (await orders.transition(order.id, ['completed'], 'refunding', { ownerTokenSealed: vault.seal(call.token, orderId) }))!;
     }
     expect(order.state).toBe(state);
-    if (options.ageMs) await sql`update orders set updated_at = now() - ${options.ageMs}::double precision * interval '1 millisecond' where id = ${order.id}`;
+    if (options.ageMs) {
+      await sql`update orders set updated_at = now() - ${options.ageMs}::double precision * interval '1 millisecond' where id = ${order.id}`;
+      await sql`update payment_attempts set created_at = now() - ${options.ageMs}::double precision * interval '1 millisecond' where order_id = ${order.id}`;
+    }
     return { user, order: (await orders.findById(order.id))! };
   }
 

@@ -11,8 +11,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_PROFILE, signDevToken, UPSTREAM_READINGS, type Ledger, type UpstreamReading } from '../dev/simulator';
-import { ledgerProblems, type LedgerProblems } from '../tests/support/ledger';
-import { STATES_ABANDONED_WHEN_IDLE, type OrderState } from '../lib/orders/state-machine';
+import { randomUUID } from 'node:crypto';
+import { mulberry32 } from '../dev/simulator/random';
+import { backdate, ledgerProblems, type LedgerProblems } from '../tests/support/ledger';
 import { readFlags } from './support/cli';
 import {
   describeEnv,
@@ -54,6 +55,7 @@ const flags = readFlags('soak', {
   'retry-after-cap-ms': { help: 'terminal: longest wait honoured from Retry-After', default: 5000, min: 0 },
   'reconcile-every-seconds': { help: 'also invoke the reconciler this often during the run (0: only serverless-offline\'s own every-minute schedule)', default: 15, min: 0 },
   reading: { help: "the upstream's reading of its contract the simulator plays (dev/simulator/profiles.ts)", choices: Object.keys(UPSTREAM_READINGS), default: 'default', env: 'SOAK_READING' },
+  racing: { help: 'share of checkouts raced by a second request of the same terminal: a cancel, a payment under a new key, or the same request again', default: 0, env: 'SOAK_RACING', min: 0, max: 1 },
 });
 
 const FAULT_SPLIT = { rate503: 0.4, rate500After: 0.25, rateHangAfter: 0.15, rateReset: 0.2 };
@@ -74,7 +76,19 @@ const env = handlerEnv({
 const retryPolicy: RetryPolicy = { maxRetries: flags['max-retries'], retryAfterCapMs: flags['retry-after-cap-ms'], backoffBaseMs: 250 };
 
 /** What the terminal was finally told. */
-type Belief = 'paid' | 'declined' | 'unknown' | 'not paid' | 'setup failed';
+type Belief = 'paid' | 'declined' | 'unknown' | 'not paid' | 'cancelled' | 'setup failed';
+
+/** A second request of the same terminal while its checkout runs. */
+type RaceKind = 'cancel' | 'pay' | 'resend';
+const RACE_KINDS: readonly RaceKind[] = ['cancel', 'pay', 'resend'];
+
+interface Race {
+  kind: RaceKind;
+  /** How long after the checkout was sent the racer sends its request. */
+  afterMs: number;
+  answer?: string;
+  status?: number;
+}
 
 interface Session {
   user: string;
@@ -82,6 +96,7 @@ interface Session {
   setupFailure?: string;
   place?: { answer: string; attempts: number; ms: number };
   payAgain?: { answer: string; attempts: number; ms: number };
+  race?: Race;
   checkoutMs?: number;
   belief: Belief;
 }
@@ -93,21 +108,51 @@ function beliefFrom(answer: Answer): Belief {
   return 'not paid';
 }
 
+/** Which checkouts are raced, by what and when: drawn from the seed, so a run replays. */
+function raceFor(index: number): Race | undefined {
+  const draw = mulberry32((flags.seed * 7919 + index) >>> 0);
+  if (draw() >= flags.racing) return undefined;
+  return { kind: RACE_KINDS[Math.floor(draw() * RACE_KINDS.length)], afterMs: Math.floor(draw() * 400) };
+}
+
+/** The racer: finds the checkout's order (as a terminal's history shows it) and cancels it, pays it under a new key, or resends the checkout. */
+async function runRace(terminal: Terminal, basketId: string, checkoutKey: string, race: Race): Promise<Answer | undefined> {
+  await sleep(race.afterMs);
+  if (race.kind === 'resend') return (await terminal.postIdempotent(`/baskets/${basketId}/orders`, retryPolicy, checkoutKey)).answer;
+  let orderId: string | undefined;
+  for (let look = 0; look < 20 && !orderId; look++) {
+    const history = await terminal.send('GET', `/orders?basketId=${basketId}`);
+    orderId = history.body?.orders?.[0]?.id;
+    if (!orderId) await sleep(50);
+  }
+  if (!orderId) return undefined;
+  if (race.kind === 'cancel') return terminal.send('DELETE', `/orders/${orderId}`);
+  return (await terminal.postIdempotent(`/orders/${orderId}/payments`, retryPolicy)).answer;
+}
+
 async function checkout(bench: BenchStack, index: number, lines: ReturnType<typeof planBaskets>[number]): Promise<Session> {
   const user = `soak-${flags.seed}-${index}@bench.example`;
   const terminal = new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, user));
   const basket = await terminal.basketWith(lines, retryPolicy);
   if ('failed' in basket) return { user, setupFailure: basket.failed, belief: 'setup failed' };
 
-  const place = await terminal.postIdempotent(`/baskets/${basket.basketId}/orders`, retryPolicy);
+  const race = raceFor(index);
+  const key = randomUUID();
+  const [place, raced] = await Promise.all([
+    terminal.postIdempotent(`/baskets/${basket.basketId}/orders`, retryPolicy, key),
+    race ? runRace(terminal, basket.basketId, key, race) : Promise.resolve(undefined),
+  ]);
   const session: Session = {
     user,
-    orderId: orderIdOf(place.answer),
+    orderId: orderIdOf(place.answer) ?? (raced && orderIdOf(raced)),
     place: { answer: describeAnswer(place.answer), attempts: place.attempts, ms: place.durationMs },
     checkoutMs: place.durationMs,
     belief: beliefFrom(place.answer),
   };
-  if (place.answer.status === 402 && session.orderId) {
+  if (race) session.race = { ...race, answer: raced ? describeAnswer(raced) : 'no order to act on', status: raced?.status };
+  if (raced && raced.status === 201) session.belief = 'paid';
+  if (race?.kind === 'cancel' && raced && (raced.status === 200 || raced.status === 202) && session.belief !== 'paid') session.belief = 'cancelled';
+  if (place.answer.status === 402 && session.orderId && session.belief === 'declined') {
     // The customer offers another card: one new payment, under a new key.
     const again = await terminal.postIdempotent(`/orders/${session.orderId}/payments`, retryPolicy);
     session.payAgain = { answer: describeAnswer(again.answer), attempts: again.attempts, ms: again.durationMs };
@@ -144,6 +189,8 @@ interface MoneyCheck extends LedgerProblems {
   toldPaidWithoutCharge: string[];
   /** Extra: a charge exists for an order whose terminal was finally told it was not paid (402 or an error other than PAYMENT_STATUS_UNKNOWN). */
   chargedButToldNotPaid: string[];
+  /** Extra: a racer's cancel was answered 200/202, yet the order was charged. */
+  cancelledButCharged: string[];
 }
 
 async function checkMoney(bench: BenchStack, ledger: Ledger, sessions: Session[]): Promise<MoneyCheck> {
@@ -154,7 +201,10 @@ async function checkMoney(bench: BenchStack, ledger: Ledger, sessions: Session[]
   return {
     ...problems,
     toldPaidWithoutCharge: sessions.filter((s) => s.belief === 'paid' && s.orderId && !charged.has(s.orderId)).map((s) => s.orderId!),
-    chargedButToldNotPaid: sessions.filter((s) => (s.belief === 'declined' || s.belief === 'not paid') && s.orderId && charged.has(s.orderId)).map((s) => s.orderId!),
+    chargedButToldNotPaid: sessions.filter((s) => (s.belief === 'declined' || s.belief === 'not paid' || s.belief === 'cancelled') && s.orderId && charged.has(s.orderId)).map((s) => s.orderId!),
+    cancelledButCharged: sessions
+      .filter((s) => s.race?.kind === 'cancel' && (s.race.status === 200 || s.race.status === 202) && s.orderId && charged.has(s.orderId))
+      .map((s) => s.orderId!),
   };
 }
 
@@ -182,8 +232,9 @@ async function main(): Promise<void> {
     const statesAfterTraffic = await orderStates(bench.sql);
 
     console.log(`  traffic done in ${(trafficMs / 1000).toFixed(1)} s; states ${JSON.stringify(statesAfterTraffic)}; settling…`);
-    await sleep(2000); // completions the handlers started in the background
-    const backdated = await bench.sql`update orders set updated_at = updated_at - interval '1 day' where state in ${bench.sql(STATES_ABANDONED_WHEN_IDLE.concat('declined') as OrderState[])}`;
+    // Completions the handlers started in the background, and whatever the upstream is still working on, land first.
+    await sleep(2000 + (reading.lateEffects > 0 ? profile.hangMs + reading.lateEffectMs : 0));
+    const backdated = await backdate(bench.sql, { interval: '1 day' });
     const settling = await reconcileUntil(bench.lambdaUrl, { done: async () => (await unsettledCount(bench.sql)) === 0, maxRuns: 400 });
     const stuckSessions = await dbWatch.stop();
     const ledger = await bench.sim.ledger();
@@ -197,7 +248,7 @@ async function main(): Promise<void> {
       trafficMs,
       backgroundRuns,
       statesAfterTraffic,
-      backdated: backdated.count,
+      backdated,
       settling,
       finalStates: await orderStates(bench.sql),
       unsettledLeft: await unsettledCount(bench.sql),
@@ -228,12 +279,14 @@ async function main(): Promise<void> {
     reading: { name: flags.reading, ...reading },
     handlerEnv: env,
     terminalRetryPolicy: retryPolicy,
-    settling: { method: 'backdate updated_at of pending/placed/paying/declined orders by 1 day after the traffic, then reconcile until none is unsettled', unsettledStates: UNSETTLED_STATES, backdated: result.backdated, backgroundReconcilerRuns: result.backgroundRuns, ...result.settling, unsettledLeft: result.unsettledLeft },
+    settling: { method: 'wait for late effects, backdate every time the guards compare against by 1 day after the traffic, then reconcile until none is unsettled', unsettledStates: UNSETTLED_STATES, backdated: result.backdated, backgroundReconcilerRuns: result.backgroundRuns, ...result.settling, unsettledLeft: result.unsettledLeft },
     attempted,
     setupFailures: countBy(sessions.filter((s) => s.setupFailure), (s) => s.setupFailure!),
     terminalTold: countBy(sessions, (s) => s.belief),
     placeAnswers: countBy(sessions.filter((s) => s.place), (s) => s.place!.answer),
     payAgainAnswers: countBy(sessions.filter((s) => s.payAgain), (s) => s.payAgain!.answer),
+    racing: flags.racing,
+    races: Object.fromEntries(RACE_KINDS.map((kind) => [kind, countBy(sessions.filter((s) => s.race?.kind === kind), (s) => s.race!.answer!)])),
     terminalRetries: sessions.reduce((sum, s) => sum + (s.place ? s.place.attempts - 1 : 0) + (s.payAgain ? s.payAgain.attempts - 1 : 0), 0),
     placeMs: place,
     checkoutMs: whole,
@@ -262,6 +315,8 @@ async function main(): Promise<void> {
   line('baskets, 2 live orders (must be 0)', money.basketsWithTwoLiveOrders.length);
   line('told paid, no charge (must be 0)', money.toldPaidWithoutCharge.length);
   line('charged, told not paid (must be 0)', money.chargedButToldNotPaid.length);
+  line('cancelled, yet charged (must be 0)', money.cancelledButCharged.length);
+  if (flags.racing > 0) line('races (kind: answers)', summary.races);
   line('unknown-outcome orders', `${result.unknownOutcome.orders} (${result.unknownOutcome.actuallyCharged} of them actually charged upstream; ${percent(result.unknownOutcome.orders, attempted)} of orders)`);
   line('place request ms (with retries)', `p50 ${place.p50}  p95 ${place.p95}  p99 ${place.p99}  max ${place.max}`);
   line('whole checkout ms (+ pay again)', `p50 ${whole.p50}  p95 ${whole.p95}  p99 ${whole.p99}  max ${whole.max}`);

@@ -227,8 +227,9 @@ export async function orderStates(sql: Sql): Promise<Record<string, number>> {
   return Object.fromEntries(rows.map((row) => [row.state, row.n]));
 }
 
+/** Orders the reconciler still has work for: not at rest, or a duplicate check still due. */
 export async function unsettledCount(sql: Sql): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from orders where state in ${sql(UNSETTLED_STATES as OrderState[])}`;
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from orders where state in ${sql(UNSETTLED_STATES as OrderState[])} or duplicate_check_at is not null`;
   return row.n;
 }
 

@@ -41,6 +41,7 @@ const FAULT_KINDS: readonly FaultKind[] = [
   'reset_after',
   'decline',
   'wrong_total',
+  'late_effect',
 ];
 
 const ok = (body: unknown, status = 200): Reply => ({ status, body });

@@ -7,6 +7,8 @@ export const DEFAULT_PROFILE: UpstreamProfile = {
   refunds: 'idempotent',
   replies: 'plain',
   unavailable: 'before_effect',
+  lateEffects: 0,
+  lateEffectMs: 2000,
 };
 
 export const DEFAULT_CONFIG: SimulatorConfig = {
@@ -53,6 +55,8 @@ const PROFILE_CHECKS: Record<keyof UpstreamProfile, LeafCheck> = {
   refunds: oneOf(['idempotent', 'once', 'repeat']),
   replies: oneOf(['plain', 'varied']),
   unavailable: oneOf(['before_effect', 'after_effect']),
+  lateEffects: probability,
+  lateEffectMs: nonNegative,
 };
 
 const LEAF_CHECKS: Record<string, LeafCheck> = {

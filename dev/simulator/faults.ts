@@ -8,6 +8,8 @@ export interface RequestDraws {
   fault: FaultKind | null;
   /** Whether a POST /payments/ would be declined (ignored by every other route). */
   declined: boolean;
+  /** The uniform draw that picked the fault: a reading's late effects take the top of its range, away from the faults. */
+  faultDraw: number;
 }
 
 function pickRandomFault(u: number, rates: SimulatorConfig['faults']): FaultKind | null {
@@ -35,6 +37,7 @@ export function drawForRequest(prng: Prng, config: SimulatorConfig): RequestDraw
     latencyMs: lognormalLatencyMs(config.latency.medianMs, config.latency.p99Ms, u1, u2),
     fault: pickRandomFault(uFault, config.faults),
     declined: uDecline < config.declineRate,
+    faultDraw: uFault,
   };
 }
 

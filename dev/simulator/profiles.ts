@@ -14,12 +14,14 @@ export const UPSTREAM_READINGS = {
   'refunds-repeat': { refunds: 'repeat' },
   'replies-varied': { replies: 'varied' },
   '503-after-effect': { unavailable: 'after_effect' },
+  'late-effects': { lateEffects: 0.1 },
   hostile: {
     orderIds: 'ignored',
     payments: 'pending',
     refunds: 'repeat',
     replies: 'varied',
     unavailable: 'after_effect',
+    lateEffects: 0.1,
   },
 } satisfies Record<string, Partial<UpstreamProfile>>;
 

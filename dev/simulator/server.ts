@@ -29,10 +29,15 @@ interface UpstreamCall {
 const SERVICE_UNAVAILABLE: Reply = { status: 503, body: 'Service Unavailable' };
 const INTERNAL_ERROR: Reply = { status: 500, body: 'Internal Server Error' };
 
+/** Whether the reading makes this changing request one the upstream is still working on when the caller gives up. */
+function landsLate(call: UpstreamCall): boolean {
+  return call.method !== 'GET' && call.draws.fault === null && call.draws.faultDraw >= 1 - call.profile.lateEffects;
+}
+
 /** Applies the request's fault (scripted first, else drawn) around serving it. */
-function decideOutcome(sim: Simulator, call: UpstreamCall): Outcome {
+function decideOutcome(sim: Simulator, call: UpstreamCall, closing: AbortSignal): Outcome {
   const scripted = sim.faults.take(call.method, call.path, call.user);
-  const fault = scripted ?? call.draws.fault;
+  const fault = scripted ?? (landsLate(call) ? 'late_effect' : call.draws.fault);
   const beforeEffect = { delayMs: call.draws.latencyMs, fault, effectApplied: false };
   const unavailableFirst = fault === '503' && call.profile.unavailable === 'before_effect';
   if (unavailableFirst) return { ...beforeEffect, reply: SERVICE_UNAVAILABLE };
@@ -40,7 +45,14 @@ function decideOutcome(sim: Simulator, call: UpstreamCall): Outcome {
 
   const declined = scripted === null ? call.draws.declined : scripted === 'decline';
   const rawBody = scripted === 'wrong_total' ? misrecordTotal(call.rawBody) : call.rawBody;
-  const result = routeUpstream({ ...call, rawBody, declined, state: sim.state });
+  const serve = () => routeUpstream({ ...call, rawBody, declined, state: sim.state });
+  if (fault === 'late_effect') {
+    // Nothing answers; the effect lands after the caller gave up (and after any read it made meanwhile saw nothing).
+    const landsAfterMs = sim.config.hangMs + call.profile.lateEffectMs;
+    void wait(landsAfterMs, closing).then((waited) => waited && serve());
+    return { ...beforeEffect, reply: null, delayMs: sim.config.hangMs };
+  }
+  const result = serve();
   const afterEffect = { ...beforeEffect, effectApplied: result.effectApplied };
   switch (fault) {
     case '503':
@@ -79,7 +91,7 @@ async function handleUpstream(sim: Simulator, req: IncomingMessage, res: ServerR
   // A refusal is worded in the reading of the user the token claims to be.
   const profile = sim.profileFor(auth.ok ? auth.user : claimedSubject(header));
   const outcome: Outcome = auth.ok
-    ? decideOutcome(sim, { method, path, user: auth.user, rawBody, draws, profile })
+    ? decideOutcome(sim, { method, path, user: auth.user, rawBody, draws, profile }, closing)
     : { reply: { status: 401, body: auth.reason }, delayMs: draws.latencyMs, fault: null, effectApplied: false };
   sim.state.recordCall({
     seq,

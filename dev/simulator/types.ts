@@ -1,4 +1,4 @@
-export type FaultKind = '503' | '503_after' | '500_after' | 'hang_after' | 'reset' | 'reset_after' | 'decline' | 'wrong_total';
+export type FaultKind = '503' | '503_after' | '500_after' | 'hang_after' | 'reset' | 'reset_after' | 'decline' | 'wrong_total' | 'late_effect';
 export type OrderStatus = 'pending' | 'completed' | 'failed';
 export type PaymentStatus = 'pending' | 'completed' | 'failed' | 'refunded';
 
@@ -33,6 +33,13 @@ export interface UpstreamProfile {
   replies: 'plain' | 'varied';
   /** Whether a 503 fault comes before the request's effect or after it. */
   unavailable: 'before_effect' | 'after_effect';
+  /**
+   * Share of changing requests (POST, PATCH, DELETE) not otherwise faulted that the upstream is still
+   * working on when the caller gives up: nothing is answered (the connection is cut after `hangMs`), and
+   * the effect lands `lateEffectMs` later, after any read in between saw nothing.
+   */
+  lateEffects: number;
+  lateEffectMs: number;
 }
 
 export interface SimulatorConfig {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { UPSTREAM_READINGS, type FaultKind, type UpstreamProfile } from '../../dev/simulator';
+import { DEFAULT_PROFILE, UPSTREAM_READINGS, type FaultKind, type UpstreamProfile } from '../../dev/simulator';
 import type { Sql } from '../../lib/db/sql';
 import { basketWithPizza, newCashier, type Cashier } from '../support/checkout';
 import { apiOf, runReconciler, simulator, type ApiResponse, type ApiVariant } from '../support/http';
-import { ledgerProblems, NO_MONEY_PROBLEMS, suiteDb } from '../support/ledger';
+import { backdate, ledgerProblems, NO_MONEY_PROBLEMS, suiteDb } from '../support/ledger';
 
 /**
  * The checkout fault matrix under every reading of the upstream's contract
@@ -99,11 +99,15 @@ async function runCase(sql: Sql, reading: Partial<UpstreamProfile>, faultCase: F
   return { name: faultCase.name, cashier, basketId, answer, orderIds: orders.map((o) => o.id) };
 }
 
-/** Backdates the cases' unsettled orders past every abandonment and expiry, and runs the reconciler until they are at rest. */
-async function settle(sql: Sql, variant: ApiVariant, outcomes: Outcome[]): Promise<void> {
+/**
+ * Waits for what the upstream is still working on to land, then backdates the cases' orders past every
+ * abandonment, expiry and late-effect window, and runs the reconciler until they are at rest.
+ */
+async function settle(sql: Sql, variant: ApiVariant, outcomes: Outcome[], reading: Partial<UpstreamProfile>): Promise<void> {
   const ids = outcomes.flatMap((o) => o.orderIds);
+  if (reading.lateEffects) await sleep(Number(process.env.SIM_HANG_MS ?? 2500) + (reading.lateEffectMs ?? DEFAULT_PROFILE.lateEffectMs) + 500);
   for (let round = 0; round < 10; round++) {
-    await sql`update orders set updated_at = now() - interval '1 hour' where id in ${sql(ids)} and state in ('pending', 'placed', 'paying', 'declined')`;
+    await backdate(sql, { orderIds: ids, interval: '1 hour' });
     await runReconciler(variant);
     const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from orders where id in ${sql(ids)} and state not in ${sql(AT_REST)}`;
     if (n === 0) return;
@@ -144,7 +148,7 @@ describe('checkout under every reading of the upstream contract', () => {
   it.each(Object.entries(UPSTREAM_READINGS))('keeps the money right under the %s reading, whatever call fails and how', async (_name, reading) => {
     const cases = CASES.filter((c) => variantFor(reading) === 'ambiguous-503' || !c.faults.some((f) => f.kind === '503_after'));
     const outcomes = await inPool(cases, CONCURRENCY, (faultCase) => runCase(sql, reading, faultCase));
-    await settle(sql, variantFor(reading), outcomes);
+    await settle(sql, variantFor(reading), outcomes, reading);
 
     const verdicts = await Promise.all(outcomes.map(async (outcome) => ({ case: outcome.name, answer: outcome.answer.status, ...(await verdict(sql, outcome)) })));
 

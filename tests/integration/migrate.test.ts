@@ -73,7 +73,7 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
 
     expect((await run()).stdout).toMatch(/^Applied 001_baskets.sql, 002_orders.sql, 003_idempotency_keys.sql, 004_real_upstream.sql, 005_operations.sql, 006_concurrent_actors.sql to /);
     expect((await run()).stdout).toMatch(/is up to date/);
-    expect((await admin`select count(*)::int as n from schema_migrations`)[0].n).toBe(5);
+    expect((await admin`select count(*)::int as n from schema_migrations`)[0].n).toBe(6);
   });
 
   it('is a no-op when run twice', async () => {

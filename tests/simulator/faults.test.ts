@@ -61,6 +61,22 @@ describe('random faults', () => {
     expect((await h.ledger()).orders.map((order) => order.id)).toEqual(['timed-out']);
   });
 
+  it('a late effect: nothing answers, a read right after sees nothing, and the effect lands afterwards', async () => {
+    await h.setConfig({ hangMs: 100 });
+    await h.setProfile(ALICE, { lateEffects: 1, lateEffectMs: 200 });
+
+    await expect(h.call('POST', '/orders/', { body: { ...ORDER, order_id: 'still-working' } })).rejects.toThrow();
+    const readRightAfter = await h.call('GET', '/orders/');
+    const read = await h.call('GET', '/orders/');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const readLater = await h.call('GET', '/orders/');
+
+    expect(readRightAfter.body).toEqual([]);
+    expect(read.body).toEqual([]);
+    expect((readLater.body as Order[]).map((order) => order.id)).toEqual(['still-working']);
+    expect((await h.ledger()).calls[0]).toMatchObject({ status: 0, fault: 'late_effect', effectApplied: false });
+  });
+
   it('rateReset = 1: the connection drops and nothing is applied', async () => {
     await h.setConfig({ faults: { rateReset: 1 } });
     await expect(h.call('POST', '/orders/', { body: ORDER })).rejects.toThrow('fetch failed');

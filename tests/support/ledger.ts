@@ -74,6 +74,24 @@ function moreThanOnce(counts: Map<string, number>): string[] {
   return [...counts.entries()].filter(([, n]) => n > 1).map(([key]) => key);
 }
 
+/**
+ * As if `interval` had passed for these orders (all of them when none are
+ * named): every time a guard compares against (when an order last changed,
+ * when its creates, payments and refunds were sent, when its duplicate check
+ * is due) moves back, so abandonment, expiry and the late-effect window lapse
+ * without waiting for them. Returns how many orders it moved.
+ */
+export async function backdate(sql: Sql, options: { orderIds?: string[]; interval: string }): Promise<number> {
+  const ids = options.orderIds ?? null;
+  const moved = await sql`
+    update orders set updated_at = updated_at - ${options.interval}::interval, create_sent_at = create_sent_at - ${options.interval}::interval,
+      duplicate_check_at = duplicate_check_at - ${options.interval}::interval
+    where (${ids === null} or id::text in ${sql(ids ?? [''])}) and (state not in ('completed', 'failed', 'refunded') or duplicate_check_at is not null)`;
+  await sql`update payment_attempts set created_at = created_at - ${options.interval}::interval where ${ids === null} or order_id::text in ${sql(ids ?? [''])}`;
+  await sql`update refund_attempts set created_at = created_at - ${options.interval}::interval where ${ids === null} or order_id::text in ${sql(ids ?? [''])}`;
+  return moved.count;
+}
+
 /** A pool on the test database for tests that arrange or inspect rows directly; end it in afterAll. */
 export function testDb(): Sql {
   return connect(process.env.DATABASE_URL!, { max: 4 });

@@ -18,7 +18,7 @@ import type {
   StateHealth,
   TransitionChanges,
 } from './repository';
-import { assertTransitions, AT_REST_STATES, PAYABLE_STATES, STATES_ABANDONED_WHEN_IDLE, STATES_SETTLED_AT_ONCE, UNSETTLED_STATES, type OrderState } from './state-machine';
+import { assertTransitions, AT_REST_STATES, PAYABLE_STATES, STATES_ABANDONED_WHEN_IDLE, STATES_SETTLED_AT_ONCE, UNSETTLED_STATES, type OrderState, type ReconcileThresholds } from './state-machine';
 
 interface OrderRow {
   id: string;
@@ -456,6 +456,7 @@ export class PostgresOrderRepository implements OrderRepository {
   }
 
   async claimForReconcile(claim: ReconcileClaim): Promise<Order[]> {
+    // Oldest due first: an order at rest waiting for its duplicate check is due when the check is, not when it last changed.
     const rows = await this.sql<OrderRow[]>`
       update orders set lease_until = ${this.inMs(claim.lease.ms)}, lease_holder = ${claim.lease.holder}::uuid,
                         reconcile_attempts = reconcile_attempts + 1
@@ -470,12 +471,21 @@ export class PostgresOrderRepository implements OrderRepository {
                 and updated_at < ${this.now()} - ${claim.declinedExpiryMs}::double precision * interval '1 millisecond')
             or duplicate_check_at < ${this.now()}
           )
-        order by updated_at
+        order by least(${this.settleDueAt(claim)}, duplicate_check_at)
         limit ${claim.limit}
         for update skip locked
       )
       returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
     return rows.map(toOrder);
+  }
+
+  /** When the reconciler should settle an order (null: never by itself), as settleDueAt in lib/orders/state-machine.ts says. */
+  private settleDueAt(thresholds: ReconcileThresholds): Query {
+    const ms = (value: number) => this.sql`${value}::double precision * interval '1 millisecond'`;
+    return this.sql`(case when state in ${this.sql(STATES_SETTLED_AT_ONCE as OrderState[])} then updated_at
+                          when state in ${this.sql(STATES_ABANDONED_WHEN_IDLE as OrderState[])} then updated_at + ${ms(thresholds.abandonedAfterMs)}
+                          when state = 'declined' then updated_at + ${ms(thresholds.declinedExpiryMs)}
+                     end)`;
   }
 
   async clearDuplicateCheck(orderId: string): Promise<void> {
@@ -495,11 +505,7 @@ export class PostgresOrderRepository implements OrderRepository {
              coalesce(extract(epoch from ${this.now()} - min(updated_at)), 0)::float8 as oldest_idle_seconds,
              coalesce(extract(epoch from ${this.now()} - min(due_at) filter (where due_at <= ${this.now()})), 0)::float8 as overdue_seconds
       from (
-        select state, updated_at,
-               case when state in ${this.sql(STATES_SETTLED_AT_ONCE as OrderState[])} then updated_at
-                    when state in ${this.sql(STATES_ABANDONED_WHEN_IDLE as OrderState[])} then updated_at + ${ms(thresholds.abandonedAfterMs)}
-                    when state = 'declined' then updated_at + ${ms(thresholds.declinedExpiryMs)}
-               end as due_at
+        select state, updated_at, ${this.settleDueAt(thresholds)} as due_at
         from orders
         where state in ${this.sql([...UNSETTLED_STATES, 'unknown'] as OrderState[])}
       ) as unsettled

@@ -212,7 +212,7 @@ describe('crash recovery: a checkout killed between any two steps', () => {
       expect(expected.retry.states).toContain(after.state);
       expect(after.payment_attempts).toBe(1);
       const seen = await upstream(crashed.user);
-      expect(seen.orders.map((o) => ({ id: o.id, amount: o.amount_total }))).toEqual([{ id: before.id, amount: TOTAL_MINOR / 100 }]);
+      expect(seen.orders.map((o) => ({ id: o.basket_id, amount: o.amount_total }))).toEqual([{ id: before.id, amount: TOTAL_MINOR / 100 }]);
       expect(seen.orderPosts).toBe(1);
       expect(seen.paymentPosts).toBe(expected.retry.charges);
       expect(seen.charges.length).toBe(expected.retry.charges);

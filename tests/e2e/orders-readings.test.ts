@@ -153,8 +153,11 @@ describe('checkout under every reading of the upstream contract', () => {
     const verdicts = await Promise.all(outcomes.map(async (outcome) => ({ case: outcome.name, answer: outcome.answer.status, ...(await verdict(sql, outcome)) })));
 
     expect(verdicts).toEqual(verdicts.map((v) => ({ case: v.case, answer: v.answer, ...EXPECTED })));
-    // Most checkouts still get through: only payments whose outcome was truly lost end unknown.
+    // Most checkouts still get through: only payments whose outcome was truly lost end unknown. Where the
+    // upstream also leaves a share of its changing calls (create, pay, complete: about three a checkout)
+    // unanswered, that share of checkouts more may end unknown or not paid.
     const paid = outcomes.filter((o) => o.answer.status === 201).length;
-    expect(paid).toBeGreaterThanOrEqual(cases.length - 8);
+    const lateEffectMisses = Math.ceil(cases.length * 3 * ((reading as Partial<UpstreamProfile>).lateEffects ?? 0));
+    expect(paid).toBeGreaterThanOrEqual(cases.length - 8 - lateEffectMisses);
   }, 120_000);
 });

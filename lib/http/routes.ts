@@ -304,15 +304,18 @@ export const routes = {
     path: '/operator/orders/{orderId}/resolution',
     functionName: 'resolveOrder',
     tag: 'Operations',
-    summary: 'Resolve an order whose payment outcome is unknown (operators only)',
+    summary: 'Resolve an order that needs a person (operators only)',
     description:
-      'With what the operator established outside the system. charged: the order is paid (with paymentId when given, which makes it refundable), completed upstream and its basket closed. ' +
-      'not_charged: failed upstream and here, and the basket reopens for another checkout. Never sends a payment. Recorded (who, when, what, why); repeating the same resolution answers the same, another one is 409. ' +
+      'For an order whose payment outcome is unknown, or one stuck paying, paid or refunding past OPERATOR_STUCK_AFTER_MINUTES, with what the operator established with the payment provider. ' +
+      'charged: an unknown or paying order is paid (with paymentId, which makes it refundable), completed upstream and its basket closed; a paid one is completed here; a refunding one goes back to completed. ' +
+      'not_charged: an unknown or paying order is failed upstream and here, and the basket reopens for another checkout. refunded: a refunding order is refunded. ' +
+      'The word is checked first: 503 while a payment or refund sent within UPSTREAM_LATE_EFFECT_MS may still land; 409 when a recorded answer or the payment the POS system shows (GET /payments/{id}) contradicts it; ' +
+      '422 for a payment id the POS system does not know as this customer\'s, or for another amount or order. Never sends a payment or a refund. Recorded (who, when, what, why) once per step; repeating the same resolution answers the same, another one is 409. ' +
       'Upstream work that fails now is finished by the reconciler. Anyone without the operator role gets 404.',
     params: orderParams,
     body: resolutionBody,
     responses: { 200: { description: 'The order as it now stands, and its resolution', body: operatorOrderView } },
-    errors: ['ROUTE_NOT_FOUND', 'ORDER_NOT_FOUND', 'ORDER_STATE_CONFLICT'],
+    errors: ['ROUTE_NOT_FOUND', 'ORDER_NOT_FOUND', 'ORDER_STATE_CONFLICT', ...UPSTREAM_FAILURES],
   }),
 };
 

@@ -151,6 +151,30 @@ describe('orders that need a person', () => {
     expect((await sql`select state from orders where id = ${orderId}`)[0].state).toBe('unknown');
   });
 
+  it('lists an order stuck paid past the bound, and resolves it as the payment the POS system shows', async () => {
+    const cashier = await newCashier('ops-stuck');
+    const basketId = await basketWithPizza(cashier);
+    await simulator.queueFault({ method: 'PATCH', path: '/orders/*', kind: '503', times: 100, user: cashier.user }); // completion keeps failing
+    const paid = await placeOrder(cashier, basketId, randomUUID());
+    expect(paid.status).toBe(201);
+    const ops = await operator();
+
+    const notYet = await resolve(ops, paid.body.id, { outcome: 'charged', reason: 'too soon' });
+    await sql`update orders set updated_at = now() - interval '1 hour' where id = ${paid.body.id}`; // stuck past OPERATOR_STUCK_AFTER_MINUTES
+    await sentAMinuteAgo(paid.body.id);
+    const listed = await api('/operator/orders?limit=100', { token: ops.token });
+    const wrongOutcome = await resolve(ops, paid.body.id, { outcome: 'not_charged', reason: 'no' });
+    const resolved = await resolve(ops, paid.body.id, { outcome: 'charged', reason: 'captured at the provider; completed by hand in the back office' });
+
+    expect(notYet.status).toBe(409);
+    expect(listed.body.orders).toEqual(expect.arrayContaining([expect.objectContaining({ id: paid.body.id, status: 'paid', paymentState: 'charged' })]));
+    expect(wrongOutcome.status).toBe(422);
+    expect(resolved.status).toBe(200);
+    expect(resolved.body).toMatchObject({ status: 'completed', paymentId: paid.body.paymentId, resolution: { resolvedFrom: 'paid', outcome: 'charged' } });
+    expect(await basketStatus(sql, basketId)).toBe('closed');
+    await expectNoMoneyProblems(sql, cashier.user);
+  });
+
   it('takes no resolution while the payment may still land, and checks the one it takes with the POS system', async () => {
     const { cashier, orderId } = await unknownOrder(true);
     const ops = await operator();

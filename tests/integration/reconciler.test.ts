@@ -205,6 +205,22 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     expect(upstream.problems).toEqual(NO_PROBLEMS);
   });
 
+  it('checks the duplicates of an order claimed for that alone, without settling it before its own time', async () => {
+    const user = uniqueUser('reconcile-duplicate-check');
+    const declined = await arrange('declined', { user, ageMs: 20_000 }); // not expired yet
+    const paying = await arrange('paying', { user });
+    for (const { order } of [declined, paying]) await sql`update orders set duplicate_check_at = now() - interval '1 second' where id = ${order.id}`;
+
+    await services.reconciler.run(quiet);
+
+    expect(await rowOf(declined.order.id)).toMatchObject({ state: 'declined' });
+    expect(await rowOf(paying.order.id)).toMatchObject({ state: 'paying' });
+    const [{ checks }] = await sql<{ checks: number }[]>`select count(duplicate_check_at)::int as checks from orders where id in ${sql([declined.order.id, paying.order.id])}`;
+    expect(checks).toBe(0);
+    const attempts = await sql<{ outcome: string }[]>`select outcome from payment_attempts where order_id = ${paying.order.id}`;
+    expect(attempts.map((a) => a.outcome)).toEqual(['sending']);
+  });
+
   it('leaves orders alone that are not stale yet', async () => {
     const user = uniqueUser('reconcile-fresh');
     const arranged = [

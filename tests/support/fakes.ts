@@ -472,6 +472,7 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
   private readonly lastOptions: Partial<Record<UpstreamCall, CallOptions>> = {};
   private readonly paymentAnswers: PaymentAnswer[] = [];
   private readonly recordedTotals: number[] = [];
+  private readonly recordedAmounts: number[] = [];
   private staleLookups = 0;
   private sequence = 0;
 
@@ -484,6 +485,12 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
   /** How the next POST /payments/ are answered, in order; afterwards 'completed'. */
   answerNextPayments(...answers: PaymentAnswer[]): this {
     this.paymentAnswers.push(...answers);
+    return this;
+  }
+
+  /** The next payment is recorded (and answered) for this amount (main units) instead of the one sent. */
+  recordNextPaymentAmount(amount: number): this {
+    this.recordedAmounts.push(amount);
     return this;
   }
 
@@ -561,7 +568,7 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
       if (!order) return { kind: 'unclear', detail: 'status 404' };
       if (payment.amount !== order.amount_total) return { kind: 'unclear', detail: 'status 422' };
       const answer = this.paymentAnswers.shift() ?? 'completed';
-      const recorded: FakePayment = { id: this.nextId('up-pay'), orderId: order.id, amount: payment.amount, status: 'completed', reads: 0 };
+      const recorded: FakePayment = { id: this.nextId('up-pay'), orderId: order.id, amount: this.recordedAmounts.shift() ?? payment.amount, status: 'completed', reads: 0 };
       if (answer === 'declined') recorded.status = 'failed';
       if (answer === 'pending') recorded.status = 'pending';
       if (typeof answer === 'object') {

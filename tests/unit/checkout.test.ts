@@ -313,6 +313,33 @@ describe('Checkout (in-memory ports)', () => {
     expect(upstream.callsTo('createPayment')).toBe(0);
   });
 
+  it('measures the payment window after recording the attempt: a write that took the time sends nothing', async () => {
+    const record = orders.startPayment.bind(orders);
+    orders.startPayment = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a slow database round trip
+      return record(...args);
+    };
+
+    const error = await rejection(placeOrder('key-1', undefined, 750)); // enough before the write, not after it
+
+    expect(error).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', status: 503 });
+    const order = theOrder();
+    expect(order.state).toBe('placed');
+    expect(orders.attemptsOf(order.id)).toMatchObject([{ outcome: 'no_charge' }]);
+    expect(upstream.callsTo('createPayment')).toBe(0);
+  });
+
+  it('never takes a payment for another amount as its charge: the order is unknown, for a person', async () => {
+    upstream.recordNextPaymentAmount(1.0);
+
+    const error = await rejection(placeOrder('key-1'));
+
+    expect(error).toMatchObject({ code: 'PAYMENT_STATUS_UNKNOWN', status: 502 });
+    const order = theOrder();
+    expect(order).toMatchObject({ state: 'unknown', lastError: expect.stringMatching(/does not match the order \(amount 1/) });
+    expect(orders.attemptsOf(order.id)).toMatchObject([{ outcome: 'unknown', upstreamPaymentId: upstream.allPayments[0].id }]);
+  });
+
   it('follows a pending payment up until it settles completed', async () => {
     upstream.answerNextPayments({ settlesAs: 'completed', onRead: 1 });
 

@@ -75,8 +75,8 @@ const env = handlerEnv({
 });
 const retryPolicy: RetryPolicy = { maxRetries: flags['max-retries'], retryAfterCapMs: flags['retry-after-cap-ms'], backoffBaseMs: 250 };
 
-/** What the terminal was finally told. */
-type Belief = 'paid' | 'declined' | 'unknown' | 'not paid' | 'cancelled' | 'setup failed';
+/** What the terminal was finally told: `no claim` for an answer that says nothing of the money (a 409 "already paid", say). */
+type Belief = 'paid' | 'declined' | 'unknown' | 'not paid' | 'cancelled' | 'no claim' | 'setup failed';
 
 /** A second request of the same terminal while its checkout runs. */
 type RaceKind = 'cancel' | 'pay' | 'resend';
@@ -105,7 +105,14 @@ function beliefFrom(answer: Answer): Belief {
   if (answer.status === 201) return 'paid';
   if (answer.status === 402) return 'declined';
   if (answer.status === 502 && answer.body?.error?.code === 'PAYMENT_STATUS_UNKNOWN') return 'unknown';
+  if (answer.status === 409 && answer.body?.error?.code === 'ORDER_STATE_CONFLICT' && !/nothing was charged/i.test(answer.body.error.message ?? '')) return 'no claim';
   return 'not paid';
+}
+
+/** What a terminal believes after several answers about one order: a charge or an unknown outcome it was told of outweighs a later answer that says less. */
+function strongest(beliefs: Belief[]): Belief {
+  for (const belief of ['paid', 'unknown', 'cancelled'] as Belief[]) if (beliefs.includes(belief)) return belief;
+  return beliefs.filter((belief) => belief !== 'no claim').at(-1) ?? 'no claim';
 }
 
 /** Which checkouts are raced, by what and when: drawn from the seed, so a run replays. */
@@ -150,14 +157,14 @@ async function checkout(bench: BenchStack, index: number, lines: ReturnType<type
     belief: beliefFrom(place.answer),
   };
   if (race) session.race = { ...race, answer: raced ? describeAnswer(raced) : 'no order to act on', status: raced?.status };
-  if (raced && raced.status === 201) session.belief = 'paid';
-  if (race?.kind === 'cancel' && raced && (raced.status === 200 || raced.status === 202) && session.belief !== 'paid') session.belief = 'cancelled';
+  const raceBelief: Belief | undefined = raced && (race?.kind === 'cancel' ? (raced.status === 200 || raced.status === 202 ? 'cancelled' : 'no claim') : beliefFrom(raced));
+  if (raceBelief) session.belief = strongest([session.belief, raceBelief]);
   if (place.answer.status === 402 && session.orderId && session.belief === 'declined') {
     // The customer offers another card: one new payment, under a new key.
     const again = await terminal.postIdempotent(`/orders/${session.orderId}/payments`, retryPolicy);
     session.payAgain = { answer: describeAnswer(again.answer), attempts: again.attempts, ms: again.durationMs };
     session.checkoutMs = place.durationMs + again.durationMs;
-    session.belief = beliefFrom(again.answer);
+    session.belief = strongest([...(raceBelief ? [raceBelief] : []), beliefFrom(again.answer)]);
   }
   return session;
 }

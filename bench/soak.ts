@@ -86,6 +86,8 @@ interface Race {
   kind: RaceKind;
   /** How long after the checkout was sent the racer sends its request. */
   afterMs: number;
+  /** The order it acted on (the basket's newest when it looked: maybe an earlier, failed one). */
+  orderId?: string;
   answer?: string;
   status?: number;
 }
@@ -123,9 +125,12 @@ function raceFor(index: number): Race | undefined {
 }
 
 /** The racer: finds the checkout's order (as a terminal's history shows it) and cancels it, pays it under a new key, or resends the checkout. */
-async function runRace(terminal: Terminal, basketId: string, checkoutKey: string, race: Race): Promise<Answer | undefined> {
+async function runRace(terminal: Terminal, basketId: string, checkoutKey: string, race: Race): Promise<{ answer: Answer; orderId?: string } | undefined> {
   await sleep(race.afterMs);
-  if (race.kind === 'resend') return (await terminal.postIdempotent(`/baskets/${basketId}/orders`, retryPolicy, checkoutKey)).answer;
+  if (race.kind === 'resend') {
+    const { answer } = await terminal.postIdempotent(`/baskets/${basketId}/orders`, retryPolicy, checkoutKey);
+    return { answer, orderId: orderIdOf(answer) };
+  }
   let orderId: string | undefined;
   for (let look = 0; look < 20 && !orderId; look++) {
     const history = await terminal.send('GET', `/orders?basketId=${basketId}`);
@@ -133,8 +138,8 @@ async function runRace(terminal: Terminal, basketId: string, checkoutKey: string
     if (!orderId) await sleep(50);
   }
   if (!orderId) return undefined;
-  if (race.kind === 'cancel') return terminal.send('DELETE', `/orders/${orderId}`);
-  return (await terminal.postIdempotent(`/orders/${orderId}/payments`, retryPolicy)).answer;
+  if (race.kind === 'cancel') return { answer: await terminal.send('DELETE', `/orders/${orderId}`), orderId };
+  return { answer: (await terminal.postIdempotent(`/orders/${orderId}/payments`, retryPolicy)).answer, orderId };
 }
 
 async function checkout(bench: BenchStack, index: number, lines: ReturnType<typeof planBaskets>[number]): Promise<Session> {
@@ -145,10 +150,11 @@ async function checkout(bench: BenchStack, index: number, lines: ReturnType<type
 
   const race = raceFor(index);
   const key = randomUUID();
-  const [place, raced] = await Promise.all([
+  const [place, racedOn] = await Promise.all([
     terminal.postIdempotent(`/baskets/${basket.basketId}/orders`, retryPolicy, key),
     race ? runRace(terminal, basket.basketId, key, race) : Promise.resolve(undefined),
   ]);
+  const raced = racedOn?.answer;
   const session: Session = {
     user,
     orderId: orderIdOf(place.answer) ?? (raced && orderIdOf(raced)),
@@ -156,8 +162,10 @@ async function checkout(bench: BenchStack, index: number, lines: ReturnType<type
     checkoutMs: place.durationMs,
     belief: beliefFrom(place.answer),
   };
-  if (race) session.race = { ...race, answer: raced ? describeAnswer(raced) : 'no order to act on', status: raced?.status };
-  const raceBelief: Belief | undefined = raced && (race?.kind === 'cancel' ? (raced.status === 200 || raced.status === 202 ? 'cancelled' : 'no claim') : beliefFrom(raced));
+  if (race) session.race = { ...race, orderId: racedOn?.orderId, answer: raced ? describeAnswer(raced) : 'no order to act on', status: raced?.status };
+  // A race on another order of the basket (an earlier one, already failed) tells nothing of this one.
+  const sameOrder = racedOn?.orderId === undefined || racedOn.orderId === session.orderId;
+  const raceBelief: Belief | undefined = raced && sameOrder ? (race?.kind === 'cancel' ? (raced.status === 200 || raced.status === 202 ? 'cancelled' : 'no claim') : beliefFrom(raced)) : undefined;
   if (raceBelief) session.belief = strongest([session.belief, raceBelief]);
   if (place.answer.status === 402 && session.orderId && session.belief === 'declined') {
     // The customer offers another card: one new payment, under a new key.
@@ -210,8 +218,8 @@ async function checkMoney(bench: BenchStack, ledger: Ledger, sessions: Session[]
     toldPaidWithoutCharge: sessions.filter((s) => s.belief === 'paid' && s.orderId && !charged.has(s.orderId)).map((s) => s.orderId!),
     chargedButToldNotPaid: sessions.filter((s) => (s.belief === 'declined' || s.belief === 'not paid' || s.belief === 'cancelled') && s.orderId && charged.has(s.orderId)).map((s) => s.orderId!),
     cancelledButCharged: sessions
-      .filter((s) => s.race?.kind === 'cancel' && (s.race.status === 200 || s.race.status === 202) && s.orderId && charged.has(s.orderId))
-      .map((s) => s.orderId!),
+      .filter((s) => s.race?.kind === 'cancel' && (s.race.status === 200 || s.race.status === 202) && s.race.orderId && charged.has(s.race.orderId))
+      .map((s) => s.race!.orderId!),
   };
 }
 

@@ -277,10 +277,11 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     extraContainers.push(...racers);
     const unsettled = async () => (await sql<{ n: number }[]>`select count(*)::int as n from orders where id in ${sql(mine)} and state in ('paid', 'placed', 'declined')`)[0].n;
 
-    // Small batches, run repeatedly, so the two runs claim from the same rows at the same time.
+    // Small batches, run repeatedly, so the two runs claim from the same rows at the same time (as many runs as it
+    // takes: other test files leave orders of their own due in this database, and the longest due go first).
     await Promise.all(
       racers.map(async ({ reconciler }) => {
-        for (let run = 0; run < 10 && (await unsettled()) > 0; run++) await reconciler.run(quiet);
+        for (let run = 0; run < 100 && (await unsettled()) > 0; run++) await reconciler.run(quiet);
       }),
     );
 

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { signDevToken } from '../../dev/simulator';
+import { ledgerProblems, type LedgerProblems } from '../../tests/support/ledger';
+import { planBaskets, sleep, type BenchStack } from './harness';
+import { runPool } from './pool';
+import { countBy, summarize, type Summary } from './stats';
+import { describeAnswer, isUndecided, orderIdOf, Terminal, type Answer } from './terminal';
+
+/** How long a terminal in the burst keeps at its checkout (retrying what decides nothing) before it gives up. */
+export const BURST_BUDGET_MS = 30_000;
+/** The checkouts right after the burst, one after another. */
+const AFTERWARDS = 8;
+
+/** One terminal's checkout in the burst. */
+interface BurstCheckout {
+  final: Answer;
+  /** From the burst's start to the final answer. */
+  ms: number;
+  attempts: number;
+  /** Every answer it got was one of ours (our error shape, or an order), not the emulator's or none at all. */
+  allOurs: boolean;
+  /** Every 429/503/504 it got carried Retry-After. */
+  retryAfterOnEvery: boolean;
+  orderId?: string;
+}
+
+export interface BurstResult {
+  terminals: number;
+  /** Final answers within the budget, by "status code". */
+  answers: Record<string, number>;
+  paid: number;
+  /** Terminals that got an answer that was not ours, or none, at any point. */
+  notOurs: number;
+  /** Terminals shed (429/503) without Retry-After at some point. */
+  withoutRetryAfter: number;
+  finalMs: Summary;
+  /** The checkouts right after the burst: how many paid, and how long each took. */
+  afterwards: { paid: number; of: number; ms: Summary; answers: Record<string, number> };
+  money: LedgerProblems & { toldPaidWithoutCharge: string[]; chargedButToldNotPaid: string[] };
+}
+
+/** An answer our API gives: our error shape, or an order (anything else is the emulator's, or a network failure). */
+function isOurs(answer: Answer): boolean {
+  return typeof answer.body?.error?.code === 'string' || typeof answer.body?.id === 'string';
+}
+
+const sheds = (answer: Answer) => answer.status === 429 || answer.status === 503 || answer.status === 504;
+
+/** One terminal's checkout: the same key again after anything that decides nothing, until a final answer or the budget is spent. */
+async function checkoutWithin(terminal: Terminal, basketId: string, startedAt: number): Promise<BurstCheckout> {
+  const key = randomUUID();
+  let attempts = 0;
+  let allOurs = true;
+  let retryAfterOnEvery = true;
+  for (;;) {
+    const answer = await terminal.send('POST', `/baskets/${basketId}/orders`, { headers: { 'idempotency-key': key } });
+    attempts++;
+    allOurs &&= isOurs(answer);
+    if (sheds(answer) && answer.retryAfterMs === undefined) retryAfterOnEvery = false;
+    const elapsed = performance.now() - startedAt;
+    const wait = answer.retryAfterMs ?? 250;
+    if (!isUndecided(answer) || elapsed + wait >= BURST_BUDGET_MS) {
+      return { final: answer, ms: elapsed, attempts, allOurs, retryAfterOnEvery, orderId: orderIdOf(answer) };
+    }
+    await sleep(wait);
+  }
+}
+
+/**
+ * A burst cell: `terminals` cashiers check out at the same instant (their
+ * baskets built first), each retrying with its key as a terminal would within
+ * 30 s; then checkouts one after another, as after a lunch rush; then the money
+ * is judged against the upstream's ledger.
+ */
+export async function runBurst(bench: BenchStack, terminals: number, seed: number): Promise<BurstResult> {
+  const cashiers = await Promise.all(
+    Array.from({ length: terminals + AFTERWARDS }, async (_, index) => {
+      const user = `burst-${seed}-${terminals}-${index}@bench.example`;
+      return { user, terminal: new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, user), BURST_BUDGET_MS) };
+    }),
+  );
+  const plans = planBaskets(cashiers.length, seed + terminals);
+  const setupPolicy = { maxRetries: 20, retryAfterCapMs: 2000, backoffBaseMs: 100 };
+  const baskets = await runPool(cashiers.length, 8, async (index) => {
+    const made = await cashiers[index].terminal.basketWith(plans[index], setupPolicy);
+    if ('failed' in made) throw new Error(`burst setup: ${made.failed}`);
+    return made.basketId;
+  });
+
+  const startedAt = performance.now();
+  const burst = await Promise.all(cashiers.slice(0, terminals).map(({ terminal }, index) => checkoutWithin(terminal, baskets[index], startedAt)));
+
+  const afterwards: BurstCheckout[] = [];
+  for (let index = terminals; index < cashiers.length; index++) afterwards.push(await checkoutWithin(cashiers[index].terminal, baskets[index], performance.now()));
+
+  await sleep(2000); // completions started after the replies
+  const users = new Set(cashiers.map((cashier) => cashier.user));
+  const ledger = await bench.sim.ledger();
+  const ours = { ...ledger, orders: ledger.orders.filter((o) => users.has(o.user_id)), payments: ledger.payments.filter((p) => users.has(p.user_id)) };
+  const charged = new Set(ours.payments.filter((p) => p.status === 'completed' || p.status === 'refunded').map((p) => p.order_id));
+  const rows = await bench.sql<{ id: string; upstream_id: string }[]>`select id::text, coalesce(upstream_order_id, id::text) as upstream_id from orders`;
+  const chargedOrders = new Set(rows.filter((row) => charged.has(row.upstream_id)).map((row) => row.id));
+  const all = [...burst, ...afterwards];
+  const paidAnswer = (c: BurstCheckout) => c.final.status === 201;
+  const saidNotCharged = (c: BurstCheckout) => c.final.status === 402 || /nothing was charged/i.test(c.final.body?.error?.message ?? '');
+  return {
+    terminals,
+    answers: countBy(burst, (c) => describeAnswer(c.final)),
+    paid: burst.filter(paidAnswer).length,
+    notOurs: burst.filter((c) => !c.allOurs).length,
+    withoutRetryAfter: burst.filter((c) => !c.retryAfterOnEvery).length,
+    finalMs: summarize(burst.map((c) => c.ms)),
+    afterwards: { paid: afterwards.filter(paidAnswer).length, of: AFTERWARDS, ms: summarize(afterwards.map((c) => c.ms)), answers: countBy(afterwards, (c) => describeAnswer(c.final)) },
+    money: {
+      ...(await ledgerProblems(ours, bench.sql)),
+      toldPaidWithoutCharge: all.filter((c) => paidAnswer(c) && c.orderId && !chargedOrders.has(c.orderId)).map((c) => c.orderId!),
+      chargedButToldNotPaid: all.filter((c) => saidNotCharged(c) && c.orderId && chargedOrders.has(c.orderId)).map((c) => c.orderId!),
+    },
+  };
+}
+
+/** One row of the burst table. */
+export function describeBurst(result: BurstResult): string {
+  const problems = Object.values(result.money).reduce((sum, ids) => sum + ids.length, 0);
+  const { finalMs, afterwards } = result;
+  return [
+    `${result.terminals} terminals at once: ${result.paid} paid (${((100 * result.paid) / result.terminals).toFixed(0)} %); final answers ${JSON.stringify(result.answers)}`,
+    `  not our answer at some point: ${result.notOurs}; shed without Retry-After: ${result.withoutRetryAfter}; final answer after p50 ${finalMs.p50} / p95 ${finalMs.p95} / max ${finalMs.max} ms`,
+    `  then ${afterwards.of} one after another: ${afterwards.paid} paid, p50 ${afterwards.ms.p50} / max ${afterwards.ms.max} ms ${JSON.stringify(afterwards.answers)}`,
+    `  money problems: ${problems} ${problems ? JSON.stringify(result.money) : ''}`,
+  ].join('\n');
+}

@@ -37,7 +37,8 @@ export interface TraceLine {
   what: string;
 }
 
-const never = new Promise<never>(() => undefined);
+/** A promise that never settles: a fresh one each time, so what waits on it is collected with it (one shared promise would keep every dead actor). */
+const never = () => new Promise<never>(() => undefined);
 
 /**
  * Runs a schedule's actors under a promise scheduler. Every await that
@@ -79,12 +80,12 @@ export class Runtime {
   async gate(actor: Actor | undefined, what: string, onRelease?: () => void): Promise<void> {
     this.activity++;
     if (actor) {
-      if (actor.dead) return never;
+      if (actor.dead) return never();
       actor.steps++;
       if (actor.dieAtStep !== undefined && actor.steps >= actor.dieAtStep) {
         actor.dead = true;
         this.note(`dies before: ${what}`, actor.name);
-        return never;
+        return never();
       }
     }
     const who = actor?.name ?? 'world';

@@ -2,6 +2,7 @@ import { migrate } from '../../lib/db/migrate';
 import { connect } from '../../lib/db/sql';
 import { configFromEnv, DEV_JWT_SECRET, DEV_USER, signDevToken, startSimulator } from '../simulator';
 import { createDatabase, dropDatabase, startEmbeddedPostgres, type DatabaseHandle } from './database';
+import { LOCAL_GATEWAY_DEFAULTS, startGateway } from './gateway';
 import { startOffline } from './offline';
 
 export { DEV_JWT_SECRET } from '../simulator';
@@ -89,14 +90,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ...(options.purpose === 'test' ? { ESBUILD_WATCH_PATTERN: '.no-watch/none.ts' } : {}),
         ...options.handlerEnv,
       };
-      const offline = await startOffline({ preferredPort: options.apiPort, onOutput: options.onApiOutput, env: handlerEnv });
+      const gatewayOptions = gatewaySettings(env);
+      const offline = await startOffline({ onOutput: options.onApiOutput, env: handlerEnv });
       stops.push(() => offline.stop());
-      apiUrl = offline.baseUrl;
+      const gateway = await startGateway({ ...gatewayOptions, target: offline.baseUrl, preferredPort: options.apiPort });
+      stops.push(() => gateway.stop());
+      apiUrl = gateway.url;
       lambdaUrl = offline.lambdaUrl;
+      log(`gateway: ${gateway.url} → serverless-offline ${offline.baseUrl} (at most ${gatewayOptions.concurrency} invocations of a function at once, the rest wait up to ${gatewayOptions.queueMs} ms)`);
       for (const [name, overrides] of Object.entries(options.apiVariants ?? {})) {
         const variant = await startOffline({ onOutput: options.onApiOutput, env: { ...handlerEnv, ...overrides } });
         stops.push(() => variant.stop());
-        variants[name] = { apiUrl: variant.baseUrl, lambdaUrl: variant.lambdaUrl };
+        const variantGateway = await startGateway({ ...gatewayOptions, target: variant.baseUrl });
+        stops.push(() => variantGateway.stop());
+        variants[name] = { apiUrl: variantGateway.url, lambdaUrl: variant.lambdaUrl };
       }
     }
 
@@ -130,6 +137,22 @@ async function prepareDatabase(purpose: StackOptions['purpose'], externalUrl: st
   const testUrl = await createDatabase(serverUrl, name);
   stops.push(() => dropDatabase(serverUrl!, name));
   return testUrl;
+}
+
+/** The local gateway's bounds (dev/infra/gateway.ts), from LOCAL_CONCURRENCY and LOCAL_QUEUE_MS when set. */
+function gatewaySettings(env: NodeJS.ProcessEnv) {
+  const number = (name: string, fallback: number) => {
+    const value = env[name];
+    if (value === undefined || value === '') return fallback;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${name} must be a positive integer, got "${value}"`);
+    return parsed;
+  };
+  return {
+    concurrency: number('LOCAL_CONCURRENCY', LOCAL_GATEWAY_DEFAULTS.concurrency),
+    queueMs: number('LOCAL_QUEUE_MS', LOCAL_GATEWAY_DEFAULTS.queueMs),
+    integrationTimeoutMs: LOCAL_GATEWAY_DEFAULTS.integrationTimeoutMs,
+  };
 }
 
 /** Service settings from the caller's environment that the handlers should also see. */

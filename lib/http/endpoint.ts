@@ -5,6 +5,7 @@ import type { Context } from 'aws-lambda';
 import type { z, ZodType } from 'zod';
 import { gatewayVerifier, hs256Verifier, upstreamVerifier, type Caller, type TokenVerifier } from '../auth';
 import { config, type Config } from '../config';
+import { AppError } from '../errors';
 import { services } from '../services';
 import type { Deadline } from '../deadline';
 import type { Logger } from '../logger';
@@ -74,6 +75,14 @@ function verifierFor(c: Config): TokenVerifier {
 const ABORT_BEFORE_TIMEOUT_MS = 500;
 
 /**
+ * A handler still running that close to the Lambda timeout answers our 503 with Retry-After (the error
+ * middleware renders it, and an Idempotency-Key it holds is released) before the platform kills it.
+ */
+function ranOutOfTime(): never {
+  throw new AppError('SERVICE_UNAVAILABLE', 'The request ran out of time; retry shortly (with the same Idempotency-Key, to learn what it did)', { retryAfterSeconds: 1 });
+}
+
+/**
  * Wraps a route's use-case call in the one middleware stack every handler
  * shares: Lambda context for the logs and per-invocation metrics → request id
  * and logs → header normalisation → authentication → input validation →
@@ -91,7 +100,7 @@ export function endpoint(
   spec: EndpointSpec<ZodType | undefined, ZodType | undefined, ZodType | undefined, ZodType | undefined>,
   run: (request: AuthenticatedRequest<ZodType, ZodType, ZodType, ZodType>) => Promise<Reply>,
 ): middy.MiddyfiedHandler<ServiceEvent, LambdaResult, Error, Context> {
-  const handler = middy<ServiceEvent, LambdaResult, Error, Context>({ timeoutEarlyInMillis: ABORT_BEFORE_TIMEOUT_MS })
+  const handler = middy<ServiceEvent, LambdaResult, Error, Context>({ timeoutEarlyInMillis: ABORT_BEFORE_TIMEOUT_MS, timeoutEarlyResponse: ranOutOfTime })
     .use(httpErrorHandler({ logger: false, fallbackMessage: INTERNAL_ERROR_BODY }))
     .use(observability<ServiceEvent, LambdaResult>((request) => ({ requestId: request.event.state?.requestId })))
     .use(requestContext(() => config().REQUEST_DEADLINE_MS))

@@ -328,6 +328,10 @@ export function errorCodesOf(route: RouteSpec): ErrorCode[] {
   if (route.authenticated !== false) codes.add('UNAUTHENTICATED');
   if (route.params || route.query || route.headers || route.body) codes.add('VALIDATION_FAILED');
   if (route.idempotent) for (const code of ['IDEMPOTENCY_KEY_MISSING', 'IDEMPOTENCY_KEY_REUSED', 'REQUEST_IN_PROGRESS'] as const) codes.add(code);
+  // Every route may be throttled (too many requests at once) or time out before it answers: the service
+  // answers both with Retry-After (lib/http/endpoint.ts, and the local stack's gateway, dev/infra/gateway.ts).
+  codes.add('THROTTLED');
+  codes.add('SERVICE_UNAVAILABLE');
   codes.add('INTERNAL');
   return [...codes];
 }

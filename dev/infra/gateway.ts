@@ -122,7 +122,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
       return send(res, new AppError('THROTTLED', 'Too many requests for this route right now; retry shortly with the same Idempotency-Key', { retryAfterSeconds: 1 }));
     }
     try {
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name))) as Record<string, string>;
+      // No accept-encoding: fetch would unzip what hapi zipped, and the caller would get a plain body labelled gzip.
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length', 'accept-encoding'].includes(name)),
+      ) as Record<string, string>;
       const answer = await fetch(`${options.target}${url.pathname}${url.search}`, {
         method,
         headers,
@@ -135,7 +138,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
       }
       const passed: Record<string, string> = {};
       answer.headers.forEach((value, name) => {
-        if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(name)) passed[name] = value;
+        if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive'].includes(name)) passed[name] = value;
       });
       res.writeHead(answer.status, passed);
       res.end(text);

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { startGateway, type GatewayHandle } from '../../dev/infra/gateway';
 
 /**
@@ -26,8 +27,14 @@ beforeAll(async () => {
         res.end(JSON.stringify({ errorMessage: '[504] - Lambda timeout.', errorType: 'LambdaTimeoutError', stackTrace: [] }));
         return;
       }
+      if (url.searchParams.get('as') === 'large' && /gzip/.test(String(req.headers['accept-encoding'] ?? ''))) {
+        // hapi (serverless-offline) zips a larger body whenever the request allows it.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        res.end(gzipSync(JSON.stringify({ items: 'x'.repeat(4096) })));
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'r-1' });
-      res.end(JSON.stringify({ status: 'ok' }));
+      res.end(JSON.stringify(url.searchParams.get('as') === 'large' ? { items: 'x'.repeat(4096) } : { status: 'ok' }));
     }, wait);
   });
   await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
@@ -69,6 +76,14 @@ it('sheds what waited longer than queueMs with 429 THROTTLED and Retry-After, in
     expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
     const shed = answers.filter((a) => a.status !== 200);
     expect(shed).toEqual(Array(2).fill({ status: 429, retryAfter: '1', body: { error: { code: 'THROTTLED', message: expect.any(String) } } }));
+  });
+});
+
+it('passes a body the emulator would zip to a caller that accepts gzip, readable as sent', async () => {
+  await withGateway({ concurrency: 2, queueMs: 1_000 }, async (gateway) => {
+    const answer = await fetch(`${gateway.url}/products?as=large`, { headers: { 'accept-encoding': 'gzip, deflate' } });
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { items: string }).items).toHaveLength(4096);
   });
 });
 

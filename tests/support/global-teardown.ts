@@ -4,6 +4,23 @@ import { ContractChecker, readRecordedCalls } from './contract';
 /** At most this many mismatches are listed; the count says how many more there were. */
 const LISTED_MISMATCHES = 40;
 
+/** A teardown that waits forever keeps CI waiting forever: the stack is stopped whatever the document fetch does. */
+const DOCUMENT_DEADLINE_MS = 30_000;
+
+async function readDocument(apiUrl: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`${apiUrl}/openapi.json`, { signal: AbortSignal.timeout(DOCUMENT_DEADLINE_MS) });
+  if (response.status !== 200) throw new Error(`GET /openapi.json answered ${response.status}`);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+function withinDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} gave no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 export default async function globalTeardown(): Promise<void> {
   let mismatches: string[] = [];
   let calls = 0;
@@ -12,11 +29,10 @@ export default async function globalTeardown(): Promise<void> {
     const dir = process.env.TEST_CONTRACT_DIR;
     if (stack?.apiUrl && dir) {
       // The document as the API serves it, checked against every answer the tests received.
-      const response = await fetch(`${stack.apiUrl}/openapi.json`);
-      if (response.status !== 200) throw new Error(`GET /openapi.json answered ${response.status}`);
+      const document = await withinDeadline(readDocument(stack.apiUrl), DOCUMENT_DEADLINE_MS, 'GET /openapi.json');
       const recorded = readRecordedCalls(dir);
       calls = recorded.length;
-      mismatches = new ContractChecker((await response.json()) as Record<string, unknown>).check(recorded);
+      mismatches = new ContractChecker(document).check(recorded);
     }
   } finally {
     await globalThis.__POS_TEST_DATA_API__?.stop().catch(() => undefined); // before the stack drops the database under it

@@ -6,12 +6,12 @@
  * money is judged against the upstream's ledger. Exits 1 on a money problem.
  */
 import os from 'node:os';
-import { describeBurst, runBurst, type BurstResult } from './support/burst';
+import { burstFlag, burstMoneyProblems, burstSizes, runBurstCells } from './support/burst';
 import { readFlags } from './support/cli';
 import { describeEnv, handlerEnv, withBenchStack, writeResults, type Profile } from './support/harness';
 
 const flags = readFlags('burst', {
-  terminals: { help: 'terminals at once, one cell each (comma-separated)', items: ['50', '150', '300'], default: '50,150', env: 'BURST_TERMINALS' },
+  terminals: burstFlag('BURST_TERMINALS'),
   seed: { help: 'simulator seed (and basket contents)', default: 42, env: 'BURST_SEED', min: 0, max: 0xffffffff, integer: true },
   'latency-median-ms': { help: 'upstream latency median', default: 60, min: 0 },
   'latency-p99-ms': { help: 'upstream latency p99', default: 600, min: 0 },
@@ -28,23 +28,17 @@ const profile: Profile = {
 const env = handlerEnv();
 
 async function main(): Promise<void> {
-  const sizes = flags.terminals.map(Number);
+  const sizes = burstSizes(flags.terminals);
   console.log(`burst: ${sizes.join(' then ')} terminals at once, fault-free upstream; machine ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`  handler env: ${describeEnv(env)}`);
   const results = await withBenchStack('burst', env, { snapshot: flags.snapshot === 1 }, async (bench) => {
     await bench.sim.reset();
     await bench.sim.configure(profile);
-    const cells: BurstResult[] = [];
-    for (const size of sizes) {
-      const cell = await runBurst(bench, size, flags.seed);
-      console.log(describeBurst(cell));
-      cells.push(cell);
-    }
-    return { code: bench.code, cells };
+    return { code: bench.code, cells: await runBurstCells(bench, sizes, flags.seed, profile.latency, (line) => console.log(line)) };
   });
   const file = writeResults('burst-latest.json', { generatedAt: new Date().toISOString(), machine: { cores: os.cpus().length, load: os.loadavg() }, handlerEnv: env, ...results });
   console.log(`\nwrote ${file}`);
-  const problems = results.cells.reduce((sum, cell) => sum + Object.values(cell.money).reduce((n, ids) => n + ids.length, 0), 0);
+  const problems = burstMoneyProblems(results.cells);
   if (problems > 0) {
     console.error(`burst: MONEY INVARIANT BROKEN (${problems} problems)`);
     process.exit(1);

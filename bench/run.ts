@@ -14,6 +14,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { burstFlag, burstGoals, burstMoneyProblems, burstRows, burstSizes, runBurstCells, type BurstResult } from './support/burst';
 import { readFlags } from './support/cli';
 import { measureColdStarts, startPackaging, type PackagedBundles, type Packaging } from './support/bundles';
 import { renderChart, formatMs } from './support/chart';
@@ -68,6 +69,7 @@ const flags = readFlags('bench', {
   'max-retries': { help: 'terminal: same-key retries of 503/504/202/409 REQUEST_IN_PROGRESS', default: 4, min: 0, integer: true },
   'retry-after-cap-ms': { help: 'terminal: longest wait honoured from Retry-After', default: 5000, min: 0 },
   snapshot: { help: 'run the handlers (and build the bundles) from a clean export of HEAD instead of this working tree', default: 0, env: 'BENCH_SNAPSHOT', boolean: true },
+  burst: burstFlag('BENCH_BURST'),
   readme: { help: "auto: a run of the whole matrix rewrites the README's Benchmark block; never: leave it", choices: ['auto', 'never'], default: 'auto', env: 'BENCH_README' },
 });
 
@@ -81,7 +83,13 @@ const latency = { medianMs: flags['latency-median-ms'], p99Ms: Math.max(flags['l
 const env = handlerEnv({ UPSTREAM_CALL_TIMEOUT_MS: String(callTimeoutMs), RECONCILER_SCHEDULE_ENABLED: 'false' });
 const policy: RetryPolicy = { maxRetries: flags['max-retries'], retryAfterCapMs: flags['retry-after-cap-ms'], backoffBaseMs: 250 };
 const fullMatrix =
-  flows.length === FLOWS.length && faultProfiles.length === FAULT_PROFILES.length && concurrencies.includes(1) && concurrencies.includes(8) && !flags['skip-bundles'] && flags['basket-samples'] > 0;
+  flows.length === FLOWS.length &&
+  faultProfiles.length === FAULT_PROFILES.length &&
+  concurrencies.includes(1) &&
+  concurrencies.includes(8) &&
+  !flags['skip-bundles'] &&
+  flags['basket-samples'] > 0 &&
+  burstSizes(flags.burst).includes(150);
 const outputName = fullMatrix ? 'latest' : 'partial';
 
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
@@ -215,7 +223,9 @@ async function main(): Promise<void> {
             cells.push(cell);
             console.log(`  ${at()} ${label}: ${describeCell(cell, cells)}`);
           }
-      return { cells, basketTimings, code: bench.code };
+      // Last, so a burst's cold workers and queues touch no timed cell.
+      const bursts = await runBurstCells(bench, burstSizes(flags.burst), flags.seed, latency, (text) => console.log(`  ${at()} burst: ${text}`));
+      return { cells, basketTimings, bursts, code: bench.code };
     });
 
     if (packaged) {
@@ -255,7 +265,7 @@ function describeCell(cell: CellResult, cells: CellResult[]): string {
 }
 
 function report(
-  outcome: { cells: CellResult[]; basketTimings: BasketTimings[]; code: unknown },
+  outcome: { cells: CellResult[]; basketTimings: BasketTimings[]; bursts: BurstResult[]; code: unknown },
   bundles: BundleReport | undefined,
   run: { started: number; loadBefore: number[]; loadSamples: number[] },
 ): void {
@@ -263,7 +273,7 @@ function report(
   // Reported fault profile by fault profile, 1 terminal before 8, whatever order they ran in.
   const cells = [...outcome.cells].sort((a, b) => FAULT_PROFILES.indexOf(a.faults) - FAULT_PROFILES.indexOf(b.faults) || a.concurrency - b.concurrency);
   const trouble = runtimeTrouble(path.join(RESULTS_DIR, 'bench-handlers.log'));
-  const goals = evaluateGoals(cells, basketTimings, bundles);
+  const goals = [...evaluateGoals(cells, basketTimings, bundles), ...burstGoals(outcome.bursts)];
   const results = resultRows(cells);
   const runtimeMs = Date.now() - run.started;
   const loadAfter = os.loadavg();
@@ -272,6 +282,7 @@ function report(
 
   console.log(`\n${textTable(results, (column) => column >= 3)}`);
   console.log(`\nbaskets through the API:\n${textTable(basketRows(basketTimings))}`);
+  if (outcome.bursts.length) console.log(`\nbursts (fault-free upstream):\n${textTable(burstRows(outcome.bursts))}`);
   if (bundles?.zips.length) console.log(`\nbundles (serverless package --stage ci):\n${textTable(bundleRows(bundles))}`);
   console.log(`\ngoals:\n${textTable(goalRows(goals), () => false)}`);
   const unexplained = cells.flatMap((c) => c.notPaid?.unexplained.map((u) => ({ cell: cellId(c.faults, c.concurrency, c.flow), ...u })) ?? []);
@@ -291,6 +302,7 @@ function report(
     declineRate: flags['decline-rate'],
     preparePauseMs: flags['prepare-pause-ms'],
     basketSamples: flags['basket-samples'],
+    burstSizes: burstSizes(flags.burst),
     coldStartRuns: flags['cold-start-runs'],
     handlerEnv: env,
     terminalRetryPolicy: policy,
@@ -319,6 +331,7 @@ function report(
     goals,
     cells,
     baskets: basketTimings,
+    bursts: outcome.bursts,
     bundles,
   });
 
@@ -346,6 +359,9 @@ function report(
     '**Baskets** (through the API, no upstream faults)',
     '',
     markdownTable(basketRows(basketTimings)),
+    ...(outcome.bursts.length
+      ? ['', `**Burst** (fault-free upstream; that many terminals check out at the same instant, each retrying what decides nothing with its key for up to 30 s, then ${outcome.bursts[0].afterwards.of} check out one after another; money judged against the ledger)`, '', markdownTable(burstRows(outcome.bursts))]
+      : []),
     ...(bundles?.zips.length ? ['', '**Bundles and cold starts** (`serverless package --stage ci`; module load = `require()` of the bundle in a fresh Node process)', '', markdownTable(bundleRows(bundles), (column) => column > 0)] : []),
   ].join('\n');
   writeFileSync(path.join(RESULTS_DIR, `${outputName}.md`), `${readmeBlock}\n`);
@@ -362,8 +378,9 @@ function report(
   console.log(`wrote ${path.relative(process.cwd(), file)}, ${path.relative(process.cwd(), svgFile)} (total ${(runtimeMs / 1000).toFixed(1)} s; ${machine})`);
   // Latency goals are for reading; money and the reason for every unpaid checkout are correctness.
   const ours = cells.filter((c) => (c.flow === 'one-shot' || c.flow === 'prepared') && c.status === 'measured');
-  const moneyProblems = ours.reduce((sum, c) => sum + (c.money ? c.money.doubleCharges + c.money.chargesUnknownToUs + (c.money.wrongAmounts ?? 0) : 0), 0);
+  let moneyProblems = ours.reduce((sum, c) => sum + (c.money ? c.money.doubleCharges + c.money.chargesUnknownToUs + (c.money.wrongAmounts ?? 0) : 0), 0);
   const unexplainedInMixed = ours.filter((c) => c.faults === 'mixed').reduce((sum, c) => sum + (c.notPaid?.unexplained.length ?? 0), 0);
+  moneyProblems += burstMoneyProblems(outcome.bursts);
   if (moneyProblems + unexplainedInMixed > 0) {
     console.error(`bench: ${moneyProblems} money problems and ${unexplainedInMixed} unpaid checkouts without an ambiguous payment in our flows (see ${file})`);
     process.exitCode = 1;

@@ -37,6 +37,8 @@ import {
 } from './support/harness';
 import { progress, runPool } from './support/pool';
 import { faultsDealt } from './support/simulator-admin';
+import { burstFlag, burstGoals, burstMoneyProblems, burstRows, burstSizes, runBurstCells } from './support/burst';
+import { textTable } from './support/report';
 import { countBy, percent, summarize } from './support/stats';
 import { describeAnswer, orderIdOf, Terminal, type Answer, type RetryPolicy } from './support/terminal';
 
@@ -55,6 +57,7 @@ const flags = readFlags('soak', {
   'retry-after-cap-ms': { help: 'terminal: longest wait honoured from Retry-After', default: 5000, min: 0 },
   'reconcile-every-seconds': { help: 'also invoke the reconciler this often during the run (0: only serverless-offline\'s own every-minute schedule)', default: 15, min: 0 },
   reading: { help: "the upstream's reading of its contract the simulator plays (dev/simulator/profiles.ts)", choices: Object.keys(UPSTREAM_READINGS), default: 'default', env: 'SOAK_READING' },
+  burst: burstFlag('SOAK_BURST'),
   racing: { help: 'share of checkouts raced by a second request of the same terminal: a cancel, a payment under a new key, or the same request again', default: 0, env: 'SOAK_RACING', min: 0, max: 1 },
 });
 
@@ -257,6 +260,10 @@ async function main(): Promise<void> {
     const money = await checkMoney(bench, ledger, sessions);
     const unknownRows = await bench.sql<{ id: string }[]>`select coalesce(upstream_order_id, id::text) as id from orders where state = 'unknown'`;
     const chargedOrders = new Set(ledger.payments.filter((p) => p.status === 'completed' || p.status === 'refunded').map((p) => p.order_id));
+    const unknownOutcome = { orders: unknownRows.length, actuallyCharged: unknownRows.filter((row) => chargedOrders.has(row.id)).length };
+    const finalStates = await orderStates(bench.sql);
+    const unsettledLeft = await unsettledCount(bench.sql);
+    const bursts = await runBurstCells(bench, burstSizes(flags.burst), flags.seed, profile.latency, (text) => console.log(text.replace(/^/gm, '  burst: ')));
     return {
       code: bench.code,
       sessions,
@@ -265,10 +272,11 @@ async function main(): Promise<void> {
       statesAfterTraffic,
       backdated,
       settling,
-      finalStates: await orderStates(bench.sql),
-      unsettledLeft: await unsettledCount(bench.sql),
+      finalStates,
+      unsettledLeft,
       money,
-      unknownOutcome: { orders: unknownRows.length, actuallyCharged: unknownRows.filter((row) => chargedOrders.has(row.id)).length },
+      unknownOutcome,
+      bursts,
       upstream: { calls: ledger.calls.length, faultsDealt: faultsDealt(ledger), orderStatuses: countBy(ledger.orders, (o) => o.status), payments: countBy(ledger.payments, (p) => p.status) },
       stuckSessions,
     };
@@ -280,7 +288,7 @@ async function main(): Promise<void> {
   const place = summarize(sessions.filter((s) => s.place).map((s) => s.place!.ms));
   const whole = summarize(sessions.filter((s) => s.checkoutMs !== undefined).map((s) => s.checkoutMs!));
   const runtimeMs = Date.now() - started;
-  const broken = Object.values(money).reduce((sum, ids) => sum + ids.length, 0);
+  const broken = Object.values(money).reduce((sum, ids) => sum + ids.length, 0) + burstMoneyProblems(result.bursts);
   const summary = {
     generatedAt: new Date().toISOString(),
     code: result.code,
@@ -311,6 +319,8 @@ async function main(): Promise<void> {
     money: Object.fromEntries(Object.entries(money).map(([key, ids]) => [key, { count: ids.length, ids: ids.slice(0, 20) }])),
     upstream: result.upstream,
     stuckDatabaseSessions: result.stuckSessions,
+    bursts: result.bursts,
+    burstGoals: burstGoals(result.bursts),
     slowestCheckouts: [...sessions].filter((s) => s.place).sort((a, b) => b.place!.ms - a.place!.ms).slice(0, 10).map((s) => ({ user: s.user, orderId: s.orderId, ...s.place, ms: Math.round(s.place!.ms) })),
   };
   writeResults(`soak-${flags.reading}.json`, summary);
@@ -339,6 +349,10 @@ async function main(): Promise<void> {
   line('upstream', `${result.upstream.calls} calls; faults dealt ${JSON.stringify(result.upstream.faultsDealt)}`);
   line('settling', `${result.backdated} orders backdated; ${result.settling.runs} reconciler runs in ${(result.settling.durationMs / 1000).toFixed(1)} s; unsettled left ${result.unsettledLeft}`);
   line('stuck database sessions seen', result.stuckSessions.length);
+  if (result.bursts.length) {
+    console.log(`  burst cells (fault-free upstream, same reading):\n${textTable(burstRows(result.bursts))}`);
+    for (const goal of summary.burstGoals) line(`burst goal: ${goal.status}`, `${goal.goal}: ${goal.measured} (target ${goal.target})`);
+  }
   line('runtime', `${(runtimeMs / 1000).toFixed(1)} s (traffic ${(result.trafficMs / 1000).toFixed(1)} s); load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} → ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const troubleNote = describeTrouble(trouble);
   if (troubleNote) console.log(`WARNING ${troubleNote}`);

@@ -130,3 +130,78 @@ export function describeBurst(result: BurstResult): string {
     `  money problems: ${problems} ${problems ? JSON.stringify(result.money) : ''}`,
   ].join('\n');
 }
+
+/** The `--burst` flag the burst, soak and bench scripts share: sizes of the burst cells, or none. */
+export const BURST_SIZES = ['none', '50', '150', '300'] as const;
+export const burstFlag = (envName: string) => ({
+  help: 'burst cells after the run: that many terminals at once on a fault-free upstream, then 8 one after another (none: skip)',
+  items: BURST_SIZES,
+  default: '50,150',
+  env: envName,
+});
+
+/** The sizes a `--burst` value asks for (none wins). */
+export const burstSizes = (items: readonly string[]): number[] => (items.includes('none') ? [] : items.map(Number));
+
+/**
+ * The burst cells on a running bench stack: the simulator is reset to a
+ * fault-free upstream with the given latency (its ledger kept: each cell
+ * judges only its own users' money), then each size in turn.
+ */
+export async function runBurstCells(bench: BenchStack, sizes: number[], seed: number, latency: { medianMs: number; p99Ms: number }, log: (line: string) => void): Promise<BurstResult[]> {
+  if (sizes.length === 0) return [];
+  await bench.sim.configure({ seed, latency, faults: { rate503: 0, rate500After: 0, rateHangAfter: 0, rateReset: 0 }, declineRate: 0 });
+  const cells: BurstResult[] = [];
+  for (const size of sizes) {
+    const cell = await runBurst(bench, size, seed);
+    log(describeBurst(cell));
+    cells.push(cell);
+  }
+  return cells;
+}
+
+export const burstMoneyProblems = (cells: BurstResult[]) => cells.reduce((sum, cell) => sum + Object.values(cell.money).reduce((n, ids) => n + ids.length, 0), 0);
+
+type Row = (string | number)[];
+
+/** The burst table (README and console). */
+export function burstRows(cells: BurstResult[]): { header: string[]; rows: Row[] } {
+  return {
+    header: ['terminals at once', 'paid', 'final answers', 'not our answer', 'shed without Retry-After', 'final answer p50 / p95 / max', '8 right after: paid', 'their p50 / max', 'money problems'],
+    rows: cells.map((cell) => [
+      cell.terminals,
+      `${cell.paid} (${((100 * cell.paid) / cell.terminals).toFixed(0)} %)`,
+      Object.entries(cell.answers)
+        .map(([answer, n]) => `${answer} × ${n}`)
+        .join(', '),
+      cell.notOurs,
+      cell.withoutRetryAfter,
+      `${fmt(cell.finalMs.p50)} / ${fmt(cell.finalMs.p95)} / ${fmt(cell.finalMs.max)}`,
+      `${cell.afterwards.paid} of ${cell.afterwards.of}`,
+      `${fmt(cell.afterwards.ms.p50)} / ${fmt(cell.afterwards.ms.max)}`,
+      burstMoneyProblems([cell]),
+    ]),
+  };
+}
+
+const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
+
+/** The burst goals of issue 19, for the largest cell run: at least 90 % paid, every answer ours and final within 30 s, the 8 after all paid, no money problem. */
+export function burstGoals(cells: BurstResult[]): Array<{ goal: string; target: string; measured: string; status: 'pass' | 'miss' }> {
+  const largest = [...cells].sort((a, b) => b.terminals - a.terminals)[0];
+  if (!largest) return [];
+  const n = largest.terminals;
+  const problems = burstMoneyProblems(cells);
+  const clear = n - largest.notOurs - largest.withoutRetryAfter;
+  return [
+    { goal: `${n} terminals checking out at once: paid`, target: '≥ 90 %', measured: `${largest.paid} of ${n} (${((100 * largest.paid) / n).toFixed(1)} %)`, status: largest.paid >= 0.9 * n ? 'pass' : 'miss' },
+    {
+      goal: `${n} at once: every answer ours (paid, or 429/503 with Retry-After), the last within 30 s`,
+      target: `${n} of ${n}, max ≤ 30 s`,
+      measured: `${clear} of ${n}, max ${fmt(largest.finalMs.max)}`,
+      status: clear === n && largest.finalMs.max <= BURST_BUDGET_MS ? 'pass' : 'miss',
+    },
+    { goal: `the ${largest.afterwards.of} checkouts right after, one at a time: paid`, target: `${largest.afterwards.of} of ${largest.afterwards.of}`, measured: `${largest.afterwards.paid} of ${largest.afterwards.of}, p50 ${fmt(largest.afterwards.ms.p50)}`, status: largest.afterwards.paid === largest.afterwards.of ? 'pass' : 'miss' },
+    { goal: 'money in the burst cells: no double charge, no charge unknown to us, no answer that contradicts the ledger', target: '0', measured: String(problems), status: problems === 0 ? 'pass' : 'miss' },
+  ];
+}

@@ -231,6 +231,20 @@ describe('serverless package --stage ci (no AWS access)', () => {
     expect(cors.AllowHeaders).toEqual(expect.arrayContaining(['x-auth-user', 'idempotency-key', 'if-match', 'content-type', 'x-request-id']));
     expect(cors.ExposeHeaders).toEqual(expect.arrayContaining(['etag', 'retry-after', 'location', 'x-request-id', 'idempotent-replayed']));
   });
+
+  it('reserves concurrency for every function that writes the database, leaving the account 100 unreserved of its default 1,000', () => {
+    const writers = [...new Set(allRoutes.filter((route) => route.method !== 'GET').map((route) => route.functionName))];
+    expect(writers).toEqual(expect.arrayContaining(['placeOrder', 'payOrder', 'cancelOrder', 'refundOrder', 'resolveOrder', 'setBasketItem']));
+    for (const name of writers) expect([name, lambdaOf(name).Properties.ReservedConcurrentExecutions]).toEqual([name, 25]);
+    expect(lambdaOf('reconciler').Properties.ReservedConcurrentExecutions).toBe(2);
+    const reserved = ofType('AWS::Lambda::Function').reduce((sum, [, fn]) => sum + (fn.Properties.ReservedConcurrentExecutions ?? 0), 0);
+    expect(reserved).toBeLessThanOrEqual(900);
+  });
+
+  it('throttles the HTTP API stage: every route, steady rate and burst', () => {
+    const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Json]];
+    expect(stage.Properties.DefaultRouteSettings).toEqual(expect.objectContaining({ ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 }));
+  });
 });
 
 describe('serverless.yml with an existing cluster (serverless print, no AWS access)', () => {

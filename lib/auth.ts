@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { Deadline } from './deadline';
 import { AppError } from './errors';
 import type { Logger } from './logger';
@@ -26,6 +26,15 @@ export function rolesFrom(claim: unknown): string[] {
   if (Array.isArray(claim)) return claim.filter((role): role is string => typeof role === 'string');
   if (typeof claim === 'string') return claim.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter(Boolean);
   return [];
+}
+
+/** Roles from a verified source, with the operators named in configuration added. */
+export function withConfiguredOperators(verify: TokenVerifier, operatorUserIds: ReadonlySet<string>): TokenVerifier {
+  if (operatorUserIds.size === 0) return verify;
+  return async (token, context) => {
+    const caller = await verify(token, context);
+    return operatorUserIds.has(caller.userId) && !isOperator(caller) ? { ...caller, roles: [...caller.roles, OPERATOR_ROLE] } : caller;
+  };
 }
 
 export interface VerifyContext {
@@ -80,39 +89,74 @@ export const gatewayVerifier: TokenVerifier = async (token, { gatewayClaims }) =
 export interface UpstreamVerifierOptions {
   /** How long an accepted token is trusted without asking again. */
   cacheMs: number;
+  /** How long a refused token is refused without asking again (a flood of bad tokens does not reach the upstream). */
+  refusalCacheMs?: number;
   /** Budget for the one upstream call that checks a token. */
   checkTimeoutMs: number;
   /** Most tokens remembered per container; the oldest is forgotten first. */
   maxEntries?: number;
+  /** The users who are operators (OPERATOR_USER_IDS): in this mode the only source of roles. */
+  operatorUserIds?: ReadonlySet<string>;
+  /** Clock for expiry (tests). */
+  now?: () => number;
+}
+
+/** Leeway for clocks that differ between the token's issuer and us. */
+const CLOCK_SKEW_SECONDS = 30;
+
+/**
+ * What can be checked of a token without its secret: a signed JWT (never
+ * `alg: none`, never an empty signature), not expired, not used before its
+ * time, with a subject we can store.
+ */
+function unverifiedClaims(token: string, nowMs: number): { sub: string } {
+  let claims;
+  let header;
+  try {
+    header = decodeProtectedHeader(token);
+    claims = decodeJwt(token);
+  } catch (error) {
+    throw unauthenticated('Token is not a JWT', error);
+  }
+  if (typeof header.alg !== 'string' || header.alg.toLowerCase() === 'none' || token.split('.')[2] === '') throw unauthenticated('Token is not signed');
+  const now = nowMs / 1000;
+  if (claims.exp !== undefined && (typeof claims.exp !== 'number' || claims.exp + CLOCK_SKEW_SECONDS <= now)) throw unauthenticated('Token has expired');
+  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf - CLOCK_SKEW_SECONDS > now)) throw unauthenticated('Token is not valid yet');
+  return { sub: userIdFrom(claims.sub) };
 }
 
 /**
  * For a hosted upstream whose signing secret we do not have: a token is
- * accepted when the upstream accepts it (one cheap authenticated read),
- * remembered per token hash for a short time. The `sub` and `roles` are read
- * from the token itself, unverified by us, which is safe because the upstream
- * has accepted that very token, signature and all.
+ * accepted when the upstream accepts it for the very user it names (a read of
+ * that user's own orders, which answers only that user's), remembered per
+ * token hash for a short time; a refusal is remembered too, for less. What
+ * this cannot prove: that the token was not revoked within the cache time, or
+ * any claim beyond `sub` and expiry. So roles never come from the token here,
+ * only from OPERATOR_USER_IDS.
  */
 export function upstreamVerifier(api: PosApi, options: UpstreamVerifierOptions): TokenVerifier {
-  const accepted = new Map<string, { until: number }>();
+  const answers = new Map<string, { accepted: boolean; until: number }>();
   const maxEntries = options.maxEntries ?? 10_000;
+  const now = options.now ?? Date.now;
+  const operators = options.operatorUserIds ?? new Set<string>();
+  const remember = (hash: string, accepted: boolean) => {
+    answers.delete(hash);
+    answers.set(hash, { accepted, until: now() + (accepted ? options.cacheMs : (options.refusalCacheMs ?? 10_000)) });
+    if (answers.size > maxEntries) answers.delete(answers.keys().next().value!);
+  };
   return async (token, { log }) => {
-    let claims;
-    try {
-      claims = decodeJwt(token);
-    } catch (error) {
-      throw unauthenticated('Token is not a JWT', error);
-    }
-    const userId = userIdFrom(claims.sub);
-    const roles = rolesFrom(claims.roles);
+    const { sub: userId } = unverifiedClaims(token, now());
+    const caller = { userId, token, roles: operators.has(userId) ? [OPERATOR_ROLE] : [] };
     const hash = createHash('sha256').update(token).digest('hex');
-    const cached = accepted.get(hash);
-    if (cached && cached.until > Date.now()) return { userId, roles, token };
+    const cached = answers.get(hash);
+    if (cached && cached.until > now()) {
+      if (cached.accepted) return caller;
+      throw unauthenticated('The POS system does not accept this token');
+    }
     const call = { token, deadline: Deadline.fromNow(options.checkTimeoutMs), log };
-    if (!(await api.acceptsToken(call))) throw unauthenticated('The POS system does not accept this token');
-    accepted.delete(hash);
-    accepted.set(hash, { until: Date.now() + options.cacheMs });
-    if (accepted.size > maxEntries) accepted.delete(accepted.keys().next().value!);
-    return { userId, roles, token };
+    const vouched = await api.vouchesFor(userId, call);
+    remember(hash, vouched);
+    if (!vouched) throw unauthenticated('The POS system does not accept this token');
+    return caller;
   };
 }

@@ -55,6 +55,12 @@ const envSchema = z
     AUTH_TRUST_API_GATEWAY: booleanFromEnv.default(false),
     AUTH_MODE: z.enum(['jwt', 'gateway', 'upstream']).optional(),
     AUTH_UPSTREAM_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+    AUTH_UPSTREAM_REFUSAL_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(10),
+    /** Users who are operators whatever their token says (comma-separated `sub` values); in AUTH_MODE=upstream the only source of roles. */
+    OPERATOR_USER_IDS: z
+      .string()
+      .default('')
+      .transform((value) => new Set(value.split(',').map((id) => id.trim()).filter(Boolean))),
     TOKEN_ENCRYPTION_KEYS: z
       .string()
       .optional()

@@ -3,7 +3,7 @@ import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { Context } from 'aws-lambda';
 import type { z, ZodType } from 'zod';
-import { gatewayVerifier, hs256Verifier, upstreamVerifier, type Caller, type TokenVerifier } from '../auth';
+import { gatewayVerifier, hs256Verifier, upstreamVerifier, withConfiguredOperators, type Caller, type TokenVerifier } from '../auth';
 import { config, type Config } from '../config';
 import { AppError } from '../errors';
 import { services } from '../services';
@@ -61,11 +61,16 @@ function tokenVerifier(): TokenVerifier {
 function verifierFor(c: Config): TokenVerifier {
   switch (c.AUTH_MODE) {
     case 'jwt':
-      return hs256Verifier(c.AUTH_JWT_SECRET!);
+      return withConfiguredOperators(hs256Verifier(c.AUTH_JWT_SECRET!), c.OPERATOR_USER_IDS);
     case 'gateway':
-      return gatewayVerifier;
+      return withConfiguredOperators(gatewayVerifier, c.OPERATOR_USER_IDS);
     case 'upstream':
-      return upstreamVerifier(services().api, { cacheMs: c.AUTH_UPSTREAM_CACHE_SECONDS * 1000, checkTimeoutMs: c.UPSTREAM_CALL_TIMEOUT_MS });
+      return upstreamVerifier(services().api, {
+        cacheMs: c.AUTH_UPSTREAM_CACHE_SECONDS * 1000,
+        refusalCacheMs: c.AUTH_UPSTREAM_REFUSAL_CACHE_SECONDS * 1000,
+        checkTimeoutMs: c.UPSTREAM_CALL_TIMEOUT_MS,
+        operatorUserIds: c.OPERATOR_USER_IDS,
+      });
     default:
       throw new Error('No token verifier configured');
   }

@@ -97,11 +97,16 @@ export class PosApi {
   }
 
   /** Whether the upstream accepts the token: one cheap authenticated read. */
-  async acceptsToken(options: CallOptions): Promise<boolean> {
-    const response = await this.send('GET', '/products/', undefined, options);
+  /**
+   * Whether the upstream accepts the caller's token as `userId`: GET /orders/
+   * answers only the token's own user's orders, so a 401/403 refuses the
+   * token and an order of anyone else means the token is not that user's.
+   */
+  async vouchesFor(userId: string, options: CallOptions): Promise<boolean> {
+    const response = await this.send('GET', '/orders/', undefined, options);
     if (response.status === 401 || response.status === 403) return false;
     if (!isSuccess(response.status)) throw unexpectedStatus(response, 'check the token');
-    return true;
+    return parseUpstream(z.array(z.object({ user_id: z.string().optional() })), response, 'order list').every((order) => order.user_id === undefined || order.user_id === userId);
   }
 
   /**

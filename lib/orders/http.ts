@@ -10,6 +10,7 @@ export function orderReply(order: Order, status = 200): Reply {
 export function operatorOrderView(order: Order, resolution?: Resolution) {
   return {
     ...orderView(order),
+    ...(order.lastError ? { lastErrorDetail: order.lastError } : {}),
     ownerId: order.ownerId,
     ...(resolution ? { resolution: { ...resolution, resolvedAt: resolution.resolvedAt.toISOString() } } : {}),
   };

@@ -27,6 +27,17 @@ export interface Order {
 /** completed: charged; declined: nothing charged; no_charge: proved not applied (or never sent); unknown: nobody can tell yet. */
 export type PaymentOutcome = 'completed' | 'declined' | 'no_charge' | 'unknown';
 
+/**
+ * What a terminal sees of why an order failed or is unknown: the stable code
+ * our last_error starts with (`PAYMENT_STATUS_UNKNOWN: …` shows as
+ * `PAYMENT_STATUS_UNKNOWN`), never the detail behind it (upstream statuses,
+ * payment ids, who resolved it); operators see that in their own routes.
+ */
+export function lastErrorCode(lastError: string): string {
+  const code = lastError.split(':', 1)[0]!.trim();
+  return /^[A-Z][A-Z0-9_]*$/.test(code) ? code : 'FAILED';
+}
+
 /** The order as our API shows it; money in integer minor units. */
 export function orderView(order: Order): OrderView {
   return {
@@ -38,7 +49,7 @@ export function orderView(order: Order): OrderView {
     paymentAttempts: order.paymentAttempts,
     paymentState: paymentStateOf(order.state),
     nextActions: nextActionsOf(order.state, order.paymentId !== null),
-    ...(order.lastError ? { lastError: order.lastError } : {}),
+    ...(order.lastError ? { lastError: lastErrorCode(order.lastError) } : {}),
     createdAt: order.createdAt.toISOString(),
     updatedAt: order.updatedAt.toISOString(),
   };

@@ -30,7 +30,11 @@ export const orderView = z
       .describe(
         'What the terminal may do next: retry_checkout (the same Idempotency-Key), pay (POST /orders/{orderId}/payments), cancel (DELETE /orders/{orderId}), wait (and read it again), refund (POST /orders/{orderId}/refund), ask_operator (the payment outcome is unknown)',
       ),
-    lastError: z.string().optional().describe('Why the order failed or is unknown, when it did'),
+    lastError: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]*$/)
+      .optional()
+      .describe('Why the order failed or is unknown, when it did: a stable code (CANCELLED, ABANDONED, PAYMENT_DECLINED, PAYMENT_STATUS_UNKNOWN, UPSTREAM_UNAVAILABLE, RESOLVED_NOT_CHARGED, …)'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -81,7 +85,9 @@ export const resolutionView = z
   })
   .meta({ id: 'Resolution' });
 
-export const operatorOrderView = orderView.extend({ ownerId: z.string(), resolution: resolutionView.optional() }).meta({ id: 'OperatorOrder' });
+export const operatorOrderView = orderView
+  .extend({ ownerId: z.string(), lastErrorDetail: z.string().optional().describe('The whole story behind lastError (upstream statuses, payment ids)'), resolution: resolutionView.optional() })
+  .meta({ id: 'OperatorOrder' });
 
 export const operatorOrderPageView = z.object({ orders: z.array(operatorOrderView), nextCursor: z.string().nullable() }).meta({ id: 'OperatorOrderPage' });
 

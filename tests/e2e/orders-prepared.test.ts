@@ -87,7 +87,7 @@ describe('a prepared checkout', () => {
     const again = await cancel(cashier, prepared.body.id);
 
     expect(cancelled.status).toBe(200);
-    expect(cancelled.body).toMatchObject({ id: prepared.body.id, status: 'failed', lastError: 'CANCELLED: by the cashier' });
+    expect(cancelled.body).toMatchObject({ id: prepared.body.id, status: 'failed', lastError: 'CANCELLED' });
     expect(again.status).toBe(200);
     expect(again.body.status).toBe('failed');
     expect(await basketStatus(sql, basketId)).toBe('open');

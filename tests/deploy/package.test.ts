@@ -18,7 +18,7 @@ const ROOT = path.join(__dirname, '../..');
 const MAX_ZIP_BYTES = 1024 * 1024;
 /** What serverless.yml's `ci` stage sets (every optional part on). */
 const CI = { stage: 'ci', upstream: 'https://pos.example.com', issuer: 'https://issuer.example.com/', audience: 'pos-terminals' };
-const DATA_API_ACTIONS = ['rds-data:ExecuteStatement', 'rds-data:BatchExecuteStatement', 'rds-data:BeginTransaction', 'rds-data:CommitTransaction', 'rds-data:RollbackTransaction'];
+const DATA_API_ACTIONS = ['rds-data:ExecuteStatement', 'rds-data:BeginTransaction', 'rds-data:CommitTransaction', 'rds-data:RollbackTransaction'];
 const CLUSTER_ARN = { 'Fn::GetAtt': ['DatabaseCluster', 'DBClusterArn'] };
 const SECRET_ARN = { 'Fn::GetAtt': ['DatabaseCluster', 'MasterUserSecret.SecretArn'] };
 
@@ -161,7 +161,7 @@ describe('serverless package --stage ci (no AWS access)', () => {
       Condition: 'CreateDatabase',
       Properties: { Engine: 'aurora-postgresql', EnableHttpEndpoint: true, ManageMasterUserPassword: true, StorageEncrypted: true, ServerlessV2ScalingConfiguration: expect.any(Object) },
     });
-    expect(resources.DatabaseInstance).toMatchObject({ Condition: 'CreateDatabase', Properties: { DBInstanceClass: 'db.serverless', DBClusterIdentifier: { Ref: 'DatabaseCluster' } } });
+    expect(resources.DatabaseInstance).toMatchObject({ Condition: 'CreateDatabase', Properties: { DBInstanceClass: 'db.serverless', DBClusterIdentifier: { Ref: 'DatabaseCluster' }, PubliclyAccessible: false } });
   });
 
   it('gives every function its stage, the Data API target, the upstream, its own memory and timeout, and no local default', () => {
@@ -230,6 +230,13 @@ describe('serverless package --stage ci (no AWS access)', () => {
     const cors = resources.HttpApi.Properties.CorsConfiguration;
     expect(cors.AllowHeaders).toEqual(expect.arrayContaining(['x-auth-user', 'idempotency-key', 'if-match', 'content-type', 'x-request-id']));
     expect(cors.ExposeHeaders).toEqual(expect.arrayContaining(['etag', 'retry-after', 'location', 'x-request-id', 'idempotent-replayed']));
+    expect(cors.AllowOrigins).toEqual(['https://tills.example.com']);
+  });
+
+  it('allows no origin at all unless a stage names some, and never any origin outside local', () => {
+    const params = (serverlessYml as unknown as { params: Record<string, { corsAllowedOrigins?: string[] }> }).params;
+    expect(params.default.corsAllowedOrigins).toEqual([]);
+    for (const [stage, values] of Object.entries(params)) if (stage !== 'local') expect([stage, values.corsAllowedOrigins ?? []]).not.toEqual([stage, expect.arrayContaining(['*'])]);
   });
 
   it('reserves concurrency for every function that writes the database, leaving the account 100 unreserved of its default 1,000', () => {

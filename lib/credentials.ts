@@ -8,6 +8,8 @@ export interface SealingKey {
 
 const FORMAT = 'v1';
 const IV_BYTES = 12;
+/** GCM's full tag: a shorter one would be accepted by Node and weaken the check. */
+const TAG_BYTES = 16;
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 /**
@@ -45,7 +47,7 @@ export class TokenVault {
   seal(token: string, orderId: string): string {
     const { id, key } = this.keys[0];
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(orderId));
     const ciphertext = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
     return [FORMAT, id, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
@@ -59,9 +61,43 @@ export class TokenVault {
     }
     const key = this.byId.get(keyId);
     if (!key) throw new Error(`sealed token uses key "${keyId}", which is not configured`);
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+    const authTag = Buffer.from(tag, 'base64url');
+    if (authTag.length !== TAG_BYTES) throw new Error('sealed token is malformed');
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(orderId));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    decipher.setAuthTag(authTag);
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+  }
+
+  /** The token, or undefined when it cannot be opened (malformed, tampered with, or under a key no longer listed): no credentials. */
+  tryOpen(sealed: string, orderId: string): string | undefined {
+    try {
+      return this.open(sealed, orderId);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The key that seals now; a sealed token under any other is re-sealed when next seen (rotation). */
+  get sealingKeyId(): string {
+    return this.keys[0].id;
+  }
+
+  /** The keys still listed only to open what they sealed. */
+  get olderKeyIds(): string[] {
+    return this.keys.slice(1).map((k) => k.id);
+  }
+
+  /** The key a sealed token was sealed under, as its text says (undefined when malformed). */
+  static keyIdOf(sealed: string): string | undefined {
+    const [format, keyId] = sealed.split('.');
+    return format === FORMAT && keyId ? keyId : undefined;
+  }
+
+  /** The token sealed again under the newest key, when it was sealed under an older one that still opens it. */
+  resealed(sealed: string, orderId: string): string | undefined {
+    if (TokenVault.keyIdOf(sealed) === this.sealingKeyId) return undefined;
+    const token = this.tryOpen(sealed, orderId);
+    return token === undefined ? undefined : this.seal(token, orderId);
   }
 }

@@ -495,6 +495,27 @@ export class PostgresOrderRepository implements OrderRepository {
       where id = ${orderId}`;
   }
 
+  async tokensSealedUnder(keyIds: readonly string[], limit: number): Promise<Array<{ orderId: string; sealed: string }>> {
+    if (keyIds.length === 0) return [];
+    const rows = await this.sql<{ id: string; owner_token_sealed: string }[]>`
+      select id, owner_token_sealed from orders
+      where owner_token_sealed is not null and split_part(owner_token_sealed, '.', 2) in ${this.sql(keyIds as string[])}
+      order by updated_at limit ${limit}`;
+    return rows.map((row) => ({ orderId: row.id, sealed: row.owner_token_sealed }));
+  }
+
+  async replaceSealedToken(orderId: string, from: string, to: string): Promise<boolean> {
+    const rows = await this.sql`update orders set owner_token_sealed = ${to} where id = ${orderId} and owner_token_sealed = ${from} returning id`;
+    return rows.length === 1;
+  }
+
+  async sealedTokensByKey(): Promise<Record<string, number>> {
+    const rows = await this.sql<{ key_id: string; n: number }[]>`
+      select split_part(owner_token_sealed, '.', 2) as key_id, count(*)::int as n from orders
+      where owner_token_sealed is not null group by 1`;
+    return Object.fromEntries(rows.map((row) => [row.key_id, Number(row.n)]));
+  }
+
   async healthByState(thresholds: HealthThresholds): Promise<Partial<Record<OrderState, StateHealth>>> {
     const ms = (value: number) => this.sql`${value}::double precision * interval '1 millisecond'`;
     // due_at: when the order became the reconciler's to settle (as claimForReconcile decides).

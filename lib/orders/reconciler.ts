@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock';
-import type { TokenVault } from '../credentials';
+import { TokenVault } from '../credentials';
 import { Deadline } from '../deadline';
 import type { IdempotencyStore } from '../idempotency/store';
 import type { Logger } from '../logger';
@@ -39,6 +39,10 @@ export interface ReconcileReport {
   withoutCredentials: number;
   errors: number;
   purgedKeys: number;
+  /** Owner tokens sealed under an older key and sealed again under the newest (key rotation). */
+  resealed: number;
+  /** Stored owner tokens per sealing key after the run: a key that seals none may be dropped from TOKEN_ENCRYPTION_KEYS. */
+  sealedTokensByKey?: Record<string, number>;
   /** Measured after the run (undefined when that failed): unknown orders need a person to check with the payment provider. */
   gauges?: OrderGauges;
 }
@@ -54,6 +58,9 @@ export interface ReconcileReport {
  * other and with requests; every step is a guarded transition, and a step
  * that ends an order upstream is claimed first.
  */
+/** Owner tokens re-sealed per reconciler run (rotation goes at this pace, a minute at a time). */
+const RESEAL_BATCH = 200;
+
 export class Reconciler {
   constructor(
     private readonly orders: OrderRepository,
@@ -81,6 +88,7 @@ export class Reconciler {
       withoutCredentials: 0,
       errors: 0,
       purgedKeys: 0,
+      resealed: 0,
     };
     const stopStartingAt = this.clock.now() + this.options.runBudgetMs - this.options.perOrderDeadlineMs;
     const holder = randomUUID();
@@ -96,7 +104,7 @@ export class Reconciler {
         const call = this.callOptionsFor(order, log);
         if (!call) {
           report.withoutCredentials++;
-          log.error('no stored token of the owner to act upstream with; the order waits for its owner or a person', { orderId: order.id, state: order.state });
+          log.error('no usable stored token of the owner to act upstream with (none, or it cannot be opened with the configured keys); the order waits for its owner or a person', { orderId: order.id, state: order.state });
           continue;
         }
         report.duplicatesFailed += await this.failDuplicates(order, call);
@@ -116,6 +124,8 @@ export class Reconciler {
       }
     }
     report.purgedKeys = await this.idempotency.purgeExpired(500);
+    report.resealed = await this.resealUnderNewestKey(log);
+    report.sealedTokensByKey = await this.orders.sealedTokensByKey();
     report.gauges = await this.measure(log);
     if (report.gauges?.unknownOrders) log.warn('orders with an unknown payment outcome need follow-up', { unknown: report.gauges.unknownOrders });
     log.info('reconciler run finished', { ...report });
@@ -180,11 +190,31 @@ export class Reconciler {
     return live.length;
   }
 
+  /**
+   * Key rotation finishes: every stored owner token sealed under an older key
+   * (unknown orders included, which nothing else touches) is sealed again under
+   * the newest. One that cannot be opened stays as it is and counts as no
+   * credentials where it is needed.
+   */
+  private async resealUnderNewestKey(log: Logger): Promise<number> {
+    let resealed = 0;
+    for (const { orderId, sealed } of await this.orders.tokensSealedUnder(this.vault.olderKeyIds, RESEAL_BATCH)) {
+      const again = this.vault.resealed(sealed, orderId);
+      if (!again) {
+        log.error('a stored owner token cannot be opened with the configured keys; the order has no credentials for background work', { orderId, keyId: TokenVault.keyIdOf(sealed) });
+        continue;
+      }
+      if (await this.orders.replaceSealedToken(orderId, sealed, again)) resealed++;
+    }
+    return resealed;
+  }
+
   /** Acts as the order's owner: their own token, stored sealed while the order needed background work. */
   private callOptionsFor(order: Order, log: Logger): CallOptions | undefined {
-    if (!order.ownerTokenSealed) return undefined;
+    const token = order.ownerTokenSealed ? this.vault.tryOpen(order.ownerTokenSealed, order.id) : undefined;
+    if (token === undefined) return undefined;
     return {
-      token: this.vault.open(order.ownerTokenSealed, order.id),
+      token,
       deadline: Deadline.fromNow(this.options.perOrderDeadlineMs, { clock: this.clock }),
       log: log.child({ orderId: order.id }),
     };

@@ -168,6 +168,12 @@ export interface OrderRepository {
   claimForReconcile(claim: ReconcileClaim): Promise<Order[]>;
   /** The duplicate check is done (or not needed any more). */
   clearDuplicateCheck(orderId: string): Promise<void>;
+  /** Up to `limit` stored owner tokens sealed under one of `keyIds` (key rotation: the older keys). */
+  tokensSealedUnder(keyIds: readonly string[], limit: number): Promise<Array<{ orderId: string; sealed: string }>>;
+  /** Replaces a sealed token with the same token sealed again, if it is still the one stored. */
+  replaceSealedToken(orderId: string, from: string, to: string): Promise<boolean>;
+  /** How many stored owner tokens each key sealed: a key may be retired once it seals none. */
+  sealedTokensByKey(): Promise<Record<string, number>>;
   /**
    * For the reconciler's gauges: per unsettled state (and `unknown`) how many
    * orders, how long the least recently changed one has been idle, how long

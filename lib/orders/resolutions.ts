@@ -175,7 +175,8 @@ export class Resolutions {
 
   /** Acts upstream as the order's owner: the operator's own token would be refused for another user's order. */
   private asOwner(order: Order, call: Pick<CallOptions, 'deadline' | 'log' | 'signal'>): CallOptions | undefined {
-    return order.ownerTokenSealed ? { ...call, token: this.vault.open(order.ownerTokenSealed, order.id) } : undefined;
+    const token = order.ownerTokenSealed ? this.vault.tryOpen(order.ownerTokenSealed, order.id) : undefined;
+    return token === undefined ? undefined : { ...call, token };
   }
 
   /**

@@ -182,9 +182,9 @@ describe('serverless package --stage ci (no AWS access)', () => {
     expect(JSON.stringify(template)).not.toMatch(/127\.0\.0\.1|localhost/);
   });
 
-  it('alarms on unknown orders older than an hour, an open breaker, the API 5xx rate and a silent reconciler', () => {
+  it('alarms on unknown orders older than an hour, an open breaker, the API 5xx rate, a silent reconciler and orders without credentials', () => {
     const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([id, alarm]) => [id, alarm]));
-    expect(Object.keys(alarms).sort()).toEqual(['Api5xxRateAlarm', 'BreakerOpenAlarm', 'ReconcilerNotRunningAlarm', 'UnknownOrdersAlarm']);
+    expect(Object.keys(alarms).sort()).toEqual(['Api5xxRateAlarm', 'BreakerOpenAlarm', 'ReconcilerNotRunningAlarm', 'UnknownOrdersAlarm', 'WithoutCredentialsAlarm']);
     const ours = [
       { Name: 'service', Value: 'pos-basket-service' },
       { Name: 'stage', Value: CI.stage },
@@ -195,6 +195,9 @@ describe('serverless package --stage ci (no AWS access)', () => {
     };
     expect(single('UnknownOrdersAlarm')).toEqual({
       namespace: 'PosBasketService', metric: 'OldestUnknownOrderSeconds', dimensions: ours, statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: 3600, comparison: 'GreaterThanOrEqualToThreshold', missing: 'notBreaching',
+    });
+    expect(single('WithoutCredentialsAlarm')).toEqual({
+      namespace: 'PosBasketService', metric: 'ReconcilerWithoutCredentials', dimensions: ours, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 1, comparison: 'GreaterThanOrEqualToThreshold', missing: 'notBreaching',
     });
     expect(single('BreakerOpenAlarm')).toEqual({
       namespace: 'PosBasketService', metric: 'BreakerOpened', dimensions: ours, statistic: 'Sum', period: 60, evaluationPeriods: 1, threshold: 1, comparison: 'GreaterThanOrEqualToThreshold', missing: 'notBreaching',

@@ -1,3 +1,4 @@
+import { parseSealingKeys, TokenVault } from '../../lib/credentials';
 import { randomUUID } from 'node:crypto';
 import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository';
 import { parseConfig } from '../../lib/config';
@@ -28,7 +29,7 @@ const UPSTREAM_MAX_ATTEMPTS = 2;
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet };
 
 /** One Lambda container's worth of services, from the same factory the handlers use. */
-function container(batchSize = 200) {
+function container(batchSize = 200, tokenKeys?: string) {
   const sql = connect(process.env.DATABASE_URL!, { max: 4 });
   const config = parseConfig({
     ...process.env,
@@ -45,6 +46,7 @@ function container(batchSize = 200) {
     ORDER_ABANDONED_AFTER_SECONDS: String(ABANDONED_AFTER_MS / 1000),
     ORDER_DECLINED_EXPIRY_MINUTES: String(ABANDONED_AFTER_MS / 60_000),
     RECONCILER_BATCH_SIZE: String(batchSize),
+    ...(tokenKeys ? { TOKEN_ENCRYPTION_KEYS: tokenKeys } : {}),
   });
   const services = createServices(config, sql);
   return { ...services, sql, close: async () => Promise.all([services.close(), sql.end()]) };
@@ -191,6 +193,41 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     expect(attempts.map((a) => a.outcome)).toEqual(['unknown']);
     expect(await basketStatus(order)).toBe('locked');
     expect((await upstreamOf(user, order.id)).calls).toBe(callsBefore);
+  });
+
+  describe('sealing-key rotation', () => {
+    const keyOf = (id: string, fill: number) => `${id}:${Buffer.alloc(32, fill).toString('base64')}`;
+    const oldKey = keyOf(`old${Date.now() % 100000}`, 7);
+    const newKey = keyOf(`new${Date.now() % 100000}`, 8);
+    const sealWith = (keys: string, token: string, orderId: string) => new TokenVault(parseSealingKeys(keys)).seal(token, orderId);
+
+    it('re-seals under the newest key the owner tokens an older key sealed, unknown orders included, and reports what each key still seals', async () => {
+      const rotated = container(200, `${newKey},${oldKey}`);
+      extraContainers.push(rotated);
+      const { user, order } = await arrange('placed');
+      await sql`update orders set state = 'unknown' where id = ${order.id}`;
+      const token = (await callFor(user)).token;
+      await sql`update orders set owner_token_sealed = ${sealWith(oldKey, token, order.id)} where id = ${order.id}`;
+
+      const report = await rotated.reconciler.run(quiet);
+
+      const [row] = await sql<{ owner_token_sealed: string }[]>`select owner_token_sealed from orders where id = ${order.id}`;
+      expect(TokenVault.keyIdOf(row.owner_token_sealed)).toBe(newKey.split(':')[0]);
+      expect(rotated.vault.open(row.owner_token_sealed, order.id)).toBe(token);
+      expect(report.resealed).toBeGreaterThanOrEqual(1);
+      expect(report.sealedTokensByKey).not.toHaveProperty(oldKey.split(':')[0]);
+      expect(report.sealedTokensByKey![newKey.split(':')[0]]).toBeGreaterThanOrEqual(1);
+    });
+
+    it('counts an order whose token no configured key opens as without credentials, never as an error, and leaves it for a person', async () => {
+      const { order } = await arrange('paying', { ageMs: STALE_MS });
+      await sql`update orders set owner_token_sealed = ${sealWith(keyOf('retired', 3), 'some-token', order.id)} where id = ${order.id}`;
+
+      const report = await services.reconciler.run(quiet);
+
+      expect(report.withoutCredentials).toBeGreaterThanOrEqual(1);
+      expect(await rowOf(order.id)).toMatchObject({ state: 'paying' });
+    });
   });
 
   it('finishes a refund left in refunding', async () => {

@@ -394,6 +394,15 @@ export class InMemoryOrders implements OrderRepository {
   clearDuplicateCheck(): Promise<void> {
     return notUsed();
   }
+  tokensSealedUnder(): Promise<Array<{ orderId: string; sealed: string }>> {
+    return notUsed();
+  }
+  replaceSealedToken(): Promise<boolean> {
+    return notUsed();
+  }
+  sealedTokensByKey(): Promise<Record<string, number>> {
+    return notUsed();
+  }
   healthByState(_thresholds: HealthThresholds): Promise<Partial<Record<OrderState, StateHealth>>> {
     return notUsed();
   }

@@ -49,4 +49,28 @@ describe('sealing the owner token kept beside an order (AES-256-GCM)', () => {
   ])('refuses %s', (_what, value, message) => {
     expect(() => parseSealingKeys(value)).toThrow(message);
   });
+
+  it('refuses a shortened GCM tag (Node would otherwise check only its first bytes)', () => {
+    const vault = new TokenVault(parseSealingKeys(key('k1', 1)));
+    const parts = vault.seal(TOKEN, ORDER).split('.');
+    const short = [...parts.slice(0, 4), Buffer.from(parts[4], 'base64url').subarray(0, 4).toString('base64url')].join('.');
+
+    expect(() => vault.open(short, ORDER)).toThrow('malformed');
+    expect(vault.tryOpen(short, ORDER)).toBeUndefined();
+  });
+
+  it('re-seals under the newest key what an older listed key sealed, and nothing else', () => {
+    const old = new TokenVault(parseSealingKeys(key('k1', 1)));
+    const rotated = new TokenVault(parseSealingKeys(`${key('k2', 2)},${key('k1', 1)}`));
+    const gone = new TokenVault(parseSealingKeys(key('k0', 9)));
+    const sealedByOld = old.seal(TOKEN, ORDER);
+
+    const again = rotated.resealed(sealedByOld, ORDER)!;
+    expect(TokenVault.keyIdOf(again)).toBe('k2');
+    expect(rotated.open(again, ORDER)).toBe(TOKEN);
+    expect(rotated.olderKeyIds).toEqual(['k1']);
+    expect(rotated.resealed(again, ORDER)).toBeUndefined();
+    expect(rotated.resealed(gone.seal(TOKEN, ORDER), ORDER)).toBeUndefined();
+    expect(rotated.tryOpen(gone.seal(TOKEN, ORDER), ORDER)).toBeUndefined();
+  });
 });

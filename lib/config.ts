@@ -4,6 +4,8 @@ import { chooseDriver } from './db/driver';
 
 /** Seals stored tokens when TOKEN_ENCRYPTION_KEYS is unset: for local development only, never deployed. */
 export const DEV_TOKEN_ENCRYPTION_KEYS = 'dev:et4j7OJqey5/XVD3dM9agifwk1r6KIYoAxNcDrWs4wE=';
+/** Signing secrets this repository publishes (the simulator's and the docs'): never valid on a deployed stage. */
+const PUBLISHED_DEV_SECRETS = ['dev-secret-change-me'];
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0'])
@@ -23,6 +25,9 @@ const envSchema = z
     DATA_API_DATABASE: z.string().min(1).optional(),
     DATA_API_ENDPOINT: z.url().optional(),
     AWS_REGION: z.string().min(1).optional(),
+    // Set by the Lambda runtime (AWS_Lambda_nodejs20.x) and by serverless-offline (IS_OFFLINE): where the code runs.
+    AWS_EXECUTION_ENV: z.string().optional(),
+    IS_OFFLINE: z.string().optional(),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(50).default(3),
     DATABASE_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(20),
     UPSTREAM_BASE_URL: z.url().optional(),
@@ -116,8 +121,22 @@ const envSchema = z
  * and TOKEN_ENCRYPTION_KEYS are required (a database on every stage: see chooseDriver; callers are
  * authenticated on every stage: see AUTH_MODE).
  */
-function requireDeployedSettings(env: { SERVICE_STAGE: string; UPSTREAM_BASE_URL?: string; TOKEN_ENCRYPTION_KEYS?: string }, ctx: z.RefinementCtx): void {
-  if (env.SERVICE_STAGE === 'local') return;
+function requireDeployedSettings(
+  env: { SERVICE_STAGE: string; UPSTREAM_BASE_URL?: string; TOKEN_ENCRYPTION_KEYS?: string; AUTH_JWT_SECRET?: string; AWS_EXECUTION_ENV?: string; IS_OFFLINE?: string },
+  ctx: z.RefinementCtx,
+): void {
+  const inAws = env.AWS_EXECUTION_ENV?.startsWith('AWS_Lambda_') === true && !env.IS_OFFLINE;
+  if (env.SERVICE_STAGE === 'local') {
+    if (inAws) ctx.addIssue({ code: 'custom', path: ['SERVICE_STAGE'], message: 'the local stage runs on a developer machine only, never in AWS Lambda: deploy with --stage <name>' });
+    return;
+  }
+  if (env.AUTH_JWT_SECRET !== undefined && PUBLISHED_DEV_SECRETS.includes(env.AUTH_JWT_SECRET)) {
+    ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: `AUTH_JWT_SECRET is the published development secret; stage ${env.SERVICE_STAGE} needs its own` });
+  }
+  const devKey = DEV_TOKEN_ENCRYPTION_KEYS.split(':')[1]!;
+  if (env.TOKEN_ENCRYPTION_KEYS?.split(',').some((entry) => entry.trim().split(':')[1] === devKey)) {
+    ctx.addIssue({ code: 'custom', path: ['TOKEN_ENCRYPTION_KEYS'], message: `TOKEN_ENCRYPTION_KEYS holds the published development key; stage ${env.SERVICE_STAGE} needs its own` });
+  }
   if (!env.UPSTREAM_BASE_URL) {
     ctx.addIssue({ code: 'custom', path: ['UPSTREAM_BASE_URL'], message: `UPSTREAM_BASE_URL is required outside the local stage (stage ${env.SERVICE_STAGE})` });
   }

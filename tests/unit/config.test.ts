@@ -39,6 +39,19 @@ describe('configuration read at cold start', () => {
       TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
     };
 
+    it('refuses the published development secret and sealing key', () => {
+      expect(() => parseConfig({ ...deployed, AUTH_JWT_SECRET: 'dev-secret-change-me' })).toThrow(/AUTH_JWT_SECRET is the published development secret/);
+      expect(() => parseConfig({ ...deployed, TOKEN_ENCRYPTION_KEYS: `k2:${Buffer.alloc(32, 8).toString('base64')},${DEV_TOKEN_ENCRYPTION_KEYS}` })).toThrow(/published development key/);
+      expect(parseConfig({ ...deployed, SERVICE_STAGE: 'local', AUTH_JWT_SECRET: 'dev-secret-change-me' }).AUTH_MODE).toBe('jwt');
+    });
+
+    it('refuses the local stage inside AWS Lambda, but not under serverless-offline', () => {
+      const lambda = { ...deployed, SERVICE_STAGE: 'local', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x' };
+      expect(() => parseConfig(lambda)).toThrow(/never in AWS Lambda/);
+      expect(parseConfig({ ...lambda, IS_OFFLINE: 'true' }).SERVICE_STAGE).toBe('local');
+      expect(parseConfig({ ...lambda, SERVICE_STAGE: 'prod' }).SERVICE_STAGE).toBe('prod');
+    });
+
     it('refuses to start without an upstream URL, where locally the simulator is assumed', () => {
       const { UPSTREAM_BASE_URL: _omitted, ...withoutUpstream } = deployed;
 

@@ -4,6 +4,7 @@ import { observability } from '../lib/http/observability';
 import { powertoolsLogger, rootLogger } from '../lib/logger';
 import { recordOrderGauges, recordReconcilerRun } from '../lib/metrics';
 import type { ReconcileReport } from '../lib/orders/reconciler';
+import { secretsLoaded } from '../lib/secrets';
 import { services } from '../lib/services';
 
 /** An EventBridge scheduled event carries its own id; the run's correlation id. */
@@ -15,6 +16,7 @@ type ScheduledEvent = { id?: string } | null | undefined;
  */
 export const handler = middy<ScheduledEvent, ReconcileReport, Error, Context>()
   .use(observability<ScheduledEvent, ReconcileReport>((request) => ({ runId: runIdOf(request.event, request.context) })))
+  .before(() => secretsLoaded())
   .handler(async (event, context) => {
     const runId = runIdOf(event, context);
     powertoolsLogger.setCorrelationId(runId);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { referenceOf, SECRET_VARIABLES } from './secrets';
 import { parseSealingKeys } from './credentials';
 import { chooseDriver } from './db/driver';
 
@@ -28,6 +29,10 @@ const envSchema = z
     // Set by the Lambda runtime (AWS_Lambda_nodejs20.x) and by serverless-offline (IS_OFFLINE): where the code runs.
     AWS_EXECUTION_ENV: z.string().optional(),
     IS_OFFLINE: z.string().optional(),
+    // Where lib/secrets.ts read these from (an ARN), on a deployed stage.
+    AUTH_JWT_SECRET_REF: z.string().optional(),
+    TOKEN_ENCRYPTION_KEYS_REF: z.string().optional(),
+    DATABASE_URL_REF: z.string().optional(),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(50).default(3),
     DATABASE_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(20),
     UPSTREAM_BASE_URL: z.url().optional(),
@@ -122,7 +127,18 @@ const envSchema = z
  * authenticated on every stage: see AUTH_MODE).
  */
 function requireDeployedSettings(
-  env: { SERVICE_STAGE: string; UPSTREAM_BASE_URL?: string; TOKEN_ENCRYPTION_KEYS?: string; AUTH_JWT_SECRET?: string; AWS_EXECUTION_ENV?: string; IS_OFFLINE?: string },
+  env: {
+    SERVICE_STAGE: string;
+    UPSTREAM_BASE_URL?: string;
+    TOKEN_ENCRYPTION_KEYS?: string;
+    AUTH_JWT_SECRET?: string;
+    DATABASE_URL?: string;
+    AWS_EXECUTION_ENV?: string;
+    IS_OFFLINE?: string;
+    AUTH_JWT_SECRET_REF?: string;
+    TOKEN_ENCRYPTION_KEYS_REF?: string;
+    DATABASE_URL_REF?: string;
+  },
   ctx: z.RefinementCtx,
 ): void {
   const inAws = env.AWS_EXECUTION_ENV?.startsWith('AWS_Lambda_') === true && !env.IS_OFFLINE;
@@ -132,6 +148,13 @@ function requireDeployedSettings(
   }
   if (env.AUTH_JWT_SECRET !== undefined && PUBLISHED_DEV_SECRETS.includes(env.AUTH_JWT_SECRET)) {
     ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: `AUTH_JWT_SECRET is the published development secret; stage ${env.SERVICE_STAGE} needs its own` });
+  }
+  if (inAws) {
+    for (const variable of SECRET_VARIABLES) {
+      if (env[variable] && !env[referenceOf(variable)]) {
+        ctx.addIssue({ code: 'custom', path: [variable], message: `${variable} must come from a secret store on a deployed stage: set ${referenceOf(variable)} to its Secrets Manager or SSM SecureString ARN (README: Deploying)` });
+      }
+    }
   }
   const devKey = DEV_TOKEN_ENCRYPTION_KEYS.split(':')[1]!;
   if (env.TOKEN_ENCRYPTION_KEYS?.split(',').some((entry) => entry.trim().split(':')[1] === devKey)) {

@@ -3,6 +3,7 @@ import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { Context } from 'aws-lambda';
 import type { z, ZodType } from 'zod';
+import { secretsLoaded } from '../secrets';
 import { gatewayVerifier, hs256Verifier, upstreamVerifier, withConfiguredOperators, type Caller, type TokenVerifier } from '../auth';
 import { config, type Config } from '../config';
 import { AppError } from '../errors';
@@ -108,10 +109,12 @@ export function endpoint(
   const handler = middy<ServiceEvent, LambdaResult, Error, Context>({ timeoutEarlyInMillis: ABORT_BEFORE_TIMEOUT_MS, timeoutEarlyResponse: ranOutOfTime })
     .use(httpErrorHandler({ logger: false, fallbackMessage: INTERNAL_ERROR_BODY }))
     .use(observability<ServiceEvent, LambdaResult>((request) => ({ requestId: request.event.state?.requestId })))
+    .use({ before: () => secretsLoaded() })
     .use(requestContext(() => config().REQUEST_DEADLINE_MS))
     .use(httpHeaderNormalizer())
     .use(mapErrors());
-  if (spec.authenticated !== false) handler.use(authenticate(tokenVerifier()));
+  // The verifier is built on first use: the configuration it reads needs the secrets loaded first.
+  if (spec.authenticated !== false) handler.use(authenticate((token, context) => tokenVerifier()(token, context)));
   handler.use(validateInput({ params: spec.params, body: spec.body, query: spec.query, headers: spec.headers }));
   if (spec.idempotent) handler.use(idempotency(() => services().idempotency, spec.method && spec.path ? routeKey({ method: spec.method, path: spec.path }) : spec.functionName));
   return handler.handler(async (event, _context, { signal }) => {

@@ -143,7 +143,7 @@ describe('serverless package --stage ci (no AWS access)', () => {
     ];
     const actionsOf = (statement: Json): string[] => [statement.Action].flat();
     const dataApi = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('rds-data:')));
-    const secrets = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('secretsmanager:')));
+    const secrets = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('secretsmanager:')) && !actionsOf(statement).includes('ssm:GetParameter'));
     expect(dataApi).toEqual([{ Effect: 'Allow', Action: DATA_API_ACTIONS, Resource: CLUSTER_ARN }]);
     expect(secrets).toEqual([{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: SECRET_ARN }]);
     for (const statement of statements) {
@@ -249,6 +249,22 @@ describe('serverless package --stage ci (no AWS access)', () => {
     expect(lambdaOf('reconciler').Properties.ReservedConcurrentExecutions).toBe(2);
     const reserved = ofType('AWS::Lambda::Function').reduce((sum, [, fn]) => sum + (fn.Properties.ReservedConcurrentExecutions ?? 0), 0);
     expect(reserved).toBeLessThanOrEqual(900);
+  });
+
+  it('lets the handlers read the secrets named by ARN, and only those, and tells them where', () => {
+    const policy = resources.SecretStoreReadPolicy;
+    expect(policy.Condition).toBe('ReadsSecretStore');
+    const [statement] = policy.Properties.PolicyDocument.Statement;
+    expect(statement.Action).toEqual(['secretsmanager:GetSecretValue', 'ssm:GetParameter']);
+    expect(statement.Resource).toEqual([
+      { 'Fn::If': ['HasJwtSecretRef', 'arn:aws:ssm:eu-west-1:123456789012:parameter/pos/ci/jwt-secret', { Ref: 'AWS::NoValue' }] },
+      { 'Fn::If': ['HasTokenKeysRef', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pos-ci-token-keys-AbCdEf', { Ref: 'AWS::NoValue' }] },
+      { 'Fn::If': ['HasDatabaseUrlRef', '', { Ref: 'AWS::NoValue' }] },
+    ]);
+    const env = lambdaOf('placeOrder').Properties.Environment.Variables;
+    expect(env).toMatchObject({ TOKEN_ENCRYPTION_KEYS_REF: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pos-ci-token-keys-AbCdEf', AUTH_JWT_SECRET_REF: 'arn:aws:ssm:eu-west-1:123456789012:parameter/pos/ci/jwt-secret' });
+    expect(env.TOKEN_ENCRYPTION_KEYS).toBe('');
+    expect(env.AUTH_JWT_SECRET).toBe('');
   });
 
   it('throttles the HTTP API stage: every route, steady rate and burst', () => {

@@ -46,7 +46,7 @@ describe('configuration read at cold start', () => {
     });
 
     it('refuses the local stage inside AWS Lambda, but not under serverless-offline', () => {
-      const lambda = { ...deployed, SERVICE_STAGE: 'local', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x' };
+      const lambda = { ...deployed, SERVICE_STAGE: 'local', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x', TOKEN_ENCRYPTION_KEYS_REF: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:k-AbCdEf', DATABASE_URL_REF: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf' };
       expect(() => parseConfig(lambda)).toThrow(/never in AWS Lambda/);
       expect(parseConfig({ ...lambda, IS_OFFLINE: 'true' }).SERVICE_STAGE).toBe('local');
       expect(parseConfig({ ...lambda, SERVICE_STAGE: 'prod' }).SERVICE_STAGE).toBe('prod');

@@ -20,7 +20,7 @@ const MAX_ZIP_BYTES = 1024 * 1024;
 const CI = { stage: 'ci', upstream: 'https://pos.example.com', issuer: 'https://issuer.example.com/', audience: 'pos-terminals' };
 const DATA_API_ACTIONS = ['rds-data:ExecuteStatement', 'rds-data:BeginTransaction', 'rds-data:CommitTransaction', 'rds-data:RollbackTransaction'];
 const CLUSTER_ARN = { 'Fn::GetAtt': ['DatabaseCluster', 'DBClusterArn'] };
-const SECRET_ARN = { 'Fn::GetAtt': ['DatabaseCluster', 'MasterUserSecret.SecretArn'] };
+const SECRET_ARN = { Ref: 'AppDatabaseUserSecret' };
 
 
 type Json = Record<string, any>;
@@ -249,6 +249,16 @@ describe('serverless package --stage ci (no AWS access)', () => {
     expect(lambdaOf('reconciler').Properties.ReservedConcurrentExecutions).toBe(2);
     const reserved = ofType('AWS::Lambda::Function').reduce((sum, [, fn]) => sum + (fn.Properties.ReservedConcurrentExecutions ?? 0), 0);
     expect(reserved).toBeLessThanOrEqual(900);
+  });
+
+  it('connects the handlers as their own database user, never the master user', () => {
+    expect(resources.AppDatabaseUserSecret).toMatchObject({
+      Type: 'AWS::SecretsManager::Secret',
+      Condition: 'CreateDatabase',
+      Properties: { GenerateSecretString: { SecretStringTemplate: '{"username": "pos_app_login"}', GenerateStringKey: 'password' } },
+    });
+    expect(JSON.stringify(lambdaOf('placeOrder').Properties.Environment.Variables)).not.toContain('MasterUserSecret');
+    expect(template.Outputs.AppDatabaseUserSecretArn).toMatchObject({ Condition: 'CreateDatabase', Value: { Ref: 'AppDatabaseUserSecret' } });
   });
 
   it('lets the handlers read the secrets named by ARN, and only those, and tells them where', () => {

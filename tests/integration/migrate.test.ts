@@ -37,7 +37,7 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
   it('applies the project’s own migrations', async () => {
     const applied = await migrate(sql);
 
-    expect(applied).toEqual(['001_baskets.sql', '002_orders.sql', '003_idempotency_keys.sql', '004_real_upstream.sql', '005_operations.sql', '006_concurrent_actors.sql']);
+    expect(applied).toEqual(['001_baskets.sql', '002_orders.sql', '003_idempotency_keys.sql', '004_real_upstream.sql', '005_operations.sql', '006_concurrent_actors.sql', '007_app_role.sql']);
     const indexes = await admin`select indexname from pg_indexes where tablename = 'orders' order by indexname`;
     expect(indexes.map((r) => r.indexname)).toEqual(['orders_duplicate_check_idx', 'orders_one_live_per_basket_idx', 'orders_owner_idx', 'orders_pkey', 'orders_unknown_idx', 'orders_unsettled_idx']);
   });
@@ -71,9 +71,9 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
         env: { ...process.env, DATABASE_URL: '', ...driver.env(name) },
       });
 
-    expect((await run()).stdout).toMatch(/^Applied 001_baskets.sql, 002_orders.sql, 003_idempotency_keys.sql, 004_real_upstream.sql, 005_operations.sql, 006_concurrent_actors.sql to /);
+    expect((await run()).stdout).toMatch(/^Applied 001_baskets.sql, 002_orders.sql, 003_idempotency_keys.sql, 004_real_upstream.sql, 005_operations.sql, 006_concurrent_actors.sql, 007_app_role.sql to /);
     expect((await run()).stdout).toMatch(/is up to date/);
-    expect((await admin`select count(*)::int as n from schema_migrations`)[0].n).toBe(6);
+    expect((await admin`select count(*)::int as n from schema_migrations`)[0].n).toBe(7);
   });
 
   it('is a no-op when run twice', async () => {

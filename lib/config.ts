@@ -174,6 +174,14 @@ function requireDeployedSettings(
 
 export type Config = z.infer<typeof envSchema>;
 
+/**
+ * How long after a call was recorded as sent its effect may still land: the
+ * request that recorded it may send it any time before its deadline
+ * (REQUEST_DEADLINE_MS: a stall between the write and the send), and the
+ * upstream may apply it UPSTREAM_LATE_EFFECT_MS after that.
+ */
+export const effectMayLandWithinMs = (c: Pick<Config, 'UPSTREAM_LATE_EFFECT_MS' | 'REQUEST_DEADLINE_MS'>): number => c.UPSTREAM_LATE_EFFECT_MS + c.REQUEST_DEADLINE_MS;
+
 export class ConfigError extends Error {}
 
 /** Parses the environment; throws a ConfigError naming every bad variable. */

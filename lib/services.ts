@@ -3,7 +3,7 @@ import type { BasketRepository } from './baskets/repository';
 import type { Clock } from './clock';
 import { BasketService } from './baskets/use-cases';
 import { Catalogue } from './catalogue/catalogue';
-import { config, type Config } from './config';
+import { config, effectMayLandWithinMs, type Config } from './config';
 import { parseSealingKeys, TokenVault } from './credentials';
 import { db, type Sql } from './db/sql';
 import { upstreamMetrics } from './metrics';
@@ -80,7 +80,7 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
   const abandonedAfterMs = c.ORDER_ABANDONED_AFTER_SECONDS * 1000;
   const catalogue = new Catalogue(api, { ttlMs: c.CATALOGUE_TTL_SECONDS * 1000, maxStaleMs: c.CATALOGUE_MAX_STALE_SECONDS * 1000 });
   const { orders, baskets, idempotency, upstreamOrders, payments } = wrapPorts({
-    orders: new PostgresOrderRepository(sql, { clock, lateEffectMs: c.UPSTREAM_LATE_EFFECT_MS }),
+    orders: new PostgresOrderRepository(sql, { clock, lateEffectMs: effectMayLandWithinMs(c) }),
     baskets: new PostgresBasketRepository(sql, clock),
     idempotency: new IdempotencyStore(sql, { ttlMs: c.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000, clock }),
     upstreamOrders: api,
@@ -94,7 +94,7 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     paymentMinWindowMs: c.PAYMENT_MIN_WINDOW_MS,
     completionLeaseMs: c.REQUEST_DEADLINE_MS,
   });
-  const refunds = new Refunds(orders, payments, checkout, vault, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, lateEffectMs: c.UPSTREAM_LATE_EFFECT_MS, clock });
+  const refunds = new Refunds(orders, payments, checkout, vault, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, lateEffectMs: effectMayLandWithinMs(c), clock });
   const reconciler = new Reconciler(orders, upstreamOrders, checkout, refunds, idempotency, vault, {
     batchSize: c.RECONCILER_BATCH_SIZE,
     abandonedAfterMs,
@@ -117,7 +117,7 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     refunds,
     resolutions: new Resolutions(orders, payments, checkout, vault, {
       stuckAfterMs: c.OPERATOR_STUCK_AFTER_MINUTES * 60_000,
-      lateEffectMs: c.UPSTREAM_LATE_EFFECT_MS,
+      lateEffectMs: effectMayLandWithinMs(c),
       retryAfterSeconds: client.retryAfterSeconds,
       clock,
     }),

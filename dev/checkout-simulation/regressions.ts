@@ -144,4 +144,24 @@ export const REGRESSIONS: RegressionCase[] = [
     },
     script: ['#1 checkout: orders.open', '#2 pay: orders.listForOwner', '#2 pay: ← GET /orders/', '#1 checkout: → POST /orders/', '#2 pay: → POST /orders/', '#2 pay: ← POST /orders/'],
   },
+  {
+    name: 'a create sent twenty seconds after it was recorded lands after a cancel looked for it',
+    was: 'the cancel answered 200 and reopened the basket, and the upstream order the late create made stayed live: its late-effect window was counted from the write, not from the send',
+    plan: {
+      reading: 'default',
+      quantities: [1],
+      actors: [{ step: { kind: 'checkout', key: 'A', pay: false } }, { step: { kind: 'wait', ms: 20_000 } }, { step: { kind: 'wait', ms: 15_000 } }, { step: { kind: 'cancel' } }],
+      fates: [timeout('late')],
+    },
+    script: [
+      '#1 checkout: orders.open',
+      '#2 wait: time passes',
+      '#1 checkout: → POST /orders/',
+      '#1 checkout: ← POST /orders/',
+      '#3 wait: time passes',
+      '#4 cancel: orders.listForOwner',
+      '#4 cancel: ← GET /orders/',
+      'late effect of POST',
+    ],
+  },
 ];

@@ -86,6 +86,8 @@ export class SimulatedUpstream {
     const fate = this.normalise(this.nextFate(method));
     const call: SentCall = { seq: 0, method, path };
     await this.runtime.gate(actor, `→ ${method} ${path}${describeBody(body)}`);
+    // As the real client (lib/upstream/client.ts): nothing goes out once the request's deadline has passed.
+    if (options.deadline.remainingMs() <= 0) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
     call.seq = this.runtime.nextSeq();
     this.sent.push(call);
     const apply = (): UpstreamReply => {

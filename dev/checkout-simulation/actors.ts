@@ -10,7 +10,7 @@ import { describeStep, type ActorPlan, type Step } from './plan';
 import { chargedPaymentsOf } from './truth';
 import type { Logger } from '../../lib/logger';
 import type { Services } from '../../lib/services';
-import { Actor } from './runtime';
+import { Actor, ACTOR_START } from './runtime';
 import { traceLogger, type World } from './world';
 
 /** The service's request deadline (REQUEST_DEADLINE_MS's default). */
@@ -61,7 +61,7 @@ export function acting(world: World, actor: Actor): Acting {
 export async function runActor(world: World, plan: ActorPlan, name: string, answers: Answer[]): Promise<void> {
   const { runtime } = world;
   const as = acting(world, new Actor(name, plan.dieAtStep));
-  await runtime.gate(as.actor, `starts: ${describeStep(plan.step)}`);
+  await runtime.gate(as.actor, `${ACTOR_START}${describeStep(plan.step)}`);
   const record = (decided: Decided | undefined) => {
     if (!decided) return;
     const answer = { ...readAnswer(decided.seq, name, plan.step, decided.rendered), replayed: decided.replayed };
@@ -93,7 +93,19 @@ export async function runActor(world: World, plan: ActorPlan, name: string, answ
 }
 
 function requestCall(as: Acting): CallOptions {
-  return { token: as.world.terminal.token, deadline: Deadline.fromNow(REQUEST_DEADLINE_MS, { clock: as.world.clock }), log: as.log };
+  return { token: as.world.terminal.token, deadline: requestDeadline(as), log: as.log };
+}
+
+/**
+ * The request's deadline, counted from when the request reached the service
+ * (the actor's first step), not from when the actor was created: an actor the
+ * scheduler holds back is a request not sent yet. Nothing goes upstream after it.
+ */
+function requestDeadline(as: Acting): Deadline {
+  const { clock } = as.world;
+  const createdAt = clock.now();
+  const sinceArrival = { now: () => (as.actor.firstStepAt === undefined ? createdAt : createdAt + clock.now() - as.actor.firstStepAt), sleep: (ms: number) => clock.sleep(ms) };
+  return Deadline.fromNow(REQUEST_DEADLINE_MS, { clock: sinceArrival });
 }
 
 /** A paying route behind its Idempotency-Key, as lib/http/idempotency.ts runs it. */
@@ -162,7 +174,7 @@ async function latestOrder(as: Acting): Promise<Order | undefined> {
 export async function resolveAsOperator(as: Acting, answers: Answer[]): Promise<void> {
   const { world } = as;
   const { resolutions } = as.services;
-  const call = { deadline: Deadline.fromNow(REQUEST_DEADLINE_MS, { clock: world.clock }), log: as.log };
+  const call = { deadline: requestDeadline(as), log: as.log };
   const page = await resolutions.list(world.operator, { limit: 50 });
   for (const order of page.orders.filter((o) => o.ownerId === world.terminal.userId)) {
     const truth = chargedPaymentsOf(world.upstream.state.ledger(world.terminal.userId), order.id);

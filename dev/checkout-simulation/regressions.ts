@@ -85,7 +85,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }, { step: { kind: 'wait', ms: 31_000 } }, { step: { kind: 'reconcile' } }],
+      actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }, { step: { kind: 'wait', ms: 56_000 } }, { step: { kind: 'reconcile' } }],
       fates: [timeout('before')],
     },
     script: ['#1 checkout: → POST /payments/', '#2 wait: time passes', '#3 reconcile: orders.claimForReconcile', '#3 reconcile: orders.releaseLease', '#1 checkout: ← POST /payments/'],
@@ -108,7 +108,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: false } }, { step: { kind: 'wait', ms: 31_000 } }, { step: { kind: 'checkout', key: 'A', pay: false } }],
+      actors: [{ step: { kind: 'checkout', key: 'A', pay: false } }, { step: { kind: 'wait', ms: 56_000 } }, { step: { kind: 'checkout', key: 'A', pay: false } }],
       fates: [],
     },
     script: [
@@ -117,8 +117,8 @@ export const REGRESSIONS: RegressionCase[] = [
       '#3 checkout: keys.begin',
       '#3 checkout: ← GET /orders/',
       '#3 checkout: ← POST /orders/',
+      // The stalled request's create: past its deadline now, so it never leaves (the key lock outlasts the deadline).
       '#1 checkout: → POST /orders/',
-      '#1 checkout: ← POST /orders/',
       '#3 checkout: orders.transition',
     ],
   },

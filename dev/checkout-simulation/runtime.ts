@@ -18,10 +18,15 @@ export interface PromiseScheduler {
  * operator). Its ports are wired to it (world.ts), so each gate knows whose
  * step it is without tracking async context.
  */
+/** The label of an actor's first gate, before its request reaches the service. */
+export const ACTOR_START = 'starts: ';
+
 export class Actor {
   /** Gates passed so far. */
   steps = 0;
   dead = false;
+  /** When its first gate was passed: the moment its request reached the service (its deadline counts from then). */
+  firstStepAt?: number;
 
   /** `dieAtStep`: the actor dies (memory gone, database state kept) when it reaches this gate. */
   constructor(
@@ -91,6 +96,7 @@ export class Runtime {
     const who = actor?.name ?? 'world';
     await this.scheduler.schedule(Promise.resolve(), `${who}: ${what}`);
     onRelease?.();
+    if (actor && !what.startsWith(ACTOR_START)) actor.firstStepAt ??= this.clock.now();
     this.note(what, who);
   }
 

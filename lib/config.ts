@@ -1,12 +1,10 @@
 import { z } from 'zod';
 import { referenceOf, SECRET_VARIABLES } from './secrets';
 import { parseSealingKeys } from './credentials';
+import { DEV_JWT_SECRET, DEV_TOKEN_ENCRYPTION_KEYS } from './dev-secrets';
 import { chooseDriver } from './db/driver';
 
-/** Seals stored tokens when TOKEN_ENCRYPTION_KEYS is unset: for local development only, never deployed. */
-export const DEV_TOKEN_ENCRYPTION_KEYS = 'dev:et4j7OJqey5/XVD3dM9agifwk1r6KIYoAxNcDrWs4wE=';
-/** Signing secrets this repository publishes (the simulator's and the docs'): never valid on a deployed stage. */
-const PUBLISHED_DEV_SECRETS = ['dev-secret-change-me'];
+export { DEV_TOKEN_ENCRYPTION_KEYS } from './dev-secrets';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0'])
@@ -146,7 +144,7 @@ function requireDeployedSettings(
     if (inAws) ctx.addIssue({ code: 'custom', path: ['SERVICE_STAGE'], message: 'the local stage runs on a developer machine only, never in AWS Lambda: deploy with --stage <name>' });
     return;
   }
-  if (env.AUTH_JWT_SECRET !== undefined && PUBLISHED_DEV_SECRETS.includes(env.AUTH_JWT_SECRET)) {
+  if (env.AUTH_JWT_SECRET === DEV_JWT_SECRET) {
     ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: `AUTH_JWT_SECRET is the published development secret; stage ${env.SERVICE_STAGE} needs its own` });
   }
   if (inAws) {
@@ -156,8 +154,7 @@ function requireDeployedSettings(
       }
     }
   }
-  const devKey = DEV_TOKEN_ENCRYPTION_KEYS.split(':')[1]!;
-  if (env.TOKEN_ENCRYPTION_KEYS?.split(',').some((entry) => entry.trim().split(':')[1] === devKey)) {
+  if (env.TOKEN_ENCRYPTION_KEYS !== undefined && holdsDevKey(env.TOKEN_ENCRYPTION_KEYS)) {
     ctx.addIssue({ code: 'custom', path: ['TOKEN_ENCRYPTION_KEYS'], message: `TOKEN_ENCRYPTION_KEYS holds the published development key; stage ${env.SERVICE_STAGE} needs its own` });
   }
   if (!env.UPSTREAM_BASE_URL) {
@@ -169,6 +166,16 @@ function requireDeployedSettings(
       path: ['TOKEN_ENCRYPTION_KEYS'],
       message: `TOKEN_ENCRYPTION_KEYS is required outside the local stage (stage ${env.SERVICE_STAGE}): it seals the callers' tokens the reconciler acts with`,
     });
+  }
+}
+
+/** Whether the listed keys include the published dev key's bytes, however encoded (a bad list is reported on its own). */
+function holdsDevKey(keys: string): boolean {
+  const devKey = parseSealingKeys(DEV_TOKEN_ENCRYPTION_KEYS)[0]!.key;
+  try {
+    return parseSealingKeys(keys).some(({ key }) => key.equals(devKey));
+  } catch {
+    return false;
   }
 }
 

@@ -5,7 +5,7 @@ const DEFAULT_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 const keyFor = (secret: string): Uint8Array => new TextEncoder().encode(secret);
 
 /** The secret and user of local development: what `npm start` and `npm run upstream` sign dev tokens with. */
-export const DEV_JWT_SECRET = 'dev-secret-change-me';
+export { DEV_JWT_SECRET } from '../../lib/dev-secrets';
 export const DEV_USER = 'cashier@example.com';
 
 /**

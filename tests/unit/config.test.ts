@@ -42,6 +42,8 @@ describe('configuration read at cold start', () => {
     it('refuses the published development secret and sealing key', () => {
       expect(() => parseConfig({ ...deployed, AUTH_JWT_SECRET: 'dev-secret-change-me' })).toThrow(/AUTH_JWT_SECRET is the published development secret/);
       expect(() => parseConfig({ ...deployed, TOKEN_ENCRYPTION_KEYS: `k2:${Buffer.alloc(32, 8).toString('base64')},${DEV_TOKEN_ENCRYPTION_KEYS}` })).toThrow(/published development key/);
+      const devKeyUnpadded = DEV_TOKEN_ENCRYPTION_KEYS.split(':')[1]!.replace(/=+$/, '');
+      expect(() => parseConfig({ ...deployed, TOKEN_ENCRYPTION_KEYS: `mine:${devKeyUnpadded}` })).toThrow(/published development key/);
       expect(parseConfig({ ...deployed, SERVICE_STAGE: 'local', AUTH_JWT_SECRET: 'dev-secret-change-me' }).AUTH_MODE).toBe('jwt');
     });
 

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { signDevToken } from '../../dev/simulator';
 import { ledgerProblems, type LedgerProblems } from '../../tests/support/ledger';
+import { formatMs } from './chart';
+import type { GoalRow } from './goals';
+import type { Row } from './report';
 import { planBaskets, sleep, type BenchStack } from './harness';
 import { runPool } from './pool';
 import { countBy, summarize, type Summary } from './stats';
@@ -162,8 +165,6 @@ export async function runBurstCells(bench: BenchStack, sizes: number[], seed: nu
 
 export const burstMoneyProblems = (cells: BurstResult[]) => cells.reduce((sum, cell) => sum + Object.values(cell.money).reduce((n, ids) => n + ids.length, 0), 0);
 
-type Row = (string | number)[];
-
 /** The burst table (README and console). */
 export function burstRows(cells: BurstResult[]): { header: string[]; rows: Row[] } {
   return {
@@ -176,18 +177,16 @@ export function burstRows(cells: BurstResult[]): { header: string[]; rows: Row[]
         .join(', '),
       cell.notOurs,
       cell.withoutRetryAfter,
-      `${fmt(cell.finalMs.p50)} / ${fmt(cell.finalMs.p95)} / ${fmt(cell.finalMs.max)}`,
+      `${formatMs(cell.finalMs.p50)} / ${formatMs(cell.finalMs.p95)} / ${formatMs(cell.finalMs.max)}`,
       `${cell.afterwards.paid} of ${cell.afterwards.of}`,
-      `${fmt(cell.afterwards.ms.p50)} / ${fmt(cell.afterwards.ms.max)}`,
+      `${formatMs(cell.afterwards.ms.p50)} / ${formatMs(cell.afterwards.ms.max)}`,
       burstMoneyProblems([cell]),
     ]),
   };
 }
 
-const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
-
 /** The burst goals of issue 19, for the largest cell run: at least 90 % paid, every answer ours and final within 30 s, the 8 after all paid, no money problem. */
-export function burstGoals(cells: BurstResult[]): Array<{ goal: string; target: string; measured: string; status: 'pass' | 'miss' }> {
+export function burstGoals(cells: BurstResult[]): GoalRow[] {
   const largest = [...cells].sort((a, b) => b.terminals - a.terminals)[0];
   if (!largest) return [];
   const n = largest.terminals;
@@ -198,10 +197,10 @@ export function burstGoals(cells: BurstResult[]): Array<{ goal: string; target: 
     {
       goal: `${n} at once: every answer ours (paid, or 429/503 with Retry-After), the last within 30 s`,
       target: `${n} of ${n}, max ≤ 30 s`,
-      measured: `${clear} of ${n}, max ${fmt(largest.finalMs.max)}`,
+      measured: `${clear} of ${n}, max ${formatMs(largest.finalMs.max)}`,
       status: clear === n && largest.finalMs.max <= BURST_BUDGET_MS ? 'pass' : 'miss',
     },
-    { goal: `the ${largest.afterwards.of} checkouts right after, one at a time: paid`, target: `${largest.afterwards.of} of ${largest.afterwards.of}`, measured: `${largest.afterwards.paid} of ${largest.afterwards.of}, p50 ${fmt(largest.afterwards.ms.p50)}`, status: largest.afterwards.paid === largest.afterwards.of ? 'pass' : 'miss' },
+    { goal: `the ${largest.afterwards.of} checkouts right after, one at a time: paid`, target: `${largest.afterwards.of} of ${largest.afterwards.of}`, measured: `${largest.afterwards.paid} of ${largest.afterwards.of}, p50 ${formatMs(largest.afterwards.ms.p50)}`, status: largest.afterwards.paid === largest.afterwards.of ? 'pass' : 'miss' },
     { goal: 'money in the burst cells: no double charge, no charge unknown to us, no answer that contradicts the ledger', target: '0', measured: String(problems), status: problems === 0 ? 'pass' : 'miss' },
   ];
 }

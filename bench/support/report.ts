@@ -6,7 +6,7 @@ import type { BasketTimings, BundleReport, GoalRow } from './goals';
 import type { Summary } from './stats';
 import { table } from './stats';
 
-type Row = (string | number)[];
+export type Row = (string | number)[];
 
 const pct = (part: number, whole: number) => (whole ? `${((100 * part) / whole).toFixed(1)} %` : '–');
 const x = (value: number | undefined, floor: number | undefined) => (value === undefined || !floor ? '–' : `${(value / floor).toFixed(2)}`);

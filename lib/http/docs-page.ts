@@ -93,8 +93,8 @@ function responsesTable(responses: Json): string {
 
 function operationSection(doc: OpenApiDocument, path: string, method: string, op: Json): string {
   const body = op.requestBody?.content?.['application/json']?.schema as Json | undefined;
-  return `<section class="op" id="op-${escape(op.operationId)}">
-<h3><span class="method ${escape(method)}">${escape(method.toUpperCase())}</span> <code>${escape(path)}</code> <span class="summary">${escape(op.summary)}</span></h3>
+  return `<section class="op" id="${operationAnchor(method, path, op)}">
+<h3><span class="method ${escape(method)}">${escape(method.toUpperCase())}</span> <code>${escape(path)}</code> <span class="summary">${escape(op.summary ?? '')}</span></h3>
 <p class="muted">${op.security?.length ? 'Needs <code>x-auth-user</code>.' : 'Public.'} Operation <code>${escape(op.operationId)}</code>.</p>
 ${prose(op.description)}
 <h4>Parameters</h4>${parametersTable(doc, op.parameters ?? [])}
@@ -114,18 +114,45 @@ table{border-collapse:collapse;width:100%;font-size:14px;margin:4px 0}th,td{bord
 th{color:#556;font-weight:600}code{background:#f1f3f7;border-radius:3px;padding:0 3px;font-size:13px}
 .status{font-weight:600}.s2{color:#2f7d32}.s4{color:#b26a00}.s5{color:#b3261e}ul.toc{columns:2}`;
 
+/** An operation's anchor: its operationId (unique in a document), else its method and path. */
+const operationAnchor = (method: string, path: string, op: Json): string => `op-${slug(op.operationId ?? `${method}-${path}`)}`;
+/** An HTML id from any text: no whitespace or quotes, only letters, digits, `-`, `_` and `.`. */
+const slug = (text: string): string => text.replace(/[^A-Za-z0-9_.-]+/g, '-');
+
+interface Operation {
+  path: string;
+  method: string;
+  op: Json;
+}
+
+/**
+ * The page's sections: one per tag, every operation in the section of its first tag. The document's tags
+ * come first, in its order, then any tag an operation names that the document does not list, then the
+ * operations with no tag; so every operation has its section whatever the tag list says.
+ */
+function tagGroups(doc: OpenApiDocument, operations: Operation[]): { name: string; description?: string; operations: Operation[] }[] {
+  const described = new Map(doc.tags.map((tag) => [tag.name, tag.description]));
+  const names = [...described.keys()];
+  for (const { op } of operations) if (op.tags?.[0] && !names.includes(op.tags[0])) names.push(op.tags[0]);
+  const groups = names.map((name) => ({ name, description: described.get(name), operations: operations.filter(({ op }) => op.tags?.[0] === name) }));
+  const untagged = operations.filter(({ op }) => !op.tags?.[0]);
+  if (untagged.length > 0) groups.push({ name: 'Other', description: undefined, operations: untagged });
+  return groups.filter((group) => group.operations.length > 0);
+}
+
 /** The whole page. */
 export function renderDocsPage(doc: OpenApiDocument): string {
-  const operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op: op as Json })));
-  const sections = doc.tags
-    .map((tag) => {
-      const ops = operations.filter(({ op }) => op.tags?.includes(tag.name));
-      if (ops.length === 0) return '';
-      return `<h2 id="tag-${escape(tag.name)}">${escape(tag.name)}</h2><p>${escape(tag.description)}</p>${ops.map(({ path, method, op }) => operationSection(doc, path, method, op)).join('\n')}`;
-    })
+  const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op: op as Json })));
+  const groups = tagGroups(doc, operations);
+  const sections = groups
+    .map(
+      (group) =>
+        `<h2 id="tag-${slug(group.name)}">${escape(group.name)}</h2>${group.description ? `<p>${escape(group.description)}</p>` : ''}${group.operations.map(({ path, method, op }) => operationSection(doc, path, method, op)).join('\n')}`,
+    )
     .join('\n');
-  const toc = operations
-    .map(({ path, method, op }) => `<li><a href="#op-${escape(op.operationId)}"><span class="method ${escape(method)}">${escape(method.toUpperCase())}</span> <code>${escape(path)}</code></a></li>`)
+  const toc = groups
+    .flatMap((group) => group.operations)
+    .map(({ path, method, op }) => `<li><a href="#${operationAnchor(method, path, op)}"><span class="method ${escape(method)}">${escape(method.toUpperCase())}</span> <code>${escape(path)}</code></a></li>`)
     .join('');
   const schemas = Object.entries<Json>(doc.components.schemas)
     .map(([name, schema]) => `<section class="op" id="schema-${escape(name)}"><h3><code>${escape(name)}</code></h3>${schema.description ? `<p>${inline(schema.description)}</p>` : ''}${schema.properties ? fieldsTable(schema) : `<p>${typeOf(schema)}</p>`}</section>`)
@@ -133,7 +160,7 @@ export function renderDocsPage(doc: OpenApiDocument): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escape(doc.info.title)}: API</title><style>${STYLE}</style></head>
-<body><nav><strong>${escape(doc.info.title)}</strong> &nbsp; ${doc.tags.map((tag) => `<a href="#tag-${escape(tag.name)}">${escape(tag.name)}</a>`).join('')}<a href="#schemas">Schemas</a><a href="openapi.json">openapi.json</a></nav>
+<body><nav><strong>${escape(doc.info.title)}</strong> &nbsp; ${groups.map((group) => `<a href="#tag-${slug(group.name)}">${escape(group.name)}</a>`).join('')}<a href="#schemas">Schemas</a><a href="openapi.json">openapi.json</a></nav>
 <main><h1>${escape(doc.info.title)} <span class="muted">API ${escape(doc.info.version)}, OpenAPI ${escape(doc.openapi)}</span></h1>
 ${prose(doc.info.description)}
 <ul class="toc">${toc}</ul>

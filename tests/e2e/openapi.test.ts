@@ -89,14 +89,41 @@ describe('the API document', () => {
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).toEqual(Object.keys(ERROR_STATUS));
   });
 
-  it('is served readable at GET /docs: self-contained HTML naming every route', async () => {
-    const response = await api('/docs');
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
-    const html = response.text;
-    for (const route of allRoutes) expect(html).toContain(`<code>${route.path}</code>`);
-    // Nothing loaded from elsewhere: the machine running the tests has no internet, nor may a reader's.
-    expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=["']?(https?:)?\/\//i);
+  describe('GET /docs', () => {
+    let html: string;
+
+    beforeAll(async () => {
+      const response = await api('/docs');
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      html = response.text;
+    });
+
+    it('is self-contained HTML', () => {
+      // Nothing loaded from elsewhere: the machine running the tests has no internet, nor may a reader's.
+      expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=["']?(https?:)?\/\//i);
+    });
+
+    it('has a section for every operation of the document, headed by its method, path and summary', () => {
+      const operations = Object.entries<Record<string, any>>(doc.paths).flatMap(([p, methods]) => Object.entries(methods).map(([method, op]) => ({ method, path: p, op })));
+      expect(operations.length).toBe(allRoutes.length);
+      const toc = html.match(/<ul class="toc">([\s\S]*?)<\/ul>/)?.[1] ?? '';
+      for (const { method, path: p, op } of operations) {
+        const id = `op-${op.operationId}`;
+        const section = html.match(new RegExp(`<section class="op" id="${id}">([\\s\\S]*?)</section>`))?.[1];
+        const heading = section?.match(/<h3>([\s\S]*?)<\/h3>/)?.[1];
+        expect({ id, heading: heading === undefined ? undefined : text(heading) }).toEqual({ id, heading: `${method.toUpperCase()} ${p} ${op.summary}` });
+        expect({ id, inToc: toc.includes(`href="#${id}"`) }).toEqual({ id, inToc: true });
+      }
+    });
+
+    it('links only to ids the page has, each id given once', () => {
+      const ids = [...html.matchAll(/\sid="([^"]*)"/g)].map((match) => match[1]);
+      expect(ids.filter((id, index) => ids.indexOf(id) !== index)).toEqual([]);
+      const targets = [...new Set([...html.matchAll(/href="#([^"]*)"/g)].map((match) => match[1]))];
+      expect(targets.length).toBeGreaterThan(allRoutes.length);
+      expect(targets.filter((target) => !ids.includes(target))).toEqual([]);
+    });
   });
 
   it('answers an authenticated request the way the document says', async () => {
@@ -107,5 +134,13 @@ describe('the API document', () => {
     expect(Object.keys(products.body.products[0]).sort()).toEqual(Object.keys(doc.components.schemas.Product.properties).sort());
   });
 });
+
+/** An HTML fragment's text: tags dropped, entities decoded, spaces collapsed. */
+const text = (fragment: string) =>
+  fragment
+    .replace(/<[^>]+>/g, '')
+    .replace(/&(amp|lt|gt|quot|#39);/g, (_, entity: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[entity]!)
+    .replace(/\s+/g, ' ')
+    .trim();
 
 const byRoute = (a: { method: string; path: string }, b: { method: string; path: string }) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`);

@@ -4,8 +4,13 @@
  * repositories (a transition whose guard fails changes nothing and answers
  * undefined; opening an order locks the basket only at the priced version;
  * failing reopens it, completing closes it), and the database's constraints
- * as thrown errors (one live order per basket, one payment attempt in flight
- * per order, no charged order without a payment id).
+ * as thrown errors that change nothing (order ids, one live order per basket,
+ * one payment attempt in flight per order, an upstream payment id on one
+ * attempt, no refund without a payment id).
+ *
+ * tests/contract/ holds them to the Postgres adapters' behaviour: the same
+ * cases run here (tests/unit/repository-contract.test.ts) and on Postgres
+ * (tests/integration/repository-contract.test.ts).
  */
 import { parseSealingKeys, TokenVault } from '../../../lib/credentials';
 import { basketWriteRefusal, type Basket, type BasketLine } from '../../../lib/baskets/basket';
@@ -13,7 +18,8 @@ import type { BasketPage, BasketRepository } from '../../../lib/baskets/reposito
 import type { Logger } from '../../../lib/logger';
 import type { Order, PaymentOutcome } from '../../../lib/orders/order';
 import type { HealthThresholds, Lease, OpenOrderRequest, OrderFilter, OrderPage, OrderRepository, PaymentAttempt, RefundAttempt, Resolution, StateHealth, TransitionChanges } from '../../../lib/orders/repository';
-import { assertTransitions, AT_REST_STATES, CHARGED_STATES, PAYABLE_STATES, type OrderState } from '../../../lib/orders/state-machine';
+import { DEFAULT_LATE_EFFECT_MS } from '../../../lib/orders/postgres-repository';
+import { assertTransitions, AT_REST_STATES, PAYABLE_STATES, type OrderState } from '../../../lib/orders/state-machine';
 const notUsed = (): never => {
   throw new Error('not used by checkout');
 };
@@ -73,13 +79,17 @@ export class InMemoryBaskets implements BasketRepository {
     return notUsed();
   }
 
-  /** For InMemoryOrders.open: open → locked, only at the priced version. Locking does not bump the version. */
-  lockIfAt(ownerId: string, basketId: string, version: number): boolean {
+  /** For InMemoryOrders.open: whether the owner's basket is open at the priced version (open's guard). */
+  lockableAt(ownerId: string, basketId: string, version: number): boolean {
     const basket = this.baskets.get(basketId);
-    if (!basket || basket.ownerId !== ownerId || basket.status !== 'open' || basket.version !== version) return false;
+    return basket !== undefined && basket.ownerId === ownerId && basket.status === 'open' && basket.version === version;
+  }
+
+  /** For InMemoryOrders.open, once lockableAt: open → locked. Locking does not bump the version. */
+  lock(basketId: string): void {
+    const basket = this.baskets.get(basketId)!;
     basket.status = 'locked';
     basket.updatedAt = new Date();
-    return true;
   }
 
   /** For InMemoryOrders: a locked basket reopened (order failed) or closed (order completed). */
@@ -133,13 +143,10 @@ const STATE_AFTER_PAYMENT: Record<PaymentOutcome, OrderState> = {
 
 const inFuture = (ms: number | undefined) => (ms === undefined ? null : new Date(Date.now() + ms));
 
-/** As the Postgres adapter's default (lib/orders/postgres-repository.ts). */
-const LATE_EFFECT_MS = 30_000;
-
 /** When a duplicate check falls due after a creation that may still land, if one is due at all. */
-function duplicateCheckFor(order: StoredOrder, mayStillLand: boolean): Date | null {
+function duplicateCheckFor(order: StoredOrder, mayStillLand: boolean, lateEffectMs: number): Date | null {
   if (!mayStillLand || !order.createSentAt) return order.duplicateCheckAt;
-  const landBy = order.createSentAt.getTime() + LATE_EFFECT_MS;
+  const landBy = order.createSentAt.getTime() + lateEffectMs;
   if (landBy <= Date.now()) return order.duplicateCheckAt;
   return new Date(Math.max(order.duplicateCheckAt?.getTime() ?? landBy, landBy));
 }
@@ -150,11 +157,25 @@ function keepToken(order: StoredOrder, atRest: boolean, before: StoredOrder, rep
   return null;
 }
 
+/** The orders table's check (migration 005): only a refund needs the payment's id; an order resolved as charged may lack one. */
+const NEED_PAYMENT_ID: readonly OrderState[] = ['refunding', 'refunded'];
+
+export interface InMemoryOrdersOptions {
+  /** As PostgresOrderRepository's: how long after it was sent an order creation may still land upstream. */
+  lateEffectMs?: number;
+}
+
 export class InMemoryOrders implements OrderRepository {
   private readonly orders = new Map<string, StoredOrder>();
   private readonly attempts: StoredAttempt[] = [];
+  private readonly lateEffectMs: number;
 
-  constructor(private readonly baskets: InMemoryBaskets) {}
+  constructor(
+    private readonly baskets: InMemoryBaskets,
+    options: InMemoryOrdersOptions = {},
+  ) {
+    this.lateEffectMs = options.lateEffectMs ?? DEFAULT_LATE_EFFECT_MS;
+  }
 
   /** The payment attempts recorded for an order, oldest first (for assertions). */
   attemptsOf(orderId: string): StoredAttempt[] {
@@ -174,10 +195,14 @@ export class InMemoryOrders implements OrderRepository {
 
   async open(request: OpenOrderRequest): Promise<Order | undefined> {
     const { ownerId, basketId, orderId, idempotencyKey, basketVersion, totalMinor, ownerTokenSealed } = request;
+    // As the one statement: a basket its guard refuses (changed, locked by a live order, closed, gone) inserts nothing;
+    // only a row that would be inserted meets the table's constraints, and then nothing is locked either.
+    if (!this.baskets.lockableAt(ownerId, basketId, basketVersion)) return undefined;
+    if (this.orders.has(orderId)) throw new Error(`constraint orders_pkey: order ${orderId} already exists`);
     if ([...this.orders.values()].some((order) => order.basketId === basketId && order.state !== 'failed')) {
       throw new Error(`constraint orders_one_live_per_basket_idx: basket ${basketId} already has a live order`);
     }
-    if (!this.baskets.lockIfAt(ownerId, basketId, basketVersion)) return undefined;
+    this.baskets.lock(basketId);
     const now = new Date();
     const order: StoredOrder = {
       id: orderId,
@@ -220,56 +245,62 @@ export class InMemoryOrders implements OrderRepository {
 
   async transition(orderId: string, from: readonly OrderState[], to: OrderState, changes: TransitionChanges = {}): Promise<Order | undefined> {
     assertTransitions(from, to);
-    const order = this.inState(orderId, from);
-    if (!order) return undefined;
+    const before = this.inState(orderId, from);
+    if (!before) return undefined;
     // Postgres compares updated_at at millisecond precision, as a JS Date carries it.
-    if (changes.unchangedSince && order.updatedAt.getTime() !== changes.unchangedSince.getTime()) return undefined;
+    if (changes.unchangedSince && before.updatedAt.getTime() !== changes.unchangedSince.getTime()) return undefined;
+    // Adopting one upstream order while another create was sent (by any actor): that one may still land.
+    const mayStillLand = (changes.checkDuplicates ?? false) || (changes.upstreamOrderId !== undefined && before.createsSent > 1);
     // As in SQL, every SET expression sees the row as it was before the update.
-    const before = { ...order };
-    order.state = to;
-    order.lastError = changes.lastError ?? before.lastError;
-    order.upstreamOrderId = changes.upstreamOrderId ?? before.upstreamOrderId;
-    order.duplicateCheckAt = duplicateCheckFor(before, changes.checkDuplicates ?? false);
-    order.ownerTokenSealed = keepToken(order, AT_REST_STATES.includes(to), before, changes.ownerTokenSealed);
-    if (changes.lease) {
-      order.leaseUntil = inFuture(changes.lease.ms);
-      order.leaseHolder = changes.lease.holder;
-    }
-    return this.touched(order);
+    return this.update(before, (order) => {
+      order.state = to;
+      order.lastError = changes.lastError ?? before.lastError;
+      order.upstreamOrderId = changes.upstreamOrderId ?? before.upstreamOrderId;
+      order.duplicateCheckAt = duplicateCheckFor(before, mayStillLand, this.lateEffectMs);
+      order.ownerTokenSealed = keepToken(order, AT_REST_STATES.includes(to), before, changes.ownerTokenSealed);
+      if (changes.lease) {
+        order.leaseUntil = inFuture(changes.lease.ms);
+        order.leaseHolder = changes.lease.holder;
+      }
+    });
   }
 
   async recordCreateSent(orderId: string): Promise<Order | undefined> {
-    const order = this.inState(orderId, ['pending']);
-    if (!order) return undefined;
-    order.createSentAt = new Date();
-    order.createsSent += 1;
-    return this.touched(order);
+    const before = this.inState(orderId, ['pending']);
+    if (!before) return undefined;
+    return this.update(before, (order) => {
+      order.createSentAt = new Date();
+      order.createsSent += 1;
+    });
   }
 
   async failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string, options: { onlyIfCreatesSent?: number } = {}): Promise<Order | undefined> {
     assertTransitions(from, 'failed');
-    const order = this.inState(orderId, from);
-    if (!order || (options.onlyIfCreatesSent !== undefined && order.createsSent !== options.onlyIfCreatesSent)) return undefined;
-    const before = { ...order };
-    order.state = 'failed';
-    order.lastError = reason;
-    order.duplicateCheckAt = duplicateCheckFor(before, before.upstreamOrderId === null || before.createsSent > 1);
-    order.ownerTokenSealed = keepToken(order, true, before);
-    this.baskets.releaseLock(order.basketId, 'open');
-    return this.touched(order);
+    const before = this.inState(orderId, from);
+    if (!before || (options.onlyIfCreatesSent !== undefined && before.createsSent !== options.onlyIfCreatesSent)) return undefined;
+    // A creation may still land if the order never adopted an upstream order, or more than one was sent.
+    const failed = this.update(before, (order) => {
+      order.state = 'failed';
+      order.lastError = reason;
+      order.duplicateCheckAt = duplicateCheckFor(before, before.upstreamOrderId === null || before.createsSent > 1, this.lateEffectMs);
+      order.ownerTokenSealed = keepToken(order, true, before);
+    });
+    this.baskets.releaseLock(before.basketId, 'open');
+    return failed;
   }
 
   async completeAndCloseBasket(orderId: string): Promise<Order | undefined> {
     assertTransitions(['paid'], 'completed');
-    const order = this.inState(orderId, ['paid']);
-    if (!order) return undefined;
-    const before = { ...order };
-    order.state = 'completed';
-    order.ownerTokenSealed = keepToken(order, true, before);
-    order.leaseUntil = null;
-    order.leaseHolder = null;
-    this.baskets.releaseLock(order.basketId, 'closed');
-    return this.touched(order);
+    const before = this.inState(orderId, ['paid']);
+    if (!before) return undefined;
+    const completed = this.update(before, (order) => {
+      order.state = 'completed';
+      order.ownerTokenSealed = keepToken(order, true, before);
+      order.leaseUntil = null;
+      order.leaseHolder = null;
+    });
+    this.baskets.releaseLock(before.basketId, 'closed');
+    return completed;
   }
 
   async claimLease(orderId: string, lease: Lease): Promise<Order | undefined> {
@@ -290,17 +321,20 @@ export class InMemoryOrders implements OrderRepository {
 
   async startPayment(orderId: string, attemptId: string, ownerTokenSealed: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
     assertTransitions(PAYABLE_STATES, 'paying');
-    const order = this.inState(orderId, PAYABLE_STATES);
-    if (!order) return undefined;
+    const before = this.inState(orderId, PAYABLE_STATES);
+    if (!before) return undefined;
     if (this.attempts.some((a) => a.orderId === orderId && (a.outcome === 'sending' || a.outcome === 'pending'))) {
       throw new Error(`constraint payment_attempts_one_in_flight_idx: order ${orderId} already has a payment in flight`);
     }
-    order.state = 'paying';
-    order.paymentAttempts += 1;
-    order.ownerTokenSealed = ownerTokenSealed;
+    if (this.attempts.some((a) => a.id === attemptId)) throw new Error(`constraint payment_attempts_pkey: attempt ${attemptId} already exists`);
+    const order = this.update(before, (next) => {
+      next.state = 'paying';
+      next.paymentAttempts += 1;
+      next.ownerTokenSealed = ownerTokenSealed;
+    });
     const attempt: PaymentAttempt = { id: attemptId, orderId, number: order.paymentAttempts, amountMinor: order.totalMinor, upstreamPaymentId: null, sentAt: new Date() };
     this.attempts.push({ ...attempt, outcome: 'sending' });
-    return { order: this.touched(order), attempt };
+    return { order, attempt };
   }
 
   async paymentInFlight(orderId: string): Promise<PaymentAttempt | undefined> {
@@ -316,12 +350,14 @@ export class InMemoryOrders implements OrderRepository {
   async recordPendingPayment(attempt: PaymentAttempt, upstreamPaymentId: string): Promise<PaymentAttempt> {
     const stored = this.attempts.find((a) => a.id === attempt.id && a.outcome === 'sending');
     if (stored) {
+      this.assertPaymentIdFree(upstreamPaymentId, stored);
       stored.outcome = 'pending';
       stored.upstreamPaymentId = upstreamPaymentId;
       const order = this.inState(stored.orderId, ['paying']);
       if (order && order.paymentAttempts === stored.number) {
-        order.paymentId = upstreamPaymentId;
-        this.touched(order);
+        this.update(order, (next) => {
+          next.paymentId = upstreamPaymentId;
+        });
       }
     }
     return { ...attempt, upstreamPaymentId };
@@ -330,17 +366,20 @@ export class InMemoryOrders implements OrderRepository {
   async finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined> {
     const next = STATE_AFTER_PAYMENT[outcome];
     assertTransitions(['paying'], next);
+    if (next !== 'unknown') assertTransitions(['unknown'], next);
     // An attempt already judged unknown still records a late answer; only the order's latest attempt moves it.
     const stored = this.attempts.find((a) => a.id === attempt.id && (a.outcome === 'sending' || a.outcome === 'pending' || a.outcome === 'unknown'));
     if (!stored) return undefined;
+    if (upstreamPaymentId !== null) this.assertPaymentIdFree(upstreamPaymentId, stored);
     stored.outcome = outcome;
     stored.upstreamPaymentId = upstreamPaymentId ?? stored.upstreamPaymentId;
-    const order = this.inState(attempt.orderId, ['paying', 'unknown']);
+    const order = this.inState(stored.orderId, ['paying', 'unknown']);
     if (!order || order.paymentAttempts !== stored.number) return undefined;
-    order.state = next;
-    if (outcome === 'completed') order.paymentId = upstreamPaymentId ?? order.paymentId;
-    order.lastError = lastError ?? null;
-    return this.touched(order);
+    return this.update(order, (moved) => {
+      moved.state = next;
+      if (outcome === 'completed') moved.paymentId = upstreamPaymentId ?? order.paymentId;
+      moved.lastError = lastError ?? null;
+    });
   }
 
   async markPaymentUnknown(attempt: PaymentAttempt, reason: string): Promise<Order | undefined> {
@@ -349,11 +388,12 @@ export class InMemoryOrders implements OrderRepository {
     const stored = this.attempts.find((a) => a.id === attempt.id && a.outcome === 'sending');
     if (!stored) return undefined;
     stored.outcome = 'unknown';
-    const order = this.inState(attempt.orderId, ['paying']);
+    const order = this.inState(stored.orderId, ['paying']);
     if (!order || order.paymentAttempts !== stored.number) return undefined;
-    order.state = 'unknown';
-    order.lastError = reason;
-    return this.touched(order);
+    return this.update(order, (next) => {
+      next.state = 'unknown';
+      next.lastError = reason;
+    });
   }
 
   openRefund(): Promise<RefundAttempt | undefined> {
@@ -401,13 +441,26 @@ export class InMemoryOrders implements OrderRepository {
     return order && from.includes(order.state) ? order : undefined;
   }
 
-  /** Bumps updated_at and checks the table's constraint, as every write of a row does. */
-  private touched(order: StoredOrder): Order {
-    if (CHARGED_STATES.includes(order.state) && order.paymentId === null) {
-      throw new Error(`constraint orders check: ${order.state} order ${order.id} has no payment_id`);
+  /**
+   * One guarded UPDATE of the row: `change` is applied to a copy, which bumps updated_at and is stored
+   * only if it meets the table's check; a write the check refuses throws and changes nothing.
+   */
+  private update(before: StoredOrder, change: (order: StoredOrder) => void): Order {
+    const order: StoredOrder = { ...before };
+    change(order);
+    if (NEED_PAYMENT_ID.includes(order.state) && order.paymentId === null) {
+      throw new Error(`constraint orders_refund_needs_payment_check: ${order.state} order ${order.id} has no payment_id`);
     }
     order.updatedAt = new Date();
+    this.orders.set(order.id, order);
     return this.view(order);
+  }
+
+  /** The payment_attempts_upstream_idx constraint: an upstream payment belongs to one attempt. */
+  private assertPaymentIdFree(upstreamPaymentId: string, attempt: StoredAttempt): void {
+    if (this.attempts.some((other) => other !== attempt && other.upstreamPaymentId === upstreamPaymentId)) {
+      throw new Error(`constraint payment_attempts_upstream_idx: payment ${upstreamPaymentId} belongs to another attempt`);
+    }
   }
 
   private view(order: StoredOrder): Order {

@@ -13,6 +13,7 @@ import { PostgresOrderRepository } from './orders/postgres-repository';
 import { Reconciler } from './orders/reconciler';
 import { Refunds } from './orders/refund';
 import { Resolutions } from './orders/resolutions';
+import { Settlement } from './orders/settlement';
 import type { PaymentGateway, UpstreamOrderGateway } from './orders/ports';
 import type { OrderRepository } from './orders/repository';
 import { UpstreamClient, type UpstreamTransport } from './upstream/client';
@@ -49,6 +50,7 @@ export interface Services {
   idempotency: IdempotencyStore;
   vault: TokenVault;
   checkout: Checkout;
+  settlement: Settlement;
   refunds: Refunds;
   resolutions: Resolutions;
   reconciler: Reconciler;
@@ -87,15 +89,14 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     payments: api,
   });
   const vault = new TokenVault(parseSealingKeys(c.TOKEN_ENCRYPTION_KEYS));
-  const checkout = new Checkout({ orders, baskets, upstreamOrders, payments, vault, clock }, {
+  const settlement = new Settlement({ orders, upstreamOrders, payments, clock }, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, completionLeaseMs: c.REQUEST_DEADLINE_MS });
+  const checkout = new Checkout({ orders, baskets, upstreamOrders, payments, vault, settlement, clock }, {
     retryAfterSeconds: client.retryAfterSeconds,
-    abandonedAfterMs,
     paymentTimeoutMs: c.PAYMENT_TIMEOUT_MS,
     paymentMinWindowMs: c.PAYMENT_MIN_WINDOW_MS,
-    completionLeaseMs: c.REQUEST_DEADLINE_MS,
   });
-  const refunds = new Refunds(orders, payments, checkout, vault, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, lateEffectMs: effectMayLandWithinMs(c), clock });
-  const reconciler = new Reconciler(orders, upstreamOrders, checkout, refunds, idempotency, vault, {
+  const refunds = new Refunds(orders, payments, settlement, vault, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, lateEffectMs: effectMayLandWithinMs(c), clock });
+  const reconciler = new Reconciler(orders, upstreamOrders, settlement, refunds, idempotency, vault, {
     batchSize: c.RECONCILER_BATCH_SIZE,
     abandonedAfterMs,
     declinedExpiryMs: c.ORDER_DECLINED_EXPIRY_MINUTES * 60_000,
@@ -114,8 +115,9 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     idempotency,
     vault,
     checkout,
+    settlement,
     refunds,
-    resolutions: new Resolutions(orders, payments, checkout, vault, {
+    resolutions: new Resolutions(orders, payments, settlement, vault, {
       stuckAfterMs: c.OPERATOR_STUCK_AFTER_MINUTES * 60_000,
       lateEffectMs: effectMayLandWithinMs(c),
       retryAfterSeconds: client.retryAfterSeconds,

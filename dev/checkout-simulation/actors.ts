@@ -129,7 +129,7 @@ async function idempotent(as: Acting, route: string, key: string, params: unknow
   }
   const seq = runtime.nextSeq();
   await finishRequest(store, begun.scope, rendered);
-  if (order) as.services.checkout.completeAfterReply(order, call);
+  if (order) as.services.settlement.completeAfterReply(order, call);
   return { rendered, seq };
 }
 

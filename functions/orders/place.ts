@@ -6,6 +6,6 @@ import { services } from '../../lib/services';
 export const handler = endpoint(routes.placeOrder, async (request) => {
   const call = upstreamCallOptions(request);
   const order = await services().checkout.placeOrder(request.caller, request.params.basketId, request.idempotencyKey, request.headers['if-match'], call, { pay: request.body?.pay ?? true });
-  afterReply(request, () => services().checkout.completeAfterReply(order, call));
+  afterReply(request, () => services().settlement.completeAfterReply(order, call));
   return paymentReply(order);
 });

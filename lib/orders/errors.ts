@@ -1,5 +1,5 @@
 import { AppError } from '../errors';
-import { upstreamFailureToAppError } from '../upstream/errors';
+import { callFailureToAppError, failedCallToAppError, type CallFailure } from '../call';
 import type { Order } from './order';
 import { CHARGED_STATES } from './state-machine';
 
@@ -31,19 +31,28 @@ export const stateConflict = (order: Order, message: string) => new AppError('OR
 export const requestInProgress = (order: Order, what: string) =>
   new AppError('REQUEST_IN_PROGRESS', `${what} for this order is in progress; retry shortly`, { ...about(order), retryAfterSeconds: 1 });
 
-/** Nothing was charged and the order's state is recorded: the same Idempotency-Key resumes it. */
-export function retryLater(order: Order, message: string, retryAfterSeconds: number, cause?: unknown): unknown {
-  if (cause) return upstreamFailureToAppError(cause, retryAfterSeconds, { message, extra: { orderId: order.id }, retrySafe: true });
+/** Nothing was charged and the order's state is recorded: the same Idempotency-Key resumes it (503, or 504 after a slow call). */
+export function retryLater(order: Order, message: string, retryAfterSeconds: number, failure?: CallFailure): AppError {
+  if (failure) return callFailureToAppError(failure, retryAfterSeconds, { message, extra: { orderId: order.id }, retrySafe: true });
   return new AppError('UPSTREAM_UNAVAILABLE', message, { ...about(order), retryAfterSeconds });
 }
 
+/** A read of the POS system failed on the way to a retry-safe answer: retry later; anything else (a refusal) passes through. */
+export function retryLaterAfter(order: Order, message: string, retryAfterSeconds: number, error: unknown): unknown {
+  return failedCallToAppError(error, retryAfterSeconds, { message, extra: { orderId: order.id }, retrySafe: true });
+}
+
 /** The upstream proved it never created the order: the order is failed and the basket reopened. */
-export const orderCreationUnavailable = (cause: unknown, retryAfterSeconds: number) =>
-  upstreamFailureToAppError(cause, retryAfterSeconds, { message: 'The POS system is unavailable; nothing was charged and the basket is open again' });
+export const orderCreationUnavailable = (failure: CallFailure, retryAfterSeconds: number) =>
+  callFailureToAppError(failure, retryAfterSeconds, { message: 'The POS system is unavailable; nothing was charged and the basket is open again' });
 
 /** Completing a paid order upstream failed; the order stays paid, and a retry or the reconciler completes it. */
 export const completionFailed = (order: Order, cause: unknown, retryAfterSeconds: number) =>
-  upstreamFailureToAppError(cause, retryAfterSeconds, { ...about(order), retrySafe: true });
+  failedCallToAppError(cause, retryAfterSeconds, { ...about(order), retrySafe: true });
+
+/** The upstream refused to create the order as asked (a status that blames the request). */
+export const orderCreationRefused = (order: Order, status: number) =>
+  new AppError('UPSTREAM_ERROR', `The POS system refused to create the order (status ${status})`, about(order));
 
 export const cannotCancel = (order: Order) =>
   stateConflict(order, `The order is ${order.state}: only an unpaid order can be cancelled${CHARGED_STATES.includes(order.state) ? ' (refund it instead)' : ''}`);

@@ -24,6 +24,11 @@ export interface Order {
   updatedAt: Date;
 }
 
+/** The upstream's id for the order; orders recorded before upstream ids were kept used ours upstream. */
+export function upstreamIdOf(order: Order): string {
+  return order.upstreamOrderId ?? order.id;
+}
+
 /** completed: charged; declined: nothing charged; no_charge: proved not applied (or never sent); unknown: nobody can tell yet. */
 export type PaymentOutcome = 'completed' | 'declined' | 'no_charge' | 'unknown';
 

@@ -5,9 +5,9 @@ import { Deadline } from '../deadline';
 import type { IdempotencyStore } from '../idempotency/store';
 import type { Logger } from '../logger';
 import type { OrderGauges } from '../metrics';
-import type { CallOptions } from '../upstream/client';
-import { upstreamIdOf, type Checkout } from './checkout';
-import type { Order } from './order';
+import type { CallContext } from '../call';
+import type { Settlement } from './settlement';
+import { upstreamIdOf, type Order } from './order';
 import type { UpstreamOrderGateway } from './ports';
 import type { Refunds } from './refund';
 import type { OrderRepository } from './repository';
@@ -65,7 +65,7 @@ export class Reconciler {
   constructor(
     private readonly orders: OrderRepository,
     private readonly upstreamOrders: UpstreamOrderGateway,
-    private readonly checkout: Checkout,
+    private readonly settlement: Settlement,
     private readonly refunds: Refunds,
     private readonly idempotency: IdempotencyStore,
     private readonly vault: TokenVault,
@@ -151,20 +151,20 @@ export class Reconciler {
     }
   }
 
-  private settle(order: Order, call: CallOptions): Promise<Order> {
+  private settle(order: Order, call: CallContext): Promise<Order> {
     switch (order.state) {
       case 'paid':
-        return this.checkout.complete(order, call);
+        return this.settlement.complete(order, call);
       case 'refunding':
         return this.refunds.finishRefund(order, call);
       case 'failing':
-        return this.checkout.finishFailing(order, call);
+        return this.settlement.finishFailing(order, call);
       case 'pending':
       case 'placed':
       case 'declined':
-        return this.checkout.fail(order, `ABANDONED: never paid (was ${order.state})`, call, { unchangedSince: order.updatedAt });
+        return this.settlement.fail(order, `ABANDONED: never paid (was ${order.state})`, call, { unchangedSince: order.updatedAt });
       case 'paying':
-        return this.checkout.settleAbandonedPayment(order, call);
+        return this.settlement.settleAbandonedPayment(order, call);
       default:
         return Promise.resolve(order);
     }
@@ -177,7 +177,7 @@ export class Reconciler {
    * pending (a request may be about to adopt one) or failing (failing it
    * fails them all) is left for later.
    */
-  private async failDuplicates(order: Order, call: CallOptions): Promise<number> {
+  private async failDuplicates(order: Order, call: CallContext): Promise<number> {
     if (!order.duplicateCheckAt || order.duplicateCheckAt.getTime() > this.clock.now()) return 0;
     if (order.state === 'pending' || order.state === 'failing') return 0;
     const adopted = order.state === 'failed' ? undefined : upstreamIdOf(order);
@@ -210,7 +210,7 @@ export class Reconciler {
   }
 
   /** Acts as the order's owner: their own token, stored sealed while the order needed background work. */
-  private callOptionsFor(order: Order, log: Logger): CallOptions | undefined {
+  private callOptionsFor(order: Order, log: Logger): CallContext | undefined {
     const token = order.ownerTokenSealed ? this.vault.tryOpen(order.ownerTokenSealed, order.id) : undefined;
     if (token === undefined) return undefined;
     return {

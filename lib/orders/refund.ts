@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth';
 import { systemClock, type Clock } from '../clock';
 import type { TokenVault } from '../credentials';
-import type { CallOptions } from '../upstream/client';
-import { describeOutcome, provesNoEffect, UpstreamCallError } from '../upstream/outcome';
-import type { Checkout } from './checkout';
-import { orderNotFound, requestInProgress, retryLater, stateConflict } from './errors';
+import type { CallContext } from '../call';
+import type { Settlement } from './settlement';
+import { orderNotFound, requestInProgress, retryLater, retryLaterAfter, stateConflict } from './errors';
 import type { Order } from './order';
 import type { PaymentGateway } from './ports';
 import type { OrderRepository, RefundAttempt } from './repository';
@@ -36,17 +35,17 @@ export class Refunds {
   constructor(
     private readonly orders: OrderRepository,
     private readonly payments: PaymentGateway,
-    private readonly checkout: Checkout,
+    private readonly settlement: Settlement,
     private readonly vault: TokenVault,
     private readonly options: RefundOptions,
   ) {
     this.clock = options.clock ?? systemClock;
   }
 
-  async refund(caller: Caller, orderId: string, call: CallOptions): Promise<Order> {
+  async refund(caller: Caller, orderId: string, call: CallContext): Promise<Order> {
     let order = await this.orders.find(caller.userId, orderId);
     if (!order) throw orderNotFound();
-    if (order.state === 'paid') order = await this.checkout.claimAndComplete(order, call);
+    if (order.state === 'paid') order = await this.settlement.claimAndComplete(order, call);
     if (order.state === 'completed') {
       order = (await this.orders.transition(order.id, ['completed'], 'refunding', { ownerTokenSealed: this.vault.seal(caller.token, order.id) })) ?? (await this.reload(order));
     }
@@ -56,7 +55,7 @@ export class Refunds {
   }
 
   /** Sends the refund of an order in refunding, or settles the one already sent, and records it. */
-  async finishRefund(order: Order, call: CallOptions): Promise<Order> {
+  async finishRefund(order: Order, call: CallContext): Promise<Order> {
     const open = await this.orders.openRefund(order.id);
     if (open) {
       const inFlight = open.outcome === 'sending' && this.clock.now() - open.sentAt.getTime() < this.options.abandonedAfterMs;
@@ -67,20 +66,21 @@ export class Refunds {
     if (!paymentId) throw new Error(`Order ${order.id} is refunding without a payment id`);
     const attempt = await this.orders.startRefund(order.id, randomUUID(), paymentId);
     if (!attempt) throw requestInProgress(order, 'A refund');
-    let result;
-    try {
-      result = await this.payments.refundPayment(paymentId, call);
-    } catch (error) {
-      if (!(error instanceof UpstreamCallError)) throw error;
-      if (provesNoEffect(error.outcome)) {
-        await this.orders.finishRefund(attempt, 'not_applied', `REFUND_NOT_SENT: ${describeOutcome(error.outcome)}`);
-        throw retryLater(order, 'The POS system is unavailable; nothing was refunded. Try again shortly', this.options.retryAfterSeconds, error);
-      }
-      call.log.warn('refund outcome unknown; reading the payment', { orderId: order.id, paymentId, outcome: describeOutcome(error.outcome) });
-      return this.settleByReading(order, await this.markUnknown(attempt), call);
+    const answer = await this.payments.refundPayment(paymentId, call);
+    switch (answer.kind) {
+      case 'no_effect':
+        await this.orders.finishRefund(attempt, 'not_applied', `REFUND_NOT_SENT: ${answer.failure.detail}`);
+        throw retryLater(order, 'The POS system is unavailable; nothing was refunded. Try again shortly', this.options.retryAfterSeconds, answer.failure);
+      case 'answered':
+        if (answer.payment?.status === 'refunded' && answer.payment.id === paymentId) return this.record(attempt, order);
+        break;
+      case 'ambiguous':
+        call.log.warn('refund outcome unknown; reading the payment', { orderId: order.id, paymentId, outcome: answer.failure.detail });
+        break;
+      case 'not_found':
+        break;
     }
-    if (result.kind === 'answered' && result.payment?.status === 'refunded' && result.payment.id === paymentId) return this.record(attempt, order);
-    // Answered without showing this payment refunded, 404, or a status that proves nothing: what the payment says decides.
+    // Answered without showing this payment refunded, not found, or an answer that proves nothing: what the payment says decides.
     return this.settleByReading(order, await this.markUnknown(attempt), call);
   }
 
@@ -90,12 +90,12 @@ export class Refunds {
    * no longer land (then a later request may send one); anything else waits
    * for a later read or a person.
    */
-  private async settleByReading(order: Order, attempt: RefundAttempt, call: CallOptions): Promise<Order> {
+  private async settleByReading(order: Order, attempt: RefundAttempt, call: CallContext): Promise<Order> {
     let payment;
     try {
       payment = await this.payments.getPayment(attempt.paymentId, call);
     } catch (error) {
-      throw retryLater(order, 'The outcome of the refund could not be confirmed yet; it will be checked. Try again shortly', this.options.retryAfterSeconds, error);
+      throw retryLaterAfter(order, 'The outcome of the refund could not be confirmed yet; it will be checked. Try again shortly', this.options.retryAfterSeconds, error);
     }
     if (payment?.status === 'refunded') return this.record(attempt, order);
     if (payment?.status === 'completed') {

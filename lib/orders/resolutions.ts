@@ -1,16 +1,14 @@
 import { isOperator, type Caller } from '../auth';
 import { systemClock, type Clock } from '../clock';
 import type { TokenVault } from '../credentials';
-import { toMinorUnits } from '../domain/money';
+import { toMainUnits } from '../domain/money';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
-import type { CallOptions } from '../upstream/client';
-import { UpstreamCallError } from '../upstream/outcome';
-import type { UpstreamPayment } from '../upstream/pos-api';
-import { upstreamIdOf, type Checkout } from './checkout';
+import { CallFailedError, type CallContext } from '../call';
+import type { Settlement } from './settlement';
 import { orderNotFound, retryLater, stateConflict } from './errors';
-import type { Order } from './order';
-import type { PaymentGateway } from './ports';
+import { upstreamIdOf, type Order } from './order';
+import type { PaymentGateway, UpstreamPayment } from './ports';
 import type { OrderPage, OrderRepository, ResolvableState, Resolution } from './repository';
 import type { OrderState } from './state-machine';
 
@@ -68,7 +66,7 @@ export class Resolutions {
   constructor(
     private readonly orders: OrderRepository,
     private readonly payments: PaymentGateway,
-    private readonly checkout: Checkout,
+    private readonly settlement: Settlement,
     private readonly vault: TokenVault,
     private readonly options: ResolutionOptions,
   ) {
@@ -80,7 +78,7 @@ export class Resolutions {
     return this.orders.listNeedingAttention({ ...page, stuckAfterMs: this.options.stuckAfterMs });
   }
 
-  async resolve(operator: Caller, orderId: string, request: ResolutionRequest, call: Pick<CallOptions, 'deadline' | 'log' | 'signal'>): Promise<{ order: Order; resolution: Resolution }> {
+  async resolve(operator: Caller, orderId: string, request: ResolutionRequest, call: Pick<CallContext, 'deadline' | 'log' | 'signal'>): Promise<{ order: Order; resolution: Resolution }> {
     requireOperator(operator);
     const order = await this.orders.findById(orderId);
     if (!order) throw orderNotFound();
@@ -122,7 +120,7 @@ export class Resolutions {
    * upstream shows; returns the payment id to record. Refuses a resolution
    * while a payment or refund sent within the late-effect window may still land.
    */
-  private async checkEvidence(order: Order, from: ResolvableState, request: ResolutionRequest, asOwner: CallOptions | undefined): Promise<string | null> {
+  private async checkEvidence(order: Order, from: ResolvableState, request: ResolutionRequest, asOwner: CallContext | undefined): Promise<string | null> {
     const conflict = (why: string) => stateConflict(order, why);
     if (from === 'refunding') {
       const open = await this.orders.openRefund(order.id);
@@ -149,8 +147,8 @@ export class Resolutions {
     if (paymentId && !shown) throw invalid(`The POS system does not know payment ${paymentId}`);
     if (shown) {
       if (shown.status !== 'completed') throw conflict(`The POS system shows payment ${shown.id} as ${shown.status}, not completed`);
-      if (toMinorUnits(shown.amount) !== order.totalMinor) throw invalid(`Payment ${shown.id} is for ${shown.amount}, not this order's total`);
-      if (shown.order_id !== undefined && order.upstreamOrderId && shown.order_id !== upstreamIdOf(order)) throw invalid(`Payment ${shown.id} belongs to another order`);
+      if (shown.amountMinor !== order.totalMinor) throw invalid(`Payment ${shown.id} is for ${toMainUnits(shown.amountMinor)}, not this order's total`);
+      if (shown.upstreamOrderId !== undefined && order.upstreamOrderId && shown.upstreamOrderId !== upstreamIdOf(order)) throw invalid(`Payment ${shown.id} belongs to another order`);
     }
     return paymentId ?? null;
   }
@@ -162,19 +160,19 @@ export class Resolutions {
   }
 
   /** What the upstream shows of a payment (as the order's owner); undefined when there is none to read or it does not know it. */
-  private async read(order: Order, paymentId: string | null | undefined, asOwner: CallOptions | undefined): Promise<UpstreamPayment | undefined> {
+  private async read(order: Order, paymentId: string | null | undefined, asOwner: CallContext | undefined): Promise<UpstreamPayment | undefined> {
     if (!paymentId) return undefined;
     if (!asOwner) throw stateConflict(order, 'The payment cannot be checked with the POS system: no credentials of the order owner are stored');
     try {
       return await this.payments.getPayment(paymentId, asOwner);
     } catch (error) {
-      if (error instanceof UpstreamCallError) throw retryLater(order, 'The POS system could not be asked about the payment; try again shortly', this.options.retryAfterSeconds, error);
+      if (error instanceof CallFailedError) throw retryLater(order, 'The POS system could not be asked about the payment; try again shortly', this.options.retryAfterSeconds, error.failure);
       throw error;
     }
   }
 
   /** Acts upstream as the order's owner: the operator's own token would be refused for another user's order. */
-  private asOwner(order: Order, call: Pick<CallOptions, 'deadline' | 'log' | 'signal'>): CallOptions | undefined {
+  private asOwner(order: Order, call: Pick<CallContext, 'deadline' | 'log' | 'signal'>): CallContext | undefined {
     const token = order.ownerTokenSealed ? this.vault.tryOpen(order.ownerTokenSealed, order.id) : undefined;
     return token === undefined ? undefined : { ...call, token };
   }
@@ -183,13 +181,13 @@ export class Resolutions {
    * Completes or fails the order upstream as its owner. What cannot be done
    * now is left to the reconciler: the order is already paid or failing.
    */
-  private async finishUpstream(order: Order, call: Pick<CallOptions, 'deadline' | 'log' | 'signal'>): Promise<Order> {
+  private async finishUpstream(order: Order, call: Pick<CallContext, 'deadline' | 'log' | 'signal'>): Promise<Order> {
     const current = (await this.orders.findById(order.id)) ?? order;
     const asOwner = this.asOwner(current, call);
     if (!asOwner) return current;
     try {
-      if (current.state === 'paid') return await this.checkout.claimAndComplete(current, asOwner);
-      if (current.state === 'failing') return await this.checkout.finishFailing(current, asOwner);
+      if (current.state === 'paid') return await this.settlement.claimAndComplete(current, asOwner);
+      if (current.state === 'failing') return await this.settlement.finishFailing(current, asOwner);
     } catch (error) {
       logDeferred(call.log, current, error);
     }

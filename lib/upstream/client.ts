@@ -11,8 +11,7 @@ import {
   type IPolicy,
 } from 'cockatiel';
 import { Agent, errors as undiciErrors, request } from 'undici';
-import type { Deadline } from '../deadline';
-import type { Logger } from '../logger';
+import type { CallContext } from '../call';
 import { LatencyTracker, latencyKey, type AdaptiveTimeoutOptions } from './latency';
 import type { UpstreamMetrics } from '../metrics';
 import { countsAsUpstreamFault, statusFailure, UpstreamCallError, type CallKind, type FailureOutcome } from './outcome';
@@ -40,16 +39,10 @@ export interface UpstreamClientOptions {
 /** Call kinds whose attempt timeout adapts: a timed-out one is checked (GET /orders/) or repeated, never left unknown. */
 const ADAPTIVE_KINDS: ReadonlySet<CallKind> = new Set(['read', 'create-order']);
 
-export interface CallOptions {
-  token: string;
-  deadline: Deadline;
-  log: Logger;
-  /** The handler's abort signal (fires just before the Lambda times out). */
-  signal?: AbortSignal;
+/** A call's context (lib/call.ts), and how safe the call is to repeat. */
+export interface CallOptions extends CallContext {
   /** Defaults from the method: GET → read, PATCH/PUT → idempotent-write. POSTs and DELETEs must say. */
   kind?: CallKind;
-  /** This call's own cap on one attempt, instead of the client's (payments get a longer one). */
-  timeoutMs?: number;
 }
 
 export interface UpstreamResponse<T = unknown> {

@@ -1,3 +1,5 @@
+import { CallFailedError, type CallFailure } from '../call';
+
 /**
  * What became of one upstream attempt that did not produce a usable answer.
  * The distinction that matters is whether the upstream may have applied the
@@ -23,14 +25,39 @@ export type FailureOutcome =
  */
 export type CallKind = 'read' | 'idempotent-write' | 'create-order' | 'create-payment' | 'refund';
 
-export class UpstreamCallError extends Error {
+/** A failed attempt (or run of attempts) of one HTTP call, in the terms the ports speak (CallFailedError). */
+export class UpstreamCallError extends CallFailedError {
   constructor(
     readonly outcome: FailureOutcome,
     readonly method: string,
     readonly path: string,
   ) {
-    super(`Upstream ${method} ${path} failed: ${describeOutcome(outcome)}`);
+    super(callFailureOf(outcome), `Upstream ${method} ${path} failed: ${describeOutcome(outcome)}`);
     this.name = 'UpstreamCallError';
+  }
+}
+
+/**
+ * What an outcome tells the use-cases: whether it proves nothing was applied,
+ * and what the caller is told (a 503 or 429 says "unavailable" even when it
+ * proves nothing, as the contract documents no other meaning for them).
+ */
+export function callFailureOf(outcome: FailureOutcome): CallFailure {
+  const detail = describeOutcome(outcome);
+  const effect = provesNoEffect(outcome) ? 'none' : 'unknown';
+  switch (outcome.type) {
+    case 'timeout':
+    case 'aborted':
+      return { effect, reason: 'timeout', detail };
+    case 'unavailable':
+    case 'circuit_open':
+    case 'connect_failed':
+    case 'not_sent':
+      return { effect, reason: 'unavailable', detail };
+    case 'status':
+      return { effect, reason: outcome.status === 503 || outcome.status === 429 ? 'unavailable' : 'error', detail };
+    case 'connection_lost':
+      return { effect, reason: 'connection_lost', detail };
   }
 }
 

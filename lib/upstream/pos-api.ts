@@ -1,7 +1,10 @@
 import { z } from 'zod';
+import { failedCallToAppError, type CallContext } from '../call';
+import { toMainUnits, toMinorUnits } from '../domain/money';
 import { AppError } from '../errors';
+import type { Ambiguous, CreateOrderAnswer, NoEffect, PaymentAnswer, PaymentGateway, RefundAnswer, UpstreamOrder, UpstreamOrderGateway, UpstreamPayment } from '../orders/ports';
 import type { CallOptions, UpstreamResponse, UpstreamTransport } from './client';
-import { upstreamFailureToAppError } from './errors';
+import { UpstreamCallError } from './outcome';
 
 /** Ids are opaque: the contract types some as numbers, the hosted API answers strings. */
 const upstreamId = z.union([z.string().min(1), z.number()]).transform(String);
@@ -14,41 +17,40 @@ export const upstreamProductSchema = z.object({
 });
 export type UpstreamProduct = z.infer<typeof upstreamProductSchema>;
 
-export const upstreamOrderSchema = z.object({
+const wireOrderSchema = z.object({
   id: upstreamId,
   amount_total: z.number(),
   basket_id: z.string().nullish(),
   status: z.enum(['pending', 'completed', 'failed']),
 });
-export type UpstreamOrder = z.infer<typeof upstreamOrderSchema>;
+type WireOrder = z.infer<typeof wireOrderSchema>;
 
-export const upstreamPaymentSchema = z.object({
+const wirePaymentSchema = z.object({
   id: upstreamId,
   amount: z.number(),
   status: z.enum(['pending', 'completed', 'failed', 'refunded']),
   /** The upstream order the payment is for (checked against ours when the upstream says). */
   order_id: upstreamId.optional(),
 });
-export type UpstreamPayment = z.infer<typeof upstreamPaymentSchema>;
+type WirePayment = z.infer<typeof wirePaymentSchema>;
 
-export type CreateOrderResult = { kind: 'created'; order: UpstreamOrder } | { kind: 'already_exists' };
+const fromWireOrder = (order: WireOrder): UpstreamOrder => ({ id: order.id, totalMinor: toMinorUnits(order.amount_total), status: order.status });
 
-export type CreatePaymentResult =
-  /** Accepted with an id: completed, pending (follow it up), failed (nothing charged) or, oddly, refunded. */
-  | { kind: 'accepted'; payment: UpstreamPayment }
-  | { kind: 'declined' }
-  /**
-   * A 2xx we cannot read an id from, or a status the contract does not document as "no effect" (any
-   * 4xx but 402): the charge is unproven either way, and cannot be followed up.
-   */
-  | { kind: 'unclear'; detail: string };
+const fromWirePayment = (payment: WirePayment): UpstreamPayment => ({
+  id: payment.id,
+  amountMinor: toMinorUnits(payment.amount),
+  status: payment.status,
+  ...(payment.order_id === undefined ? {} : { upstreamOrderId: payment.order_id }),
+});
 
-export type RefundResult =
-  | { kind: 'answered'; payment: UpstreamPayment | undefined }
-  /** 404: the upstream no longer (or never) knows the payment by this id; reading it decides. */
-  | { kind: 'not_found' }
-  /** Any other status: nothing proves the refund was not applied; reading the payment decides. */
-  | { kind: 'unclear'; status: number };
+/** A money call's failure as its answer: proved no effect, or ambiguous. */
+function unanswered(error: unknown): NoEffect | Ambiguous {
+  if (!(error instanceof UpstreamCallError)) throw error;
+  return { kind: error.failure.effect === 'none' ? 'no_effect' : 'ambiguous', failure: error.failure };
+}
+
+/** An answer that proves nothing either way, as an ambiguous one. */
+const unclear = (detail: string): Ambiguous => ({ kind: 'ambiguous', failure: { effect: 'unknown', reason: 'error', detail } });
 
 const isSuccess = (status: number) => status >= 200 && status < 300;
 
@@ -67,10 +69,12 @@ function unexpectedStatus(response: UpstreamResponse, what: string): AppError {
 /**
  * Typed calls to the upstream POS API; shapes are checked, never trusted, and
  * any 2xx counts as success. Catalogue reads turn transport failures into the
- * caller's 502/503/504 directly. Order and payment calls let UpstreamCallError
- * through: what to do after an ambiguous failure is the ordering use-case's decision.
+ * caller's 502/503/504 directly. Order and payment calls serve ordering's
+ * ports (lib/orders/ports.ts): amounts in minor units, and the calls that
+ * change money answer whether a failure proved that nothing was applied;
+ * what to do then is the ordering use-case's decision.
  */
-export class PosApi {
+export class PosApi implements UpstreamOrderGateway, PaymentGateway {
   constructor(readonly client: UpstreamTransport) {}
 
   /** Runs a call and turns transport failures into the caller's 502/503/504. */
@@ -78,7 +82,7 @@ export class PosApi {
     try {
       return await this.client.call(method, path, body, options);
     } catch (error) {
-      throw upstreamFailureToAppError(error, this.client.retryAfterSeconds);
+      throw failedCallToAppError(error, this.client.retryAfterSeconds);
     }
   }
 
@@ -113,55 +117,77 @@ export class PosApi {
    * POST /orders/ carrying `orderId` as `order_id` and our checkout's
    * correlation value as `basket_id`. The order's id is whatever the upstream
    * answers; the correlation is how GET /orders/ finds it again after an
-   * ambiguous create.
+   * ambiguous create. A success we cannot read is ambiguous: the order may exist.
    */
-  async createOrder(order: { orderId: string; correlation: string; total: number }, options: CallOptions): Promise<CreateOrderResult> {
-    const body = { order_id: order.orderId, basket_id: order.correlation, total: order.total };
-    const response = await this.client.call('POST', '/orders/', body, { ...options, kind: 'create-order' });
-    if (isSuccess(response.status)) return { kind: 'created', order: parseUpstream(upstreamOrderSchema, response, 'order') };
+  async createOrder(order: { orderId: string; correlation: string; totalMinor: number }, call: CallContext): Promise<CreateOrderAnswer> {
+    const body = { order_id: order.orderId, basket_id: order.correlation, total: toMainUnits(order.totalMinor) };
+    let response;
+    try {
+      response = await this.client.call('POST', '/orders/', body, { ...call, kind: 'create-order' });
+    } catch (error) {
+      return unanswered(error);
+    }
     if (response.status === 409) return { kind: 'already_exists' };
-    throw unexpectedStatus(response, 'create the order');
+    if (!isSuccess(response.status)) return { kind: 'refused', status: response.status };
+    const parsed = wireOrderSchema.safeParse(response.body);
+    return parsed.success ? { kind: 'created', order: fromWireOrder(parsed.data) } : unclear(`unreadable order (status ${response.status})`);
   }
 
   /** The caller's upstream orders that carry this correlation value (GET /orders/ lists all of them). */
-  async findOrdersByCorrelation(correlation: string, options: CallOptions): Promise<UpstreamOrder[]> {
-    const response = await this.client.call('GET', '/orders/', undefined, options);
+  async findOrdersByCorrelation(correlation: string, call: CallContext): Promise<UpstreamOrder[]> {
+    const response = await this.client.call('GET', '/orders/', undefined, call);
     if (!isSuccess(response.status)) throw unexpectedStatus(response, 'list the orders');
-    return parseUpstream(z.array(upstreamOrderSchema), response, 'order list').filter((order) => order.basket_id === correlation);
+    return parseUpstream(z.array(wireOrderSchema), response, 'order list')
+      .filter((order) => order.basket_id === correlation)
+      .map(fromWireOrder);
   }
 
   /** PATCH /orders/{id}; undefined when the upstream does not know the order. */
-  async setOrderStatus(upstreamOrderId: string, status: 'completed' | 'failed', options: CallOptions): Promise<UpstreamOrder | undefined> {
-    const response = await this.client.call('PATCH', `/orders/${encodeURIComponent(upstreamOrderId)}`, { status }, options);
+  async setOrderStatus(upstreamOrderId: string, status: 'completed' | 'failed', call: CallContext): Promise<UpstreamOrder | undefined> {
+    const response = await this.client.call('PATCH', `/orders/${encodeURIComponent(upstreamOrderId)}`, { status }, call);
     if (response.status === 404) return undefined;
     if (!isSuccess(response.status)) throw unexpectedStatus(response, `mark the order ${status}`);
-    return parseUpstream(upstreamOrderSchema, response, 'order');
+    return fromWireOrder(parseUpstream(wireOrderSchema, response, 'order'));
   }
 
-  async createPayment(payment: { upstreamOrderId: string; amount: number }, options: CallOptions): Promise<CreatePaymentResult> {
-    const body = { order_id: payment.upstreamOrderId, amount: payment.amount };
-    const response = await this.client.call('POST', '/payments/', body, { ...options, kind: 'create-payment' });
+  /**
+   * POST /payments/. Only 402 is a decline; any other status but a success,
+   * and a success without a readable payment, prove nothing either way.
+   */
+  async createPayment(payment: { upstreamOrderId: string; amountMinor: number }, call: CallContext): Promise<PaymentAnswer> {
+    const body = { order_id: payment.upstreamOrderId, amount: toMainUnits(payment.amountMinor) };
+    let response;
+    try {
+      response = await this.client.call('POST', '/payments/', body, { ...call, kind: 'create-payment' });
+    } catch (error) {
+      return unanswered(error);
+    }
     if (response.status === 402) return { kind: 'declined' };
-    if (!isSuccess(response.status)) return { kind: 'unclear', detail: `status ${response.status}` };
-    const parsed = upstreamPaymentSchema.safeParse(response.body);
-    if (!parsed.success) return { kind: 'unclear', detail: `unreadable payment (status ${response.status})` };
-    return { kind: 'accepted', payment: parsed.data };
+    if (!isSuccess(response.status)) return unclear(`status ${response.status}`);
+    const parsed = wirePaymentSchema.safeParse(response.body);
+    if (!parsed.success) return unclear(`unreadable payment (status ${response.status})`);
+    return { kind: 'accepted', payment: fromWirePayment(parsed.data) };
   }
 
   /** The payment, or undefined when the upstream does not know it as the caller's (404, or 403: another user's). */
-  async getPayment(paymentId: string, options: CallOptions): Promise<UpstreamPayment | undefined> {
-    const response = await this.client.call('GET', `/payments/${encodeURIComponent(paymentId)}`, undefined, options);
+  async getPayment(paymentId: string, call: CallContext): Promise<UpstreamPayment | undefined> {
+    const response = await this.client.call('GET', `/payments/${encodeURIComponent(paymentId)}`, undefined, call);
     if (response.status === 404 || response.status === 403) return undefined;
     if (!isSuccess(response.status)) throw unexpectedStatus(response, 'look up the payment');
-    return parseUpstream(upstreamPaymentSchema, response, 'payment');
+    return fromWirePayment(parseUpstream(wirePaymentSchema, response, 'payment'));
   }
 
   /** DELETE /payments/{id}, sent once: never repeated after an ambiguous failure (see retry-policy). */
-  async refundPayment(paymentId: string, options: CallOptions): Promise<RefundResult> {
-    const response = await this.client.call('DELETE', `/payments/${encodeURIComponent(paymentId)}`, undefined, { ...options, kind: 'refund' });
+  async refundPayment(paymentId: string, call: CallContext): Promise<RefundAnswer> {
+    let response;
+    try {
+      response = await this.client.call('DELETE', `/payments/${encodeURIComponent(paymentId)}`, undefined, { ...call, kind: 'refund' });
+    } catch (error) {
+      return unanswered(error);
+    }
     if (response.status === 404) return { kind: 'not_found' };
-    if (!isSuccess(response.status)) return { kind: 'unclear', status: response.status };
-    const parsed = upstreamPaymentSchema.safeParse(response.body);
-    return { kind: 'answered', payment: parsed.success ? parsed.data : undefined };
+    if (!isSuccess(response.status)) return unclear(`status ${response.status}`);
+    const parsed = wirePaymentSchema.safeParse(response.body);
+    return { kind: 'answered', payment: parsed.success ? fromWirePayment(parsed.data) : undefined };
   }
 }

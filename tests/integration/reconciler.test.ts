@@ -14,7 +14,7 @@ import { simulator, tokenFor, uniqueUser } from '../support/http';
 import { ledgerProblems, NO_MONEY_PROBLEMS } from '../support/ledger';
 
 const PIZZAS = { productId: 'pizza', productName: 'Pizza', quantity: 2, netUnitMinor: 1200, vatBasisPoints: 2000 }; // 28.80 gross
-const TOTAL_MAIN_UNITS = 28.8;
+const TOTAL_MINOR = 2880;
 
 /**
  * Thresholds of these reconcilers: an order is stale after a minute. Orders
@@ -92,7 +92,7 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     let order = (await orders.open({ ownerId: user, basketId, orderId, idempotencyKey: randomUUID(), basketVersion: version, totalMinor: 2880, ownerTokenSealed: vault.seal(call.token, orderId) }))!;
     let upstreamOrderId: string = orderId;
     if (options.upstream !== false) {
-      const created = await api.createOrder({ orderId: order.id, correlation: order.id, total: TOTAL_MAIN_UNITS }, call);
+      const created = await api.createOrder({ orderId: order.id, correlation: order.id, totalMinor: TOTAL_MINOR }, call);
       if (created.kind !== 'created') throw new Error(`arranging an order: create ${created.kind}`);
       upstreamOrderId = created.order.id;
     }
@@ -103,10 +103,10 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
       order = started.order;
       if (state === 'declined') {
         await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user });
-        expect(await api.createPayment({ upstreamOrderId, amount: TOTAL_MAIN_UNITS }, call)).toEqual({ kind: 'declined' });
+        expect(await api.createPayment({ upstreamOrderId, amountMinor: TOTAL_MINOR }, call)).toEqual({ kind: 'declined' });
         order = (await orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED'))!;
       } else if (state !== 'paying') {
-        const paid = await api.createPayment({ upstreamOrderId, amount: TOTAL_MAIN_UNITS }, call);
+        const paid = await api.createPayment({ upstreamOrderId, amountMinor: TOTAL_MINOR }, call);
         if (paid.kind !== 'accepted' || paid.payment.status !== 'completed') throw new Error(`arranging a paid order: payment ${paid.kind}`);
         order = (await orders.finishPayment(attempt, 'completed', paid.payment.id))!;
       }

@@ -3,19 +3,20 @@ import type { Caller } from '../../lib/auth';
 import type { BasketLine } from '../../lib/baskets/basket';
 import { Deadline } from '../../lib/deadline';
 import { AppError } from '../../lib/errors';
+import type { CallContext } from '../../lib/call';
 import { Checkout, type CheckoutOptions } from '../../lib/orders/checkout';
+import { Settlement, type SettlementOptions } from '../../lib/orders/settlement';
 import type { Order } from '../../lib/orders/order';
-import type { CallOptions } from '../../lib/upstream/client';
-import { FakeUpstream, InMemoryBaskets, InMemoryOrders, silentLogger, testVault } from '../support/fakes';
+import { FakeUpstream, InMemoryBaskets, InMemoryOrders, silentLogger, testVault, TIMEOUT, UNAVAILABLE } from '../support/fakes/index';
 
 /**
- * The checkout use-case driven through in-memory ports (tests/support/fakes.ts):
+ * The checkout use-case driven through in-memory ports (tests/support/fakes/):
  * what becomes of the order, the basket and the upstream's ledger of charges
  * when every upstream call answers, fails before its effect, or fails after it.
  * The HTTP and Postgres versions of these paths are in tests/e2e and tests/integration.
  */
 
-const OPTIONS: CheckoutOptions = {
+const OPTIONS: CheckoutOptions & SettlementOptions = {
   retryAfterSeconds: 2,
   abandonedAfterMs: 60_000,
   paymentTimeoutMs: 1_000,
@@ -29,22 +30,21 @@ const PIZZA: BasketLine = { productId: 'pizza', productName: 'Pizza', quantity: 
 const WATER: BasketLine = { productId: 'water', productName: 'Water', quantity: 1, netUnitMinor: 1500, vatBasisPoints: 1500 };
 /** 3 × 79.90 + 25 % VAT = 299.625 → 299.63, plus 15.00 + 15 % VAT = 17.25. */
 const TOTAL_MINOR = 31_688;
-const TOTAL_MAIN = 316.88;
 
-const TIMEOUT = { type: 'timeout' } as const;
-const UNAVAILABLE = { type: 'unavailable', status: 503 } as const;
 
 let baskets: InMemoryBaskets;
 let orders: InMemoryOrders;
 let upstream: FakeUpstream;
 let checkout: Checkout;
+let settlement: Settlement;
 let basketId: string;
 
 beforeEach(async () => {
   baskets = new InMemoryBaskets();
   orders = new InMemoryOrders(baskets);
   upstream = new FakeUpstream();
-  checkout = new Checkout({ orders, baskets, upstreamOrders: upstream, payments: upstream, vault: testVault() }, OPTIONS);
+  settlement = new Settlement({ orders, upstreamOrders: upstream, payments: upstream }, OPTIONS);
+  checkout = new Checkout({ orders, baskets, upstreamOrders: upstream, payments: upstream, vault: testVault(), settlement }, OPTIONS);
   basketId = randomUUID();
   await baskets.create(CASHIER.userId, basketId);
   await baskets.putLine(CASHIER.userId, basketId, PIZZA);
@@ -52,7 +52,7 @@ beforeEach(async () => {
 });
 
 /** One request's upstream call options: its deadline is `budgetMs` from now. */
-const call = (budgetMs = 2_000): CallOptions => ({ token: CASHIER.token, deadline: Deadline.fromNow(budgetMs), log: silentLogger });
+const call = (budgetMs = 2_000): CallContext => ({ token: CASHIER.token, deadline: Deadline.fromNow(budgetMs), log: silentLogger });
 
 const placeOrder = (key: string, options?: { pay: boolean }, budgetMs?: number) => checkout.placeOrder(CASHIER, basketId, key, undefined, call(budgetMs), options);
 
@@ -83,7 +83,7 @@ describe('Checkout (in-memory ports)', () => {
     const order = await placeOrder('key-1');
 
     expect(order).toMatchObject({ state: 'paid', totalMinor: TOTAL_MINOR, openedByKey: 'key-1', paymentAttempts: 1, duplicateCheckAt: null });
-    expect(upstream.orders).toEqual([{ id: order.upstreamOrderId, basket_id: order.id, amount_total: TOTAL_MAIN, status: 'pending' }]);
+    expect(upstream.orders).toEqual([{ id: order.upstreamOrderId, correlation: order.id, totalMinor: TOTAL_MINOR, status: 'pending' }]);
     expect(upstream.charges).toEqual([{ paymentId: order.paymentId, upstreamOrderId: order.upstreamOrderId, amountMinor: TOTAL_MINOR, refunded: false }]);
     expect(upstream.optionsOf('createPayment')?.timeoutMs).toBe(OPTIONS.paymentTimeoutMs);
     expect(orders.attemptsOf(order.id)).toMatchObject([{ outcome: 'completed', amountMinor: TOTAL_MINOR, upstreamPaymentId: order.paymentId }]);
@@ -94,7 +94,7 @@ describe('Checkout (in-memory ports)', () => {
   it('completes a paid order: completed upstream and here, basket closed, lease released', async () => {
     const paid = await placeOrder('key-1');
 
-    const completed = await checkout.claimAndComplete(paid, call());
+    const completed = await settlement.claimAndComplete(paid, call());
 
     expect(completed.state).toBe('completed');
     expect(upstream.orders[0].status).toBe('completed');
@@ -105,10 +105,10 @@ describe('Checkout (in-memory ports)', () => {
 
   it('releases the completion lease when the order was completed meanwhile, without asking the upstream again', async () => {
     const paid = await placeOrder('key-1');
-    await checkout.claimAndComplete(paid, call());
+    await settlement.claimAndComplete(paid, call());
     const patchesBefore = upstream.callsTo('setOrderStatus');
 
-    const again = await checkout.claimAndComplete(paid, call());
+    const again = await settlement.claimAndComplete(paid, call());
 
     expect(again.state).toBe('completed');
     expect(upstream.callsTo('setOrderStatus')).toBe(patchesBefore);
@@ -220,7 +220,7 @@ describe('Checkout (in-memory ports)', () => {
   });
 
   it('never pays an upstream order that recorded another total: failed there and here, basket open', async () => {
-    upstream.recordNextOrderTotal(TOTAL_MAIN - 0.01);
+    upstream.recordNextOrderTotal(TOTAL_MINOR - 1);
 
     const error = await rejection(placeOrder('key-1'));
 
@@ -330,7 +330,7 @@ describe('Checkout (in-memory ports)', () => {
   });
 
   it('never takes a payment for another amount as its charge: the order is unknown, for a person', async () => {
-    upstream.recordNextPaymentAmount(1.0);
+    upstream.recordNextPaymentAmount(100);
 
     const error = await rejection(placeOrder('key-1'));
 

@@ -3,24 +3,26 @@
  * ledger of what was charged, calls counted per method, and faults scripted
  * per method, before or after the call's effect.
  */
-import { toMinorUnits } from '../../../lib/domain/money';
-import type { PaymentGateway, UpstreamOrderGateway } from '../../../lib/orders/ports';
-import type { CallOptions } from '../../../lib/upstream/client';
-import { UpstreamCallError, type FailureOutcome } from '../../../lib/upstream/outcome';
-import type { CreateOrderResult, CreatePaymentResult, RefundResult, UpstreamOrder, UpstreamPayment } from '../../../lib/upstream/pos-api';
+import { CallFailedError, type CallContext, type CallFailure } from '../../../lib/call';
+import type {
+  CreateOrderAnswer,
+  PaymentAnswer as PortPaymentAnswer,
+  PaymentGateway,
+  RefundAnswer,
+  UpstreamOrder,
+  UpstreamOrderGateway,
+  UpstreamPayment,
+} from '../../../lib/orders/ports';
 
 /** The upstream calls Checkout makes, named after the port methods. */
 export type UpstreamCall = 'createOrder' | 'findOrdersByCorrelation' | 'setOrderStatus' | 'createPayment' | 'getPayment' | 'refundPayment';
 
-/** Each call's upstream route, as "METHOD path". */
-const ROUTES: Record<UpstreamCall, string> = {
-  createOrder: 'POST /orders/',
-  findOrdersByCorrelation: 'GET /orders/',
-  setOrderStatus: 'PATCH /orders/{id}',
-  createPayment: 'POST /payments/',
-  getPayment: 'GET /payments/{id}',
-  refundPayment: 'DELETE /payments/{id}',
-};
+/** Calls whose failures are answers (proved no effect, or ambiguous); the others throw CallFailedError. */
+const MONEY_CALLS: ReadonlySet<UpstreamCall> = new Set(['createOrder', 'createPayment', 'refundPayment']);
+
+/** Failures as the ports report them, for scripting faults. */
+export const TIMEOUT: CallFailure = { effect: 'unknown', reason: 'timeout', detail: 'timeout' };
+export const UNAVAILABLE: CallFailure = { effect: 'none', reason: 'unavailable', detail: 'status 503' };
 
 /**
  * How the upstream answers a POST /payments/: completed or declined (402) at
@@ -30,12 +32,17 @@ const ROUTES: Record<UpstreamCall, string> = {
 export type PaymentAnswer = 'completed' | 'declined' | 'pending' | { settlesAs: 'completed' | 'failed'; onRead: number };
 
 interface Fault {
-  outcome: FailureOutcome;
+  failure: CallFailure;
   afterEffect: boolean;
 }
 
+/** An order as the upstream holds it: with the correlation value it was created with. */
+export interface FakeOrder extends UpstreamOrder {
+  correlation: string;
+}
+
 interface FakePayment extends UpstreamPayment {
-  orderId: string;
+  upstreamOrderId: string;
   reads: number;
   settles?: { as: 'completed' | 'failed'; onRead: number };
 }
@@ -49,27 +56,27 @@ export interface Charge {
 }
 
 /**
- * The upstream's orders and payments. An order's basket_id is the
- * correlation value it was created with; ids are assigned here (up-order-1,
+ * The upstream's orders and payments. An order keeps the correlation value
+ * it was created with; ids are assigned here (up-order-1,
  * up-pay-1, …). A payment must be for a known order and equal its total, as
  * the simulator requires (else the request is refused: 404, 422).
  */
 export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
   /** Every order the upstream holds; a test may change one's status to act as the upstream itself. */
-  readonly orders: UpstreamOrder[] = [];
+  readonly orders: FakeOrder[] = [];
   private readonly payments: FakePayment[] = [];
   private readonly faults: Record<UpstreamCall, Fault[]> = emptyCalls(() => []);
   private readonly counts: Record<UpstreamCall, number> = emptyCalls(() => 0);
-  private readonly lastOptions: Partial<Record<UpstreamCall, CallOptions>> = {};
+  private readonly lastOptions: Partial<Record<UpstreamCall, CallContext>> = {};
   private readonly paymentAnswers: PaymentAnswer[] = [];
   private readonly recordedTotals: number[] = [];
   private readonly recordedAmounts: number[] = [];
   private staleLookups = 0;
   private sequence = 0;
 
-  /** The next call of this kind fails with `outcome`, before its effect (default) or after it. */
-  failNext(call: UpstreamCall, outcome: FailureOutcome, options: { afterEffect?: boolean } = {}): this {
-    this.faults[call].push({ outcome, afterEffect: options.afterEffect ?? false });
+  /** The next call of this kind fails with `failure`, before its effect (default) or after it. */
+  failNext(call: UpstreamCall, failure: CallFailure, options: { afterEffect?: boolean } = {}): this {
+    this.faults[call].push({ failure, afterEffect: options.afterEffect ?? false });
     return this;
   }
 
@@ -79,15 +86,15 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
     return this;
   }
 
-  /** The next payment is recorded (and answered) for this amount (main units) instead of the one sent. */
-  recordNextPaymentAmount(amount: number): this {
-    this.recordedAmounts.push(amount);
+  /** The next payment is recorded (and answered) for this amount (minor units) instead of the one sent. */
+  recordNextPaymentAmount(amountMinor: number): this {
+    this.recordedAmounts.push(amountMinor);
     return this;
   }
 
-  /** The next created order records this total (main units) instead of the one sent. */
-  recordNextOrderTotal(total: number): this {
-    this.recordedTotals.push(total);
+  /** The next created order records this total (minor units) instead of the one sent. */
+  recordNextOrderTotal(totalMinor: number): this {
+    this.recordedTotals.push(totalMinor);
     return this;
   }
 
@@ -110,7 +117,7 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
   }
 
   /** The options of the last call of this kind. */
-  optionsOf(call: UpstreamCall): CallOptions | undefined {
+  optionsOf(call: UpstreamCall): CallContext | undefined {
     return this.lastOptions[call];
   }
 
@@ -118,48 +125,48 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
   get charges(): Charge[] {
     return this.payments
       .filter((p) => p.status === 'completed' || p.status === 'refunded')
-      .map((p) => ({ paymentId: p.id, upstreamOrderId: p.orderId, amountMinor: toMinorUnits(p.amount), refunded: p.status === 'refunded' }));
+      .map((p) => ({ paymentId: p.id, upstreamOrderId: p.upstreamOrderId, amountMinor: p.amountMinor, refunded: p.status === 'refunded' }));
   }
 
   /** Every payment the upstream recorded, whatever became of it. */
   get allPayments(): readonly UpstreamPayment[] {
-    return this.payments.map(({ id, amount, status }) => ({ id, amount, status }));
+    return this.payments.map(publicPayment);
   }
 
-  createOrder(order: { correlation: string; total: number }, options: CallOptions): Promise<CreateOrderResult> {
-    return this.call('createOrder', options, () => {
-      const created: UpstreamOrder = { id: this.nextId('up-order'), basket_id: order.correlation, amount_total: this.recordedTotals.shift() ?? order.total, status: 'pending' };
+  createOrder(order: { orderId: string; correlation: string; totalMinor: number }, call: CallContext): Promise<CreateOrderAnswer> {
+    return this.call('createOrder', call, (): CreateOrderAnswer => {
+      const created: FakeOrder = { id: this.nextId('up-order'), correlation: order.correlation, totalMinor: this.recordedTotals.shift() ?? order.totalMinor, status: 'pending' };
       this.orders.push(created);
-      return { kind: 'created', order: { ...created } };
+      return { kind: 'created', order: publicOrder(created) };
     });
   }
 
-  findOrdersByCorrelation(correlation: string, options: CallOptions): Promise<UpstreamOrder[]> {
-    return this.call('findOrdersByCorrelation', options, () => {
+  findOrdersByCorrelation(correlation: string, call: CallContext): Promise<UpstreamOrder[]> {
+    return this.call('findOrdersByCorrelation', call, () => {
       if (this.staleLookups > 0) {
         this.staleLookups -= 1;
         return [];
       }
-      return this.orders.filter((o) => o.basket_id === correlation).map((o) => ({ ...o }));
+      return this.orders.filter((o) => o.correlation === correlation).map(publicOrder);
     });
   }
 
-  setOrderStatus(upstreamOrderId: string, status: 'completed' | 'failed', options: CallOptions): Promise<UpstreamOrder | undefined> {
-    return this.call('setOrderStatus', options, () => {
+  setOrderStatus(upstreamOrderId: string, status: 'completed' | 'failed', call: CallContext): Promise<UpstreamOrder | undefined> {
+    return this.call('setOrderStatus', call, () => {
       const order = this.orders.find((o) => o.id === upstreamOrderId);
       if (!order) return undefined;
       order.status = status;
-      return { ...order };
+      return publicOrder(order);
     });
   }
 
-  createPayment(payment: { upstreamOrderId: string; amount: number }, options: CallOptions): Promise<CreatePaymentResult> {
-    return this.call('createPayment', options, (): CreatePaymentResult => {
+  createPayment(payment: { upstreamOrderId: string; amountMinor: number }, call: CallContext): Promise<PortPaymentAnswer> {
+    return this.call('createPayment', call, (): PortPaymentAnswer => {
       const order = this.orders.find((o) => o.id === payment.upstreamOrderId);
-      if (!order) return { kind: 'unclear', detail: 'status 404' };
-      if (payment.amount !== order.amount_total) return { kind: 'unclear', detail: 'status 422' };
+      if (!order) return refusedAs(404);
+      if (payment.amountMinor !== order.totalMinor) return refusedAs(422);
       const answer = this.paymentAnswers.shift() ?? 'completed';
-      const recorded: FakePayment = { id: this.nextId('up-pay'), orderId: order.id, amount: this.recordedAmounts.shift() ?? payment.amount, status: 'completed', reads: 0 };
+      const recorded: FakePayment = { id: this.nextId('up-pay'), upstreamOrderId: order.id, amountMinor: this.recordedAmounts.shift() ?? payment.amountMinor, status: 'completed', reads: 0 };
       if (answer === 'declined') recorded.status = 'failed';
       if (answer === 'pending') recorded.status = 'pending';
       if (typeof answer === 'object') {
@@ -171,8 +178,8 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
     });
   }
 
-  getPayment(paymentId: string, options: CallOptions): Promise<UpstreamPayment | undefined> {
-    return this.call('getPayment', options, () => {
+  getPayment(paymentId: string, call: CallContext): Promise<UpstreamPayment | undefined> {
+    return this.call('getPayment', call, () => {
       const payment = this.payments.find((p) => p.id === paymentId);
       if (!payment) return undefined;
       payment.reads += 1;
@@ -181,26 +188,32 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
     });
   }
 
-  refundPayment(paymentId: string, options: CallOptions): Promise<RefundResult> {
-    return this.call('refundPayment', options, (): RefundResult => {
+  refundPayment(paymentId: string, call: CallContext): Promise<RefundAnswer> {
+    return this.call('refundPayment', call, (): RefundAnswer => {
       const payment = this.payments.find((p) => p.id === paymentId);
       if (!payment) return { kind: 'not_found' };
-      if (payment.status !== 'completed') return { kind: 'unclear', status: 409 };
+      if (payment.status !== 'completed') return refusedAs(409);
       payment.status = 'refunded';
       return { kind: 'answered', payment: publicPayment(payment) };
     });
   }
 
-  /** One attempt: counted, then a scripted fault before the effect, the effect, or a scripted fault after it. */
-  private async call<T>(call: UpstreamCall, options: CallOptions, effect: () => T): Promise<T> {
+  /**
+   * One attempt: counted, then a scripted fault before the effect, the
+   * effect, or a scripted fault after it. A money call's fault is its answer
+   * (no_effect or ambiguous, by the failure's effect); any other call throws it.
+   */
+  private async call<T>(call: UpstreamCall, context: CallContext, effect: () => T): Promise<T> {
     this.counts[call] += 1;
-    this.lastOptions[call] = options;
+    this.lastOptions[call] = context;
     const fault = this.faults[call].shift();
-    const error = fault && new UpstreamCallError(fault.outcome, ...(ROUTES[call].split(' ') as [string, string]));
-    if (fault && !fault.afterEffect) throw error;
+    const failed = (): T => {
+      if (!MONEY_CALLS.has(call)) throw new CallFailedError(fault!.failure);
+      return { kind: fault!.failure.effect === 'none' ? 'no_effect' : 'ambiguous', failure: fault!.failure } as T;
+    };
+    if (fault && !fault.afterEffect) return failed();
     const result = effect();
-    if (error) throw error;
-    return result;
+    return fault ? failed() : result;
   }
 
   private nextId(prefix: string): string {
@@ -220,4 +233,9 @@ function emptyCalls<T>(value: () => T): Record<UpstreamCall, T> {
   };
 }
 
-const publicPayment = (payment: FakePayment): UpstreamPayment => ({ id: payment.id, amount: payment.amount, status: payment.status });
+const publicOrder = (order: FakeOrder): UpstreamOrder => ({ id: order.id, totalMinor: order.totalMinor, status: order.status });
+
+const publicPayment = (payment: FakePayment): UpstreamPayment => ({ id: payment.id, amountMinor: payment.amountMinor, status: payment.status, upstreamOrderId: payment.upstreamOrderId });
+
+/** A refusal the contract does not document as "no effect": ambiguous, as the adapter reports it. */
+const refusedAs = (status: number) => ({ kind: 'ambiguous' as const, failure: { effect: 'unknown' as const, reason: 'error' as const, detail: `status ${status}` } });

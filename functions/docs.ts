@@ -1,5 +1,5 @@
 import { renderDocsPage } from '../lib/http/docs-page';
-import { endpoint } from '../lib/http/endpoint';
+import { endpoint } from './app';
 import { openApiDocument } from '../lib/http/openapi';
 import { routes } from '../lib/http/routes';
 

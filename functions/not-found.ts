@@ -1,5 +1,5 @@
 import { AppError } from '../lib/errors';
-import { endpoint } from '../lib/http/endpoint';
+import { endpoint } from './app';
 
 export const handler = endpoint({ functionName: 'notFound', authenticated: false }, async () => {
   throw new AppError('ROUTE_NOT_FOUND', 'No such route');

@@ -1,4 +1,4 @@
-import { endpoint } from '../lib/http/endpoint';
+import { endpoint } from './app';
 import { openApiDocument } from '../lib/http/openapi';
 import { ok } from '../lib/http/reply';
 import { routes } from '../lib/http/routes';

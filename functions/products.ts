@@ -1,10 +1,10 @@
 import { productView } from '../lib/catalogue/product';
-import { endpoint, upstreamCallOptions } from '../lib/http/endpoint';
+import { endpoint } from './app';
+import { upstreamCallOptions } from '../lib/http/endpoint';
 import { ok } from '../lib/http/reply';
 import { routes } from '../lib/http/routes';
-import { services } from '../lib/services';
 
-export const handler = endpoint(routes.products, async (request) => {
-  const products = await services().catalogue.list(upstreamCallOptions(request));
+export const handler = endpoint(routes.products, async (request, app) => {
+  const products = await app.catalogue.list(upstreamCallOptions(request));
   return ok({ products: products.map(productView) });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { Deadline } from './deadline';
 import { AppError } from './errors';
+import type { Config } from './config';
 import type { Logger } from './logger';
 import type { PosApi } from './upstream/pos-api';
 
@@ -159,4 +160,23 @@ export function upstreamVerifier(api: PosApi, options: UpstreamVerifierOptions):
     if (!vouched) throw unauthenticated('The POS system does not accept this token');
     return caller;
   };
+}
+
+/** The verifier AUTH_MODE names, with operators from OPERATOR_USER_IDS in every mode. */
+export function tokenVerifierFor(c: Config, api: PosApi): TokenVerifier {
+  switch (c.AUTH_MODE) {
+    case 'jwt':
+      return withConfiguredOperators(hs256Verifier(c.AUTH_JWT_SECRET!), c.OPERATOR_USER_IDS);
+    case 'gateway':
+      return withConfiguredOperators(gatewayVerifier, c.OPERATOR_USER_IDS);
+    case 'upstream':
+      return upstreamVerifier(api, {
+        cacheMs: c.AUTH_UPSTREAM_CACHE_SECONDS * 1000,
+        refusalCacheMs: c.AUTH_UPSTREAM_REFUSAL_CACHE_SECONDS * 1000,
+        checkTimeoutMs: c.UPSTREAM_CALL_TIMEOUT_MS,
+        operatorUserIds: c.OPERATOR_USER_IDS,
+      });
+    default:
+      throw new Error('No token verifier configured');
+  }
 }

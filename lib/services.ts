@@ -1,5 +1,6 @@
 import { PostgresBasketRepository } from './baskets/postgres-repository';
 import type { BasketRepository } from './baskets/repository';
+import { tokenVerifierFor, type TokenVerifier } from './auth';
 import type { Clock } from './clock';
 import { BasketService } from './baskets/use-cases';
 import { Catalogue } from './catalogue/catalogue';
@@ -7,9 +8,11 @@ import { config, effectMayLandWithinMs, type Config } from './config';
 import { parseSealingKeys, TokenVault } from './credentials';
 import { db, type Sql } from './db/sql';
 import { upstreamMetrics } from './metrics';
+import { HealthCheck } from './health';
 import { IdempotencyStore } from './idempotency/store';
 import { Checkout } from './orders/checkout';
 import { PostgresOrderRepository } from './orders/postgres-repository';
+import { OrderQueries } from './orders/queries';
 import { Reconciler } from './orders/reconciler';
 import { Refunds } from './orders/refund';
 import { Resolutions } from './orders/resolutions';
@@ -46,6 +49,9 @@ export interface Services {
   api: PosApi;
   catalogue: Catalogue;
   baskets: BasketService;
+  orderQueries: OrderQueries;
+  health: HealthCheck;
+  /** The repositories themselves, for tests and tools; handlers go through the use-cases. */
   orders: OrderRepository;
   idempotency: IdempotencyStore;
   vault: TokenVault;
@@ -61,7 +67,8 @@ export interface Services {
 /**
  * Wires the use-cases to their adapters from one validated config and one
  * database pool: the only place that knows which implementation serves which
- * port. Handlers share one set per Lambda container (services()); tests build
+ * port. Handlers share one set per Lambda container (services(), handed to
+ * them by functions/app.ts); tests build
  * their own with other settings, and may wrap the ports.
  */
 export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides = {}): Services {
@@ -111,6 +118,8 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     api,
     catalogue,
     baskets: new BasketService(baskets, catalogue),
+    orderQueries: new OrderQueries(orders),
+    health: new HealthCheck(sql),
     orders,
     idempotency,
     vault,
@@ -138,4 +147,12 @@ let containerServices: Services | undefined;
 export function services(): Services {
   containerServices ??= createServices(config(), db());
   return containerServices;
+}
+
+let containerVerifier: TokenVerifier | undefined;
+
+/** The container's token verifier, as AUTH_MODE says (upstream mode asks the container's upstream client). */
+export function tokenVerifier(): TokenVerifier {
+  containerVerifier ??= tokenVerifierFor(config(), services().api);
+  return containerVerifier;
 }

@@ -1,10 +1,9 @@
 import { basketReply } from '../../lib/baskets/http';
-import { endpoint } from '../../lib/http/endpoint';
+import { endpoint } from '../app';
 import { routes } from '../../lib/http/routes';
-import { services } from '../../lib/services';
 
-export const handler = endpoint(routes.createBasket, async ({ caller }) => {
-  const basket = await services().baskets.create(caller);
+export const handler = endpoint(routes.createBasket, async ({ caller }, app) => {
+  const basket = await app.baskets.create(caller);
   const reply = basketReply(basket, 201);
   return { ...reply, headers: { ...reply.headers, location: `/baskets/${basket.id}` } };
 });

@@ -1,9 +1,8 @@
-import { endpoint } from '../../lib/http/endpoint';
+import { endpoint } from '../app';
 import { noContent } from '../../lib/http/reply';
 import { routes } from '../../lib/http/routes';
-import { services } from '../../lib/services';
 
-export const handler = endpoint(routes.discardBasket, async ({ caller, params, headers }) => {
-  await services().baskets.discard(caller, params.basketId, headers['if-match']);
+export const handler = endpoint(routes.discardBasket, async ({ caller, params, headers }, app) => {
+  await app.baskets.discard(caller, params.basketId, headers['if-match']);
   return noContent();
 });

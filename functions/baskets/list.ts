@@ -1,10 +1,9 @@
 import { basketView } from '../../lib/baskets/http';
-import { endpoint } from '../../lib/http/endpoint';
+import { endpoint } from '../app';
 import { ok } from '../../lib/http/reply';
 import { routes } from '../../lib/http/routes';
-import { services } from '../../lib/services';
 
-export const handler = endpoint(routes.listBaskets, async ({ caller, query }) => {
-  const page = await services().baskets.list(caller, { limit: query.limit, after: query.after });
+export const handler = endpoint(routes.listBaskets, async ({ caller, query }, app) => {
+  const page = await app.baskets.list(caller, { limit: query.limit, after: query.after });
   return ok({ baskets: page.baskets.map(basketView), nextCursor: page.nextCursor ?? null });
 });

@@ -1,8 +1,7 @@
 import { basketReply } from '../../lib/baskets/http';
-import { endpoint } from '../../lib/http/endpoint';
+import { endpoint } from '../app';
 import { routes } from '../../lib/http/routes';
-import { services } from '../../lib/services';
 
-export const handler = endpoint(routes.removeBasketItem, async ({ caller, params, headers }) =>
-  basketReply(await services().baskets.removeItem(caller, params.basketId, params.productId, headers['if-match'])),
+export const handler = endpoint(routes.removeBasketItem, async ({ caller, params, headers }, app) =>
+  basketReply(await app.baskets.removeItem(caller, params.basketId, params.productId, headers['if-match'])),
 );

@@ -4,10 +4,11 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { Context } from 'aws-lambda';
 import type { z, ZodType } from 'zod';
 import { secretsLoaded } from '../secrets';
-import { gatewayVerifier, hs256Verifier, upstreamVerifier, withConfiguredOperators, type Caller, type TokenVerifier } from '../auth';
-import { config, type Config } from '../config';
+import type { Caller, TokenVerifier } from '../auth';
+import type { CallContext } from '../call';
+import { config } from '../config';
 import { AppError } from '../errors';
-import { services } from '../services';
+import type { IdempotencyStore } from '../idempotency/store';
 import type { Deadline } from '../deadline';
 import type { Logger } from '../logger';
 import { afterTheReply } from '../metrics';
@@ -53,30 +54,6 @@ export interface AuthenticatedRequest<P, B, Q, H> extends EndpointRequest<P, B, 
   idempotencyKey: string;
 }
 
-let verifier: TokenVerifier | undefined;
-function tokenVerifier(): TokenVerifier {
-  verifier ??= verifierFor(config());
-  return verifier;
-}
-
-function verifierFor(c: Config): TokenVerifier {
-  switch (c.AUTH_MODE) {
-    case 'jwt':
-      return withConfiguredOperators(hs256Verifier(c.AUTH_JWT_SECRET!), c.OPERATOR_USER_IDS);
-    case 'gateway':
-      return withConfiguredOperators(gatewayVerifier, c.OPERATOR_USER_IDS);
-    case 'upstream':
-      return upstreamVerifier(services().api, {
-        cacheMs: c.AUTH_UPSTREAM_CACHE_SECONDS * 1000,
-        refusalCacheMs: c.AUTH_UPSTREAM_REFUSAL_CACHE_SECONDS * 1000,
-        checkTimeoutMs: c.UPSTREAM_CALL_TIMEOUT_MS,
-        operatorUserIds: c.OPERATOR_USER_IDS,
-      });
-    default:
-      throw new Error('No token verifier configured');
-  }
-}
-
 /** Milliseconds before the Lambda timeout at which Middy aborts the handler's signal. */
 const ABORT_BEFORE_TIMEOUT_MS = 500;
 
@@ -88,57 +65,72 @@ function ranOutOfTime(): never {
   throw new AppError('SERVICE_UNAVAILABLE', 'The request ran out of time; retry shortly (with the same Idempotency-Key, to learn what it did)', { retryAfterSeconds: 1 });
 }
 
+type Handler = middy.MiddyfiedHandler<ServiceEvent, LambdaResult, Error, Context>;
+
+/** A route's handler factory: the spec it validates, and its use-case call given the request and the services. */
+export interface Endpoint<S> {
+  <P extends ZodType | undefined = undefined, B extends ZodType | undefined = undefined, Q extends ZodType | undefined = undefined, H extends ZodType | undefined = undefined>(
+    spec: EndpointSpec<P, B, Q, H> & { authenticated?: true },
+    run: (request: AuthenticatedRequest<P, B, Q, H>, services: S) => Promise<Reply>,
+  ): Handler;
+  <P extends ZodType | undefined = undefined, B extends ZodType | undefined = undefined, Q extends ZodType | undefined = undefined, H extends ZodType | undefined = undefined>(
+    spec: EndpointSpec<P, B, Q, H> & { authenticated: false },
+    run: (request: EndpointRequest<P, B, Q, H>, services: S) => Promise<Reply>,
+  ): Handler;
+}
+
+/** What the middleware stack needs from the composition root; each is asked for on first use (the secrets load first). */
+export interface EndpointDependencies<S> {
+  services: () => S;
+  verifyToken: () => TokenVerifier;
+  idempotencyStore: (services: S) => IdempotencyStore;
+}
+
 /**
- * Wraps a route's use-case call in the one middleware stack every handler
- * shares: Lambda context for the logs and per-invocation metrics → request id
- * and logs → header normalisation → authentication → input validation →
- * handler → error mapping (rendered by http-error-handler).
+ * Handlers built on the one middleware stack every route shares: Lambda
+ * context for the logs and per-invocation metrics → request id and logs →
+ * header normalisation → authentication → input validation → handler →
+ * error mapping (rendered by http-error-handler). The composition root
+ * (functions/app.ts) passes what the stack and the handlers use.
  */
-export function endpoint<P extends ZodType | undefined = undefined, B extends ZodType | undefined = undefined, Q extends ZodType | undefined = undefined, H extends ZodType | undefined = undefined>(
-  spec: EndpointSpec<P, B, Q, H> & { authenticated?: true },
-  run: (request: AuthenticatedRequest<P, B, Q, H>) => Promise<Reply>,
-): middy.MiddyfiedHandler<ServiceEvent, LambdaResult, Error, Context>;
-export function endpoint<P extends ZodType | undefined = undefined, B extends ZodType | undefined = undefined, Q extends ZodType | undefined = undefined, H extends ZodType | undefined = undefined>(
-  spec: EndpointSpec<P, B, Q, H> & { authenticated: false },
-  run: (request: EndpointRequest<P, B, Q, H>) => Promise<Reply>,
-): middy.MiddyfiedHandler<ServiceEvent, LambdaResult, Error, Context>;
-export function endpoint(
-  spec: EndpointSpec<ZodType | undefined, ZodType | undefined, ZodType | undefined, ZodType | undefined>,
-  run: (request: AuthenticatedRequest<ZodType, ZodType, ZodType, ZodType>) => Promise<Reply>,
-): middy.MiddyfiedHandler<ServiceEvent, LambdaResult, Error, Context> {
-  const handler = middy<ServiceEvent, LambdaResult, Error, Context>({ timeoutEarlyInMillis: ABORT_BEFORE_TIMEOUT_MS, timeoutEarlyResponse: ranOutOfTime })
-    .use(httpErrorHandler({ logger: false, fallbackMessage: INTERNAL_ERROR_BODY }))
-    .use(observability<ServiceEvent, LambdaResult>((request) => ({ requestId: request.event.state?.requestId })))
-    .use({ before: () => secretsLoaded() })
-    .use(requestContext(() => config().REQUEST_DEADLINE_MS))
-    .use(httpHeaderNormalizer())
-    .use(mapErrors());
-  // The verifier is built on first use: the configuration it reads needs the secrets loaded first.
-  if (spec.authenticated !== false) handler.use(authenticate((token, context) => tokenVerifier()(token, context)));
-  handler.use(validateInput({ params: spec.params, body: spec.body, query: spec.query, headers: spec.headers }));
-  if (spec.idempotent) handler.use(idempotency(() => services().idempotency, spec.method && spec.path ? routeKey({ method: spec.method, path: spec.path }) : spec.functionName));
-  return handler.handler(async (event, _context, { signal }) => {
-    const { state } = event;
-    if (state.replay) return { ...state.replay, headers: { 'x-request-id': state.requestId, ...state.replay.headers } };
-    const input = state.input!;
-    const reply = await run({
-      params: input.params,
-      body: input.body,
-      query: input.query,
-      headers: input.headers,
-      requestId: state.requestId,
-      log: state.log,
-      caller: state.caller!,
-      idempotencyKey: state.idempotency?.key ?? '',
-      deadline: state.deadline,
-      signal,
+export function endpointsWith<S>(dependencies: EndpointDependencies<S>): Endpoint<S> {
+  return ((spec: EndpointSpec<ZodType | undefined, ZodType | undefined, ZodType | undefined, ZodType | undefined>, run: (request: AuthenticatedRequest<ZodType, ZodType, ZodType, ZodType>, services: S) => Promise<Reply>): Handler => {
+    const handler = middy<ServiceEvent, LambdaResult, Error, Context>({ timeoutEarlyInMillis: ABORT_BEFORE_TIMEOUT_MS, timeoutEarlyResponse: ranOutOfTime })
+      .use(httpErrorHandler({ logger: false, fallbackMessage: INTERNAL_ERROR_BODY }))
+      .use(observability<ServiceEvent, LambdaResult>((request) => ({ requestId: request.event.state?.requestId })))
+      .use({ before: () => secretsLoaded() })
+      .use(requestContext(() => config().REQUEST_DEADLINE_MS))
+      .use(httpHeaderNormalizer())
+      .use(mapErrors());
+    if (spec.authenticated !== false) handler.use(authenticate((token, context) => dependencies.verifyToken()(token, context)));
+    handler.use(validateInput({ params: spec.params, body: spec.body, query: spec.query, headers: spec.headers }));
+    if (spec.idempotent) {
+      handler.use(idempotency(() => dependencies.idempotencyStore(dependencies.services()), spec.method && spec.path ? routeKey({ method: spec.method, path: spec.path }) : spec.functionName));
+    }
+    return handler.handler(async (event, _context, { signal }) => {
+      const { state } = event;
+      if (state.replay) return { ...state.replay, headers: { 'x-request-id': state.requestId, ...state.replay.headers } };
+      const input = state.input!;
+      const request = {
+        params: input.params,
+        body: input.body,
+        query: input.query,
+        headers: input.headers,
+        requestId: state.requestId,
+        log: state.log,
+        caller: state.caller!,
+        idempotencyKey: state.idempotency?.key ?? '',
+        deadline: state.deadline,
+        signal,
+      };
+      const reply = await run(request, dependencies.services());
+      return toLambdaResult({ ...reply, headers: { 'x-request-id': state.requestId, ...reply.headers } });
     });
-    return toLambdaResult({ ...reply, headers: { 'x-request-id': state.requestId, ...reply.headers } });
-  });
+  }) as Endpoint<S>;
 }
 
 /** What every upstream call made on behalf of this request needs. */
-export function upstreamCallOptions(request: Pick<AuthenticatedRequest<undefined, undefined, undefined, undefined>, 'caller' | 'deadline' | 'log' | 'signal'>) {
+export function upstreamCallOptions(request: Pick<AuthenticatedRequest<undefined, undefined, undefined, undefined>, 'caller' | 'deadline' | 'log' | 'signal'>): CallContext {
   return { token: request.caller.token, deadline: request.deadline, log: request.log, signal: request.signal };
 }
 

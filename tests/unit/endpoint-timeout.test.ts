@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { endpoint } from '../../lib/http/endpoint';
+import { publicEndpoint as endpoint } from '../support/public-endpoint';
 import type { ServiceEvent } from '../../lib/http/middleware';
 
 /**

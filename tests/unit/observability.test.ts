@@ -2,7 +2,7 @@ import '../support/metrics-on';
 import '../support/on-demand';
 import type { Context } from 'aws-lambda';
 import { AppError } from '../../lib/errors';
-import { endpoint } from '../../lib/http/endpoint';
+import { publicEndpoint as endpoint } from '../support/public-endpoint';
 import type { ServiceEvent } from '../../lib/http/middleware';
 import { captureStart, jsonLines } from '../support/output';
 

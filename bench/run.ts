@@ -10,7 +10,8 @@
  *
  * plus basket write/read latency, and each function's zipped bundle size and module-load (cold start)
  * time. Checks the goals of issue 9 and prints them; writes bench/results/latest.{json,svg} and the
- * README's Benchmark block (a run of part of the matrix writes partial.{json,svg} and leaves the README).
+ * block of docs/benchmark.md between its markers (a run of part of the matrix writes partial.{json,svg,md}
+ * and leaves that page).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -70,7 +71,7 @@ const flags = readFlags('bench', {
   'retry-after-cap-ms': { help: 'terminal: longest wait honoured from Retry-After', default: 5000, min: 0 },
   snapshot: { help: 'run the handlers (and build the bundles) from a clean export of HEAD instead of this working tree', default: 0, env: 'BENCH_SNAPSHOT', boolean: true },
   burst: burstFlag('BENCH_BURST'),
-  readme: { help: "auto: a run of the whole matrix rewrites the README's Benchmark block; never: leave it", choices: ['auto', 'never'], default: 'auto', env: 'BENCH_README' },
+  readme: { help: 'auto: a run of the whole matrix rewrites the results block of docs/benchmark.md; never: leave it', choices: ['auto', 'never'], default: 'auto', env: 'BENCH_README' },
 });
 
 const flows = FLOWS.filter((flow) => flags.flows.includes(flow));
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
   console.log(`  upstream: seed ${flags.seed}; latency lognormal median ${latency.medianMs} ms, p99 ${latency.p99Ms} ms; faulted profiles ${+(flags['fault-rate'] * 100).toFixed(2)} % of calls (mixed: 40/25/15/20 over 503, 500_after, hang_after, reset; hang ${hangMs} ms); declines ${+(flags['decline-rate'] * 100).toFixed(2)} %`);
   console.log(`  handler env: ${describeEnv(env)}`);
   console.log(`  terminal: same-key retries of 503/504/202/409 up to ${policy.maxRetries} (Retry-After honoured up to ${policy.retryAfterCapMs} ms); prepared: ${flags['prepare-pause-ms']} ms pause between prepare and pay (not timed)`);
-  if (!fullMatrix) console.log(`  part of the matrix only: results go to bench/results/${outputName}.{json,svg}; the README is left as it is`);
+  if (!fullMatrix) console.log(`  part of the matrix only: results go to bench/results/${outputName}.{json,svg}; docs/benchmark.md is left as it is`);
 
   // The bundle build starts beside the stack (on a loaded machine two busy processes get twice the share of one),
   // but only for its first 35 s: beyond that serverless-offline could miss its 90 s start-up limit, so the
@@ -354,7 +355,7 @@ function report(
     '',
     markdownTable(results, (column) => column >= 3),
     '',
-    `![Checkout latency by flow against the floor, per fault profile and number of terminals](bench/results/${outputName}.svg)`,
+    `![Checkout latency by flow against the floor, per fault profile and number of terminals](../bench/results/${outputName}.svg)`, // relative to docs/
     '',
     '**Baskets** (through the API, no upstream faults)',
     '',
@@ -366,8 +367,8 @@ function report(
   ].join('\n');
   writeFileSync(path.join(RESULTS_DIR, `${outputName}.md`), `${readmeBlock}\n`);
   if (fullMatrix && flags.readme === 'auto') {
-    const updated = updateReadme(path.resolve(__dirname, '..', 'README.md'), readmeBlock);
-    console.log(updated ? '\nREADME.md: Benchmark block rewritten' : '\nREADME.md: no bench markers found, left as it is');
+    const updated = updateReadme(path.resolve(__dirname, '..', 'docs', 'benchmark.md'), readmeBlock);
+    console.log(updated ? '\ndocs/benchmark.md: results block rewritten' : '\ndocs/benchmark.md: no bench markers found, left as it is');
   }
 
   const troubleNote = describeTrouble(trouble);

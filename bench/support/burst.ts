@@ -165,7 +165,7 @@ export async function runBurstCells(bench: BenchStack, sizes: number[], seed: nu
 
 export const burstMoneyProblems = (cells: BurstResult[]) => cells.reduce((sum, cell) => sum + Object.values(cell.money).reduce((n, ids) => n + ids.length, 0), 0);
 
-/** The burst table (README and console). */
+/** The burst table (docs/benchmark.md and console). */
 export function burstRows(cells: BurstResult[]): { header: string[]; rows: Row[] } {
   return {
     header: ['terminals at once', 'paid', 'final answers', 'not our answer', 'shed without Retry-After', 'final answer p50 / p95 / max', '8 right after: paid', 'their p50 / max', 'money problems'],

@@ -1,4 +1,4 @@
-/** The bench's tables: for the console (aligned text) and for the README (markdown), from the same rows. */
+/** The bench's tables: for the console (aligned text) and for docs/benchmark.md (markdown), from the same rows. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { formatMs } from './chart';
 import { FAULT_PROFILE_LABELS, type CellResult, type FaultProfileName } from './flows';
@@ -86,7 +86,7 @@ export function markdownTable(t: { header: string[]; rows: Row[] }, alignRight: 
 export const README_START = '<!-- bench:latest:start (written by npm run bench; edit outside these markers) -->';
 export const README_END = '<!-- bench:latest:end -->';
 
-/** Replaces what stands between the markers in the README; false when the markers are missing. */
+/** Replaces what stands between the markers in the page (docs/benchmark.md); false when the markers are missing. */
 export function updateReadme(readmePath: string, block: string): boolean {
   const text = readFileSync(readmePath, 'utf8');
   const start = text.indexOf(README_START);

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { BasketLine } from '../../lib/baskets/basket';
 import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository';
 import type { DataApiOptions } from '../../lib/db/data-api';
@@ -13,8 +15,8 @@ import { adminDb, drivers } from '../support/drivers';
 /**
  * What each repository method costs on the RDS Data API, in calls (each an
  * HTTPS round trip): B = BeginTransaction, S = ExecuteStatement,
- * C = CommitTransaction, R = RollbackTransaction. The README's "Database
- * drivers" table is this one.
+ * C = CommitTransaction, R = RollbackTransaction. The table of docs/configuration.md,
+ * "What a request costs", says the same, row by row: checked below.
  */
 const dataApi = drivers.find((driver) => driver.name === 'Data API')!;
 const LETTER: Record<Parameters<NonNullable<DataApiOptions['onCall']>>[0], string> = {
@@ -26,6 +28,19 @@ const LETTER: Record<Parameters<NonNullable<DataApiOptions['onCall']>>[0], strin
 const line = (quantity: number): BasketLine => ({ productId: 'pizza', productName: 'Pizza', quantity, netUnitMinor: 1200, vatBasisPoints: 2000 });
 const RUN = `round-trips-${randomUUID().slice(0, 8)}`;
 const owner = () => `${RUN}-${randomUUID()}`;
+
+/** The "What a request costs" table of docs/configuration.md: each row's method (backticks dropped) and its number of calls. */
+function documentedCalls(): Record<string, number> {
+  const page = readFileSync(path.join(__dirname, '../../docs/configuration.md'), 'utf8').split('\n');
+  const header = page.findIndex((text) => text.startsWith('| method | Data API calls |'));
+  if (header < 0) throw new Error('docs/configuration.md has no table headed "| method | Data API calls |"');
+  const rows: string[] = [];
+  for (const text of page.slice(header + 2)) {
+    if (!text.startsWith('|')) break;
+    rows.push(text);
+  }
+  return Object.fromEntries(rows.map((row) => row.split('|').slice(1, 3).map((cell) => cell.trim().replace(/`/g, ''))).map(([method, calls]) => [method, Number(calls)]));
+}
 
 describe('Data API round trips per repository method', () => {
   let calls: string[] = [];
@@ -164,6 +179,8 @@ describe('Data API round trips per repository method', () => {
       'idempotency purgeExpired': 'S',
       'migrate (up to date)': 'B S S S C',
     });
+    // The documentation's table: the same methods, each with as many calls as measured.
+    expect(documentedCalls()).toEqual(Object.fromEntries(Object.entries(table).map(([method, calls]) => [method, calls.split(' ').length])));
   });
 
   it('a cold container learns each statement’s parameter types once: 3 more calls inside a transaction, 5 outside', async () => {

@@ -12,7 +12,7 @@ type ScheduledEvent = { id?: string } | null | undefined;
 
 /**
  * Scheduled (every minute): drives unsettled orders to rest (lib/orders/reconciler.ts), then
- * publishes the run's counts, its heartbeat and the gauges the alarms watch (README: Metrics).
+ * publishes the run's counts, its heartbeat and the gauges the alarms watch (docs/operations.md: Metrics).
  */
 export const handler = middy<ScheduledEvent, ReconcileReport, Error, Context>()
   .use(observability<ScheduledEvent, ReconcileReport>((request) => ({ runId: runIdOf(request.event, request.context) })))

@@ -11,7 +11,7 @@ export interface Caller {
   userId: string;
   /** The raw token, forwarded upstream as `x-auth-user`. Never logged. */
   token: string;
-  /** From the token's `roles` claim; `operator` may resolve orders that need a person (README, Operations). */
+  /** From the token's `roles` claim; `operator` may resolve orders that need a person (docs/api.md, Operators). */
   roles: readonly string[];
 }
 

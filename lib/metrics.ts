@@ -7,7 +7,7 @@ import { rootLogger, SERVICE_NAME } from './logger';
  * written by Powertools Metrics as JSON lines on stdout: CloudWatch Logs turns
  * them into metrics when deployed; locally (serverless-offline) they are just
  * lines in the handler output. Every metric carries the dimensions `service`
- * and `stage`; the README's Metrics section lists them all.
+ * and `stage`; docs/operations.md (Metrics) lists them all.
  */
 export const METRICS_NAMESPACE = 'PosBasketService';
 
@@ -164,7 +164,7 @@ export type CheckoutOutcome = 'paid' | 'pending' | 'declined' | 'unknown' | 'ret
 /** The routes whose answers are checkouts. */
 export const CHECKOUT_ROUTES: ReadonlySet<string> = new Set(['POST /baskets/{basketId}/orders', 'POST /orders/{orderId}/payments']);
 
-/** What a checkout answer says about the checkout (README: Ordering). */
+/** What a checkout answer says about the checkout (docs/api.md: Checkout, and the Checkouts metric in docs/operations.md). */
 export function checkoutOutcome(status: number, code?: string, replayed = false): CheckoutOutcome {
   if (replayed) return 'replayed';
   if (status === 201 || status === 200) return 'paid';

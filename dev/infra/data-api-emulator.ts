@@ -4,8 +4,8 @@ import { freePort } from './ports';
 /**
  * A local RDS Data API (the `data-api-local` emulator) over a Postgres
  * database, so the Data API adapter runs against real SQL in tests. It
- * differs from AWS in ways the adapter does not rely on (README, "Database
- * drivers"); three differences that change answers we check are corrected
+ * differs from AWS in ways the adapter does not rely on (docs/configuration.md,
+ * "Database drivers", "In tests"); three differences that change answers we check are corrected
  * here: it reports changed rows only for UPDATE, where AWS also counts
  * INSERT and DELETE; it cuts timestamps to whole seconds, where AWS keeps
  * their fraction; and it runs a statement only up to its first semicolon

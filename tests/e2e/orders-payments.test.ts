@@ -171,7 +171,7 @@ describe('paying an order again', () => {
   });
 
   // Bug: Checkout.settledOutcome (lib/orders/checkout.ts) throws PAYMENT_STATUS_UNKNOWN (502) for an
-  // unknown order even when payingAgain is set; the contract (README "Orders") is 409 ORDER_STATE_CONFLICT.
+  // unknown order even when payingAgain is set; the contract (docs/api.md, "Orders") is 409 ORDER_STATE_CONFLICT.
   it('refuses with 409 ORDER_STATE_CONFLICT to pay an order whose payment outcome is unknown', async () => {
     const cashier = await newCashier('pay');
     const { orderId } = await unknownOrder(cashier);
@@ -496,7 +496,7 @@ describe('requests refused before the upstream', () => {
   });
 
   // Bug: Checkout.placeOrder (lib/orders/checkout.ts) answers BASKET_LOCKED "already in progress" for any
-  // live order of the basket, including a completed or refunded one; the README says an ordered basket is BASKET_CLOSED.
+  // live order of the basket, including a completed or refunded one; docs/api.md ("Baskets") says an ordered basket is BASKET_CLOSED.
   it('answers 409 BASKET_CLOSED to a new checkout of a basket whose order completed', async () => {
     const cashier = await newCashier('pay');
     const { basketId } = await completedOrder(cashier);

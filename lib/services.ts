@@ -102,7 +102,7 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     paymentTimeoutMs: c.PAYMENT_TIMEOUT_MS,
     paymentMinWindowMs: c.PAYMENT_MIN_WINDOW_MS,
   });
-  const refunds = new Refunds(orders, payments, settlement, vault, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, lateEffectMs: effectMayLandWithinMs(c), clock });
+  const refunds = new Refunds({ orders, payments, settlement, vault }, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, lateEffectMs: effectMayLandWithinMs(c), clock });
   const reconciler = new Reconciler(orders, upstreamOrders, settlement, refunds, idempotency, vault, {
     batchSize: c.RECONCILER_BATCH_SIZE,
     abandonedAfterMs,

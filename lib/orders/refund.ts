@@ -29,25 +29,30 @@ export interface RefundOptions {
  * Repeating the request, or the reconciler, resumes a refund left in
  * refunding; a refunded order is simply returned, so the call is idempotent.
  */
-export class Refunds {
-  private readonly clock: Clock;
+/** What refunds work through: our records, the upstream's payments, settlement (to complete a paid order first), and the sealing of owner tokens. */
+export interface RefundPorts {
+  orders: OrderRepository;
+  payments: PaymentGateway;
+  settlement: Settlement;
+  vault: TokenVault;
+}
 
+export class Refunds {
   constructor(
-    private readonly orders: OrderRepository,
-    private readonly payments: PaymentGateway,
-    private readonly settlement: Settlement,
-    private readonly vault: TokenVault,
+    private readonly ports: RefundPorts,
     private readonly options: RefundOptions,
-  ) {
-    this.clock = options.clock ?? systemClock;
+  ) {}
+
+  private get clock(): Clock {
+    return this.options.clock ?? systemClock;
   }
 
   async refund(caller: Caller, orderId: string, call: CallContext): Promise<Order> {
-    let order = await this.orders.find(caller.userId, orderId);
+    let order = await this.ports.orders.find(caller.userId, orderId);
     if (!order) throw orderNotFound();
-    if (order.state === 'paid') order = await this.settlement.claimAndComplete(order, call);
+    if (order.state === 'paid') order = await this.ports.settlement.claimAndComplete(order, call);
     if (order.state === 'completed') {
-      order = (await this.orders.transition(order.id, ['completed'], 'refunding', { ownerTokenSealed: this.vault.seal(caller.token, order.id) })) ?? (await this.reload(order));
+      order = (await this.ports.orders.transition(order.id, ['completed'], 'refunding', { ownerTokenSealed: this.ports.vault.seal(caller.token, order.id) })) ?? (await this.reload(order));
     }
     if (order.state === 'refunding') return this.finishRefund(order, call);
     if (order.state === 'refunded') return order;
@@ -56,7 +61,7 @@ export class Refunds {
 
   /** Sends the refund of an order in refunding, or settles the one already sent, and records it. */
   async finishRefund(order: Order, call: CallContext): Promise<Order> {
-    const open = await this.orders.openRefund(order.id);
+    const open = await this.ports.orders.openRefund(order.id);
     if (open) {
       const inFlight = open.outcome === 'sending' && this.clock.now() - open.sentAt.getTime() < this.options.abandonedAfterMs;
       if (inFlight) throw requestInProgress(order, 'A refund');
@@ -64,12 +69,12 @@ export class Refunds {
     }
     const paymentId = order.paymentId;
     if (!paymentId) throw new Error(`Order ${order.id} is refunding without a payment id`);
-    const attempt = await this.orders.startRefund(order.id, randomUUID(), paymentId);
+    const attempt = await this.ports.orders.startRefund(order.id, randomUUID(), paymentId);
     if (!attempt) throw requestInProgress(order, 'A refund');
-    const answer = await this.payments.refundPayment(paymentId, call);
+    const answer = await this.ports.payments.refundPayment(paymentId, call);
     switch (answer.kind) {
       case 'no_effect':
-        await this.orders.finishRefund(attempt, 'not_applied', `REFUND_NOT_SENT: ${answer.failure.detail}`);
+        await this.ports.orders.finishRefund(attempt, 'not_applied', `REFUND_NOT_SENT: ${answer.failure.detail}`);
         throw retryLater(order, 'The POS system is unavailable; nothing was refunded. Try again shortly', this.options.retryAfterSeconds, answer.failure);
       case 'answered':
         if (answer.payment?.status === 'refunded' && answer.payment.id === paymentId) return this.record(attempt, order);
@@ -93,7 +98,7 @@ export class Refunds {
   private async settleByReading(order: Order, attempt: RefundAttempt, call: CallContext): Promise<Order> {
     let payment;
     try {
-      payment = await this.payments.getPayment(attempt.paymentId, call);
+      payment = await this.ports.payments.getPayment(attempt.paymentId, call);
     } catch (error) {
       throw retryLaterAfter(order, 'The outcome of the refund could not be confirmed yet; it will be checked. Try again shortly', this.options.retryAfterSeconds, error);
     }
@@ -103,22 +108,22 @@ export class Refunds {
       if (this.clock.now() < landBy) {
         throw retryLater(order, 'The refund is being confirmed with the POS system; nothing more will be sent meanwhile. Try again shortly', Math.max(this.options.retryAfterSeconds, Math.ceil((landBy - this.clock.now()) / 1000)));
       }
-      await this.orders.finishRefund(attempt, 'not_applied', 'REFUND_NOT_APPLIED: the payment is still completed');
+      await this.ports.orders.finishRefund(attempt, 'not_applied', 'REFUND_NOT_APPLIED: the payment is still completed');
       throw retryLater(order, 'The refund did not go through; nothing was refunded. Try again shortly', this.options.retryAfterSeconds);
     }
     throw stateConflict(order, `The POS system shows payment ${attempt.paymentId} as ${payment?.status ?? 'missing'}; the refund needs a person to check it`);
   }
 
   private async markUnknown(attempt: RefundAttempt): Promise<RefundAttempt> {
-    await this.orders.finishRefund(attempt, 'unknown');
+    await this.ports.orders.finishRefund(attempt, 'unknown');
     return { ...attempt, outcome: 'unknown' };
   }
 
   private async record(attempt: RefundAttempt, order: Order): Promise<Order> {
-    return (await this.orders.finishRefund(attempt, 'refunded')) ?? (await this.reload(order));
+    return (await this.ports.orders.finishRefund(attempt, 'refunded')) ?? (await this.reload(order));
   }
 
   private async reload(order: Order): Promise<Order> {
-    return (await this.orders.findById(order.id)) ?? order;
+    return (await this.ports.orders.findById(order.id)) ?? order;
   }
 }

@@ -34,19 +34,17 @@ export interface SettlementOptions {
  * step that ends an order upstream is claimed in the database first.
  */
 export class Settlement {
-  private readonly orders: OrderRepository;
-  private readonly upstreamOrders: UpstreamOrderGateway;
-  private readonly payments: PaymentGateway;
-  private readonly clock: Clock;
-
   constructor(
-    ports: SettlementPorts,
+    private readonly ports: SettlementPorts,
     private readonly options: SettlementOptions,
-  ) {
-    this.orders = ports.orders;
-    this.upstreamOrders = ports.upstreamOrders;
-    this.payments = ports.payments;
-    this.clock = ports.clock ?? systemClock;
+  ) {}
+
+  private get orders(): OrderRepository {
+    return this.ports.orders;
+  }
+
+  private get clock(): Clock {
+    return this.ports.clock ?? systemClock;
   }
 
   /**
@@ -76,7 +74,7 @@ export class Settlement {
   async complete(order: Order, call: CallContext): Promise<Order> {
     let upstream;
     try {
-      upstream = await this.upstreamOrders.setOrderStatus(upstreamIdOf(order), 'completed', call);
+      upstream = await this.ports.upstreamOrders.setOrderStatus(upstreamIdOf(order), 'completed', call);
     } catch (error) {
       throw completionFailed(order, error, this.options.retryAfterSeconds);
     }
@@ -110,8 +108,8 @@ export class Settlement {
    * the order stays failing for the reconciler.
    */
   async finishFailing(order: Order, call: CallContext, upstreamOrderIds?: string[]): Promise<Order> {
-    const ids = upstreamOrderIds ?? (await this.upstreamOrders.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed').map((o) => o.id);
-    for (const id of ids) await this.upstreamOrders.setOrderStatus(id, 'failed', call);
+    const ids = upstreamOrderIds ?? (await this.ports.upstreamOrders.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed').map((o) => o.id);
+    for (const id of ids) await this.ports.upstreamOrders.setOrderStatus(id, 'failed', call);
     return (await this.orders.failAndReopenBasket(order.id, ['failing'], order.lastError ?? 'FAILED')) ?? (await this.current(order));
   }
 
@@ -128,7 +126,7 @@ export class Settlement {
       call.log.error('payment abandoned mid-flight; outcome unknown', { orderId: order.id });
       return this.markAbandonedPaymentUnknown(attempt);
     }
-    const payment = await this.payments.getPayment(attempt.upstreamPaymentId, call);
+    const payment = await this.ports.payments.getPayment(attempt.upstreamPaymentId, call);
     return payment ? this.recordPayment(attempt, payment, order) : order;
   }
 

@@ -4,7 +4,7 @@ import { toMainUnits, toMinorUnits } from '../domain/money';
 import { AppError } from '../errors';
 import type { Ambiguous, CreateOrderAnswer, NoEffect, PaymentAnswer, PaymentGateway, RefundAnswer, UpstreamOrder, UpstreamOrderGateway, UpstreamPayment } from '../orders/ports';
 import type { CallOptions, UpstreamResponse, UpstreamTransport } from './client';
-import { UpstreamCallError } from './outcome';
+import { UpstreamCallError, type CallKind } from './outcome';
 
 /** Ids are opaque: the contract types some as numbers, the hosted API answers strings. */
 const upstreamId = z.union([z.string().min(1), z.number()]).transform(String);
@@ -86,6 +86,15 @@ export class PosApi implements UpstreamOrderGateway, PaymentGateway {
     }
   }
 
+  /** A call that changes money or creates a record: a failure is its answer (proved no effect, or ambiguous), never thrown. */
+  private async sendChange(method: string, path: string, body: unknown, call: CallContext, kind: CallKind): Promise<UpstreamResponse | NoEffect | Ambiguous> {
+    try {
+      return await this.client.call(method, path, body, { ...call, kind });
+    } catch (error) {
+      return unanswered(error);
+    }
+  }
+
   async listProducts(options: CallOptions): Promise<UpstreamProduct[]> {
     const response = await this.send('GET', '/products/', undefined, options);
     if (!isSuccess(response.status)) throw unexpectedStatus(response, 'list products');
@@ -121,12 +130,8 @@ export class PosApi implements UpstreamOrderGateway, PaymentGateway {
    */
   async createOrder(order: { orderId: string; correlation: string; totalMinor: number }, call: CallContext): Promise<CreateOrderAnswer> {
     const body = { order_id: order.orderId, basket_id: order.correlation, total: toMainUnits(order.totalMinor) };
-    let response;
-    try {
-      response = await this.client.call('POST', '/orders/', body, { ...call, kind: 'create-order' });
-    } catch (error) {
-      return unanswered(error);
-    }
+    const response = await this.sendChange('POST', '/orders/', body, call, 'create-order');
+    if (!('status' in response)) return response;
     if (response.status === 409) return { kind: 'already_exists' };
     if (!isSuccess(response.status)) return { kind: 'refused', status: response.status };
     const parsed = wireOrderSchema.safeParse(response.body);
@@ -156,12 +161,8 @@ export class PosApi implements UpstreamOrderGateway, PaymentGateway {
    */
   async createPayment(payment: { upstreamOrderId: string; amountMinor: number }, call: CallContext): Promise<PaymentAnswer> {
     const body = { order_id: payment.upstreamOrderId, amount: toMainUnits(payment.amountMinor) };
-    let response;
-    try {
-      response = await this.client.call('POST', '/payments/', body, { ...call, kind: 'create-payment' });
-    } catch (error) {
-      return unanswered(error);
-    }
+    const response = await this.sendChange('POST', '/payments/', body, call, 'create-payment');
+    if (!('status' in response)) return response;
     if (response.status === 402) return { kind: 'declined' };
     if (!isSuccess(response.status)) return unclear(`status ${response.status}`);
     const parsed = wirePaymentSchema.safeParse(response.body);
@@ -179,12 +180,8 @@ export class PosApi implements UpstreamOrderGateway, PaymentGateway {
 
   /** DELETE /payments/{id}, sent once: never repeated after an ambiguous failure (see retry-policy). */
   async refundPayment(paymentId: string, call: CallContext): Promise<RefundAnswer> {
-    let response;
-    try {
-      response = await this.client.call('DELETE', `/payments/${encodeURIComponent(paymentId)}`, undefined, { ...call, kind: 'refund' });
-    } catch (error) {
-      return unanswered(error);
-    }
+    const response = await this.sendChange('DELETE', `/payments/${encodeURIComponent(paymentId)}`, undefined, call, 'refund');
+    if (!('status' in response)) return response;
     if (response.status === 404) return { kind: 'not_found' };
     if (!isSuccess(response.status)) return unclear(`status ${response.status}`);
     const parsed = wirePaymentSchema.safeParse(response.body);

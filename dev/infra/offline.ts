@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from './database';
 import { freePort, preferredOrFreePort } from './ports';
@@ -33,6 +35,8 @@ export interface OfflineHandle {
 export interface OfflineOptions {
   env: Record<string, string>;
   preferredPort?: number;
+  /** Where serverless-offline runs and writes its build (.esbuild/); the project itself when unset (see linkedServiceDir). */
+  serviceDir?: string;
   /** Receives serverless-offline's output (the handlers' JSON logs among it). */
   onOutput?: (chunk: string) => void;
   readyTimeoutMs?: number;
@@ -47,7 +51,7 @@ export async function startOffline(options: OfflineOptions): Promise<OfflineHand
   const lambdaPort = await freePort();
   const cli = path.join(PROJECT_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
   const child = spawn(process.execPath, [cli, 'offline', 'start', '--stage', LOCAL_STAGE, '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--host', '127.0.0.1'], {
-    cwd: PROJECT_ROOT,
+    cwd: options.serviceDir ?? PROJECT_ROOT,
     // AWS_LAMBDA_INITIALIZATION_TYPE: what Lambda sets for on-demand containers (serverless-offline hands every AWS_*
     // variable to the handlers); Powertools reports cold starts (log key cold_start, metric ColdStart) only with it.
     env: { ...process.env, ...options.env, AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', SLS_DEPRECATION_DISABLE: '*' },
@@ -71,6 +75,29 @@ export async function startOffline(options: OfflineOptions): Promise<OfflineHand
     throw new Error(`serverless offline did not start: ${(error as Error).message}\n${output}`);
   }
   return { baseUrl, lambdaUrl: `http://127.0.0.1:${lambdaPort}`, stop };
+}
+
+/** Top-level entries of the project a linked service folder does not share: build output, serverless state, local data. */
+const NOT_LINKED = new Set(['.esbuild', '.serverless', '.data', '.git', 'coverage']);
+
+/**
+ * A temp folder with the project's top-level folders linked and its top-level
+ * files copied (serverless only takes a serverless.yml that is a file, not a
+ * link), but its own .esbuild/ and .serverless/: serverless-offline run there
+ * bundles the same code into a build folder of its own, so several instances
+ * can start side by side (and beside another run in the same checkout)
+ * without rewriting each other's bundles. remove() deletes the folder, never
+ * what the links point at.
+ */
+export function linkedServiceDir(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pos-basket-offline-'));
+  for (const entry of readdirSync(PROJECT_ROOT, { withFileTypes: true })) {
+    if (NOT_LINKED.has(entry.name)) continue;
+    const [from, to] = [path.join(PROJECT_ROOT, entry.name), path.join(dir, entry.name)];
+    if (entry.isFile()) copyFileSync(from, to);
+    else symlinkSync(from, to);
+  }
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 async function waitUntilHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {

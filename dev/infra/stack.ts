@@ -3,7 +3,7 @@ import { connect } from '../../lib/db/sql';
 import { configFromEnv, DEV_JWT_SECRET, DEV_USER, signDevToken, startSimulator } from '../simulator';
 import { createDatabase, dropDatabase, startEmbeddedPostgres, type DatabaseHandle } from './database';
 import { LOCAL_GATEWAY_DEFAULTS, startGateway } from './gateway';
-import { startOffline } from './offline';
+import { linkedServiceDir, startOffline } from './offline';
 
 export { DEV_JWT_SECRET } from '../simulator';
 
@@ -11,6 +11,20 @@ export interface StackOptions {
   /** 'dev' keeps its embedded data between runs; 'test' uses a throwaway database. */
   purpose: 'dev' | 'test';
   env?: NodeJS.ProcessEnv;
+  /**
+   * A database that already exists (e.g. one of the test run's per-worker
+   * databases): the stack migrates it and uses it, and neither creates nor
+   * drops it. Unset: DATABASE_URL's server (or an embedded one) and, for
+   * 'test', a throwaway database on it.
+   */
+  database?: string;
+  /**
+   * Each serverless-offline instance (the API and every variant) in a linked
+   * service folder of its own (dev/infra/offline.ts, linkedServiceDir), so
+   * they bundle side by side instead of one after the other, and no other
+   * run's build can replace their bundles.
+   */
+  ownServiceDirs?: boolean;
   /** Skip serverless-offline (integration tests only need the database and the simulator). */
   withoutApi?: boolean;
   apiPort?: number;
@@ -59,7 +73,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const step of stops.reverse()) await step().catch((error) => log(`stop failed: ${error}`));
   };
   try {
-    const databaseUrl = await prepareDatabase(options.purpose, env.DATABASE_URL, stops, log);
+    const databaseUrl = options.database ?? (await prepareDatabase(options.purpose, env.DATABASE_URL, stops, log));
     const sql = connect(databaseUrl, { max: 1 });
     try {
       const applied = await migrate(sql);
@@ -91,20 +105,37 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ...options.handlerEnv,
       };
       const gatewayOptions = gatewaySettings(env);
-      const offline = await startOffline({ onOutput: options.onApiOutput, env: handlerEnv });
-      stops.push(() => offline.stop());
-      const gateway = await startGateway({ ...gatewayOptions, target: offline.baseUrl, preferredPort: options.apiPort });
-      stops.push(() => gateway.stop());
-      apiUrl = gateway.url;
-      lambdaUrl = offline.lambdaUrl;
-      log(`gateway: ${gateway.url} → serverless-offline ${offline.baseUrl} (at most ${gatewayOptions.concurrency} invocations of a function at once, the rest wait up to ${gatewayOptions.queueMs} ms)`);
-      for (const [name, overrides] of Object.entries(options.apiVariants ?? {})) {
-        const variant = await startOffline({ onOutput: options.onApiOutput, env: { ...handlerEnv, ...overrides } });
-        stops.push(() => variant.stop());
-        const variantGateway = await startGateway({ ...gatewayOptions, target: variant.baseUrl });
-        stops.push(() => variantGateway.stop());
-        variants[name] = { apiUrl: variantGateway.url, lambdaUrl: variant.lambdaUrl };
-      }
+      const startApi = async (apiEnv: Record<string, string>, preferredPort?: number) => {
+        let serviceDir: string | undefined;
+        if (options.ownServiceDirs) {
+          const linked = linkedServiceDir();
+          stops.push(async () => linked.remove());
+          serviceDir = linked.dir;
+        }
+        const offline = await startOffline({ onOutput: options.onApiOutput, env: apiEnv, serviceDir });
+        stops.push(() => offline.stop());
+        const gateway = await startGateway({ ...gatewayOptions, target: offline.baseUrl, preferredPort });
+        stops.push(() => gateway.stop());
+        return { offline, gateway };
+      };
+      const apis: Array<{ name?: string; env: Record<string, string>; preferredPort?: number }> = [
+        { env: handlerEnv, preferredPort: options.apiPort },
+        ...Object.entries(options.apiVariants ?? {}).map(([name, overrides]) => ({ name, env: { ...handlerEnv, ...overrides } })),
+      ];
+      // Side by side only in folders of their own: in the project's folder each would rewrite the others' bundles.
+      const started: Array<Awaited<ReturnType<typeof startApi>>> = [];
+      if (options.ownServiceDirs) started.push(...(await allStarted(apis.map((api) => startApi(api.env, api.preferredPort)))));
+      else for (const api of apis) started.push(await startApi(api.env, api.preferredPort));
+      started.forEach(({ offline, gateway }, index) => {
+        const name = apis[index].name;
+        if (name === undefined) {
+          apiUrl = gateway.url;
+          lambdaUrl = offline.lambdaUrl;
+          log(`gateway: ${gateway.url} → serverless-offline ${offline.baseUrl} (at most ${gatewayOptions.concurrency} invocations of a function at once, the rest wait up to ${gatewayOptions.queueMs} ms)`);
+        } else {
+          variants[name] = { apiUrl: gateway.url, lambdaUrl: offline.lambdaUrl };
+        }
+      });
     }
 
     return {
@@ -122,6 +153,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw error;
   }
+}
+
+/** Waits for every start, so none is still starting (and registering what stop() must end) when the first failure is thrown. */
+async function allStarted<T>(starts: Array<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(starts);
+  const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
 }
 
 async function prepareDatabase(purpose: StackOptions['purpose'], externalUrl: string | undefined, stops: Array<() => Promise<void>>, log: (m: string) => void): Promise<string> {

@@ -1,59 +1,85 @@
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import type { Config } from '@jest/types';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDataApiEmulator, type DataApiEmulator } from '../../dev/infra/data-api-emulator';
 import { startStack, type Stack } from '../../dev/infra/stack';
 import { E2E_HANDLER_ENV } from './e2e-env';
+import { tierDatabases } from './test-databases';
+import { handToWorkers, onRelease, releaseAll, startTestSimulator, workerSlots } from './tiers';
+
+/** What global teardown needs of the e2e setup. */
+export interface E2eRun {
+  stacks: Stack[];
+  /** Where tests/support/http.ts records every API answer, for the contract check in global teardown. */
+  contractDir: string;
+  logs: string[];
+}
 
 declare global {
   // eslint-disable-next-line no-var
-  var __POS_TEST_STACK__: Stack | undefined;
-  // eslint-disable-next-line no-var
-  var __POS_TEST_DATA_API__: DataApiEmulator | undefined;
+  var __POS_TEST_E2E__: E2eRun | undefined;
 }
 
-export const OFFLINE_LOG = path.join(os.tmpdir(), `pos-basket-e2e-${process.pid}.log`);
+/** serverless-offline's output (the handlers' JSON logs among it) of worker `n`'s stack. */
+export const offlineLog = (worker: number) => path.join(os.tmpdir(), `pos-basket-e2e-${process.pid}-w${worker}.log`);
 
 /**
- * One stack for the whole run: a throwaway database (on DATABASE_URL's server,
- * or an embedded Postgres), the simulator, serverless-offline, and a local
- * RDS Data API emulator over the same database (for the suites that run on
- * both drivers). Workers inherit the URLs through the environment.
+ * The e2e tier (tests/e2e): the whole stack, once per jest worker, so test
+ * files on different workers never share a database or a reconciler (one
+ * file's reconciler run would settle another's orders mid-test): a migrated
+ * database per worker, and over it serverless-offline, the same API with the
+ * upstream's 503 read as ambiguous, and their gateways; one upstream simulator
+ * for all (its faults and profiles are per user, and every test has its own).
+ * The files of one worker run one after another on its stack, as the whole
+ * suite once ran on one. Each worker gets its URLs through
+ * tests/support/e2e-worker-env.ts.
  */
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(globalConfig: Config.GlobalConfig): Promise<void> {
   // The AWS SDK warns once per process that its releases from 2027 on need Node 22; the stack is on Node 20 by design.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const env = { ...process.env };
-  delete env.UPSTREAM_BASE_URL; // tests always run against the simulator
-  // A hang outlasts the handlers' 1.5 s call timeout but not the test; set once, since files run in parallel.
-  env.SIM_HANG_MS = '2500';
-  const stack = await startStack({
-    purpose: 'test',
-    env,
-    handlerEnv: E2E_HANDLER_ENV,
-    // The checkout under the other reading of the upstream's 503: as ambiguous as a 500.
-    apiVariants: { 'ambiguous-503': { UPSTREAM_503_MEANS_NO_EFFECT: 'false' } },
-    onApiOutput: (chunk) => appendFileSync(OFFLINE_LOG, chunk),
-  });
-  globalThis.__POS_TEST_STACK__ = stack;
+  const started = Date.now();
+  const slots = workerSlots(globalConfig);
   try {
-    globalThis.__POS_TEST_DATA_API__ = await startDataApiEmulator(stack.databaseUrl);
+    const databases = await tierDatabases('e2e', slots);
+    const { simulator, jwtSecret } = await startTestSimulator('e2e');
+    const env = { ...process.env, UPSTREAM_BASE_URL: simulator.url }; // tests always run against the simulator
+    const stacks = await Promise.allSettled(
+      databases.map((database, index) =>
+        startStack({
+          purpose: 'test',
+          env,
+          database,
+          ownServiceDirs: true,
+          handlerEnv: E2E_HANDLER_ENV,
+          // The checkout under the other reading of the upstream's 503: as ambiguous as a 500.
+          apiVariants: { 'ambiguous-503': { UPSTREAM_503_MEANS_NO_EFFECT: 'false' } },
+          onApiOutput: (chunk) => appendFileSync(offlineLog(index + 1), chunk),
+        }),
+      ),
+    );
+    for (const result of stacks) if (result.status === 'fulfilled') onRelease('e2e', () => result.value.stop());
+    const failed = stacks.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const up = stacks.map((result) => (result as PromiseFulfilledResult<Stack>).value);
+    const run: E2eRun = { stacks: up, contractDir: mkdtempSync(path.join(os.tmpdir(), 'pos-basket-contract-')), logs: up.map((_, index) => offlineLog(index + 1)) };
+    globalThis.__POS_TEST_E2E__ = run;
+    handToWorkers('e2e', {
+      shared: { TEST_SIMULATOR_URL: simulator.url, AUTH_JWT_SECRET: jwtSecret, TEST_CONTRACT_DIR: run.contractDir },
+      workers: up.map((stack, index) => ({
+        DATABASE_URL: stack.databaseUrl,
+        TEST_API_URL: stack.apiUrl!,
+        TEST_LAMBDA_URL: stack.lambdaUrl!,
+        TEST_API_URL_AMBIGUOUS_503: stack.variants['ambiguous-503'].apiUrl,
+        TEST_LAMBDA_URL_AMBIGUOUS_503: stack.variants['ambiguous-503'].lambdaUrl,
+        TEST_OFFLINE_LOG: offlineLog(index + 1),
+      })),
+    });
+    process.stdout.write(
+      `\n[tests] e2e: ${up.length} stack(s) up in ${((Date.now() - started) / 1000).toFixed(1)} s (one per worker): api ${up.map((stack) => stack.apiUrl).join(', ')}; simulator ${simulator.url}; handler logs in ${offlineLog(1).replace(/w1\.log$/, 'w<n>.log')}\n`,
+    );
   } catch (error) {
-    await stack.stop();
+    await releaseAll();
+    if (!process.env.KEEP_TEST_LOGS) for (let worker = 1; worker <= slots; worker++) rmSync(offlineLog(worker), { force: true });
     throw error;
   }
-  process.env.DATABASE_URL = stack.databaseUrl;
-  process.env.TEST_DATA_API_ENDPOINT = globalThis.__POS_TEST_DATA_API__.endpoint;
-  process.env.TEST_API_URL = stack.apiUrl;
-  process.env.TEST_LAMBDA_URL = stack.lambdaUrl;
-  process.env.TEST_API_URL_AMBIGUOUS_503 = stack.variants['ambiguous-503'].apiUrl;
-  process.env.TEST_LAMBDA_URL_AMBIGUOUS_503 = stack.variants['ambiguous-503'].lambdaUrl;
-  process.env.TEST_SIMULATOR_URL = stack.simulatorUrl;
-  process.env.AUTH_JWT_SECRET = stack.jwtSecret;
-  process.env.TEST_OFFLINE_LOG = OFFLINE_LOG;
-  // Where tests/support/http.ts records every API answer, for the contract check in global teardown.
-  process.env.TEST_CONTRACT_DIR = mkdtempSync(path.join(os.tmpdir(), 'pos-basket-contract-'));
-  process.stdout.write(
-    `\n[tests] stack up: api ${stack.apiUrl}, simulator ${stack.simulatorUrl}, Data API emulator ${process.env.TEST_DATA_API_ENDPOINT}; handler logs in ${OFFLINE_LOG}\n`,
-  );
 }

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { ContractChecker, readRecordedCalls } from './contract';
+import { releaseAll, releaseTier } from './tiers';
 
 /** At most this many mismatches are listed; the count says how many more there were. */
 const LISTED_MISMATCHES = 40;
@@ -22,25 +23,30 @@ function withinDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<
 }
 
 export default async function globalTeardown(): Promise<void> {
+  const run = globalThis.__POS_TEST_E2E__;
+  globalThis.__POS_TEST_E2E__ = undefined;
   let mismatches: string[] = [];
   let calls = 0;
+  let checked = false;
   try {
-    const stack = globalThis.__POS_TEST_STACK__;
-    const dir = process.env.TEST_CONTRACT_DIR;
-    if (stack?.apiUrl && dir) {
-      // The document as the API serves it, checked against every answer the tests received.
-      const document = await withinDeadline(readDocument(stack.apiUrl), DOCUMENT_DEADLINE_MS, 'GET /openapi.json');
-      const recorded = readRecordedCalls(dir);
+    const apiUrl = run?.stacks[0]?.apiUrl;
+    if (run && apiUrl) {
+      // The document as the API serves it, checked against every answer the tests received (from every worker's stack).
+      const document = await withinDeadline(readDocument(apiUrl), DOCUMENT_DEADLINE_MS, 'GET /openapi.json');
+      const recorded = readRecordedCalls(run.contractDir);
       calls = recorded.length;
       mismatches = new ContractChecker(document).check(recorded);
     }
+    checked = true;
   } finally {
-    await globalThis.__POS_TEST_DATA_API__?.stop().catch(() => undefined); // before the stack drops the database under it
-    globalThis.__POS_TEST_DATA_API__ = undefined;
-    await globalThis.__POS_TEST_STACK__?.stop();
-    globalThis.__POS_TEST_STACK__ = undefined;
-    if (process.env.TEST_OFFLINE_LOG && !process.env.KEEP_TEST_LOGS) rmSync(process.env.TEST_OFFLINE_LOG, { force: true });
-    if (process.env.TEST_CONTRACT_DIR && !process.env.KEEP_TEST_LOGS) rmSync(process.env.TEST_CONTRACT_DIR, { recursive: true, force: true });
+    // The stacks, the simulator, then the databases (and the server, if no other tier still uses it). Jest runs no
+    // teardown after one that fails: this one then stops what the other tiers started too.
+    if (checked && mismatches.length === 0) await releaseTier('e2e');
+    else await releaseAll();
+    if (run && !process.env.KEEP_TEST_LOGS) {
+      for (const log of run.logs) rmSync(log, { force: true });
+      rmSync(run.contractDir, { recursive: true, force: true });
+    }
   }
   if (mismatches.length > 0) {
     const listed = mismatches.slice(0, LISTED_MISMATCHES).map((problem) => `  - ${problem}`);

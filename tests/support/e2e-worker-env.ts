@@ -1,0 +1,3 @@
+import { applyTierEnv } from './tier-env';
+
+applyTierEnv('e2e');

@@ -150,7 +150,7 @@ function requireDeployedSettings(
   if (inAws) {
     for (const variable of SECRET_VARIABLES) {
       if (env[variable] && !env[referenceOf(variable)]) {
-        ctx.addIssue({ code: 'custom', path: [variable], message: `${variable} must come from a secret store on a deployed stage: set ${referenceOf(variable)} to its Secrets Manager or SSM SecureString ARN (README: Deploying)` });
+        ctx.addIssue({ code: 'custom', path: [variable], message: `${variable} must come from a secret store on a deployed stage: set ${referenceOf(variable)} to its Secrets Manager or SSM SecureString ARN (docs/deploying.md)` });
       }
     }
   }

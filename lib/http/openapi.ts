@@ -196,6 +196,7 @@ export function openApiDocument(routes: readonly RouteSpec[] = allRoutes): OpenA
       { name: 'Products', description: 'The upstream catalogue, priced' },
       { name: 'Baskets', description: "A cashier's baskets; every write bumps the version" },
       { name: 'Orders', description: 'Ordering and paying, paying again, refunds' },
+      { name: 'Operations', description: 'For operators: orders that need a person, and their resolution' },
       { name: 'Service', description: 'Health and this document' },
     ],
     paths,

@@ -98,7 +98,7 @@ export function isTerminal(state: OrderState): boolean {
 /** What an order means for the customer's money, as the API shows it. */
 export type PaymentState = 'not_charged' | 'in_progress' | 'charged' | 'declined' | 'unknown' | 'refunded';
 
-/** What a terminal may do next with an order (README, Orders). */
+/** What a terminal may do next with an order (docs/api.md, Orders). */
 export type NextAction = 'retry_checkout' | 'pay' | 'cancel' | 'wait' | 'refund' | 'ask_operator';
 
 const FOR_THE_TERMINAL: Record<OrderState, { payment: PaymentState; next: readonly NextAction[] }> = {

@@ -7,7 +7,8 @@
  *   unit         tests/unit                                  nothing started
  *   integration  tests/integration, simulation, simulator    a database per worker, Data API emulator, simulator
  *                                                            (tests/support/integration-setup.ts)
- *   e2e          tests/e2e                                   a whole stack per worker (tests/support/global-setup.ts)
+ *   e2e          tests/e2e                                   a whole stack per worker (tests/support/global-setup.ts),
+ *                                                            started behind the other tiers' tests; e2e files run last
  *   deploy       tests/deploy                                nothing started (it packages a copy of the project)
  *
  * `npm test` runs them all. `npm run test:unit`, `test:integration` and
@@ -30,6 +31,7 @@ const tier = (name, dirs, extra = {}) => ({
   displayName: name,
   testMatch: dirs.map((dir) => `<rootDir>/tests/${dir}/**/*.test.ts`),
   setupFiles: ['<rootDir>/tests/support/worker-env.ts', ...(extra.setupFiles ?? [])],
+  ...(extra.setupFilesAfterEnv ? { setupFilesAfterEnv: extra.setupFilesAfterEnv } : {}),
   ...(extra.globalSetup ? { globalSetup: extra.globalSetup, globalTeardown: extra.globalTeardown } : {}),
 });
 
@@ -42,6 +44,8 @@ const tiers = [
   }),
   tier('e2e', ['e2e'], {
     setupFiles: ['<rootDir>/tests/support/e2e-worker-env.ts'],
+    // Its stack starts behind global setup: each file first waits until its worker's stack is up.
+    setupFilesAfterEnv: ['<rootDir>/tests/support/e2e-ready.ts'],
     globalSetup: '<rootDir>/tests/support/global-setup.ts',
     globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
   }),

@@ -42,13 +42,18 @@ export interface OfflineOptions {
   readyTimeoutMs?: number;
 }
 
+export interface LaunchedOffline extends OfflineHandle {
+  /** Resolves once /health answers; rejects, having stopped the process, when it exits or does not answer in time. */
+  ready: Promise<void>;
+}
+
 /**
- * Starts `serverless offline` in its own process group so that stopping it
- * also ends esbuild and anything else it spawned; resolves once /health answers.
+ * Spawns `serverless offline` on the given ports in its own process group (so
+ * that stopping it also ends esbuild and anything else it spawned) and returns
+ * at once; `ready` tells when it serves. stop() ends it whether it is up yet or not.
  */
-export async function startOffline(options: OfflineOptions): Promise<OfflineHandle> {
-  const httpPort = options.preferredPort ? await preferredOrFreePort(options.preferredPort) : await freePort();
-  const lambdaPort = await freePort();
+export function launchOffline(options: OfflineOptions & { httpPort: number; lambdaPort: number }): LaunchedOffline {
+  const { httpPort, lambdaPort } = options;
   const cli = path.join(PROJECT_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
   const child = spawn(process.execPath, [cli, 'offline', 'start', '--stage', LOCAL_STAGE, '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--host', '127.0.0.1'], {
     cwd: options.serviceDir ?? PROJECT_ROOT,
@@ -68,13 +73,21 @@ export async function startOffline(options: OfflineOptions): Promise<OfflineHand
   child.stderr?.on('data', onData);
   const baseUrl = `http://127.0.0.1:${httpPort}`;
   const stop = () => stopProcessGroup(child);
-  try {
-    await waitUntilHealthy(`${baseUrl}/health`, child, options.readyTimeoutMs ?? 90_000);
-  } catch (error) {
+  const ready = waitUntilHealthy(`${baseUrl}/health`, child, options.readyTimeoutMs ?? 90_000).catch(async (error) => {
     await stop();
     throw new Error(`serverless offline did not start: ${(error as Error).message}\n${output}`);
-  }
-  return { baseUrl, lambdaUrl: `http://127.0.0.1:${lambdaPort}`, stop };
+  });
+  ready.catch(() => undefined); // whoever awaits `ready` sees the failure; nobody awaiting it is no crash
+  return { baseUrl, lambdaUrl: `http://127.0.0.1:${lambdaPort}`, stop, ready };
+}
+
+/** Starts `serverless offline` (launchOffline) on free ports and resolves once /health answers. */
+export async function startOffline(options: OfflineOptions): Promise<OfflineHandle> {
+  const httpPort = options.preferredPort ? await preferredOrFreePort(options.preferredPort) : await freePort();
+  const lambdaPort = await freePort();
+  const launched = launchOffline({ ...options, httpPort, lambdaPort });
+  await launched.ready;
+  return launched;
 }
 
 /** Top-level entries of the project a linked service folder does not share: build output, serverless state, local data. */
@@ -103,7 +116,7 @@ export function linkedServiceDir(): { dir: string; remove(): void } {
 async function waitUntilHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const giveUpAt = Date.now() + timeoutMs;
   while (Date.now() < giveUpAt) {
-    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited with ${child.exitCode ?? child.signalCode}`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
       if (response.status === 200) return;

@@ -3,7 +3,8 @@ import { connect } from '../../lib/db/sql';
 import { configFromEnv, DEV_JWT_SECRET, DEV_USER, signDevToken, startSimulator } from '../simulator';
 import { createDatabase, dropDatabase, startEmbeddedPostgres, type DatabaseHandle } from './database';
 import { LOCAL_GATEWAY_DEFAULTS, startGateway } from './gateway';
-import { linkedServiceDir, startOffline } from './offline';
+import { launchOffline, linkedServiceDir } from './offline';
+import { freePorts } from './ports';
 
 export { DEV_JWT_SECRET } from '../simulator';
 
@@ -25,6 +26,13 @@ export interface StackOptions {
    * run's build can replace their bundles.
    */
   ownServiceDirs?: boolean;
+  /**
+   * With ownServiceDirs: resolve as soon as the gateways listen (their URLs
+   * are final) and let the serverless-offline instances finish starting behind
+   * them; until then the gateways answer 503. Wait for `apiReady` before using
+   * the API.
+   */
+  apiInBackground?: boolean;
   /** Skip serverless-offline (integration tests only need the database and the simulator). */
   withoutApi?: boolean;
   apiPort?: number;
@@ -51,6 +59,8 @@ export interface Stack {
   lambdaUrl?: string;
   /** The API and invoke URLs of each of `apiVariants`. */
   variants: Record<string, { apiUrl: string; lambdaUrl: string }>;
+  /** Resolves once every serverless-offline instance answers (at once unless `apiInBackground`); rejects if one did not start. */
+  apiReady: Promise<void>;
   jwtSecret: string;
   devToken(sub?: string): Promise<string>;
   stop(): Promise<void>;
@@ -95,6 +105,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let apiUrl: string | undefined;
     let lambdaUrl: string | undefined;
     const variants: Stack['variants'] = {};
+    let apiReady: Promise<void> = Promise.resolve();
     if (!options.withoutApi) {
       const handlerEnv = {
         ...passThrough(env),
@@ -105,37 +116,44 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ...options.handlerEnv,
       };
       const gatewayOptions = gatewaySettings(env);
-      const startApi = async (apiEnv: Record<string, string>, preferredPort?: number) => {
+      const apis: Array<{ name?: string; env: Record<string, string>; preferredPort?: number }> = [
+        { env: handlerEnv, preferredPort: options.apiPort },
+        ...Object.entries(options.apiVariants ?? {}).map(([name, overrides]) => ({ name, env: { ...handlerEnv, ...overrides } })),
+      ];
+      // Every port picked at once (held until all are found), so no two of them are the same.
+      const ports = await freePorts(apis.length * 3);
+      const launchApi = async (api: (typeof apis)[number], index: number) => {
         let serviceDir: string | undefined;
         if (options.ownServiceDirs) {
           const linked = linkedServiceDir();
           stops.push(async () => linked.remove());
           serviceDir = linked.dir;
         }
-        const offline = await startOffline({ onOutput: options.onApiOutput, env: apiEnv, serviceDir });
+        const [httpPort, lambdaPort, gatewayPort] = ports.slice(index * 3, index * 3 + 3);
+        const offline = launchOffline({ onOutput: options.onApiOutput, env: api.env, serviceDir, httpPort, lambdaPort });
         stops.push(() => offline.stop());
-        const gateway = await startGateway({ ...gatewayOptions, target: offline.baseUrl, preferredPort });
+        // The gateway listens at once; until serverless-offline answers it answers 503 (SERVICE_UNAVAILABLE).
+        const gateway = await startGateway({ ...gatewayOptions, target: offline.baseUrl, preferredPort: api.preferredPort ?? gatewayPort });
         stops.push(() => gateway.stop());
-        return { offline, gateway };
-      };
-      const apis: Array<{ name?: string; env: Record<string, string>; preferredPort?: number }> = [
-        { env: handlerEnv, preferredPort: options.apiPort },
-        ...Object.entries(options.apiVariants ?? {}).map(([name, overrides]) => ({ name, env: { ...handlerEnv, ...overrides } })),
-      ];
-      // Side by side only in folders of their own: in the project's folder each would rewrite the others' bundles.
-      const started: Array<Awaited<ReturnType<typeof startApi>>> = [];
-      if (options.ownServiceDirs) started.push(...(await allStarted(apis.map((api) => startApi(api.env, api.preferredPort)))));
-      else for (const api of apis) started.push(await startApi(api.env, api.preferredPort));
-      started.forEach(({ offline, gateway }, index) => {
-        const name = apis[index].name;
-        if (name === undefined) {
+        if (api.name === undefined) {
           apiUrl = gateway.url;
           lambdaUrl = offline.lambdaUrl;
           log(`gateway: ${gateway.url} → serverless-offline ${offline.baseUrl} (at most ${gatewayOptions.concurrency} invocations of a function at once, the rest wait up to ${gatewayOptions.queueMs} ms)`);
         } else {
-          variants[name] = { apiUrl: gateway.url, lambdaUrl: offline.lambdaUrl };
+          variants[api.name] = { apiUrl: gateway.url, lambdaUrl: offline.lambdaUrl };
         }
-      });
+        return { ready: offline.ready };
+      };
+      if (options.ownServiceDirs) {
+        // Side by side: each bundles in its own folder.
+        const launched = await allStarted(apis.map(launchApi));
+        apiReady = allStarted(launched.map((api) => api.ready)).then(() => undefined);
+      } else {
+        // One after another: in the project's folder each rewrites the bundles of the one before.
+        for (const [index, api] of apis.entries()) await (await launchApi(api, index)).ready;
+      }
+      apiReady.catch(() => undefined); // a caller that does not wait for the API learns of a failure from apiReady itself
+      if (!options.apiInBackground) await apiReady;
     }
 
     return {
@@ -145,6 +163,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       apiUrl,
       lambdaUrl,
       variants,
+      apiReady,
       jwtSecret,
       devToken: (sub = DEV_USER) => signDevToken(jwtSecret, sub),
       stop,

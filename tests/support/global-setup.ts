@@ -1,5 +1,5 @@
 import type { Config } from '@jest/types';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack, type Stack } from '../../dev/infra/stack';
@@ -10,6 +10,10 @@ import { handToWorkers, onRelease, releaseAll, startTestSimulator, workerSlots }
 /** What global teardown needs of the e2e setup. */
 export interface E2eRun {
   stacks: Stack[];
+  /** Where each worker learns whether its stack is up (tests/support/e2e-ready.ts). */
+  statusDir: string;
+  /** Indexes (into `stacks`) of the stacks that are up. */
+  up: Set<number>;
   /** Where tests/support/http.ts records every API answer, for the contract check in global teardown. */
   contractDir: string;
   logs: string[];
@@ -49,7 +53,10 @@ export default async function globalSetup(globalConfig: Config.GlobalConfig): Pr
           purpose: 'test',
           env,
           database,
+          // Each serverless-offline bundles in a folder of its own, all at once, while the other tiers' tests run:
+          // setup returns once the gateways listen, and an e2e file first waits for its stack (tests/support/e2e-ready.ts).
           ownServiceDirs: true,
+          apiInBackground: true,
           handlerEnv: E2E_HANDLER_ENV,
           // The checkout under the other reading of the upstream's 503: as ambiguous as a 500.
           apiVariants: { 'ambiguous-503': { UPSTREAM_503_MEANS_NO_EFFECT: 'false' } },
@@ -61,8 +68,25 @@ export default async function globalSetup(globalConfig: Config.GlobalConfig): Pr
     const failed = stacks.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
     const up = stacks.map((result) => (result as PromiseFulfilledResult<Stack>).value);
-    const run: E2eRun = { stacks: up, contractDir: mkdtempSync(path.join(os.tmpdir(), 'pos-basket-contract-')), logs: up.map((_, index) => offlineLog(index + 1)) };
+    const run: E2eRun = {
+      stacks: up,
+      statusDir: mkdtempSync(path.join(os.tmpdir(), 'pos-basket-e2e-status-')),
+      contractDir: mkdtempSync(path.join(os.tmpdir(), 'pos-basket-contract-')),
+      logs: up.map((_, index) => offlineLog(index + 1)),
+      up: new Set(),
+    };
     globalThis.__POS_TEST_E2E__ = run;
+    up.forEach((stack, index) => {
+      const worker = index + 1;
+      stack.apiReady.then(
+        () => {
+          run.up.add(index);
+          writeStatus(run.statusDir, worker, 'ready');
+          process.stdout.write(`[tests] e2e: worker ${worker}'s stack is up ${((Date.now() - started) / 1000).toFixed(1)} s after setup began\n`);
+        },
+        (error: Error) => writeStatus(run.statusDir, worker, `failed\n${error.message}`),
+      );
+    });
     handToWorkers('e2e', {
       shared: { TEST_SIMULATOR_URL: simulator.url, AUTH_JWT_SECRET: jwtSecret, TEST_CONTRACT_DIR: run.contractDir },
       workers: up.map((stack, index) => ({
@@ -72,14 +96,24 @@ export default async function globalSetup(globalConfig: Config.GlobalConfig): Pr
         TEST_API_URL_AMBIGUOUS_503: stack.variants['ambiguous-503'].apiUrl,
         TEST_LAMBDA_URL_AMBIGUOUS_503: stack.variants['ambiguous-503'].lambdaUrl,
         TEST_OFFLINE_LOG: offlineLog(index + 1),
+        TEST_STACK_STATUS: statusFile(run.statusDir, index + 1),
       })),
     });
     process.stdout.write(
-      `\n[tests] e2e: ${up.length} stack(s) up in ${((Date.now() - started) / 1000).toFixed(1)} s (one per worker): api ${up.map((stack) => stack.apiUrl).join(', ')}; simulator ${simulator.url}; handler logs in ${offlineLog(1).replace(/w1\.log$/, 'w<n>.log')}\n`,
+      `\n[tests] e2e: ${up.length} stack(s) starting (one per worker): api ${up.map((stack) => stack.apiUrl).join(', ')}; simulator ${simulator.url}; handler logs in ${offlineLog(1).replace(/w1\.log$/, 'w<n>.log')}\n`,
     );
   } catch (error) {
     await releaseAll();
     if (!process.env.KEEP_TEST_LOGS) for (let worker = 1; worker <= slots; worker++) rmSync(offlineLog(worker), { force: true });
     throw error;
   }
+}
+
+const statusFile = (dir: string, worker: number) => path.join(dir, `w${worker}`);
+
+/** Written whole (to a temp name, then renamed): a worker never reads half a status. */
+function writeStatus(dir: string, worker: number, status: string): void {
+  const file = statusFile(dir, worker);
+  writeFileSync(`${file}.tmp`, status);
+  renameSync(`${file}.tmp`, file);
 }

@@ -29,7 +29,8 @@ export default async function globalTeardown(): Promise<void> {
   let calls = 0;
   let checked = false;
   try {
-    const apiUrl = run?.stacks[0]?.apiUrl;
+    // Any stack that came up serves the same document.
+    const apiUrl = run?.stacks.find((_, index) => run.up.has(index))?.apiUrl;
     if (run && apiUrl) {
       // The document as the API serves it, checked against every answer the tests received (from every worker's stack).
       const document = await withinDeadline(readDocument(apiUrl), DOCUMENT_DEADLINE_MS, 'GET /openapi.json');
@@ -43,6 +44,7 @@ export default async function globalTeardown(): Promise<void> {
     // teardown after one that fails: this one then stops what the other tiers started too.
     if (checked && mismatches.length === 0) await releaseTier('e2e');
     else await releaseAll();
+    if (run) rmSync(run.statusDir, { recursive: true, force: true });
     if (run && !process.env.KEEP_TEST_LOGS) {
       for (const log of run.logs) rmSync(log, { force: true });
       rmSync(run.contractDir, { recursive: true, force: true });

@@ -52,9 +52,15 @@ const tiers = [
   tier('deploy', ['deploy']),
 ];
 
-const chosen = (process.env.TEST_TIERS ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+const chosen = (process.env.TEST_TIERS ?? '')
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
 const unknown = chosen.filter((name) => !tiers.some((project) => project.displayName === name));
-if (unknown.length > 0) throw new Error(`TEST_TIERS names no tier ${unknown.join(', ')}; the tiers are ${tiers.map((project) => project.displayName).join(', ')}`);
+if (unknown.length > 0)
+  throw new Error(
+    `TEST_TIERS names no tier ${unknown.join(', ')}; the tiers are ${tiers.map((project) => project.displayName).join(', ')}`,
+  );
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -15,7 +15,12 @@ const flags = readFlags('burst', {
   seed: { help: 'simulator seed (and basket contents)', default: 42, env: 'BURST_SEED', min: 0, max: 0xffffffff, integer: true },
   'latency-median-ms': { help: 'upstream latency median', default: 60, min: 0 },
   'latency-p99-ms': { help: 'upstream latency p99', default: 600, min: 0 },
-  snapshot: { help: 'run the handlers from a clean export of HEAD instead of this working tree', default: 0, env: 'BURST_SNAPSHOT', boolean: true },
+  snapshot: {
+    help: 'run the handlers from a clean export of HEAD instead of this working tree',
+    default: 0,
+    env: 'BURST_SNAPSHOT',
+    boolean: true,
+  },
 });
 
 const profile: Profile = {
@@ -29,14 +34,24 @@ const env = handlerEnv();
 
 async function main(): Promise<void> {
   const sizes = burstSizes(flags.terminals);
-  console.log(`burst: ${sizes.join(' then ')} terminals at once, fault-free upstream; machine ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `burst: ${sizes.join(' then ')} terminals at once, fault-free upstream; machine ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(`  handler env: ${describeEnv(env)}`);
   const results = await withBenchStack('burst', env, { snapshot: flags.snapshot === 1 }, async (bench) => {
     await bench.sim.reset();
     await bench.sim.configure(profile);
     return { code: bench.code, cells: await runBurstCells(bench, sizes, flags.seed, profile.latency, (line) => console.log(line)) };
   });
-  const file = writeResults('burst-latest.json', { generatedAt: new Date().toISOString(), machine: { cores: os.cpus().length, load: os.loadavg() }, handlerEnv: env, ...results });
+  const file = writeResults('burst-latest.json', {
+    generatedAt: new Date().toISOString(),
+    machine: { cores: os.cpus().length, load: os.loadavg() },
+    handlerEnv: env,
+    ...results,
+  });
   console.log(`\nwrote ${file}`);
   const problems = burstMoneyProblems(results.cells);
   if (problems > 0) {

@@ -43,7 +43,18 @@ import {
   type PreparedBasket,
 } from './support/flows';
 import { evaluateGoals, type BasketTimings, type BundleReport } from './support/goals';
-import { describeEnv, describeTrouble, handlerEnv, planBaskets, QUIET_UPSTREAM, RESULTS_DIR, runtimeTrouble, sleep, withBenchStack, writeResults } from './support/harness';
+import {
+  describeEnv,
+  describeTrouble,
+  handlerEnv,
+  planBaskets,
+  QUIET_UPSTREAM,
+  RESULTS_DIR,
+  runtimeTrouble,
+  sleep,
+  withBenchStack,
+  writeResults,
+} from './support/harness';
 import { basketRows, bundleRows, goalRows, markdownTable, resultRows, textTable, updateReadme } from './support/report';
 import type { RetryPolicy } from './support/terminal';
 import { writeFileSync } from 'node:fs';
@@ -51,27 +62,87 @@ import { writeFileSync } from 'node:fs';
 const CONCURRENCIES = ['1', '2', '4', '8', '16', '32'] as const;
 
 const flags = readFlags('bench', {
-  orders: { help: 'checkouts per cell (flow × fault profile × concurrency); 30 keeps a run under 6 minutes on 2 loaded cores', default: 30, env: 'BENCH_ORDERS', min: 1, integer: true },
+  orders: {
+    help: 'checkouts per cell (flow × fault profile × concurrency); 30 keeps a run under 6 minutes on 2 loaded cores',
+    default: 30,
+    env: 'BENCH_ORDERS',
+    min: 1,
+    integer: true,
+  },
   seed: { help: 'simulator seed (and basket contents)', default: 42, env: 'BENCH_SEED', min: 0, max: 0xffffffff, integer: true },
   flows: { help: 'flows to run (floor is what the others are compared with)', items: FLOWS, default: FLOWS.join(','), env: 'BENCH_FLOWS' },
   faults: { help: 'upstream fault profiles', items: FAULT_PROFILES, default: FAULT_PROFILES.join(','), env: 'BENCH_FAULTS' },
   concurrency: { help: 'terminals at once', items: CONCURRENCIES, default: '1,8', env: 'BENCH_CONCURRENCY' },
-  'fault-rate': { help: 'share of upstream calls faulted in the retry-safe (all 503 before any effect) and mixed (40/25/15/20 % over 503, 500_after, hang_after, reset) profiles', default: 0.1, env: 'BENCH_FAULT_RATE', min: 0, max: 1 },
+  'fault-rate': {
+    help: 'share of upstream calls faulted in the retry-safe (all 503 before any effect) and mixed (40/25/15/20 % over 503, 500_after, hang_after, reset) profiles',
+    default: 0.1,
+    env: 'BENCH_FAULT_RATE',
+    min: 0,
+    max: 1,
+  },
   'latency-median-ms': { help: 'upstream latency median (lognormal)', default: 60, env: 'SIM_LATENCY_MEDIAN_MS', min: 0 },
   'latency-p99-ms': { help: 'upstream latency p99 (lognormal)', default: 600, env: 'SIM_LATENCY_P99_MS', min: 0 },
-  'call-timeout-ms': { help: "UPSTREAM_CALL_TIMEOUT_MS for the handlers (the floor waits an order call as long); the soak's 2 s keeps a hang short", default: 2000, env: 'BENCH_CALL_TIMEOUT_MS', min: 50, max: 28000, integer: true },
-  'hang-ms': { help: 'how long a hang lasts before the connection drops; 0 = twice the call timeout', default: 0, env: 'SIM_HANG_MS', min: 0 },
-  'decline-rate': { help: 'share of payments declined (a decline is a proper answer: counted with paid)', default: 0, env: 'SIM_DECLINE_RATE', min: 0, max: 1 },
-  'prepare-pause-ms': { help: 'prepared flow: pause between prepare and pay (the customer getting the card out; never timed)', default: 300, min: 0, integer: true },
-  'basket-samples': { help: 'basket writes (PUT item) and reads (GET basket) timed through the API, per --basket-concurrency; 0 skips', default: 100, min: 0, integer: true },
-  'basket-concurrency': { help: 'terminals at once for the basket timings', items: CONCURRENCIES, default: '1', env: 'BENCH_BASKET_CONCURRENCY' },
-  'cold-start-runs': { help: 'fresh Node processes per function timing the load of its bundle (the fastest is reported: the least disturbed by other load); 0 = sizes only', default: 1, min: 0, integer: true },
+  'call-timeout-ms': {
+    help: "UPSTREAM_CALL_TIMEOUT_MS for the handlers (the floor waits an order call as long); the soak's 2 s keeps a hang short",
+    default: 2000,
+    env: 'BENCH_CALL_TIMEOUT_MS',
+    min: 50,
+    max: 28000,
+    integer: true,
+  },
+  'hang-ms': {
+    help: 'how long a hang lasts before the connection drops; 0 = twice the call timeout',
+    default: 0,
+    env: 'SIM_HANG_MS',
+    min: 0,
+  },
+  'decline-rate': {
+    help: 'share of payments declined (a decline is a proper answer: counted with paid)',
+    default: 0,
+    env: 'SIM_DECLINE_RATE',
+    min: 0,
+    max: 1,
+  },
+  'prepare-pause-ms': {
+    help: 'prepared flow: pause between prepare and pay (the customer getting the card out; never timed)',
+    default: 300,
+    min: 0,
+    integer: true,
+  },
+  'basket-samples': {
+    help: 'basket writes (PUT item) and reads (GET basket) timed through the API, per --basket-concurrency; 0 skips',
+    default: 100,
+    min: 0,
+    integer: true,
+  },
+  'basket-concurrency': {
+    help: 'terminals at once for the basket timings',
+    items: CONCURRENCIES,
+    default: '1',
+    env: 'BENCH_BASKET_CONCURRENCY',
+  },
+  'cold-start-runs': {
+    help: 'fresh Node processes per function timing the load of its bundle (the fastest is reported: the least disturbed by other load); 0 = sizes only',
+    default: 1,
+    min: 0,
+    integer: true,
+  },
   'skip-bundles': { help: 'do not build the deploy bundles (no sizes, no cold starts)', default: 0, boolean: true },
   'max-retries': { help: 'terminal: same-key retries of 503/504/202/409 REQUEST_IN_PROGRESS', default: 4, min: 0, integer: true },
   'retry-after-cap-ms': { help: 'terminal: longest wait honoured from Retry-After', default: 5000, min: 0 },
-  snapshot: { help: 'run the handlers (and build the bundles) from a clean export of HEAD instead of this working tree', default: 0, env: 'BENCH_SNAPSHOT', boolean: true },
+  snapshot: {
+    help: 'run the handlers (and build the bundles) from a clean export of HEAD instead of this working tree',
+    default: 0,
+    env: 'BENCH_SNAPSHOT',
+    boolean: true,
+  },
   burst: burstFlag('BENCH_BURST'),
-  readme: { help: 'auto: a run of the whole matrix rewrites the results block of docs/benchmark.md; never: leave it', choices: ['auto', 'never'], default: 'auto', env: 'BENCH_README' },
+  readme: {
+    help: 'auto: a run of the whole matrix rewrites the results block of docs/benchmark.md; never: leave it',
+    choices: ['auto', 'never'],
+    default: 'auto',
+    env: 'BENCH_README',
+  },
 });
 
 const flows = FLOWS.filter((flow) => flags.flows.includes(flow));
@@ -93,7 +164,11 @@ const fullMatrix =
   burstSizes(flags.burst).includes(150);
 const outputName = fullMatrix ? 'latest' : 'partial';
 
-const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 const runStarted = Date.now();
 /** "[+123 s]": where the run is, to see what the time goes to. */
 const at = () => `[+${Math.round((Date.now() - runStarted) / 1000)} s]`;
@@ -103,11 +178,18 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   const loadSamples: number[] = [];
   const cellCount = flows.length * faultProfiles.length * concurrencies.length;
-  console.log(`bench: ${flags.orders} checkouts per cell, ${cellCount} cells (flows ${flows.join(', ')}; faults ${faultProfiles.join(', ')}; terminals ${concurrencies.join(', ')}); ${os.cpus().length} cores, load average ${load()}`);
-  console.log(`  upstream: seed ${flags.seed}; latency lognormal median ${latency.medianMs} ms, p99 ${latency.p99Ms} ms; faulted profiles ${+(flags['fault-rate'] * 100).toFixed(2)} % of calls (mixed: 40/25/15/20 over 503, 500_after, hang_after, reset; hang ${hangMs} ms); declines ${+(flags['decline-rate'] * 100).toFixed(2)} %`);
+  console.log(
+    `bench: ${flags.orders} checkouts per cell, ${cellCount} cells (flows ${flows.join(', ')}; faults ${faultProfiles.join(', ')}; terminals ${concurrencies.join(', ')}); ${os.cpus().length} cores, load average ${load()}`,
+  );
+  console.log(
+    `  upstream: seed ${flags.seed}; latency lognormal median ${latency.medianMs} ms, p99 ${latency.p99Ms} ms; faulted profiles ${+(flags['fault-rate'] * 100).toFixed(2)} % of calls (mixed: 40/25/15/20 over 503, 500_after, hang_after, reset; hang ${hangMs} ms); declines ${+(flags['decline-rate'] * 100).toFixed(2)} %`,
+  );
   console.log(`  handler env: ${describeEnv(env)}`);
-  console.log(`  terminal: same-key retries of 503/504/202/409 up to ${policy.maxRetries} (Retry-After honoured up to ${policy.retryAfterCapMs} ms); prepared: ${flags['prepare-pause-ms']} ms pause between prepare and pay (not timed)`);
-  if (!fullMatrix) console.log(`  part of the matrix only: results go to bench/results/${outputName}.{json,svg}; docs/benchmark.md is left as it is`);
+  console.log(
+    `  terminal: same-key retries of 503/504/202/409 up to ${policy.maxRetries} (Retry-After honoured up to ${policy.retryAfterCapMs} ms); prepared: ${flags['prepare-pause-ms']} ms pause between prepare and pay (not timed)`,
+  );
+  if (!fullMatrix)
+    console.log(`  part of the matrix only: results go to bench/results/${outputName}.{json,svg}; docs/benchmark.md is left as it is`);
 
   // The bundle build starts beside the stack (on a loaded machine two busy processes get twice the share of one),
   // but only for its first 35 s: beyond that serverless-offline could miss its 90 s start-up limit, so the
@@ -128,7 +210,13 @@ async function main(): Promise<void> {
         policy,
         timeouts: { callMs: callTimeoutMs, paymentMs: Number(env.PAYMENT_TIMEOUT_MS), maxAttempts: Number(env.UPSTREAM_MAX_ATTEMPTS) },
         preparePauseMs: flags['prepare-pause-ms'],
-        simConfig: (faults) => ({ seed: flags.seed, latency, faults: faultRates(faults, flags['fault-rate']), hangMs, declineRate: flags['decline-rate'] }),
+        simConfig: (faults) => ({
+          seed: flags.seed,
+          latency,
+          faults: faultRates(faults, flags['fault-rate']),
+          hangMs,
+          declineRate: flags['decline-rate'],
+        }),
       };
       await bench.sim.reset();
       await bench.sim.configure({ ...QUIET_UPSTREAM, seed: flags.seed });
@@ -157,7 +245,10 @@ async function main(): Promise<void> {
       // Untimed, beside the bundle build: the workers of the widest cells (each through a whole checkout)
       // and of the basket timings; then kept from going idle for a minute (serverless-offline stops them).
       const widest = Math.max(...concurrencies);
-      const orderFunctions = [...(ours.length ? (['placeOrder'] as const) : []), ...(ours.includes('prepared') ? (['payOrder'] as const) : [])];
+      const orderFunctions = [
+        ...(ours.length ? (['placeOrder'] as const) : []),
+        ...(ours.includes('prepared') ? (['payOrder'] as const) : []),
+      ];
       const basketConcurrency = Math.max(...flags['basket-concurrency'].map(Number));
       const warmAll = async () => {
         if (orderFunctions.length) await warmUp(bench, widest, orderFunctions);
@@ -187,11 +278,13 @@ async function main(): Promise<void> {
             if (!built) await warmAll();
           }
         })();
-        packaged = await packaging.done.finally(() => (built = true)).catch((error: Error) => {
-          bundles = { zips: [], error: `serverless package failed: ${error.message.split('\n')[0]}` };
-          console.log(`  ${bundles.error}`);
-          return undefined;
-        });
+        packaged = await packaging.done
+          .finally(() => (built = true))
+          .catch((error: Error) => {
+            bundles = { zips: [], error: `serverless package failed: ${error.message.split('\n')[0]}` };
+            console.log(`  ${bundles.error}`);
+            return undefined;
+          });
         await keepingWarm;
         if (packaged) console.log(`  ${at()} bundles built in ${(packaged.durationMs / 1000).toFixed(1)} s`);
       }
@@ -201,7 +294,9 @@ async function main(): Promise<void> {
         for (const concurrency of flags['basket-concurrency'].map(Number).sort((a, b) => a - b)) {
           const timing = await measureBaskets(ctx, concurrency, flags['basket-samples']);
           basketTimings.push(timing);
-          console.log(`  ${at()} baskets, ${concurrency} terminal(s): write p50 ${formatMs(timing.write.p50)} p95 ${formatMs(timing.write.p95)}; read p50 ${formatMs(timing.read.p50)} p95 ${formatMs(timing.read.p95)}`);
+          console.log(
+            `  ${at()} baskets, ${concurrency} terminal(s): write p50 ${formatMs(timing.write.p50)} p95 ${formatMs(timing.write.p95)}; read p50 ${formatMs(timing.read.p50)} p95 ${formatMs(timing.read.p95)}`,
+          );
         }
       }
 
@@ -225,14 +320,18 @@ async function main(): Promise<void> {
             console.log(`  ${at()} ${label}: ${describeCell(cell, cells)}`);
           }
       // Last, so a burst's cold workers and queues touch no timed cell.
-      const bursts = await runBurstCells(bench, burstSizes(flags.burst), flags.seed, latency, (text) => console.log(`  ${at()} burst: ${text}`));
+      const bursts = await runBurstCells(bench, burstSizes(flags.burst), flags.seed, latency, (text) =>
+        console.log(`  ${at()} burst: ${text}`),
+      );
       return { cells, basketTimings, bursts, code: bench.code };
     });
 
     if (packaged) {
       bundles = { zips: packaged.zips.map(({ fn, bytes }) => ({ fn, bytes })) };
       if (flags['cold-start-runs'] > 0) {
-        console.log(`  ${at()} cold starts: loading each bundle in ${flags['cold-start-runs']} fresh Node process(es), one at a time (the stack is stopped)`);
+        console.log(
+          `  ${at()} cold starts: loading each bundle in ${flags['cold-start-runs']} fresh Node process(es), one at a time (the stack is stopped)`,
+        );
         bundles.coldStarts = await measureColdStarts(packaged, flags['cold-start-runs']).catch((error: Error) => {
           bundles!.error = `cold start timing failed: ${error.message.split('\n')[0]}`;
           console.log(`  ${bundles!.error}`);
@@ -249,7 +348,9 @@ async function main(): Promise<void> {
 
 function describeCell(cell: CellResult, cells: CellResult[]): string {
   if (cell.status !== 'measured' || !cell.ms) return `not run (${cell.note})`;
-  const floor = cells.find((c) => c.faults === cell.faults && c.concurrency === cell.concurrency && c.flow === 'floor' && c.status === 'measured');
+  const floor = cells.find(
+    (c) => c.faults === cell.faults && c.concurrency === cell.concurrency && c.flow === 'floor' && c.status === 'measured',
+  );
   const vs = (value: number, against?: number) => (against ? ` (${(value / against).toFixed(2)} × floor)` : '');
   const parts = [
     `${cell.orders} in ${(cell.wallMs / 1000).toFixed(1)} s`,
@@ -259,7 +360,9 @@ function describeCell(cell: CellResult, cells: CellResult[]): string {
     `paid or declined ${cell.paidOrDeclined}/${cell.orders}`,
     ...(cell.upstream.overheadMs ? [`overhead above its upstream calls p50 ${formatMs(cell.upstream.overheadMs.p50)}`] : []),
     ...(cell.money ? [`double ${cell.money.doubleCharges}, unknown to us ${cell.money.chargesUnknownToUs}`] : []),
-    ...(cell.notPaid?.unexplained.length ? [`${cell.notPaid.unexplained.length} not paid for another reason than an ambiguous payment`] : []),
+    ...(cell.notPaid?.unexplained.length
+      ? [`${cell.notPaid.unexplained.length} not paid for another reason than an ambiguous payment`]
+      : []),
     `load ${os.loadavg()[0].toFixed(1)}`,
   ];
   return parts.join('; ');
@@ -272,7 +375,9 @@ function report(
 ): void {
   const { basketTimings } = outcome;
   // Reported fault profile by fault profile, 1 terminal before 8, whatever order they ran in.
-  const cells = [...outcome.cells].sort((a, b) => FAULT_PROFILES.indexOf(a.faults) - FAULT_PROFILES.indexOf(b.faults) || a.concurrency - b.concurrency);
+  const cells = [...outcome.cells].sort(
+    (a, b) => FAULT_PROFILES.indexOf(a.faults) - FAULT_PROFILES.indexOf(b.faults) || a.concurrency - b.concurrency,
+  );
   const trouble = runtimeTrouble(path.join(RESULTS_DIR, 'bench-handlers.log'));
   const goals = [...evaluateGoals(cells, basketTimings, bundles), ...burstGoals(outcome.bursts)];
   const results = resultRows(cells);
@@ -286,8 +391,16 @@ function report(
   if (outcome.bursts.length) console.log(`\nbursts (fault-free upstream):\n${textTable(burstRows(outcome.bursts))}`);
   if (bundles?.zips.length) console.log(`\nbundles (serverless package --stage ci):\n${textTable(bundleRows(bundles))}`);
   console.log(`\ngoals:\n${textTable(goalRows(goals), () => false)}`);
-  const unexplained = cells.flatMap((c) => c.notPaid?.unexplained.map((u) => ({ cell: cellId(c.faults, c.concurrency, c.flow), ...u })) ?? []);
-  if (unexplained.length) console.log(`\nnot paid for another reason than an ambiguous payment (first 10):\n${unexplained.slice(0, 10).map((u) => `  ${JSON.stringify(u)}`).join('\n')}`);
+  const unexplained = cells.flatMap(
+    (c) => c.notPaid?.unexplained.map((u) => ({ cell: cellId(c.faults, c.concurrency, c.flow), ...u })) ?? [],
+  );
+  if (unexplained.length)
+    console.log(
+      `\nnot paid for another reason than an ambiguous payment (first 10):\n${unexplained
+        .slice(0, 10)
+        .map((u) => `  ${JSON.stringify(u)}`)
+        .join('\n')}`,
+    );
 
   const code = outcome.code as { commit?: string; source?: string; uncommittedChanges?: boolean };
   const when = new Date().toISOString();
@@ -319,15 +432,20 @@ function report(
       cells: 'each cell runs on a freshly reset simulator configured with the same seed, latency and fault profile',
       floor:
         'POST /orders/ then POST /payments/ straight to the simulator at the same concurrency; a 503 is sent again at once (no backoff, up to UPSTREAM_MAX_ATTEMPTS), any other fault ends the checkout; each call waits as long as the service would (UPSTREAM_CALL_TIMEOUT_MS, PAYMENT_TIMEOUT_MS). payMs = the POST /payments/ call alone, the floor of the prepared pay call',
-      naive: 'the starter: catalogue, POST order, POST payment, PATCH; no retries, no timeouts; paid = all four 2xx, declined = its payment answered 402',
-      oneShot: 'POST /baskets/{id}/orders, Idempotency-Key, no body; the terminal retries 503/504/202/409 REQUEST_IN_PROGRESS with the same key',
+      naive:
+        'the starter: catalogue, POST order, POST payment, PATCH; no retries, no timeouts; paid = all four 2xx, declined = its payment answered 402',
+      oneShot:
+        'POST /baskets/{id}/orders, Idempotency-Key, no body; the terminal retries 503/504/202/409 REQUEST_IN_PROGRESS with the same key',
       prepared:
         'POST /baskets/{id}/orders {"pay": false} (201 placed), a pause, then POST /orders/{id}/payments with a new key; ms = prepare + pay, payMs = the pay call; twice as many customers as terminals share the terminals\' request slots, so requests in flight = concurrency as in the other flows and the pause is never timed',
-      paidOrDeclined: 'final answer 201 paid or 402 declined, after the terminal\'s same-key retries',
-      upstreamWait: 'per checkout of naive and ours, the POST /orders/ and POST /payments/ latency it waited for (ledger, a hang counted up to the caller\'s timeout); overheadMs = ms − that',
+      paidOrDeclined: "final answer 201 paid or 402 declined, after the terminal's same-key retries",
+      upstreamWait:
+        "per checkout of naive and ours, the POST /orders/ and POST /payments/ latency it waited for (ledger, a hang counted up to the caller's timeout); overheadMs = ms − that",
       money: 'tests/support/ledger.ts ledgerProblems per cell: upstream orders matched to ours by upstream id and correlation',
-      notPaid: 'ours: every checkout not paid or declined must be an order in state unknown whose POST /payments/ ended in a 500, a hang or a reset (ledger)',
-      coldStart: 'require() of each unzipped bundle of serverless package --stage ci in a fresh Node 20 process with a stage-ci-like environment (Data API driver, gateway auth); fastest of the runs (the least disturbed by other load)',
+      notPaid:
+        'ours: every checkout not paid or declined must be an order in state unknown whose POST /payments/ ended in a 500, a hang or a reset (ledger)',
+      coldStart:
+        'require() of each unzipped bundle of serverless package --stage ci in a fresh Node 20 process with a stage-ci-like environment (Data API driver, gateway auth); fastest of the runs (the least disturbed by other load)',
     },
     goals,
     cells,
@@ -361,9 +479,21 @@ function report(
     '',
     markdownTable(basketRows(basketTimings)),
     ...(outcome.bursts.length
-      ? ['', `**Burst** (fault-free upstream; that many terminals check out at the same instant, each retrying what decides nothing with its key for up to 30 s, then ${outcome.bursts[0].afterwards.of} check out one after another; money judged against the ledger)`, '', markdownTable(burstRows(outcome.bursts))]
+      ? [
+          '',
+          `**Burst** (fault-free upstream; that many terminals check out at the same instant, each retrying what decides nothing with its key for up to 30 s, then ${outcome.bursts[0].afterwards.of} check out one after another; money judged against the ledger)`,
+          '',
+          markdownTable(burstRows(outcome.bursts)),
+        ]
       : []),
-    ...(bundles?.zips.length ? ['', '**Bundles and cold starts** (`serverless package --stage ci`; module load = `require()` of the bundle in a fresh Node process)', '', markdownTable(bundleRows(bundles), (column) => column > 0)] : []),
+    ...(bundles?.zips.length
+      ? [
+          '',
+          '**Bundles and cold starts** (`serverless package --stage ci`; module load = `require()` of the bundle in a fresh Node process)',
+          '',
+          markdownTable(bundleRows(bundles), (column) => column > 0),
+        ]
+      : []),
   ].join('\n');
   writeFileSync(path.join(RESULTS_DIR, `${outputName}.md`), `${readmeBlock}\n`);
   if (fullMatrix && flags.readme === 'auto') {
@@ -376,14 +506,21 @@ function report(
   const missed = goals.filter((g) => g.status === 'miss').length;
   const unmeasured = goals.filter((g) => g.status === 'not measured').length;
   console.log(`\ngoals: ${goals.length - missed - unmeasured} pass, ${missed} miss, ${unmeasured} not measured`);
-  console.log(`wrote ${path.relative(process.cwd(), file)}, ${path.relative(process.cwd(), svgFile)} (total ${(runtimeMs / 1000).toFixed(1)} s; ${machine})`);
+  console.log(
+    `wrote ${path.relative(process.cwd(), file)}, ${path.relative(process.cwd(), svgFile)} (total ${(runtimeMs / 1000).toFixed(1)} s; ${machine})`,
+  );
   // Latency goals are for reading; money and the reason for every unpaid checkout are correctness.
   const ours = cells.filter((c) => (c.flow === 'one-shot' || c.flow === 'prepared') && c.status === 'measured');
-  let moneyProblems = ours.reduce((sum, c) => sum + (c.money ? c.money.doubleCharges + c.money.chargesUnknownToUs + (c.money.wrongAmounts ?? 0) : 0), 0);
+  let moneyProblems = ours.reduce(
+    (sum, c) => sum + (c.money ? c.money.doubleCharges + c.money.chargesUnknownToUs + (c.money.wrongAmounts ?? 0) : 0),
+    0,
+  );
   const unexplainedInMixed = ours.filter((c) => c.faults === 'mixed').reduce((sum, c) => sum + (c.notPaid?.unexplained.length ?? 0), 0);
   moneyProblems += burstMoneyProblems(outcome.bursts);
   if (moneyProblems + unexplainedInMixed > 0) {
-    console.error(`bench: ${moneyProblems} money problems and ${unexplainedInMixed} unpaid checkouts without an ambiguous payment in our flows (see ${file})`);
+    console.error(
+      `bench: ${moneyProblems} money problems and ${unexplainedInMixed} unpaid checkouts without an ambiguous payment in our flows (see ${file})`,
+    );
     process.exitCode = 1;
   }
 }

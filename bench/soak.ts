@@ -44,21 +44,54 @@ import { describeAnswer, orderIdOf, Terminal, type Answer, type RetryPolicy } fr
 
 const flags = readFlags('soak', {
   orders: { help: 'checkouts to run', default: 2000, env: 'SOAK_ORDERS', min: 1, integer: true },
-  'fault-rate': { help: 'share of upstream calls faulted, spread 40/25/15/20 over 503, 500_after, hang_after, reset', default: 0.1, env: 'SOAK_FAULT_RATE', min: 0, max: 1 },
+  'fault-rate': {
+    help: 'share of upstream calls faulted, spread 40/25/15/20 over 503, 500_after, hang_after, reset',
+    default: 0.1,
+    env: 'SOAK_FAULT_RATE',
+    min: 0,
+    max: 1,
+  },
   'decline-rate': { help: 'share of payments declined', default: 0.05, env: 'SOAK_DECLINE_RATE', min: 0, max: 1 },
   seed: { help: 'simulator seed (and basket contents)', default: 42, env: 'SOAK_SEED', min: 0, max: 0xffffffff, integer: true },
   concurrency: { help: 'terminals at once', default: 8, env: 'SOAK_CONCURRENCY', min: 1, max: 64, integer: true },
   'latency-median-ms': { help: 'upstream latency median', default: 60, min: 0 },
   'latency-p99-ms': { help: 'upstream latency p99', default: 600, min: 0 },
-  'call-timeout-ms': { help: 'UPSTREAM_CALL_TIMEOUT_MS for the handlers', default: 2000, env: 'SOAK_CALL_TIMEOUT_MS', min: 50, max: 28000, integer: true },
+  'call-timeout-ms': {
+    help: 'UPSTREAM_CALL_TIMEOUT_MS for the handlers',
+    default: 2000,
+    env: 'SOAK_CALL_TIMEOUT_MS',
+    min: 50,
+    max: 28000,
+    integer: true,
+  },
   'hang-ms': { help: 'how long a hang lasts; 0 = twice the call timeout', default: 0, min: 0 },
   'max-retries': { help: 'terminal: same-key retries of a 503/504', default: 4, min: 0, integer: true },
-  snapshot: { help: 'run the handlers from a clean export of HEAD instead of this working tree (immune to edits made during the run)', default: 0, env: 'SOAK_SNAPSHOT', boolean: true },
+  snapshot: {
+    help: 'run the handlers from a clean export of HEAD instead of this working tree (immune to edits made during the run)',
+    default: 0,
+    env: 'SOAK_SNAPSHOT',
+    boolean: true,
+  },
   'retry-after-cap-ms': { help: 'terminal: longest wait honoured from Retry-After', default: 5000, min: 0 },
-  'reconcile-every-seconds': { help: 'also invoke the reconciler this often during the run (0: only serverless-offline\'s own every-minute schedule)', default: 15, min: 0 },
-  reading: { help: "the upstream's reading of its contract the simulator plays (dev/simulator/profiles.ts)", choices: Object.keys(UPSTREAM_READINGS), default: 'default', env: 'SOAK_READING' },
+  'reconcile-every-seconds': {
+    help: "also invoke the reconciler this often during the run (0: only serverless-offline's own every-minute schedule)",
+    default: 15,
+    min: 0,
+  },
+  reading: {
+    help: "the upstream's reading of its contract the simulator plays (dev/simulator/profiles.ts)",
+    choices: Object.keys(UPSTREAM_READINGS),
+    default: 'default',
+    env: 'SOAK_READING',
+  },
   burst: burstFlag('SOAK_BURST'),
-  racing: { help: 'share of checkouts raced by a second request of the same terminal: a cancel, a payment under a new key, or the same request again', default: 0, env: 'SOAK_RACING', min: 0, max: 1 },
+  racing: {
+    help: 'share of checkouts raced by a second request of the same terminal: a cancel, a payment under a new key, or the same request again',
+    default: 0,
+    env: 'SOAK_RACING',
+    min: 0,
+    max: 1,
+  },
 });
 
 const FAULT_SPLIT = { rate503: 0.4, rate500After: 0.25, rateHangAfter: 0.15, rateReset: 0.2 };
@@ -66,7 +99,12 @@ const rate = flags['fault-rate'];
 const profile: Profile = {
   seed: flags.seed,
   latency: { medianMs: flags['latency-median-ms'], p99Ms: Math.max(flags['latency-p99-ms'], flags['latency-median-ms']) },
-  faults: { rate503: rate * FAULT_SPLIT.rate503, rate500After: rate * FAULT_SPLIT.rate500After, rateHangAfter: rate * FAULT_SPLIT.rateHangAfter, rateReset: rate * FAULT_SPLIT.rateReset },
+  faults: {
+    rate503: rate * FAULT_SPLIT.rate503,
+    rate500After: rate * FAULT_SPLIT.rate500After,
+    rateHangAfter: rate * FAULT_SPLIT.rateHangAfter,
+    rateReset: rate * FAULT_SPLIT.rateReset,
+  },
   hangMs: flags['hang-ms'] || 2 * flags['call-timeout-ms'],
   declineRate: flags['decline-rate'],
 };
@@ -110,7 +148,12 @@ function beliefFrom(answer: Answer): Belief {
   if (answer.status === 201) return 'paid';
   if (answer.status === 402) return 'declined';
   if (answer.status === 502 && answer.body?.error?.code === 'PAYMENT_STATUS_UNKNOWN') return 'unknown';
-  if (answer.status === 409 && answer.body?.error?.code === 'ORDER_STATE_CONFLICT' && !/nothing was charged/i.test(answer.body.error.message ?? '')) return 'no claim';
+  if (
+    answer.status === 409 &&
+    answer.body?.error?.code === 'ORDER_STATE_CONFLICT' &&
+    !/nothing was charged/i.test(answer.body.error.message ?? '')
+  )
+    return 'no claim';
   return 'not paid';
 }
 
@@ -128,7 +171,12 @@ function raceFor(index: number): Race | undefined {
 }
 
 /** The racer: finds the checkout's order (as a terminal's history shows it) and cancels it, pays it under a new key, or resends the checkout. */
-async function runRace(terminal: Terminal, basketId: string, checkoutKey: string, race: Race): Promise<{ answer: Answer; orderId?: string } | undefined> {
+async function runRace(
+  terminal: Terminal,
+  basketId: string,
+  checkoutKey: string,
+  race: Race,
+): Promise<{ answer: Answer; orderId?: string } | undefined> {
   await sleep(race.afterMs);
   if (race.kind === 'resend') {
     const { answer } = await terminal.postIdempotent(`/baskets/${basketId}/orders`, retryPolicy, checkoutKey);
@@ -165,10 +213,23 @@ async function checkout(bench: BenchStack, index: number, lines: ReturnType<type
     checkoutMs: place.durationMs,
     belief: beliefFrom(place.answer),
   };
-  if (race) session.race = { ...race, orderId: racedOn?.orderId, answer: raced ? describeAnswer(raced) : 'no order to act on', status: raced?.status };
+  if (race)
+    session.race = {
+      ...race,
+      orderId: racedOn?.orderId,
+      answer: raced ? describeAnswer(raced) : 'no order to act on',
+      status: raced?.status,
+    };
   // A race on another order of the basket (an earlier one, already failed) tells nothing of this one.
   const sameOrder = racedOn?.orderId === undefined || racedOn.orderId === session.orderId;
-  const raceBelief: Belief | undefined = raced && sameOrder ? (race?.kind === 'cancel' ? (raced.status === 200 || raced.status === 202 ? 'cancelled' : 'no claim') : beliefFrom(raced)) : undefined;
+  const raceBelief: Belief | undefined =
+    raced && sameOrder
+      ? race?.kind === 'cancel'
+        ? raced.status === 200 || raced.status === 202
+          ? 'cancelled'
+          : 'no claim'
+        : beliefFrom(raced)
+      : undefined;
   if (raceBelief) session.belief = strongest([session.belief, raceBelief]);
   if (place.answer.status === 402 && session.orderId && session.belief === 'declined') {
     // The customer offers another card: one new payment, under a new key.
@@ -213,15 +274,26 @@ interface MoneyCheck extends LedgerProblems {
 
 async function checkMoney(bench: BenchStack, ledger: Ledger, sessions: Session[]): Promise<MoneyCheck> {
   const problems = await ledgerProblems(ledger, bench.sql);
-  const chargedUpstreamOrders = new Set(ledger.payments.filter((payment) => payment.status === 'completed' || payment.status === 'refunded').map((payment) => payment.order_id));
-  const ours = await bench.sql<{ id: string; upstream_id: string }[]>`select id::text, coalesce(upstream_order_id, id::text) as upstream_id from orders`;
+  const chargedUpstreamOrders = new Set(
+    ledger.payments.filter((payment) => payment.status === 'completed' || payment.status === 'refunded').map((payment) => payment.order_id),
+  );
+  const ours = await bench.sql<
+    { id: string; upstream_id: string }[]
+  >`select id::text, coalesce(upstream_order_id, id::text) as upstream_id from orders`;
   const charged = new Set(ours.filter((order) => chargedUpstreamOrders.has(order.upstream_id)).map((order) => order.id));
   return {
     ...problems,
     toldPaidWithoutCharge: sessions.filter((s) => s.belief === 'paid' && s.orderId && !charged.has(s.orderId)).map((s) => s.orderId!),
-    chargedButToldNotPaid: sessions.filter((s) => (s.belief === 'declined' || s.belief === 'not paid' || s.belief === 'cancelled') && s.orderId && charged.has(s.orderId)).map((s) => s.orderId!),
+    chargedButToldNotPaid: sessions
+      .filter(
+        (s) => (s.belief === 'declined' || s.belief === 'not paid' || s.belief === 'cancelled') && s.orderId && charged.has(s.orderId),
+      )
+      .map((s) => s.orderId!),
     cancelledButCharged: sessions
-      .filter((s) => s.race?.kind === 'cancel' && (s.race.status === 200 || s.race.status === 202) && s.race.orderId && charged.has(s.race.orderId))
+      .filter(
+        (s) =>
+          s.race?.kind === 'cancel' && (s.race.status === 200 || s.race.status === 202) && s.race.orderId && charged.has(s.race.orderId),
+      )
       .map((s) => s.race!.orderId!),
   };
 }
@@ -229,12 +301,18 @@ async function checkMoney(bench: BenchStack, ledger: Ledger, sessions: Session[]
 async function main(): Promise<void> {
   const started = Date.now();
   const loadBefore = os.loadavg();
-  console.log(`soak: ${flags.orders} checkouts, ${flags.concurrency} terminals, under the ${flags.reading} reading of the upstream's contract`);
+  console.log(
+    `soak: ${flags.orders} checkouts, ${flags.concurrency} terminals, under the ${flags.reading} reading of the upstream's contract`,
+  );
   console.log(`  reading: ${JSON.stringify(reading)}`);
   console.log(`  upstream profile: ${describeProfile(profile)}`);
   console.log(`  handler env: ${describeEnv(env)}`);
-  console.log(`  terminal: same-key retries of 503/504 up to ${retryPolicy.maxRetries} (Retry-After honoured up to ${retryPolicy.retryAfterCapMs} ms); one new payment after a 402; stop on 502 PAYMENT_STATUS_UNKNOWN`);
-  console.log(`  settling: reconciler every ${flags['reconcile-every-seconds'] || '–'} s during the run (plus serverless-offline's every-minute schedule), then orders still unsettled are backdated (updated_at − 1 day) and the reconciler runs until none is left`);
+  console.log(
+    `  terminal: same-key retries of 503/504 up to ${retryPolicy.maxRetries} (Retry-After honoured up to ${retryPolicy.retryAfterCapMs} ms); one new payment after a 402; stop on 502 PAYMENT_STATUS_UNKNOWN`,
+  );
+  console.log(
+    `  settling: reconciler every ${flags['reconcile-every-seconds'] || '–'} s during the run (plus serverless-offline's every-minute schedule), then orders still unsettled are backdated (updated_at − 1 day) and the reconciler runs until none is left`,
+  );
   console.log(`  machine: ${os.cpus().length} cores, load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`);
   const baskets = planBaskets(flags.orders, flags.seed);
 
@@ -244,7 +322,12 @@ async function main(): Promise<void> {
     const dbWatch = watchDatabase(bench.sql);
     const reconciler = backgroundReconciler(bench.lambdaUrl, flags['reconcile-every-seconds']);
     const trafficStarted = Date.now();
-    const sessions = await runPool(baskets.length, flags.concurrency, (index) => checkout(bench, index, baskets[index]), progress('checkouts', baskets.length));
+    const sessions = await runPool(
+      baskets.length,
+      flags.concurrency,
+      (index) => checkout(bench, index, baskets[index]),
+      progress('checkouts', baskets.length),
+    );
     const trafficMs = Date.now() - trafficStarted;
     const backgroundRuns = await reconciler.stop();
     const statesAfterTraffic = await orderStates(bench.sql);
@@ -258,12 +341,18 @@ async function main(): Promise<void> {
     const ledger = await bench.sim.ledger();
     writeResults('soak-ledger.json', ledger);
     const money = await checkMoney(bench, ledger, sessions);
-    const unknownRows = await bench.sql<{ id: string }[]>`select coalesce(upstream_order_id, id::text) as id from orders where state = 'unknown'`;
-    const chargedOrders = new Set(ledger.payments.filter((p) => p.status === 'completed' || p.status === 'refunded').map((p) => p.order_id));
+    const unknownRows = await bench.sql<
+      { id: string }[]
+    >`select coalesce(upstream_order_id, id::text) as id from orders where state = 'unknown'`;
+    const chargedOrders = new Set(
+      ledger.payments.filter((p) => p.status === 'completed' || p.status === 'refunded').map((p) => p.order_id),
+    );
     const unknownOutcome = { orders: unknownRows.length, actuallyCharged: unknownRows.filter((row) => chargedOrders.has(row.id)).length };
     const finalStates = await orderStates(bench.sql);
     const unsettledLeft = await unsettledCount(bench.sql);
-    const bursts = await runBurstCells(bench, burstSizes(flags.burst), flags.seed, profile.latency, (text) => console.log(text.replace(/^/gm, '  burst: ')));
+    const bursts = await runBurstCells(bench, burstSizes(flags.burst), flags.seed, profile.latency, (text) =>
+      console.log(text.replace(/^/gm, '  burst: ')),
+    );
     return {
       code: bench.code,
       sessions,
@@ -277,7 +366,12 @@ async function main(): Promise<void> {
       money,
       unknownOutcome,
       bursts,
-      upstream: { calls: ledger.calls.length, faultsDealt: faultsDealt(ledger), orderStatuses: countBy(ledger.orders, (o) => o.status), payments: countBy(ledger.payments, (p) => p.status) },
+      upstream: {
+        calls: ledger.calls.length,
+        faultsDealt: faultsDealt(ledger),
+        orderStatuses: countBy(ledger.orders, (o) => o.status),
+        payments: countBy(ledger.payments, (p) => p.status),
+      },
       stuckSessions,
     };
   });
@@ -302,15 +396,43 @@ async function main(): Promise<void> {
     reading: { name: flags.reading, ...reading },
     handlerEnv: env,
     terminalRetryPolicy: retryPolicy,
-    settling: { method: 'wait for late effects, backdate every time the guards compare against by 1 day after the traffic, then reconcile until none is unsettled', unsettledStates: UNSETTLED_STATES, backdated: result.backdated, backgroundReconcilerRuns: result.backgroundRuns, ...result.settling, unsettledLeft: result.unsettledLeft },
+    settling: {
+      method:
+        'wait for late effects, backdate every time the guards compare against by 1 day after the traffic, then reconcile until none is unsettled',
+      unsettledStates: UNSETTLED_STATES,
+      backdated: result.backdated,
+      backgroundReconcilerRuns: result.backgroundRuns,
+      ...result.settling,
+      unsettledLeft: result.unsettledLeft,
+    },
     attempted,
-    setupFailures: countBy(sessions.filter((s) => s.setupFailure), (s) => s.setupFailure!),
+    setupFailures: countBy(
+      sessions.filter((s) => s.setupFailure),
+      (s) => s.setupFailure!,
+    ),
     terminalTold: countBy(sessions, (s) => s.belief),
-    placeAnswers: countBy(sessions.filter((s) => s.place), (s) => s.place!.answer),
-    payAgainAnswers: countBy(sessions.filter((s) => s.payAgain), (s) => s.payAgain!.answer),
+    placeAnswers: countBy(
+      sessions.filter((s) => s.place),
+      (s) => s.place!.answer,
+    ),
+    payAgainAnswers: countBy(
+      sessions.filter((s) => s.payAgain),
+      (s) => s.payAgain!.answer,
+    ),
     racing: flags.racing,
-    races: Object.fromEntries(RACE_KINDS.map((kind) => [kind, countBy(sessions.filter((s) => s.race?.kind === kind), (s) => s.race!.answer!)])),
-    terminalRetries: sessions.reduce((sum, s) => sum + (s.place ? s.place.attempts - 1 : 0) + (s.payAgain ? s.payAgain.attempts - 1 : 0), 0),
+    races: Object.fromEntries(
+      RACE_KINDS.map((kind) => [
+        kind,
+        countBy(
+          sessions.filter((s) => s.race?.kind === kind),
+          (s) => s.race!.answer!,
+        ),
+      ]),
+    ),
+    terminalRetries: sessions.reduce(
+      (sum, s) => sum + (s.place ? s.place.attempts - 1 : 0) + (s.payAgain ? s.payAgain.attempts - 1 : 0),
+      0,
+    ),
     placeMs: place,
     checkoutMs: whole,
     statesAfterTraffic: result.statesAfterTraffic,
@@ -321,12 +443,17 @@ async function main(): Promise<void> {
     stuckDatabaseSessions: result.stuckSessions,
     bursts: result.bursts,
     burstGoals: burstGoals(result.bursts),
-    slowestCheckouts: [...sessions].filter((s) => s.place).sort((a, b) => b.place!.ms - a.place!.ms).slice(0, 10).map((s) => ({ user: s.user, orderId: s.orderId, ...s.place, ms: Math.round(s.place!.ms) })),
+    slowestCheckouts: [...sessions]
+      .filter((s) => s.place)
+      .sort((a, b) => b.place!.ms - a.place!.ms)
+      .slice(0, 10)
+      .map((s) => ({ user: s.user, orderId: s.orderId, ...s.place, ms: Math.round(s.place!.ms) })),
   };
   writeResults(`soak-${flags.reading}.json`, summary);
   const file = writeResults('soak-latest.json', summary);
 
-  const line = (label: string, value: unknown) => console.log(`  ${label.padEnd(34)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  const line = (label: string, value: unknown) =>
+    console.log(`  ${label.padEnd(34)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
   console.log('\nsoak results');
   line('orders attempted', `${attempted} of ${flags.orders} (setup failures: ${flags.orders - attempted})`);
   line('final states', result.finalStates);
@@ -342,18 +469,30 @@ async function main(): Promise<void> {
   line('charged, told not paid (must be 0)', money.chargedButToldNotPaid.length);
   line('cancelled, yet charged (must be 0)', money.cancelledButCharged.length);
   if (flags.racing > 0) line('races (kind: answers)', summary.races);
-  line('unknown-outcome orders', `${result.unknownOutcome.orders} (${result.unknownOutcome.actuallyCharged} of them actually charged upstream; ${percent(result.unknownOutcome.orders, attempted)} of orders)`);
+  line(
+    'unknown-outcome orders',
+    `${result.unknownOutcome.orders} (${result.unknownOutcome.actuallyCharged} of them actually charged upstream; ${percent(result.unknownOutcome.orders, attempted)} of orders)`,
+  );
   line('place request ms (with retries)', `p50 ${place.p50}  p95 ${place.p95}  p99 ${place.p99}  max ${place.max}`);
   line('whole checkout ms (+ pay again)', `p50 ${whole.p50}  p95 ${whole.p95}  p99 ${whole.p99}  max ${whole.max}`);
   line('terminal retries (same key)', summary.terminalRetries);
   line('upstream', `${result.upstream.calls} calls; faults dealt ${JSON.stringify(result.upstream.faultsDealt)}`);
-  line('settling', `${result.backdated} orders backdated; ${result.settling.runs} reconciler runs in ${(result.settling.durationMs / 1000).toFixed(1)} s; unsettled left ${result.unsettledLeft}`);
+  line(
+    'settling',
+    `${result.backdated} orders backdated; ${result.settling.runs} reconciler runs in ${(result.settling.durationMs / 1000).toFixed(1)} s; unsettled left ${result.unsettledLeft}`,
+  );
   line('stuck database sessions seen', result.stuckSessions.length);
   if (result.bursts.length) {
     console.log(`  burst cells (fault-free upstream, same reading):\n${textTable(burstRows(result.bursts))}`);
     for (const goal of summary.burstGoals) line(`burst goal: ${goal.status}`, `${goal.goal}: ${goal.measured} (target ${goal.target})`);
   }
-  line('runtime', `${(runtimeMs / 1000).toFixed(1)} s (traffic ${(result.trafficMs / 1000).toFixed(1)} s); load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} → ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  line(
+    'runtime',
+    `${(runtimeMs / 1000).toFixed(1)} s (traffic ${(result.trafficMs / 1000).toFixed(1)} s); load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} → ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   const troubleNote = describeTrouble(trouble);
   if (troubleNote) console.log(`WARNING ${troubleNote}`);
   console.log(`\nwrote ${file}`);

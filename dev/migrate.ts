@@ -42,7 +42,8 @@ function argument(name: string): string | undefined {
 async function readAppUser(arn: string): Promise<AppUser> {
   const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
   const value = (await getSecret(arn, { transform: 'json' })) as Partial<AppUser> | undefined;
-  if (typeof value?.username !== 'string' || typeof value.password !== 'string') throw new Error(`${arn} must hold {"username": …, "password": …}`);
+  if (typeof value?.username !== 'string' || typeof value.password !== 'string')
+    throw new Error(`${arn} must hold {"username": …, "password": …}`);
   return { username: value.username, password: value.password };
 }
 

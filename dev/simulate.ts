@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(seed)) throw new Error(`--runs and --seed take integers\n\n${USAGE}`);
 
   let server: DatabaseHandle | undefined;
-  const serverUrl = process.env.DATABASE_URL ?? (server = await startEmbeddedPostgres({ name: `simulation-${process.pid}`, persistent: false })).url;
+  const serverUrl =
+    process.env.DATABASE_URL ?? (server = await startEmbeddedPostgres({ name: `simulation-${process.pid}`, persistent: false })).url;
   const name = `pos_simulation_${process.pid}`;
   const url = await createDatabase(serverUrl, name);
   const sql = connect(url, { max: 1 });
@@ -43,7 +44,9 @@ async function main(): Promise<void> {
       const [, plan] = details.counterexample ?? [];
       console.log(`Shrunk plan: ${JSON.stringify(plan)}\n`);
       console.log(details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance));
-      console.log(`\nFAILED after ${details.numRuns} schedules (${seconds} s). Replay: npm run simulate -- --runs 1 --seed ${details.seed} --path ${details.counterexamplePath}`);
+      console.log(
+        `\nFAILED after ${details.numRuns} schedules (${seconds} s). Replay: npm run simulate -- --runs 1 --seed ${details.seed} --path ${details.counterexamplePath}`,
+      );
       process.exitCode = 1;
     } else {
       console.log(`${details.numRuns} schedules, no invariant broken (${seconds} s, seed ${seed})`);

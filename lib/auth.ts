@@ -25,7 +25,11 @@ export const isOperator = (caller: Caller): boolean => caller.roles.includes(OPE
  */
 export function rolesFrom(claim: unknown): string[] {
   if (Array.isArray(claim)) return claim.filter((role): role is string => typeof role === 'string');
-  if (typeof claim === 'string') return claim.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter(Boolean);
+  if (typeof claim === 'string')
+    return claim
+      .replace(/^\[|\]$/g, '')
+      .split(/[\s,]+/)
+      .filter(Boolean);
   return [];
 }
 
@@ -48,7 +52,7 @@ export type TokenVerifier = (token: string, context: VerifyContext) => Promise<C
 
 /** Our owner_id columns hold at most this many characters. */
 export const MAX_USER_ID_LENGTH = 320;
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 function unauthenticated(message: string, cause?: unknown): AppError {
@@ -119,10 +123,13 @@ function unverifiedClaims(token: string, nowMs: number): { sub: string } {
   } catch (error) {
     throw unauthenticated('Token is not a JWT', error);
   }
-  if (typeof header.alg !== 'string' || header.alg.toLowerCase() === 'none' || token.split('.')[2] === '') throw unauthenticated('Token is not signed');
+  if (typeof header.alg !== 'string' || header.alg.toLowerCase() === 'none' || token.split('.')[2] === '')
+    throw unauthenticated('Token is not signed');
   const now = nowMs / 1000;
-  if (claims.exp !== undefined && (typeof claims.exp !== 'number' || claims.exp + CLOCK_SKEW_SECONDS <= now)) throw unauthenticated('Token has expired');
-  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf - CLOCK_SKEW_SECONDS > now)) throw unauthenticated('Token is not valid yet');
+  if (claims.exp !== undefined && (typeof claims.exp !== 'number' || claims.exp + CLOCK_SKEW_SECONDS <= now))
+    throw unauthenticated('Token has expired');
+  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf - CLOCK_SKEW_SECONDS > now))
+    throw unauthenticated('Token is not valid yet');
   return { sub: userIdFrom(claims.sub) };
 }
 

@@ -57,7 +57,12 @@ export interface FailureContext {
  * when it was too slow, 502 when it answered with an error or dropped the
  * connection mid-request.
  */
-export function callFailureToAppError(failure: CallFailure, retryAfterSeconds: number, context: FailureContext = {}, cause?: unknown): AppError {
+export function callFailureToAppError(
+  failure: CallFailure,
+  retryAfterSeconds: number,
+  context: FailureContext = {},
+  cause?: unknown,
+): AppError {
   const options = { cause, extra: context.extra };
   const retryLater = { ...options, retryAfterSeconds };
   switch (failure.reason) {
@@ -66,10 +71,16 @@ export function callFailureToAppError(failure: CallFailure, retryAfterSeconds: n
     case 'unavailable':
       return new AppError('UPSTREAM_UNAVAILABLE', context.message ?? 'The POS system is unavailable; try again shortly', retryLater);
     case 'error':
-      if (context.retrySafe) return new AppError('UPSTREAM_UNAVAILABLE', context.message ?? 'The POS system is unavailable; try again shortly', retryLater);
+      if (context.retrySafe)
+        return new AppError('UPSTREAM_UNAVAILABLE', context.message ?? 'The POS system is unavailable; try again shortly', retryLater);
       return new AppError('UPSTREAM_ERROR', context.message ?? 'The POS system answered with an error', options);
     case 'connection_lost':
-      if (context.retrySafe) return new AppError('UPSTREAM_UNAVAILABLE', context.message ?? 'The connection to the POS system was lost; try again shortly', retryLater);
+      if (context.retrySafe)
+        return new AppError(
+          'UPSTREAM_UNAVAILABLE',
+          context.message ?? 'The connection to the POS system was lost; try again shortly',
+          retryLater,
+        );
       return new AppError('UPSTREAM_ERROR', context.message ?? 'The connection to the POS system was lost', options);
   }
 }

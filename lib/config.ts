@@ -6,9 +6,7 @@ import { chooseDriver } from './db/driver';
 
 export { DEV_TOKEN_ENCRYPTION_KEYS } from './dev-secrets';
 
-const booleanFromEnv = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((value) => value === 'true' || value === '1');
+const booleanFromEnv = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
 /** The upstream when the local stage sets none: the simulator npm start runs on its default port. */
 const LOCAL_SIMULATOR_URL = 'http://127.0.0.1:4010';
@@ -16,7 +14,10 @@ const LOCAL_SIMULATOR_URL = 'http://127.0.0.1:4010';
 const envSchema = z
   .object({
     /** 'local' under npm start / npm test (serverless-offline); serverless.yml sets ${sls:stage} everywhere. */
-    SERVICE_STAGE: z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'Must be a stage name').default('local'),
+    SERVICE_STAGE: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,32}$/, 'Must be a stage name')
+      .default('local'),
     // The database driver: DATABASE_URL (postgres.js), or the RDS Data API (cluster, secret, database; region from AWS_REGION).
     DATABASE_URL: z.string().min(1).optional(),
     DATA_API_CLUSTER_ARN: z.string().startsWith('arn:', 'DATA_API_CLUSTER_ARN must be an ARN').optional(),
@@ -68,7 +69,15 @@ const envSchema = z
     OPERATOR_USER_IDS: z
       .string()
       .default('')
-      .transform((value) => new Set(value.split(',').map((id) => id.trim()).filter(Boolean))),
+      .transform(
+        (value) =>
+          new Set(
+            value
+              .split(',')
+              .map((id) => id.trim())
+              .filter(Boolean),
+          ),
+      ),
     TOKEN_ENCRYPTION_KEYS: z
       .string()
       .optional()
@@ -91,7 +100,8 @@ const envSchema = z
     if ('problem' in choice) ctx.addIssue({ code: 'custom', message: choice.problem, path: [choice.variable] });
   })
   .refine((env) => env.ORDER_ABANDONED_AFTER_SECONDS * 1000 > env.REQUEST_DEADLINE_MS + 5000, {
-    message: 'ORDER_ABANDONED_AFTER_SECONDS must outlast a request (REQUEST_DEADLINE_MS + 5 s), or the reconciler could settle an order a live request is still working on',
+    message:
+      'ORDER_ABANDONED_AFTER_SECONDS must outlast a request (REQUEST_DEADLINE_MS + 5 s), or the reconciler could settle an order a live request is still working on',
     path: ['ORDER_ABANDONED_AFTER_SECONDS'],
   })
   .refine((env) => env.PAYMENT_MIN_WINDOW_MS <= env.REQUEST_DEADLINE_MS, {
@@ -141,24 +151,45 @@ function requireDeployedSettings(
 ): void {
   const inAws = env.AWS_EXECUTION_ENV?.startsWith('AWS_Lambda_') === true && !env.IS_OFFLINE;
   if (env.SERVICE_STAGE === 'local') {
-    if (inAws) ctx.addIssue({ code: 'custom', path: ['SERVICE_STAGE'], message: 'the local stage runs on a developer machine only, never in AWS Lambda: deploy with --stage <name>' });
+    if (inAws)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SERVICE_STAGE'],
+        message: 'the local stage runs on a developer machine only, never in AWS Lambda: deploy with --stage <name>',
+      });
     return;
   }
   if (env.AUTH_JWT_SECRET === DEV_JWT_SECRET) {
-    ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: `AUTH_JWT_SECRET is the published development secret; stage ${env.SERVICE_STAGE} needs its own` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['AUTH_JWT_SECRET'],
+      message: `AUTH_JWT_SECRET is the published development secret; stage ${env.SERVICE_STAGE} needs its own`,
+    });
   }
   if (inAws) {
     for (const variable of SECRET_VARIABLES) {
       if (env[variable] && !env[referenceOf(variable)]) {
-        ctx.addIssue({ code: 'custom', path: [variable], message: `${variable} must come from a secret store on a deployed stage: set ${referenceOf(variable)} to its Secrets Manager or SSM SecureString ARN (docs/deploying.md)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [variable],
+          message: `${variable} must come from a secret store on a deployed stage: set ${referenceOf(variable)} to its Secrets Manager or SSM SecureString ARN (docs/deploying.md)`,
+        });
       }
     }
   }
   if (env.TOKEN_ENCRYPTION_KEYS !== undefined && holdsDevKey(env.TOKEN_ENCRYPTION_KEYS)) {
-    ctx.addIssue({ code: 'custom', path: ['TOKEN_ENCRYPTION_KEYS'], message: `TOKEN_ENCRYPTION_KEYS holds the published development key; stage ${env.SERVICE_STAGE} needs its own` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TOKEN_ENCRYPTION_KEYS'],
+      message: `TOKEN_ENCRYPTION_KEYS holds the published development key; stage ${env.SERVICE_STAGE} needs its own`,
+    });
   }
   if (!env.UPSTREAM_BASE_URL) {
-    ctx.addIssue({ code: 'custom', path: ['UPSTREAM_BASE_URL'], message: `UPSTREAM_BASE_URL is required outside the local stage (stage ${env.SERVICE_STAGE})` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['UPSTREAM_BASE_URL'],
+      message: `UPSTREAM_BASE_URL is required outside the local stage (stage ${env.SERVICE_STAGE})`,
+    });
   }
   if (!env.TOKEN_ENCRYPTION_KEYS) {
     ctx.addIssue({
@@ -187,7 +218,8 @@ export type Config = z.infer<typeof envSchema>;
  * (REQUEST_DEADLINE_MS: a stall between the write and the send), and the
  * upstream may apply it UPSTREAM_LATE_EFFECT_MS after that.
  */
-export const effectMayLandWithinMs = (c: Pick<Config, 'UPSTREAM_LATE_EFFECT_MS' | 'REQUEST_DEADLINE_MS'>): number => c.UPSTREAM_LATE_EFFECT_MS + c.REQUEST_DEADLINE_MS;
+export const effectMayLandWithinMs = (c: Pick<Config, 'UPSTREAM_LATE_EFFECT_MS' | 'REQUEST_DEADLINE_MS'>): number =>
+  c.UPSTREAM_LATE_EFFECT_MS + c.REQUEST_DEADLINE_MS;
 
 export class ConfigError extends Error {}
 

@@ -20,7 +20,8 @@ const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 export function parseSealingKeys(value: string): SealingKey[] {
   const keys = value.split(',').map((entry) => {
     const [id, encoded, ...rest] = entry.trim().split(':');
-    if (!id || !encoded || rest.length > 0 || !KEY_ID.test(id)) throw new Error('each key must be "id:base64" with an id of letters, digits, _ or -');
+    if (!id || !encoded || rest.length > 0 || !KEY_ID.test(id))
+      throw new Error('each key must be "id:base64" with an id of letters, digits, _ or -');
     const key = Buffer.from(encoded, 'base64');
     if (key.length !== 32) throw new Error(`key "${id}" must be 32 bytes (base64 of 32 random bytes, e.g. \`openssl rand -base64 32\`)`);
     return { id, key };

@@ -177,7 +177,13 @@ export function checkoutOutcome(status: number, code?: string, replayed = false)
 }
 
 /** Counts a checkout answer; any other route is ignored. */
-export function recordCheckout(routeKey: string | undefined, status: number | undefined, code?: string, replayed = false, into: MetricsRecorder = recorder): void {
+export function recordCheckout(
+  routeKey: string | undefined,
+  status: number | undefined,
+  code?: string,
+  replayed = false,
+  into: MetricsRecorder = recorder,
+): void {
   if (!routeKey || status === undefined || !CHECKOUT_ROUTES.has(routeKey)) return;
   into.count(MetricName.Checkouts, { route: routeKey, outcome: checkoutOutcome(status, code, replayed) }, [['outcome']]);
 }
@@ -205,7 +211,10 @@ export interface UpstreamMetrics {
 
 /** `POST /orders/`, `GET /orders/{id}`: the method and the path with ids and query cut out, so routes stay few. */
 export function upstreamRoute(method: string, path: string): string {
-  const [first = '', ...rest] = path.split('?')[0]!.split('/').filter((segment, index) => index > 0 || segment !== '');
+  const [first = '', ...rest] = path
+    .split('?')[0]!
+    .split('/')
+    .filter((segment, index) => index > 0 || segment !== '');
   const template = ['', first, ...rest.map((segment) => (segment === '' ? '' : '{id}'))].join('/');
   return `${method.toUpperCase()} ${template === '/' ? '/' : template}`;
 }
@@ -221,7 +230,8 @@ export function upstreamMetrics(into: MetricsRecorder = recorder): UpstreamMetri
       const route = upstreamRoute(attempt.method, attempt.path);
       const dimensions = { route, outcome: upstreamOutcome(attempt) };
       into.count(MetricName.UpstreamCalls, dimensions, [['route'], ['outcome']]);
-      if (attempt.durationMs !== undefined) into.add(MetricName.UpstreamLatency, MetricUnit.Milliseconds, attempt.durationMs, dimensions, [['route'], ['outcome']]);
+      if (attempt.durationMs !== undefined)
+        into.add(MetricName.UpstreamLatency, MetricUnit.Milliseconds, attempt.durationMs, dimensions, [['route'], ['outcome']]);
       if (attempt.attempt > 1) into.count(MetricName.UpstreamRetries, { route });
     },
     breakerOpened() {

@@ -42,8 +42,10 @@ export async function resolveSecrets(env: NodeJS.ProcessEnv, fetchers: SecretFet
       const reference = env[referenceOf(variable)];
       if (!reference) return;
       let value: string | undefined;
-      if (SECRETS_MANAGER_ARN.test(reference)) value = await fetchers.secret(reference).catch((error) => failed(variable, reference, error));
-      else if (SSM_PARAMETER_ARN.test(reference)) value = await fetchers.parameter(reference).catch((error) => failed(variable, reference, error));
+      if (SECRETS_MANAGER_ARN.test(reference))
+        value = await fetchers.secret(reference).catch((error) => failed(variable, reference, error));
+      else if (SSM_PARAMETER_ARN.test(reference))
+        value = await fetchers.parameter(reference).catch((error) => failed(variable, reference, error));
       else throw new Error(`${referenceOf(variable)} must be the ARN of a Secrets Manager secret or an SSM parameter, got "${reference}"`);
       if (!value) throw new Error(`${referenceOf(variable)}: ${reference} holds no value`);
       env[variable] = value.trim();

@@ -82,7 +82,12 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     breakerFailureThreshold: c.BREAKER_FAILURE_THRESHOLD,
     breakerHalfOpenAfterMs: c.BREAKER_HALF_OPEN_AFTER_MS,
     unavailableMeansNoEffect: c.UPSTREAM_503_MEANS_NO_EFFECT,
-    adaptiveTimeout: { floorMs: c.UPSTREAM_ADAPTIVE_TIMEOUT_FLOOR_MS, p99Factor: c.UPSTREAM_ADAPTIVE_TIMEOUT_P99_FACTOR, minSamples: 20, windowSize: 200 },
+    adaptiveTimeout: {
+      floorMs: c.UPSTREAM_ADAPTIVE_TIMEOUT_FLOOR_MS,
+      p99Factor: c.UPSTREAM_ADAPTIVE_TIMEOUT_P99_FACTOR,
+      minSamples: 20,
+      windowSize: 200,
+    },
     metrics: upstreamMetrics(),
   });
   const api = new PosApi(overrides.transport ?? client);
@@ -96,13 +101,22 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     payments: api,
   });
   const vault = new TokenVault(parseSealingKeys(c.TOKEN_ENCRYPTION_KEYS));
-  const settlement = new Settlement({ orders, upstreamOrders, payments, clock }, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, completionLeaseMs: c.REQUEST_DEADLINE_MS });
-  const checkout = new Checkout({ orders, baskets, upstreamOrders, payments, vault, settlement, clock }, {
-    retryAfterSeconds: client.retryAfterSeconds,
-    paymentTimeoutMs: c.PAYMENT_TIMEOUT_MS,
-    paymentMinWindowMs: c.PAYMENT_MIN_WINDOW_MS,
-  });
-  const refunds = new Refunds({ orders, payments, settlement, vault }, { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, lateEffectMs: effectMayLandWithinMs(c), clock });
+  const settlement = new Settlement(
+    { orders, upstreamOrders, payments, clock },
+    { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, completionLeaseMs: c.REQUEST_DEADLINE_MS },
+  );
+  const checkout = new Checkout(
+    { orders, baskets, upstreamOrders, payments, vault, settlement, clock },
+    {
+      retryAfterSeconds: client.retryAfterSeconds,
+      paymentTimeoutMs: c.PAYMENT_TIMEOUT_MS,
+      paymentMinWindowMs: c.PAYMENT_MIN_WINDOW_MS,
+    },
+  );
+  const refunds = new Refunds(
+    { orders, payments, settlement, vault },
+    { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, lateEffectMs: effectMayLandWithinMs(c), clock },
+  );
   const reconciler = new Reconciler(orders, upstreamOrders, settlement, refunds, idempotency, vault, {
     batchSize: c.RECONCILER_BATCH_SIZE,
     abandonedAfterMs,

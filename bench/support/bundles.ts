@@ -58,7 +58,9 @@ export function startPackaging(options: { snapshot: boolean }): Packaging {
     const project = path.join(dir, 'project');
     mkdirSync(project);
     if (options.snapshot) {
-      execFileSync('tar', ['-x', '-C', project], { input: execFileSync('git', ['archive', '--format=tar', 'HEAD'], { cwd: PROJECT_ROOT, maxBuffer: 512 * 1024 * 1024 }) });
+      execFileSync('tar', ['-x', '-C', project], {
+        input: execFileSync('git', ['archive', '--format=tar', 'HEAD'], { cwd: PROJECT_ROOT, maxBuffer: 512 * 1024 * 1024 }),
+      });
       linkNodeModules(project);
     } else {
       copyProjectForPackaging(project);
@@ -167,14 +169,22 @@ export async function measureColdStarts(bundles: PackagedBundles, runs: number):
     for (let run = 0; run < runs; run++) {
       const started = performance.now();
       const stdout = await new Promise<string>((resolve, reject) =>
-        execFile(process.execPath, ['-e', LOADER, path.join(root, handlerFile.name)], { cwd: root, env, timeout: 60_000 }, (error, out, err) =>
-          error ? reject(new Error(`loading ${zip.fn}: ${error.message}\n${err.slice(-2000)}`)) : resolve(out),
+        execFile(
+          process.execPath,
+          ['-e', LOADER, path.join(root, handlerFile.name)],
+          { cwd: root, env, timeout: 60_000 },
+          (error, out, err) => (error ? reject(new Error(`loading ${zip.fn}: ${error.message}\n${err.slice(-2000)}`)) : resolve(out)),
         ),
       );
       walls.push(performance.now() - started);
       loads.push((JSON.parse(stdout) as { loadMs: number }).loadMs);
     }
-    results.push({ fn: zip.fn, loadMs: Math.round(Math.min(...loads)), runsMs: loads.map(Math.round), processMs: Math.round(Math.min(...walls)) });
+    results.push({
+      fn: zip.fn,
+      loadMs: Math.round(Math.min(...loads)),
+      runsMs: loads.map(Math.round),
+      processMs: Math.round(Math.min(...walls)),
+    });
   }
   return results;
 }

@@ -91,17 +91,26 @@ export async function runBurst(bench: BenchStack, terminals: number, seed: numbe
   });
 
   const startedAt = performance.now();
-  const burst = await Promise.all(cashiers.slice(0, terminals).map(({ terminal }, index) => checkoutWithin(terminal, baskets[index], startedAt)));
+  const burst = await Promise.all(
+    cashiers.slice(0, terminals).map(({ terminal }, index) => checkoutWithin(terminal, baskets[index], startedAt)),
+  );
 
   const afterwards: BurstCheckout[] = [];
-  for (let index = terminals; index < cashiers.length; index++) afterwards.push(await checkoutWithin(cashiers[index].terminal, baskets[index], performance.now()));
+  for (let index = terminals; index < cashiers.length; index++)
+    afterwards.push(await checkoutWithin(cashiers[index].terminal, baskets[index], performance.now()));
 
   await sleep(2000); // completions started after the replies
   const users = new Set(cashiers.map((cashier) => cashier.user));
   const ledger = await bench.sim.ledger();
-  const ours = { ...ledger, orders: ledger.orders.filter((o) => users.has(o.user_id)), payments: ledger.payments.filter((p) => users.has(p.user_id)) };
+  const ours = {
+    ...ledger,
+    orders: ledger.orders.filter((o) => users.has(o.user_id)),
+    payments: ledger.payments.filter((p) => users.has(p.user_id)),
+  };
   const charged = new Set(ours.payments.filter((p) => p.status === 'completed' || p.status === 'refunded').map((p) => p.order_id));
-  const rows = await bench.sql<{ id: string; upstream_id: string }[]>`select id::text, coalesce(upstream_order_id, id::text) as upstream_id from orders`;
+  const rows = await bench.sql<
+    { id: string; upstream_id: string }[]
+  >`select id::text, coalesce(upstream_order_id, id::text) as upstream_id from orders`;
   const chargedOrders = new Set(rows.filter((row) => charged.has(row.upstream_id)).map((row) => row.id));
   const all = [...burst, ...afterwards];
   const paidAnswer = (c: BurstCheckout) => c.final.status === 201;
@@ -113,7 +122,12 @@ export async function runBurst(bench: BenchStack, terminals: number, seed: numbe
     notOurs: burst.filter((c) => !c.allOurs).length,
     withoutRetryAfter: burst.filter((c) => !c.retryAfterOnEvery).length,
     finalMs: summarize(burst.map((c) => c.ms)),
-    afterwards: { paid: afterwards.filter(paidAnswer).length, of: AFTERWARDS, ms: summarize(afterwards.map((c) => c.ms)), answers: countBy(afterwards, (c) => describeAnswer(c.final)) },
+    afterwards: {
+      paid: afterwards.filter(paidAnswer).length,
+      of: AFTERWARDS,
+      ms: summarize(afterwards.map((c) => c.ms)),
+      answers: countBy(afterwards, (c) => describeAnswer(c.final)),
+    },
     money: {
       ...(await ledgerProblems(ours, bench.sql)),
       toldPaidWithoutCharge: all.filter((c) => paidAnswer(c) && c.orderId && !chargedOrders.has(c.orderId)).map((c) => c.orderId!),
@@ -151,7 +165,13 @@ export const burstSizes = (items: readonly string[]): number[] => (items.include
  * fault-free upstream with the given latency (its ledger kept: each cell
  * judges only its own users' money), then each size in turn.
  */
-export async function runBurstCells(bench: BenchStack, sizes: number[], seed: number, latency: { medianMs: number; p99Ms: number }, log: (line: string) => void): Promise<BurstResult[]> {
+export async function runBurstCells(
+  bench: BenchStack,
+  sizes: number[],
+  seed: number,
+  latency: { medianMs: number; p99Ms: number },
+  log: (line: string) => void,
+): Promise<BurstResult[]> {
   if (sizes.length === 0) return [];
   await bench.sim.configure({ seed, latency, faults: { rate503: 0, rate500After: 0, rateHangAfter: 0, rateReset: 0 }, declineRate: 0 });
   const cells: BurstResult[] = [];
@@ -163,12 +183,23 @@ export async function runBurstCells(bench: BenchStack, sizes: number[], seed: nu
   return cells;
 }
 
-export const burstMoneyProblems = (cells: BurstResult[]) => cells.reduce((sum, cell) => sum + Object.values(cell.money).reduce((n, ids) => n + ids.length, 0), 0);
+export const burstMoneyProblems = (cells: BurstResult[]) =>
+  cells.reduce((sum, cell) => sum + Object.values(cell.money).reduce((n, ids) => n + ids.length, 0), 0);
 
 /** The burst table (docs/benchmark.md and console). */
 export function burstRows(cells: BurstResult[]): { header: string[]; rows: Row[] } {
   return {
-    header: ['terminals at once', 'paid', 'final answers', 'not our answer', 'shed without Retry-After', 'final answer p50 / p95 / max', '8 right after: paid', 'their p50 / max', 'money problems'],
+    header: [
+      'terminals at once',
+      'paid',
+      'final answers',
+      'not our answer',
+      'shed without Retry-After',
+      'final answer p50 / p95 / max',
+      '8 right after: paid',
+      'their p50 / max',
+      'money problems',
+    ],
     rows: cells.map((cell) => [
       cell.terminals,
       `${cell.paid} (${((100 * cell.paid) / cell.terminals).toFixed(0)} %)`,
@@ -193,14 +224,29 @@ export function burstGoals(cells: BurstResult[]): GoalRow[] {
   const problems = burstMoneyProblems(cells);
   const clear = n - largest.notOurs - largest.withoutRetryAfter;
   return [
-    { goal: `${n} terminals checking out at once: paid`, target: '≥ 90 %', measured: `${largest.paid} of ${n} (${((100 * largest.paid) / n).toFixed(1)} %)`, status: largest.paid >= 0.9 * n ? 'pass' : 'miss' },
+    {
+      goal: `${n} terminals checking out at once: paid`,
+      target: '≥ 90 %',
+      measured: `${largest.paid} of ${n} (${((100 * largest.paid) / n).toFixed(1)} %)`,
+      status: largest.paid >= 0.9 * n ? 'pass' : 'miss',
+    },
     {
       goal: `${n} at once: every answer ours (paid, or 429/503 with Retry-After), the last within 30 s`,
       target: `${n} of ${n}, max ≤ 30 s`,
       measured: `${clear} of ${n}, max ${formatMs(largest.finalMs.max)}`,
       status: clear === n && largest.finalMs.max <= BURST_BUDGET_MS ? 'pass' : 'miss',
     },
-    { goal: `the ${largest.afterwards.of} checkouts right after, one at a time: paid`, target: `${largest.afterwards.of} of ${largest.afterwards.of}`, measured: `${largest.afterwards.paid} of ${largest.afterwards.of}, p50 ${formatMs(largest.afterwards.ms.p50)}`, status: largest.afterwards.paid === largest.afterwards.of ? 'pass' : 'miss' },
-    { goal: 'money in the burst cells: no double charge, no charge unknown to us, no answer that contradicts the ledger', target: '0', measured: String(problems), status: problems === 0 ? 'pass' : 'miss' },
+    {
+      goal: `the ${largest.afterwards.of} checkouts right after, one at a time: paid`,
+      target: `${largest.afterwards.of} of ${largest.afterwards.of}`,
+      measured: `${largest.afterwards.paid} of ${largest.afterwards.of}, p50 ${formatMs(largest.afterwards.ms.p50)}`,
+      status: largest.afterwards.paid === largest.afterwards.of ? 'pass' : 'miss',
+    },
+    {
+      goal: 'money in the burst cells: no double charge, no charge unknown to us, no answer that contradicts the ledger',
+      target: '0',
+      measured: String(problems),
+      status: problems === 0 ? 'pass' : 'miss',
+    },
   ];
 }

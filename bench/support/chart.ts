@@ -63,7 +63,8 @@ function barsOf(cells: CellResult[], faults: FaultProfileName, concurrency: numb
 /** Log-scale axis ticks 1-2-5 between lo and hi. */
 function ticks(lo: number, hi: number): number[] {
   const out: number[] = [];
-  for (let decade = 10 ** Math.floor(Math.log10(lo)); decade <= hi; decade *= 10) for (const m of [1, 2, 5]) if (decade * m >= lo && decade * m <= hi) out.push(decade * m);
+  for (let decade = 10 ** Math.floor(Math.log10(lo)); decade <= hi; decade *= 10)
+    for (const m of [1, 2, 5]) if (decade * m >= lo && decade * m <= hi) out.push(decade * m);
   return out;
 }
 
@@ -75,7 +76,8 @@ export function renderChart(cells: CellResult[], meta: { title: string; subtitle
   const x = (ms: number) => PLOT_X + (PLOT_W * (Math.log10(Math.max(ms, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo));
 
   const panels: Array<{ faults: FaultProfileName; concurrency: number }> = [];
-  for (const faults of [...new Set(cells.map((c) => c.faults))]) for (const concurrency of [...new Set(cells.map((c) => c.concurrency))].sort((a, b) => a - b)) panels.push({ faults, concurrency });
+  for (const faults of [...new Set(cells.map((c) => c.faults))])
+    for (const concurrency of [...new Set(cells.map((c) => c.concurrency))].sort((a, b) => a - b)) panels.push({ faults, concurrency });
 
   const parts: string[] = [];
   let y = 78;
@@ -83,8 +85,13 @@ export function renderChart(cells: CellResult[], meta: { title: string; subtitle
   for (const panel of panels) {
     const bars = barsOf(cells, panel.faults, panel.concurrency);
     const height = PANEL_TITLE_H + bars.length * ROW_H + 6;
-    parts.push(`<text x="10" y="${y + 15}" class="panel">${escape(`${FAULT_PROFILE_LABELS[panel.faults]} · ${panel.concurrency} terminal${panel.concurrency === 1 ? '' : 's'}`)}</text>`);
-    for (const tick of axisTicks) parts.push(`<line x1="${x(tick).toFixed(1)}" y1="${y + PANEL_TITLE_H - 2}" x2="${x(tick).toFixed(1)}" y2="${y + height - 4}" class="grid"/>`);
+    parts.push(
+      `<text x="10" y="${y + 15}" class="panel">${escape(`${FAULT_PROFILE_LABELS[panel.faults]} · ${panel.concurrency} terminal${panel.concurrency === 1 ? '' : 's'}`)}</text>`,
+    );
+    for (const tick of axisTicks)
+      parts.push(
+        `<line x1="${x(tick).toFixed(1)}" y1="${y + PANEL_TITLE_H - 2}" x2="${x(tick).toFixed(1)}" y2="${y + height - 4}" class="grid"/>`,
+      );
     bars.forEach((bar, index) => {
       const top = y + PANEL_TITLE_H + index * ROW_H;
       const mid = top + ROW_H / 2;
@@ -94,22 +101,38 @@ export function renderChart(cells: CellResult[], meta: { title: string; subtitle
         parts.push(`<text x="${PLOT_X + 4}" y="${mid + 4}" class="muted">${escape(bar.note ?? 'no data')}</text>`);
         return;
       }
-      parts.push(`<line x1="${x(s.p5).toFixed(1)}" y1="${mid}" x2="${x(s.p99).toFixed(1)}" y2="${mid}" stroke="${bar.stroke}" stroke-width="1.2"/>`);
-      for (const end of [s.p5, s.p99]) parts.push(`<line x1="${x(end).toFixed(1)}" y1="${mid - 4}" x2="${x(end).toFixed(1)}" y2="${mid + 4}" stroke="${bar.stroke}" stroke-width="1.2"/>`);
+      parts.push(
+        `<line x1="${x(s.p5).toFixed(1)}" y1="${mid}" x2="${x(s.p99).toFixed(1)}" y2="${mid}" stroke="${bar.stroke}" stroke-width="1.2"/>`,
+      );
+      for (const end of [s.p5, s.p99])
+        parts.push(
+          `<line x1="${x(end).toFixed(1)}" y1="${mid - 4}" x2="${x(end).toFixed(1)}" y2="${mid + 4}" stroke="${bar.stroke}" stroke-width="1.2"/>`,
+        );
       const boxX = x(s.p25);
-      parts.push(`<rect x="${boxX.toFixed(1)}" y="${top + 3}" width="${Math.max(1.5, x(s.p75) - boxX).toFixed(1)}" height="${ROW_H - 6}" fill="${bar.fill}" stroke="${bar.stroke}"/>`);
-      parts.push(`<line x1="${x(s.p50).toFixed(1)}" y1="${top + 2}" x2="${x(s.p50).toFixed(1)}" y2="${top + ROW_H - 2}" stroke="${bar.stroke}" stroke-width="2.5"/>`);
+      parts.push(
+        `<rect x="${boxX.toFixed(1)}" y="${top + 3}" width="${Math.max(1.5, x(s.p75) - boxX).toFixed(1)}" height="${ROW_H - 6}" fill="${bar.fill}" stroke="${bar.stroke}"/>`,
+      );
+      parts.push(
+        `<line x1="${x(s.p50).toFixed(1)}" y1="${top + 2}" x2="${x(s.p50).toFixed(1)}" y2="${top + ROW_H - 2}" stroke="${bar.stroke}" stroke-width="2.5"/>`,
+      );
       const mx = x(s.max);
       parts.push(`<path d="M${(mx - 3).toFixed(1)} ${mid - 3}l6 6m0 -6l-6 6" stroke="${bar.stroke}" stroke-width="1.3"/>`);
-      parts.push(`<text x="${TEXT_X}" y="${mid + 4}" class="value">${escape(`p50 ${formatMs(s.p50)} · p95 ${formatMs(s.p95)} · p99 ${formatMs(s.p99)}`)}</text>`);
+      parts.push(
+        `<text x="${TEXT_X}" y="${mid + 4}" class="value">${escape(`p50 ${formatMs(s.p50)} · p95 ${formatMs(s.p95)} · p99 ${formatMs(s.p99)}`)}</text>`,
+      );
     });
     y += height + PANEL_GAP;
   }
   // The shared axis, under the last panel.
   parts.push(`<line x1="${PLOT_X}" y1="${y - PANEL_GAP + 2}" x2="${PLOT_X + PLOT_W}" y2="${y - PANEL_GAP + 2}" class="axis"/>`);
   const tickLabel = (ms: number) => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`);
-  for (const tick of axisTicks) parts.push(`<text x="${x(tick).toFixed(1)}" y="${y - PANEL_GAP + 16}" class="tick" text-anchor="middle">${escape(tickLabel(tick))}</text>`);
-  parts.push(`<text x="${PLOT_X + PLOT_W / 2}" y="${y - PANEL_GAP + 32}" class="tick" text-anchor="middle">latency per checkout (log scale)</text>`);
+  for (const tick of axisTicks)
+    parts.push(
+      `<text x="${x(tick).toFixed(1)}" y="${y - PANEL_GAP + 16}" class="tick" text-anchor="middle">${escape(tickLabel(tick))}</text>`,
+    );
+  parts.push(
+    `<text x="${PLOT_X + PLOT_W / 2}" y="${y - PANEL_GAP + 32}" class="tick" text-anchor="middle">latency per checkout (log scale)</text>`,
+  );
   const total = y - PANEL_GAP + 44;
 
   const legend = `<g transform="translate(${PLOT_X},66)"><rect x="0" y="-9" width="26" height="10" fill="#f3f4f6" stroke="#6b7280"/><line x1="13" y1="-11" x2="13" y2="3" stroke="#6b7280" stroke-width="2.5"/><text x="32" y="0" class="muted">box p25–p75, thick tick p50, whiskers p5–p99, × max</text></g>`;

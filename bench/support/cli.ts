@@ -43,7 +43,12 @@ const isList = (spec: AnyFlag): spec is ListFlag => 'items' in spec;
  * `--help` prints every flag and exits.
  */
 export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv = process.argv.slice(2), env = process.env): FlagValues<S> {
-  const options = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, { type: !isChoice(spec) && !isList(spec) && spec.boolean ? ('boolean' as const) : ('string' as const) }]));
+  const options = Object.fromEntries(
+    Object.entries(specs).map(([name, spec]) => [
+      name,
+      { type: !isChoice(spec) && !isList(spec) && spec.boolean ? ('boolean' as const) : ('string' as const) },
+    ]),
+  );
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
@@ -58,9 +63,17 @@ export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv =
   for (const [name, spec] of Object.entries(specs)) {
     if (isList(spec)) {
       const raw = (values[name] as string | undefined) ?? (spec.env ? env[spec.env] : undefined) ?? spec.default;
-      const items = [...new Set(raw.split(',').map((item) => item.trim()).filter((item) => item !== ''))];
+      const items = [
+        ...new Set(
+          raw
+            .split(',')
+            .map((item) => item.trim())
+            .filter((item) => item !== ''),
+        ),
+      ];
       const unknown = items.filter((item) => !spec.items.includes(item));
-      if (items.length === 0 || unknown.length > 0) fail(command, `--${name} must list some of ${spec.items.join(', ')} (comma-separated), got "${raw}"`, specs);
+      if (items.length === 0 || unknown.length > 0)
+        fail(command, `--${name} must list some of ${spec.items.join(', ')} (comma-separated), got "${raw}"`, specs);
       result[name] = items;
       continue;
     }
@@ -72,7 +85,12 @@ export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv =
     }
     if (spec.boolean) {
       const fromEnv = spec.env ? env[spec.env] : undefined;
-      result[name] = values[name] === true || (values[name] === undefined && fromEnv !== undefined && /^(1|true|yes)$/i.test(fromEnv)) ? 1 : values[name] === undefined && fromEnv === undefined ? spec.default : 0;
+      result[name] =
+        values[name] === true || (values[name] === undefined && fromEnv !== undefined && /^(1|true|yes)$/i.test(fromEnv))
+          ? 1
+          : values[name] === undefined && fromEnv === undefined
+            ? spec.default
+            : 0;
       continue;
     }
     const raw = (values[name] as string | undefined) ?? (spec.env ? env[spec.env] : undefined);
@@ -102,7 +120,9 @@ function usage(command: string, specs: FlagSpecs): string {
             ? 'on'
             : 'off'
           : `default ${spec.default}`;
-  const rows = Object.entries(specs).map(([name, spec]) => `  --${name.padEnd(22)} ${spec.help} (${describeDefault(spec)}${spec.env ? `; env ${spec.env}` : ''})`);
+  const rows = Object.entries(specs).map(
+    ([name, spec]) => `  --${name.padEnd(22)} ${spec.help} (${describeDefault(spec)}${spec.env ? `; env ${spec.env}` : ''})`,
+  );
   return `usage: npm run ${command} [-- --flag value ...]\n${rows.join('\n')}`;
 }
 

@@ -36,7 +36,10 @@ export const FAULT_PROFILE_LABELS: Record<FaultProfileName, string> = {
 /** The soak's split of faulted calls: 503 (before the effect), 500 after it, hang after it, connection reset. */
 export const MIXED_SPLIT = { rate503: 0.4, rate500After: 0.25, rateHangAfter: 0.15, rateReset: 0.2 };
 
-export function faultRates(profile: FaultProfileName, rate: number): { rate503: number; rate500After: number; rateHangAfter: number; rateReset: number } {
+export function faultRates(
+  profile: FaultProfileName,
+  rate: number,
+): { rate503: number; rate500After: number; rateHangAfter: number; rateReset: number } {
   switch (profile) {
     case 'none':
       return { rate503: 0, rate500After: 0, rateHangAfter: 0, rateReset: 0 };
@@ -148,7 +151,8 @@ export interface PreparedBasket {
 }
 
 export const cellId = (faults: FaultProfileName, concurrency: number, flow: FlowName) => `${faults}/c${concurrency}/${flow}`;
-export const userOf = (flow: FlowName, faults: FaultProfileName, concurrency: number, seed: number, index: number) => `${flow}-${faults}-c${concurrency}-${seed}-${index}@bench.example`;
+export const userOf = (flow: FlowName, faults: FaultProfileName, concurrency: number, seed: number, index: number) =>
+  `${flow}-${faults}-c${concurrency}-${seed}-${index}@bench.example`;
 
 const AMBIGUOUS_FAULTS = new Set(['500_after', 'hang_after', 'reset', 'reset_after']);
 const isPost = (path: string) => (call: LedgerCall) => call.method === 'POST' && (call.path === `/${path}/` || call.path === `/${path}`);
@@ -158,14 +162,27 @@ const isPaymentPost = isPost('payments');
 /** The order total the way the starter computes it (main units, cents rounded once). */
 function orderTotal(lines: readonly PlannedLine[]): number {
   const byId = new Map(DEFAULT_PRODUCTS.map((product) => [product.id, product]));
-  return Math.round(100 * lines.reduce((sum, line) => sum + byId.get(line.productId)!.price_unit * line.quantity * (1 + byId.get(line.productId)!.vat_rate), 0)) / 100;
+  return (
+    Math.round(
+      100 *
+        lines.reduce(
+          (sum, line) => sum + byId.get(line.productId)!.price_unit * line.quantity * (1 + byId.get(line.productId)!.vat_rate),
+          0,
+        ),
+    ) / 100
+  );
 }
 
 function tally(checkouts: readonly TimedCheckout[]): Pick<CellResult, 'paidOrDeclined' | 'successRate' | 'results' | 'outcomes'> {
   const results: Record<CheckoutResult, number> = { paid: 0, declined: 0, unknown: 0, failed: 0 };
   for (const checkout of checkouts) results[checkout.result]++;
   const paidOrDeclined = results.paid + results.declined;
-  return { paidOrDeclined, successRate: checkouts.length ? paidOrDeclined / checkouts.length : 0, results, outcomes: countBy(checkouts, (checkout) => checkout.outcome) };
+  return {
+    paidOrDeclined,
+    successRate: checkouts.length ? paidOrDeclined / checkouts.length : 0,
+    results,
+    outcomes: countBy(checkouts, (checkout) => checkout.outcome),
+  };
 }
 
 function timing(checkouts: readonly TimedCheckout[]): Pick<CellResult, 'ms' | 'payMs' | 'prepareMs' | 'samples'> {
@@ -180,10 +197,19 @@ function timing(checkouts: readonly TimedCheckout[]): Pick<CellResult, 'ms' | 'p
 }
 
 /** Per checkout, what it waited on the upstream's POST /orders/ and POST /payments/ (a hang counted up to the caller's own timeout). */
-function upstreamWait(ledger: Ledger, checkouts: readonly TimedCheckout[], caps: { orderMs: number; paymentMs: number }): Pick<CellResult['upstream'], 'waitMs' | 'overheadMs'> {
+function upstreamWait(
+  ledger: Ledger,
+  checkouts: readonly TimedCheckout[],
+  caps: { orderMs: number; paymentMs: number },
+): Pick<CellResult['upstream'], 'waitMs' | 'overheadMs'> {
   const byUser = callsByUser(ledger);
   const waits = checkouts.map((checkout) =>
-    (byUser.get(checkout.user) ?? []).reduce((sum, call) => sum + (isOrderPost(call) ? Math.min(call.latencyMs, caps.orderMs) : isPaymentPost(call) ? Math.min(call.latencyMs, caps.paymentMs) : 0), 0),
+    (byUser.get(checkout.user) ?? []).reduce(
+      (sum, call) =>
+        sum +
+        (isOrderPost(call) ? Math.min(call.latencyMs, caps.orderMs) : isPaymentPost(call) ? Math.min(call.latencyMs, caps.paymentMs) : 0),
+      0,
+    ),
   );
   return { waitMs: summarize(waits), overheadMs: summarize(checkouts.map((checkout, index) => checkout.ms - waits[index])) };
 }
@@ -195,7 +221,15 @@ async function startCell(ctx: FlowContext, faults: FaultProfileName): Promise<vo
 
 type Extra = Partial<Omit<CellResult, 'upstream'>> & { upstream?: Pick<CellResult['upstream'], 'waitMs' | 'overheadMs'> };
 
-function finish(flow: FlowName, faults: FaultProfileName, concurrency: number, checkouts: TimedCheckout[], wallMs: number, ledger: Ledger, extra: Extra = {}): CellResult {
+function finish(
+  flow: FlowName,
+  faults: FaultProfileName,
+  concurrency: number,
+  checkouts: TimedCheckout[],
+  wallMs: number,
+  ledger: Ledger,
+  extra: Extra = {},
+): CellResult {
   return {
     flow,
     faults,
@@ -240,12 +274,20 @@ async function floorCall(url: string, token: string, body: unknown, timeoutMs: n
       return { status: response.status, body: parsed, ms: performance.now() - started };
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause;
-      return { error: (error as Error).name === 'TimeoutError' ? 'timeout' : `connection lost${cause?.code ? ` (${cause.code})` : ''}`, ms: performance.now() - started };
+      return {
+        error: (error as Error).name === 'TimeoutError' ? 'timeout' : `connection lost${cause?.code ? ` (${cause.code})` : ''}`,
+        ms: performance.now() - started,
+      };
     }
   }
 }
 
-export async function runFloor(ctx: FlowContext, faults: FaultProfileName, concurrency: number, baskets: readonly PlannedLine[][]): Promise<CellResult> {
+export async function runFloor(
+  ctx: FlowContext,
+  faults: FaultProfileName,
+  concurrency: number,
+  baskets: readonly PlannedLine[][],
+): Promise<CellResult> {
   const users = baskets.map((_, index) => userOf('floor', faults, concurrency, ctx.seed, index));
   const tokens = await Promise.all(users.map((user) => signDevToken(ctx.bench.stack.jwtSecret, user)));
   await startCell(ctx, faults);
@@ -255,14 +297,32 @@ export async function runFloor(ctx: FlowContext, faults: FaultProfileName, concu
     const user = users[index];
     const total = orderTotal(baskets[index]);
     const label = (step: string, outcome: CallOutcome) => `${step} → ${'error' in outcome ? outcome.error : outcome.status}`;
-    const order = await floorCall(`${ctx.bench.sim.url}/orders/`, tokens[index], { total, order_id: randomUUID(), basket_id: randomUUID() }, callMs, maxAttempts);
+    const order = await floorCall(
+      `${ctx.bench.sim.url}/orders/`,
+      tokens[index],
+      { total, order_id: randomUUID(), basket_id: randomUUID() },
+      callMs,
+      maxAttempts,
+    );
     if ('error' in order || order.status >= 300) return { user, ms: order.ms, result: 'failed', outcome: label('POST /orders/', order) };
-    const payment = await floorCall(`${ctx.bench.sim.url}/payments/`, tokens[index], { order_id: order.body.id, amount: total }, paymentMs, maxAttempts);
+    const payment = await floorCall(
+      `${ctx.bench.sim.url}/payments/`,
+      tokens[index],
+      { order_id: order.body.id, amount: total },
+      paymentMs,
+      maxAttempts,
+    );
     const ms = order.ms + payment.ms;
     if ('error' in payment) return { user, ms, payMs: payment.ms, result: 'unknown', outcome: label('POST /payments/', payment) };
     if (payment.status === 402) return { user, ms, payMs: payment.ms, result: 'declined', outcome: 'declined' };
     if (payment.status < 300) return { user, ms, payMs: payment.ms, result: 'paid', outcome: 'paid' };
-    return { user, ms, payMs: payment.ms, result: payment.status === 500 ? 'unknown' : 'failed', outcome: label('POST /payments/', payment) };
+    return {
+      user,
+      ms,
+      payMs: payment.ms,
+      result: payment.status === 500 ? 'unknown' : 'failed',
+      outcome: label('POST /payments/', payment),
+    };
   });
   const wallMs = performance.now() - started;
   return finish('floor', faults, concurrency, checkouts, wallMs, await ctx.bench.sim.ledger());
@@ -270,12 +330,19 @@ export async function runFloor(ctx: FlowContext, faults: FaultProfileName, concu
 
 // ---------------------------------------------------------------------------------------------- naive
 
-export async function runNaive(ctx: FlowContext, faults: FaultProfileName, concurrency: number, baskets: readonly PlannedLine[][]): Promise<CellResult> {
+export async function runNaive(
+  ctx: FlowContext,
+  faults: FaultProfileName,
+  concurrency: number,
+  baskets: readonly PlannedLine[][],
+): Promise<CellResult> {
   const users = baskets.map((_, index) => userOf('naive', faults, concurrency, ctx.seed, index));
   const tokens = await Promise.all(users.map((user) => signDevToken(ctx.bench.stack.jwtSecret, user)));
   await startCell(ctx, faults);
   const started = performance.now();
-  const runs = await runPool(baskets.length, concurrency, (index) => naiveCheckout(ctx.bench.sim.url, tokens[index], users[index], baskets[index]));
+  const runs = await runPool(baskets.length, concurrency, (index) =>
+    naiveCheckout(ctx.bench.sim.url, tokens[index], users[index], baskets[index]),
+  );
   const wallMs = performance.now() - started;
   const ledger = await ctx.bench.sim.ledger();
   const checkouts: TimedCheckout[] = runs.map((run) => ({
@@ -304,7 +371,14 @@ export async function runNaive(ctx: FlowContext, faults: FaultProfileName, concu
  * Untimed: one basket per checkout through our API, against a quiet upstream,
  * at `concurrency` (a terminal per basket, retrying what decides nothing).
  */
-export async function setUpBaskets(bench: BenchStack, users: readonly string[], baskets: readonly PlannedLine[][], policy: RetryPolicy, concurrency: number, onDone?: (done: number) => void): Promise<PreparedBasket[]> {
+export async function setUpBaskets(
+  bench: BenchStack,
+  users: readonly string[],
+  baskets: readonly PlannedLine[][],
+  policy: RetryPolicy,
+  concurrency: number,
+  onDone?: (done: number) => void,
+): Promise<PreparedBasket[]> {
   return runPool(
     users.length,
     concurrency,
@@ -324,7 +398,12 @@ export async function setUpBaskets(bench: BenchStack, users: readonly string[], 
  * the API it would take ~2.5 requests per basket, minutes on a loaded machine; basket writes through the
  * API are timed on their own (measureBaskets).
  */
-export async function seedBaskets(bench: BenchStack, users: readonly string[], baskets: readonly PlannedLine[][], onDone?: (done: number) => void): Promise<PreparedBasket[]> {
+export async function seedBaskets(
+  bench: BenchStack,
+  users: readonly string[],
+  baskets: readonly PlannedLine[][],
+  onDone?: (done: number) => void,
+): Promise<PreparedBasket[]> {
   const repository = new PostgresBasketRepository(bench.sql);
   const products = new Map(DEFAULT_PRODUCTS.map((product) => [product.id, productFromUpstream(product)]));
   return runPool(
@@ -335,7 +414,13 @@ export async function seedBaskets(bench: BenchStack, users: readonly string[], b
       const basket = await repository.create(user, randomUUID());
       for (const line of baskets[index]) {
         const product = products.get(line.productId)!;
-        await repository.putLine(user, basket.id, { productId: product.id, productName: product.name, quantity: line.quantity, netUnitMinor: product.netUnitMinor, vatBasisPoints: product.vatBasisPoints });
+        await repository.putLine(user, basket.id, {
+          productId: product.id,
+          productName: product.name,
+          quantity: line.quantity,
+          netUnitMinor: product.netUnitMinor,
+          vatBasisPoints: product.vatBasisPoints,
+        });
       }
       return { user, basketId: basket.id, terminal: new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, user)) };
     },
@@ -351,7 +436,11 @@ export async function seedBaskets(bench: BenchStack, users: readonly string[], b
  * terminals. Ramped 1, 2, 4, …: a stampede of cold starts on two loaded cores outlasts the function's
  * timeout. Workers idle for a minute are stopped, so every cell warms up again (instant when warm).
  */
-export async function warmUp(bench: BenchStack, concurrency: number, functions: ReadonlyArray<'placeOrder' | 'payOrder' | 'getBasket' | 'setBasketItem'>): Promise<void> {
+export async function warmUp(
+  bench: BenchStack,
+  concurrency: number,
+  functions: ReadonlyArray<'placeOrder' | 'payOrder' | 'getBasket' | 'setBasketItem'>,
+): Promise<void> {
   const warmer = new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, 'warmup@bench.example'));
   const key = () => ({ headers: { 'idempotency-key': randomUUID() } });
   const requests = {
@@ -375,7 +464,11 @@ export async function warmUp(bench: BenchStack, concurrency: number, functions: 
  * worker, so every worker has run the whole checkout path (database statements, upstream client, sealing)
  * before a timed cell: a worker's first checkout is several times slower on a loaded machine.
  */
-export async function warmCheckouts(ctx: FlowContext, flows: ReadonlyArray<'one-shot' | 'prepared'>, baskets: Record<'one-shot' | 'prepared', readonly PreparedBasket[]>): Promise<void> {
+export async function warmCheckouts(
+  ctx: FlowContext,
+  flows: ReadonlyArray<'one-shot' | 'prepared'>,
+  baskets: Record<'one-shot' | 'prepared', readonly PreparedBasket[]>,
+): Promise<void> {
   const orderIds: string[] = [];
   for (const flow of flows) {
     const answers = await Promise.all(
@@ -406,19 +499,29 @@ async function settle(bench: BenchStack, orderIds: string[], capMs = 2000): Prom
   if (ids.length === 0) return;
   const giveUpAt = Date.now() + capMs;
   while (Date.now() < giveUpAt) {
-    const [row] = await bench.sql<{ n: number }[]>`select count(*)::int as n from orders where id::text in ${bench.sql(ids)} and state in ('paid', 'paying')`;
+    const [row] = await bench.sql<
+      { n: number }[]
+    >`select count(*)::int as n from orders where id::text in ${bench.sql(ids)} and state in ('paid', 'paying')`;
     if (row.n === 0) return;
     await sleep(100);
   }
 }
 
 /** Money invariants (tests/support/ledger.ts) and, for every checkout not paid or declined, whether it is unknown only because its payment call was ambiguous. */
-async function checkOurs(bench: BenchStack, ledger: Ledger, checkouts: readonly TimedCheckout[]): Promise<{ money: MoneyCheck; notPaid: NotPaidCheck }> {
+async function checkOurs(
+  bench: BenchStack,
+  ledger: Ledger,
+  checkouts: readonly TimedCheckout[],
+): Promise<{ money: MoneyCheck; notPaid: NotPaidCheck }> {
   const problems = await ledgerProblems(ledger, bench.sql);
   const charges = ledger.payments.filter((payment) => payment.status === 'completed' || payment.status === 'refunded');
   const byUser = callsByUser(ledger);
   const orderIds = checkouts.map((c) => c.orderId).filter((id): id is string => id !== undefined && /^[0-9a-f-]{36}$/.test(id));
-  const rows = orderIds.length ? await bench.sql<{ id: string; state: string; upstream_id: string }[]>`select id::text, state, coalesce(upstream_order_id, id::text) as upstream_id from orders where id::text in ${bench.sql(orderIds)}` : [];
+  const rows = orderIds.length
+    ? await bench.sql<
+        { id: string; state: string; upstream_id: string }[]
+      >`select id::text, state, coalesce(upstream_order_id, id::text) as upstream_id from orders where id::text in ${bench.sql(orderIds)}`
+    : [];
   const orderOf = new Map(rows.map((row) => [row.id, row]));
   const chargedUpstream = new Set(charges.map((payment) => payment.order_id));
   const notPaid: NotPaidCheck = { unknownWithAmbiguousPayment: 0, unknownActuallyCharged: 0, unexplained: [] };
@@ -426,7 +529,9 @@ async function checkOurs(bench: BenchStack, ledger: Ledger, checkouts: readonly 
     if (checkout.result === 'paid' || checkout.result === 'declined') continue;
     const order = checkout.orderId ? orderOf.get(checkout.orderId) : undefined;
     const paymentCalls = (byUser.get(checkout.user) ?? []).filter(isPaymentPost);
-    const ambiguous = paymentCalls.some((call) => (call.fault !== null && AMBIGUOUS_FAULTS.has(call.fault)) || call.status === 500 || call.status === 0);
+    const ambiguous = paymentCalls.some(
+      (call) => (call.fault !== null && AMBIGUOUS_FAULTS.has(call.fault)) || call.status === 500 || call.status === 0,
+    );
     if (order?.state === 'unknown' && ambiguous) {
       notPaid.unknownWithAmbiguousPayment++;
       if (chargedUpstream.has(order.upstream_id)) notPaid.unknownActuallyCharged++;
@@ -453,8 +558,18 @@ async function checkOurs(bench: BenchStack, ledger: Ledger, checkouts: readonly 
   };
 }
 
-async function finishOurs(ctx: FlowContext, flow: FlowName, faults: FaultProfileName, concurrency: number, checkouts: TimedCheckout[], wallMs: number): Promise<CellResult> {
-  await settle(ctx.bench, checkouts.map((c) => c.orderId).filter((id): id is string => id !== undefined));
+async function finishOurs(
+  ctx: FlowContext,
+  flow: FlowName,
+  faults: FaultProfileName,
+  concurrency: number,
+  checkouts: TimedCheckout[],
+  wallMs: number,
+): Promise<CellResult> {
+  await settle(
+    ctx.bench,
+    checkouts.map((c) => c.orderId).filter((id): id is string => id !== undefined),
+  );
   const ledger = await ctx.bench.sim.ledger();
   const { money, notPaid } = await checkOurs(ctx.bench, ledger, checkouts);
   const wait = upstreamWait(ledger, checkouts, { orderMs: ctx.timeouts.callMs, paymentMs: ctx.timeouts.paymentMs });
@@ -466,7 +581,12 @@ async function finishOurs(ctx: FlowContext, flow: FlowName, faults: FaultProfile
   });
 }
 
-export async function runOneShot(ctx: FlowContext, faults: FaultProfileName, concurrency: number, baskets: readonly PreparedBasket[]): Promise<CellResult> {
+export async function runOneShot(
+  ctx: FlowContext,
+  faults: FaultProfileName,
+  concurrency: number,
+  baskets: readonly PreparedBasket[],
+): Promise<CellResult> {
   await ctx.bench.sim.reset();
   await warmUp(ctx.bench, concurrency, ['placeOrder']);
   await ctx.bench.sim.configure(ctx.simConfig(faults));
@@ -491,7 +611,8 @@ export async function probePrepared(bench: BenchStack, policy: RetryPolicy, line
   if (answer.status === 422 && answer.body?.error?.code === 'VALIDATION_FAILED') {
     return `the API here has no prepared checkout: POST /baskets/{id}/orders with {"pay": false} answered ${describeAnswer(answer)} (this worktree predates it; merge main once it has it)`;
   }
-  if (answer.status === 201) return `POST /baskets/{id}/orders with {"pay": false} answered ${describeAnswer(answer)}, not 201 placed: the API ignores "pay": false`;
+  if (answer.status === 201)
+    return `POST /baskets/{id}/orders with {"pay": false} answered ${describeAnswer(answer)}, not 201 placed: the API ignores "pay": false`;
   return `POST /baskets/{id}/orders with {"pay": false} answered ${describeAnswer(answer)}, not 201 placed`;
 }
 
@@ -500,7 +621,12 @@ export async function probePrepared(bench: BenchStack, policy: RetryPolicy, line
  * many customers share that many request slots, so one customer's pause (never timed) overlaps another's
  * requests instead of idling the terminal.
  */
-export async function runPrepared(ctx: FlowContext, faults: FaultProfileName, concurrency: number, baskets: readonly PreparedBasket[]): Promise<CellResult> {
+export async function runPrepared(
+  ctx: FlowContext,
+  faults: FaultProfileName,
+  concurrency: number,
+  baskets: readonly PreparedBasket[],
+): Promise<CellResult> {
   await ctx.bench.sim.reset();
   await warmUp(ctx.bench, concurrency, ['placeOrder', 'payOrder']);
   await ctx.bench.sim.configure(ctx.simConfig(faults));
@@ -508,10 +634,20 @@ export async function runPrepared(ctx: FlowContext, faults: FaultProfileName, co
   const started = performance.now();
   const checkouts = await runPool(baskets.length, 2 * concurrency, async (index): Promise<TimedCheckout> => {
     const { user, basketId, terminal } = baskets[index];
-    const prepare = await slots.hold(() => terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy, randomUUID(), { pay: false }));
+    const prepare = await slots.hold(() =>
+      terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy, randomUUID(), { pay: false }),
+    );
     const orderId = orderIdOf(prepare.answer);
     if (prepare.answer.status !== 201 || prepare.answer.body?.status !== 'placed' || !orderId) {
-      return { user, ms: prepare.durationMs, prepareMs: prepare.durationMs, result: 'failed', outcome: `prepare: ${describeAnswer(prepare.answer)}`, orderId, attempts: prepare.attempts + 1 };
+      return {
+        user,
+        ms: prepare.durationMs,
+        prepareMs: prepare.durationMs,
+        result: 'failed',
+        outcome: `prepare: ${describeAnswer(prepare.answer)}`,
+        orderId,
+        attempts: prepare.attempts + 1,
+      };
     }
     await sleep(ctx.preparePauseMs);
     const pay = await slots.hold(() => terminal.postIdempotent(`/orders/${orderId}/payments`, ctx.policy));
@@ -553,11 +689,21 @@ export function notRun(flow: FlowName, faults: FaultProfileName, concurrency: nu
  * its own basket, alternating a write and a read, `samples` of each in all. The upstream runs the no-fault
  * latency profile (a write prices from the catalogue, cached per container).
  */
-export async function measureBaskets(ctx: FlowContext, concurrency: number, samples: number): Promise<{ concurrency: number; write: Summary; read: Summary }> {
+export async function measureBaskets(
+  ctx: FlowContext,
+  concurrency: number,
+  samples: number,
+): Promise<{ concurrency: number; write: Summary; read: Summary }> {
   await startCell(ctx, 'none');
   const users = Array.from({ length: concurrency }, (_, index) => `basket-c${concurrency}-${ctx.seed}-${index}@bench.example`);
   const first = DEFAULT_PRODUCTS[0];
-  const baskets = await setUpBaskets(ctx.bench, users, users.map(() => [{ productId: first.id, quantity: 1 }]), ctx.policy, concurrency);
+  const baskets = await setUpBaskets(
+    ctx.bench,
+    users,
+    users.map(() => [{ productId: first.id, quantity: 1 }]),
+    ctx.policy,
+    concurrency,
+  );
   await warmUp(ctx.bench, concurrency, ['setBasketItem', 'getBasket']);
   const perTerminal = Math.ceil(samples / concurrency);
   const writes: number[] = [];

@@ -30,23 +30,38 @@ const ratio = (value: number, floor: number) => (floor > 0 ? value / floor : Inf
 const times = (r: number) => `${r.toFixed(2)} ×`;
 
 export function evaluateGoals(cells: CellResult[], baskets: BasketTimings[], bundles: BundleReport | undefined): GoalRow[] {
-  const cell = (faults: FaultProfileName, concurrency: number, flow: FlowName) => cells.find((c) => c.faults === faults && c.concurrency === concurrency && c.flow === flow && c.status === 'measured');
+  const cell = (faults: FaultProfileName, concurrency: number, flow: FlowName) =>
+    cells.find((c) => c.faults === faults && c.concurrency === concurrency && c.flow === flow && c.status === 'measured');
   const rows: GoalRow[] = [];
   const missing = (goal: string, target: string, why: string) => rows.push({ goal, target, measured: why, status: 'not measured' });
   const whyMissing = (...wanted: Array<[FaultProfileName, number, FlowName]>) => {
     const absent = wanted.filter(([f, c, fl]) => !cell(f, c, fl));
-    const notes = absent.map(([f, c, fl]) => cells.find((x) => x.faults === f && x.concurrency === c && x.flow === fl)?.note ?? `${fl} ${f} c${c} not in this run`);
+    const notes = absent.map(
+      ([f, c, fl]) => cells.find((x) => x.faults === f && x.concurrency === c && x.flow === fl)?.note ?? `${fl} ${f} c${c} not in this run`,
+    );
     return notes.join('; ');
   };
 
   /** flow percentile ≤ factor × floor percentile, in one cell. */
-  const latencyGoal = (goal: string, faults: FaultProfileName, concurrency: number, flow: FlowName, p: 'p50' | 'p95' | 'p99', factor: number) => {
+  const latencyGoal = (
+    goal: string,
+    faults: FaultProfileName,
+    concurrency: number,
+    flow: FlowName,
+    p: 'p50' | 'p95' | 'p99',
+    factor: number,
+  ) => {
     const target = `≤ ${factor} × floor ${p}`;
     const ours = cell(faults, concurrency, flow);
     const floor = cell(faults, concurrency, 'floor');
     if (!ours?.ms || !floor?.ms) return missing(goal, target, whyMissing([faults, concurrency, flow], [faults, concurrency, 'floor']));
     const r = ratio(ours.ms[p], floor.ms[p]);
-    rows.push({ goal, target, measured: `${formatMs(ours.ms[p])} vs ${formatMs(floor.ms[p])} = ${times(r)}`, status: r <= factor ? 'pass' : 'miss' });
+    rows.push({
+      goal,
+      target,
+      measured: `${formatMs(ours.ms[p])} vs ${formatMs(floor.ms[p])} = ${times(r)}`,
+      status: r <= factor ? 'pass' : 'miss',
+    });
   };
 
   latencyGoal('one-shot p50, no faults, 1 terminal', 'none', 1, 'one-shot', 'p50', 1.05);
@@ -60,7 +75,12 @@ export function evaluateGoals(cells: CellResult[], baskets: BasketTimings[], bun
     if (!prepared?.payMs || !floor?.ms) missing(goal, target, whyMissing(['none', 1, 'prepared'], ['none', 1, 'floor']));
     else {
       const r = ratio(prepared.payMs.p50, floor.ms.p50);
-      rows.push({ goal, target, measured: `${formatMs(prepared.payMs.p50)} vs ${formatMs(floor.ms.p50)} = ${times(r)}`, status: r <= 0.6 ? 'pass' : 'miss' });
+      rows.push({
+        goal,
+        target,
+        measured: `${formatMs(prepared.payMs.p50)} vs ${formatMs(floor.ms.p50)} = ${times(r)}`,
+        status: r <= 0.6 ? 'pass' : 'miss',
+      });
     }
   }
 
@@ -68,7 +88,13 @@ export function evaluateGoals(cells: CellResult[], baskets: BasketTimings[], bun
     const goal = `${flow}, 10 % retry-safe faults, 8 terminals: paid or declined`;
     const c = cell('retry-safe', 8, flow);
     if (!c) missing(goal, '100 %', whyMissing(['retry-safe', 8, flow]));
-    else rows.push({ goal, target: '100 %', measured: `${c.paidOrDeclined} of ${c.orders} (${(100 * c.successRate).toFixed(1)} %)`, status: c.paidOrDeclined === c.orders ? 'pass' : 'miss' });
+    else
+      rows.push({
+        goal,
+        target: '100 %',
+        measured: `${c.paidOrDeclined} of ${c.orders} (${(100 * c.successRate).toFixed(1)} %)`,
+        status: c.paidOrDeclined === c.orders ? 'pass' : 'miss',
+      });
   }
   latencyGoal('one-shot p50, 10 % retry-safe faults, 8 terminals', 'retry-safe', 8, 'one-shot', 'p50', 1.15);
   latencyGoal('one-shot p99, 10 % retry-safe faults, 8 terminals', 'retry-safe', 8, 'one-shot', 'p99', 1.25);
@@ -78,7 +104,9 @@ export function evaluateGoals(cells: CellResult[], baskets: BasketTimings[], bun
   {
     const goal = '10 % mixed faults: every checkout not paid or declined is unknown, and only because its payment call was ambiguous';
     const target = '0 other';
-    const ours = cells.filter((c) => c.faults === 'mixed' && (c.flow === 'one-shot' || c.flow === 'prepared') && c.status === 'measured' && c.notPaid);
+    const ours = cells.filter(
+      (c) => c.faults === 'mixed' && (c.flow === 'one-shot' || c.flow === 'prepared') && c.status === 'measured' && c.notPaid,
+    );
     if (ours.length === 0) missing(goal, target, 'no mixed-fault cell of ours in this run');
     else {
       const unknown = ours.reduce((sum, c) => sum + c.notPaid!.unknownWithAmbiguousPayment, 0);
@@ -99,9 +127,15 @@ export function evaluateGoals(cells: CellResult[], baskets: BasketTimings[], bun
     const ours = cells.filter((c) => (c.flow === 'one-shot' || c.flow === 'prepared') && c.status === 'measured' && c.money);
     if (ours.length === 0) missing(goal, '0', 'no cell of ours in this run');
     else {
-      const sum = (key: 'doubleCharges' | 'chargesUnknownToUs' | 'wrongAmounts') => ours.reduce((total, c) => total + (c.money![key] ?? 0), 0);
+      const sum = (key: 'doubleCharges' | 'chargesUnknownToUs' | 'wrongAmounts') =>
+        ours.reduce((total, c) => total + (c.money![key] ?? 0), 0);
       const [double, unknown, wrong] = [sum('doubleCharges'), sum('chargesUnknownToUs'), sum('wrongAmounts')];
-      rows.push({ goal, target: '0', measured: `${double} double, ${unknown} unknown to us, ${wrong} wrong amounts over ${ours.reduce((t, c) => t + (c.money?.charged ?? 0), 0)} charges`, status: double + unknown + wrong === 0 ? 'pass' : 'miss' });
+      rows.push({
+        goal,
+        target: '0',
+        measured: `${double} double, ${unknown} unknown to us, ${wrong} wrong amounts over ${ours.reduce((t, c) => t + (c.money?.charged ?? 0), 0)} charges`,
+        status: double + unknown + wrong === 0 ? 'pass' : 'miss',
+      });
     }
   }
 
@@ -109,7 +143,13 @@ export function evaluateGoals(cells: CellResult[], baskets: BasketTimings[], bun
     const goal = 'basket write (PUT item) p50, 1 terminal';
     const one = baskets.find((b) => b.concurrency === 1);
     if (!one) missing(goal, '≤ 10 ms', 'not in this run');
-    else rows.push({ goal, target: '≤ 10 ms', measured: `${formatMs(one.write.p50)} (read: GET basket ${formatMs(one.read.p50)})`, status: one.write.p50 <= 10 ? 'pass' : 'miss' });
+    else
+      rows.push({
+        goal,
+        target: '≤ 10 ms',
+        measured: `${formatMs(one.write.p50)} (read: GET basket ${formatMs(one.read.p50)})`,
+        status: one.write.p50 <= 10 ? 'pass' : 'miss',
+      });
   }
 
   {
@@ -119,7 +159,12 @@ export function evaluateGoals(cells: CellResult[], baskets: BasketTimings[], bun
     else {
       const largest = bundles.zips.reduce((a, b) => (b.bytes > a.bytes ? b : a));
       const over = bundles.zips.filter((z) => z.bytes > MAX_ZIP_BYTES);
-      rows.push({ goal, target, measured: `largest ${largest.fn} ${(largest.bytes / 1024).toFixed(0)} KB; ${over.length} of ${bundles.zips.length} over`, status: over.length === 0 ? 'pass' : 'miss' });
+      rows.push({
+        goal,
+        target,
+        measured: `largest ${largest.fn} ${(largest.bytes / 1024).toFixed(0)} KB; ${over.length} of ${bundles.zips.length} over`,
+        status: over.length === 0 ? 'pass' : 'miss',
+      });
     }
   }
   return rows;

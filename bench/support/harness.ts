@@ -55,7 +55,12 @@ function describeCode(snapshot: boolean): CodeUnderTest {
   if (snapshot) return { source: 'snapshot', commit };
   let uncommittedChanges: boolean | undefined;
   try {
-    uncommittedChanges = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'functions', 'dev', 'migrations', 'serverless.yml', 'package.json'], { cwd: PROJECT_ROOT }).toString().trim() !== '';
+    uncommittedChanges =
+      execFileSync('git', ['status', '--porcelain', '--', 'lib', 'functions', 'dev', 'migrations', 'serverless.yml', 'package.json'], {
+        cwd: PROJECT_ROOT,
+      })
+        .toString()
+        .trim() !== '';
   } catch {
     uncommittedChanges = undefined;
   }
@@ -103,7 +108,11 @@ const HANDLER_KEYS = [
  * bench's environment, then `overrides`.
  */
 export function handlerEnv(overrides: Record<string, string> = {}): Record<string, string> {
-  const defaults = parseConfig({ DATABASE_URL: 'postgres://placeholder', UPSTREAM_BASE_URL: 'http://127.0.0.1:1', AUTH_JWT_SECRET: DEV_JWT_SECRET }) as unknown as Record<string, unknown>;
+  const defaults = parseConfig({
+    DATABASE_URL: 'postgres://placeholder',
+    UPSTREAM_BASE_URL: 'http://127.0.0.1:1',
+    AUTH_JWT_SECRET: DEV_JWT_SECRET,
+  }) as unknown as Record<string, unknown>;
   const env: Record<string, string> = {};
   for (const key of HANDLER_KEYS) env[key] = process.env[key] || String(defaults[key]);
   return { ...env, ...overrides };
@@ -114,13 +123,20 @@ export function handlerEnv(overrides: Record<string, string> = {}): Record<strin
  * `env` for the handlers, runs `body`, and always stops the stack: on success,
  * on error and on Ctrl-C / SIGTERM. Handler logs go to bench/results/<name>-handlers.log.
  */
-export async function withBenchStack<T>(name: string, env: Record<string, string>, options: { snapshot: boolean }, body: (bench: BenchStack) => Promise<T>): Promise<T> {
+export async function withBenchStack<T>(
+  name: string,
+  env: Record<string, string>,
+  options: { snapshot: boolean },
+  body: (bench: BenchStack) => Promise<T>,
+): Promise<T> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   // The in-process simulator waits out every delayed reply on one shutdown signal: many listeners are expected.
   setMaxListeners(10_000);
   const handlerLog = path.join(RESULTS_DIR, `${name}-handlers.log`);
   const logStream = createWriteStream(handlerLog);
-  const callerEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'UPSTREAM_BASE_URL' && !key.startsWith('SIM_')));
+  const callerEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => key !== 'UPSTREAM_BASE_URL' && !key.startsWith('SIM_')),
+  );
   let stackPromise: Promise<Stack> | undefined;
   let sql: Sql | undefined;
   let snapshot: { dir: string; remove: () => void } | undefined;
@@ -146,18 +162,36 @@ export async function withBenchStack<T>(name: string, env: Record<string, string
     if (options.snapshot) {
       snapshot = exportSnapshot();
       // The snapshot's own stack, so serverless-offline bundles and watches the snapshot, not this working tree.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path known only at run time
       start = (require(path.join(snapshot.dir, 'dev', 'infra', 'stack.ts')) as typeof import('../../dev/infra/stack')).startStack;
       console.log(`  [stack] code under test: snapshot of HEAD ${code.commit ?? ''} in ${snapshot.dir}`);
     } else {
-      console.log(`  [stack] code under test: this working tree at ${code.commit ?? '?'}${code.uncommittedChanges ? ' with uncommitted changes' : ''} (--snapshot runs a clean export of HEAD instead)`);
+      console.log(
+        `  [stack] code under test: this working tree at ${code.commit ?? '?'}${code.uncommittedChanges ? ' with uncommitted changes' : ''} (--snapshot runs a clean export of HEAD instead)`,
+      );
     }
-    stackPromise = start({ purpose: 'test', env: callerEnv, handlerEnv: env, onApiOutput: (chunk) => logStream.write(chunk), log: (message) => console.log(`  [stack] ${message}`) });
+    stackPromise = start({
+      purpose: 'test',
+      env: callerEnv,
+      handlerEnv: env,
+      onApiOutput: (chunk) => logStream.write(chunk),
+      log: (message) => console.log(`  [stack] ${message}`),
+    });
     const stack = await stackPromise;
     if (!stack.apiUrl || !stack.lambdaUrl || !stack.simulatorUrl) throw new Error('the stack did not start the API and the simulator');
-    console.log(`  [stack] up in ${((Date.now() - started) / 1000).toFixed(1)} s: api ${stack.apiUrl}, simulator ${stack.simulatorUrl}; handler logs in ${path.relative(process.cwd(), handlerLog)}`);
+    console.log(
+      `  [stack] up in ${((Date.now() - started) / 1000).toFixed(1)} s: api ${stack.apiUrl}, simulator ${stack.simulatorUrl}; handler logs in ${path.relative(process.cwd(), handlerLog)}`,
+    );
     sql = connect(stack.databaseUrl, { max: 4 });
-    return await body({ stack, apiUrl: stack.apiUrl, lambdaUrl: stack.lambdaUrl, sim: new SimulatorAdmin(stack.simulatorUrl), sql, handlerLog, code });
+    return await body({
+      stack,
+      apiUrl: stack.apiUrl,
+      lambdaUrl: stack.lambdaUrl,
+      sim: new SimulatorAdmin(stack.simulatorUrl),
+      sql,
+      handlerLog,
+      code,
+    });
   } catch (error) {
     const note = describeTrouble(runtimeTrouble(handlerLog));
     console.error(`${name}: failed; handler log: ${path.relative(process.cwd(), handlerLog)}${note ? `\n${note}` : ''}`);
@@ -223,13 +257,17 @@ export function planBaskets(count: number, seed: number): PlannedLine[][] {
 export { UNSETTLED_STATES } from '../../lib/orders/state-machine';
 
 export async function orderStates(sql: Sql): Promise<Record<string, number>> {
-  const rows = await sql<{ state: string; n: number }[]>`select state, count(*)::int as n from orders group by state order by n desc, state`;
+  const rows = await sql<
+    { state: string; n: number }[]
+  >`select state, count(*)::int as n from orders group by state order by n desc, state`;
   return Object.fromEntries(rows.map((row) => [row.state, row.n]));
 }
 
 /** Orders the reconciler still has work for: not at rest, or a duplicate check still due. */
 export async function unsettledCount(sql: Sql): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from orders where state in ${sql(UNSETTLED_STATES as OrderState[])} or duplicate_check_at is not null`;
+  const [row] = await sql<
+    { n: number }[]
+  >`select count(*)::int as n from orders where state in ${sql(UNSETTLED_STATES as OrderState[])} or duplicate_check_at is not null`;
   return row.n;
 }
 
@@ -248,7 +286,10 @@ export async function reconcileOnce(lambdaUrl: string): Promise<Record<string, u
  * Runs the reconciler at least `minRuns` times, then until `done()` holds, at
  * most `maxRuns` times (pausing after a run that found nothing); sums the reports' counters.
  */
-export async function reconcileUntil(lambdaUrl: string, options: { done: () => Promise<boolean>; maxRuns: number; minRuns?: number; pauseMs?: number }): Promise<ReconcileSummary> {
+export async function reconcileUntil(
+  lambdaUrl: string,
+  options: { done: () => Promise<boolean>; maxRuns: number; minRuns?: number; pauseMs?: number },
+): Promise<ReconcileSummary> {
   const started = Date.now();
   const totals: Record<string, number> = {};
   let runs = 0;
@@ -263,7 +304,12 @@ export async function reconcileUntil(lambdaUrl: string, options: { done: () => P
 
 export function gitCommit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.resolve(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: path.resolve(__dirname, '..', '..'),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
   } catch {
     return undefined;
   }
@@ -310,7 +356,15 @@ export function watchDatabase(sql: Sql, everyMs = 2000, thresholdSeconds = 3): {
       const key = `${row.pid}|${row.query}`;
       const known = seen.get(key);
       if (known) known.seconds = Math.max(known.seconds, Math.round(row.seconds));
-      else seen.set(key, { pid: row.pid, state: row.state, waitEvent: row.wait, seconds: Math.round(row.seconds), query: row.query, firstSeen: new Date().toISOString() });
+      else
+        seen.set(key, {
+          pid: row.pid,
+          state: row.state,
+          waitEvent: row.wait,
+          seconds: Math.round(row.seconds),
+          query: row.query,
+          firstSeen: new Date().toISOString(),
+        });
     }
   };
   const loop = (async () => {

@@ -18,9 +18,20 @@ type StepResult = { status: number; body: any } | { error: string };
  * computed total, POST /payments/ for it, PATCH the order completed. No
  * retries, no timeouts (only a generous safety cap), nothing recorded.
  */
-export async function naiveCheckout(upstreamUrl: string, token: string, user: string, lines: readonly PlannedLine[], safetyCapMs = 60_000): Promise<NaiveResult> {
+export async function naiveCheckout(
+  upstreamUrl: string,
+  token: string,
+  user: string,
+  lines: readonly PlannedLine[],
+  safetyCapMs = 60_000,
+): Promise<NaiveResult> {
   const started = performance.now();
-  const finish = (outcome: string, paymentConfirmed = false): NaiveResult => ({ user, durationMs: performance.now() - started, outcome, paymentConfirmed });
+  const finish = (outcome: string, paymentConfirmed = false): NaiveResult => ({
+    user,
+    durationMs: performance.now() - started,
+    outcome,
+    paymentConfirmed,
+  });
   const step = async (method: string, path: string, body?: unknown): Promise<StepResult> => {
     try {
       const response = await fetch(`${upstreamUrl}${path}`, {
@@ -33,7 +44,9 @@ export async function naiveCheckout(upstreamUrl: string, token: string, user: st
       return { status: response.status, body: text ? JSON.parse(text) : undefined };
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause;
-      return { error: (error as Error).name === 'TimeoutError' ? 'safety cap reached' : `connection lost${cause?.code ? ` (${cause.code})` : ''}` };
+      return {
+        error: (error as Error).name === 'TimeoutError' ? 'safety cap reached' : `connection lost${cause?.code ? ` (${cause.code})` : ''}`,
+      };
     }
   };
   const failed = (label: string, result: StepResult) => `${label} → ${'error' in result ? result.error : result.status}`;
@@ -41,7 +54,14 @@ export async function naiveCheckout(upstreamUrl: string, token: string, user: st
   const products = await step('GET', '/products/');
   if ('error' in products || products.status !== 200) return finish(failed('GET /products/', products));
   const catalogue = new Map((products.body as Product[]).map((product) => [product.id, product]));
-  const total = Math.round(100 * lines.reduce((sum, line) => sum + catalogue.get(line.productId)!.price_unit * line.quantity * (1 + catalogue.get(line.productId)!.vat_rate), 0)) / 100;
+  const total =
+    Math.round(
+      100 *
+        lines.reduce(
+          (sum, line) => sum + catalogue.get(line.productId)!.price_unit * line.quantity * (1 + catalogue.get(line.productId)!.vat_rate),
+          0,
+        ),
+    ) / 100;
 
   const order = await step('POST', '/orders/', { total });
   if ('error' in order || order.status !== 201) return finish(failed('POST /orders/', order));

@@ -2,7 +2,12 @@
  * Runs work(0..count-1) with at most `concurrency` in flight (the terminals);
  * results keep their index. `onDone` is called after each item (progress).
  */
-export async function runPool<T>(count: number, concurrency: number, work: (index: number) => Promise<T>, onDone?: (done: number) => void): Promise<T[]> {
+export async function runPool<T>(
+  count: number,
+  concurrency: number,
+  work: (index: number) => Promise<T>,
+  onDone?: (done: number) => void,
+): Promise<T[]> {
   const results = new Array<T>(count);
   let next = 0;
   let done = 0;

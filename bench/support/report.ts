@@ -13,9 +13,24 @@ const x = (value: number | undefined, floor: number | undefined) => (value === u
 
 /** The latency table: per fault profile and concurrency, each flow and its floor. */
 export function resultRows(cells: CellResult[]): { header: string[]; rows: Row[] } {
-  const header = ['faults', 'terminals', 'flow', 'n', 'paid or declined', 'p50', 'p95', 'p99', 'max', 'p50 ÷ floor', 'p99 ÷ floor', 'double / unknown to us'];
+  const header = [
+    'faults',
+    'terminals',
+    'flow',
+    'n',
+    'paid or declined',
+    'p50',
+    'p95',
+    'p99',
+    'max',
+    'p50 ÷ floor',
+    'p99 ÷ floor',
+    'double / unknown to us',
+  ];
   const rows: Row[] = [];
-  const groups = [...new Map(cells.map((c) => [`${c.faults}/${c.concurrency}`, { faults: c.faults, concurrency: c.concurrency }])).values()];
+  const groups = [
+    ...new Map(cells.map((c) => [`${c.faults}/${c.concurrency}`, { faults: c.faults, concurrency: c.concurrency }])).values(),
+  ];
   for (const { faults, concurrency } of groups) {
     const find = (flow: CellResult['flow']) => cells.find((c) => c.faults === faults && c.concurrency === concurrency && c.flow === flow);
     const floor = find('floor');
@@ -58,7 +73,14 @@ export function goalRows(goals: GoalRow[]): { header: string[]; rows: Row[] } {
 export function basketRows(baskets: BasketTimings[]): { header: string[]; rows: Row[] } {
   return {
     header: ['terminals', 'write (PUT item) p50', 'p95', 'read (GET basket) p50', 'p95', 'n each'],
-    rows: baskets.map((b) => [b.concurrency, formatMs(b.write.p50), formatMs(b.write.p95), formatMs(b.read.p50), formatMs(b.read.p95), b.write.n]),
+    rows: baskets.map((b) => [
+      b.concurrency,
+      formatMs(b.write.p50),
+      formatMs(b.write.p95),
+      formatMs(b.read.p50),
+      formatMs(b.read.p95),
+      b.write.n,
+    ]),
   };
 }
 
@@ -66,7 +88,12 @@ export function bundleRows(bundles: BundleReport): { header: string[]; rows: Row
   const cold = new Map((bundles.coldStarts ?? []).map((c) => [c.fn, c]));
   return {
     header: ['function', 'zip', 'module load (cold)', 'node process'],
-    rows: bundles.zips.map((z) => [z.fn, `${(z.bytes / 1024).toFixed(0)} KB`, cold.has(z.fn) ? `${cold.get(z.fn)!.loadMs} ms` : '–', cold.has(z.fn) ? `${cold.get(z.fn)!.processMs} ms` : '–']),
+    rows: bundles.zips.map((z) => [
+      z.fn,
+      `${(z.bytes / 1024).toFixed(0)} KB`,
+      cold.has(z.fn) ? `${cold.get(z.fn)!.loadMs} ms` : '–',
+      cold.has(z.fn) ? `${cold.get(z.fn)!.processMs} ms` : '–',
+    ]),
   };
 }
 
@@ -74,7 +101,10 @@ export function textTable(t: { header: string[]; rows: Row[] }, alignRight?: (co
   return table(t.header, t.rows, alignRight);
 }
 
-export function markdownTable(t: { header: string[]; rows: Row[] }, alignRight: (column: number) => boolean = (column) => column > 0): string {
+export function markdownTable(
+  t: { header: string[]; rows: Row[] },
+  alignRight: (column: number) => boolean = (column) => column > 0,
+): string {
   const cell = (value: string | number) => String(value).replace(/\|/g, '\\|');
   return [
     `| ${t.header.map(cell).join(' | ')} |`,

@@ -42,7 +42,9 @@ export function callsByUser(ledger: Ledger): Map<string, LedgerCall[]> {
   return byUser;
 }
 
-const isOrderOrPaymentPost = (call: LedgerCall) => call.method === 'POST' && (call.path === '/orders/' || call.path === '/payments/' || call.path === '/orders' || call.path === '/payments');
+const isOrderOrPaymentPost = (call: LedgerCall) =>
+  call.method === 'POST' &&
+  (call.path === '/orders/' || call.path === '/payments/' || call.path === '/orders' || call.path === '/payments');
 
 /**
  * The floor of one checkout: the upstream POST /orders/ and POST /payments/

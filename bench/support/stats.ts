@@ -48,9 +48,17 @@ export function percent(part: number, whole: number): string {
 }
 
 /** Aligned columns: by default a left-aligned first column, right-aligned others. */
-export function table(header: string[], rows: (string | number)[][], alignRight: (column: number) => boolean = (column) => column > 0): string {
+export function table(
+  header: string[],
+  rows: (string | number)[][],
+  alignRight: (column: number) => boolean = (column) => column > 0,
+): string {
   const cells = [header, ...rows.map((row) => row.map(String))];
   const widths = header.map((_, column) => Math.max(...cells.map((row) => row[column]?.length ?? 0)));
-  const line = (row: string[]) => row.map((cell, column) => (alignRight(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, column) => (alignRight(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column])))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }

@@ -73,7 +73,12 @@ export class Terminal {
       return { status: response.status, body, retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined };
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      return { status: 0, body: undefined, networkError: (error as Error).name === 'TimeoutError' ? 'safety cap reached' : (cause?.code ?? cause?.message ?? (error as Error).message) };
+      return {
+        status: 0,
+        body: undefined,
+        networkError:
+          (error as Error).name === 'TimeoutError' ? 'safety cap reached' : (cause?.code ?? cause?.message ?? (error as Error).message),
+      };
     }
   }
 
@@ -83,18 +88,32 @@ export class Terminal {
     if (created.answer.status !== 201) return { failed: `POST /baskets → ${describeAnswer(created.answer)}` };
     const basketId: string = created.answer.body.id;
     for (const line of lines) {
-      const set = await this.untilDecided(() => this.send('PUT', `/baskets/${basketId}/items/${line.productId}`, { body: { quantity: line.quantity } }), policy);
+      const set = await this.untilDecided(
+        () => this.send('PUT', `/baskets/${basketId}/items/${line.productId}`, { body: { quantity: line.quantity } }),
+        policy,
+      );
       if (set.answer.status !== 200) return { failed: `PUT item → ${describeAnswer(set.answer)}` };
     }
     return { basketId };
   }
 
   /** POST with an Idempotency-Key (and `body`, if any), retried with the same key until an answer decides something. */
-  postIdempotent(path: string, policy: RetryPolicy, key: string = randomUUID(), body?: unknown): Promise<{ answer: Answer; attempts: number; durationMs: number; key: string }> {
-    return this.untilDecided(() => this.send('POST', path, { body, headers: { 'idempotency-key': key } }), policy).then((result) => ({ ...result, key }));
+  postIdempotent(
+    path: string,
+    policy: RetryPolicy,
+    key: string = randomUUID(),
+    body?: unknown,
+  ): Promise<{ answer: Answer; attempts: number; durationMs: number; key: string }> {
+    return this.untilDecided(() => this.send('POST', path, { body, headers: { 'idempotency-key': key } }), policy).then((result) => ({
+      ...result,
+      key,
+    }));
   }
 
-  private async untilDecided(request: () => Promise<Answer>, policy: RetryPolicy): Promise<{ answer: Answer; attempts: number; durationMs: number }> {
+  private async untilDecided(
+    request: () => Promise<Answer>,
+    policy: RetryPolicy,
+  ): Promise<{ answer: Answer; attempts: number; durationMs: number }> {
     const started = performance.now();
     let attempts = 0;
     for (;;) {
@@ -102,7 +121,11 @@ export class Terminal {
       attempts++;
       if (!isUndecided(answer) || attempts > policy.maxRetries) return { answer, attempts, durationMs: performance.now() - started };
       const backoff = Math.random() * policy.backoffBaseMs * 2 ** (attempts - 1);
-      await sleep(answer.retryAfterMs !== undefined ? Math.min(answer.retryAfterMs, policy.retryAfterCapMs) : Math.min(backoff, policy.retryAfterCapMs));
+      await sleep(
+        answer.retryAfterMs !== undefined
+          ? Math.min(answer.retryAfterMs, policy.retryAfterCapMs)
+          : Math.min(backoff, policy.retryAfterCapMs),
+      );
     }
   }
 }

@@ -66,7 +66,10 @@ export async function runActor(world: World, plan: ActorPlan, name: string, answ
     if (!decided) return;
     const answer = { ...readAnswer(decided.seq, name, plan.step, decided.rendered), replayed: decided.replayed };
     answers.push(answer);
-    runtime.note(`answered ${answer.status}${answer.code ? ` ${answer.code}` : ''}${answer.orderStatus ? ` (order ${answer.orderStatus}, ${answer.paymentState})` : ''}${answer.message ? `: ${answer.message}` : ''}`, name);
+    runtime.note(
+      `answered ${answer.status}${answer.code ? ` ${answer.code}` : ''}${answer.orderStatus ? ` (order ${answer.orderStatus}, ${answer.paymentState})` : ''}${answer.message ? `: ${answer.message}` : ''}`,
+      name,
+    );
   };
   const { checkout, refunds } = as.services;
   switch (plan.step.kind) {
@@ -75,7 +78,11 @@ export async function runActor(world: World, plan: ActorPlan, name: string, answ
     case 'pay':
       return record(await payOrder(as, plan.step.key));
     case 'cancel':
-      return record(await onLatestOrder(as, (order, call) => checkout.cancel(world.terminal, order.id, call).then((o) => orderReply(o, o.state === 'failing' ? 202 : 200))));
+      return record(
+        await onLatestOrder(as, (order, call) =>
+          checkout.cancel(world.terminal, order.id, call).then((o) => orderReply(o, o.state === 'failing' ? 202 : 200)),
+        ),
+      );
     case 'refund':
       return record(await onLatestOrder(as, (order, call) => refunds.refund(world.terminal, order.id, call).then((o) => orderReply(o))));
     case 'reconcile':
@@ -104,17 +111,36 @@ function requestCall(as: Acting): CallOptions {
 function requestDeadline(as: Acting): Deadline {
   const { clock } = as.world;
   const createdAt = clock.now();
-  const sinceArrival = { now: () => (as.actor.firstStepAt === undefined ? createdAt : createdAt + clock.now() - as.actor.firstStepAt), sleep: (ms: number) => clock.sleep(ms) };
+  const sinceArrival = {
+    now: () => (as.actor.firstStepAt === undefined ? createdAt : createdAt + clock.now() - as.actor.firstStepAt),
+    sleep: (ms: number) => clock.sleep(ms),
+  };
   return Deadline.fromNow(REQUEST_DEADLINE_MS, { clock: sinceArrival });
 }
 
 /** A paying route behind its Idempotency-Key, as lib/http/idempotency.ts runs it. */
-async function idempotent(as: Acting, route: string, key: string, params: unknown, body: unknown, call: CallOptions, run: () => Promise<Order>): Promise<Decided> {
+async function idempotent(
+  as: Acting,
+  route: string,
+  key: string,
+  params: unknown,
+  body: unknown,
+  call: CallOptions,
+  run: () => Promise<Order>,
+): Promise<Decided> {
   const { runtime } = as.world;
   const store = as.services.idempotency;
   let begun;
   try {
-    begun = await beginRequest(store, { ownerId: as.world.terminal.userId, key, method: 'POST', route, params, body, lockMs: call.deadline.remainingMs() + LOCK_MARGIN_MS });
+    begun = await beginRequest(store, {
+      ownerId: as.world.terminal.userId,
+      key,
+      method: 'POST',
+      route,
+      params,
+      body,
+      lockMs: call.deadline.remainingMs() + LOCK_MARGIN_MS,
+    });
   } catch (error) {
     return { rendered: renderError(error), seq: runtime.nextSeq() };
   }
@@ -136,7 +162,9 @@ async function idempotent(as: Acting, route: string, key: string, params: unknow
 function placeOrder(as: Acting, key: string, pay: boolean): Promise<Decided> {
   const call = requestCall(as);
   const { terminal, basketId } = as.world;
-  return idempotent(as, 'POST /baskets/{basketId}/orders', key, { basketId }, { pay }, call, () => as.services.checkout.placeOrder(terminal, basketId, key, undefined, call, { pay }));
+  return idempotent(as, 'POST /baskets/{basketId}/orders', key, { basketId }, { pay }, call, () =>
+    as.services.checkout.placeOrder(terminal, basketId, key, undefined, call, { pay }),
+  );
 }
 
 /** The terminal knows the order from an earlier answer; without one there is nothing to pay. */
@@ -144,7 +172,9 @@ async function payOrder(as: Acting, key: string): Promise<Decided | undefined> {
   const order = await latestOrder(as);
   if (!order) return undefined;
   const call = requestCall(as);
-  return idempotent(as, 'POST /orders/{orderId}/payments', key, { orderId: order.id }, null, call, () => as.services.checkout.payOrder(as.world.terminal, order.id, call));
+  return idempotent(as, 'POST /orders/{orderId}/payments', key, { orderId: order.id }, null, call, () =>
+    as.services.checkout.payOrder(as.world.terminal, order.id, call),
+  );
 }
 
 async function onLatestOrder(as: Acting, run: (order: Order, call: CallOptions) => Promise<Reply>): Promise<Decided | undefined> {
@@ -196,17 +226,25 @@ export async function resolveAsOperator(as: Acting, answers: Answer[]): Promise<
     }
     const answer = readAnswer(world.runtime.nextSeq(), as.actor.name, { kind: 'operator' }, rendered);
     answers.push({ ...answer, orderId: order.id });
-    world.runtime.note(`resolves ${order.id.slice(0, 8)} (${order.state}) as ${request.outcome}: ${answer.status}${answer.code ? ` ${answer.code}: ${answer.message}` : ''}`, as.actor.name);
+    world.runtime.note(
+      `resolves ${order.id.slice(0, 8)} (${order.state}) as ${request.outcome}: ${answer.status}${answer.code ? ` ${answer.code}: ${answer.message}` : ''}`,
+      as.actor.name,
+    );
   }
 }
 
 function asRendered(reply: Reply): Rendered {
   const result = toLambdaResult(reply);
-  return { status: result.statusCode ?? 200, body: String(result.body ?? ''), headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])) };
+  return {
+    status: result.statusCode ?? 200,
+    body: String(result.body ?? ''),
+    headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])),
+  };
 }
 
 function readAnswer(seq: number, actor: string, step: Step, rendered: Rendered): Answer {
   const body = rendered.body ? (JSON.parse(rendered.body) as Record<string, any>) : {};
-  if (body.error) return { seq, actor, step, status: rendered.status, code: body.error.code, message: body.error.message, orderId: body.error.orderId };
+  if (body.error)
+    return { seq, actor, step, status: rendered.status, code: body.error.code, message: body.error.message, orderId: body.error.orderId };
   return { seq, actor, step, status: rendered.status, orderId: body.id, paymentState: body.paymentState, orderStatus: body.status };
 }

@@ -36,7 +36,9 @@ export interface Plan {
 
 export const READINGS = Object.keys(UPSTREAM_READINGS) as UpstreamReading[];
 
-const ok: fc.Arbitrary<Fate> = fc.boolean().map((declined) => ({ effect: 'before' as const, answer: { kind: 'reply' as const }, declined }));
+const ok: fc.Arbitrary<Fate> = fc
+  .boolean()
+  .map((declined) => ({ effect: 'before' as const, answer: { kind: 'reply' as const }, declined }));
 
 const fault: fc.Arbitrary<Fate> = fc.record({
   effect: fc.constantFrom<Fate['effect'][]>('before', 'none', 'late'),
@@ -52,7 +54,10 @@ export const fateArbitrary: fc.Arbitrary<Fate> = fc.oneof({ weight: 3, arbitrary
 const WAITS_MS = [1_000, 5_000, 31_000, 125_000, 31 * 60_000];
 
 const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('checkout' as const), key: fc.constantFrom('A' as const, 'B' as const), pay: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('checkout' as const), key: fc.constantFrom('A' as const, 'B' as const), pay: fc.boolean() }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('pay' as const), key: fc.constantFrom('P' as const, 'Q' as const) }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'cancel' as const }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'refund' as const }) },
@@ -70,7 +75,16 @@ export const planArbitrary: fc.Arbitrary<Plan> = fc.record({
   reading: fc.constantFrom(...READINGS),
   quantities: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 2 }),
   actors: fc
-    .tuple(fc.record({ step: fc.record({ kind: fc.constant('checkout' as const), key: fc.constant('A' as const), pay: fc.boolean() }), dieAtStep: dieAt }, { requiredKeys: ['step'] }), fc.array(actorArbitrary, { maxLength: 5 }))
+    .tuple(
+      fc.record(
+        {
+          step: fc.record({ kind: fc.constant('checkout' as const), key: fc.constant('A' as const), pay: fc.boolean() }),
+          dieAtStep: dieAt,
+        },
+        { requiredKeys: ['step'] },
+      ),
+      fc.array(actorArbitrary, { maxLength: 5 }),
+    )
     .map(([first, rest]) => [first, ...rest]),
   fates: fc.array(fateArbitrary, { maxLength: 10 }),
 });

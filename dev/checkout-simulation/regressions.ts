@@ -23,8 +23,21 @@ export const REGRESSIONS: RegressionCase[] = [
   {
     name: 'a pay-again completes the order while the checkout is still confirming its create',
     was: 'the checkout answered 502 "the POS system recorded a different total; nothing was charged" while the customer was charged',
-    plan: { reading: 'default', quantities: [1], actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }, { step: { kind: 'pay', key: 'P' } }], fates: [timeout('before')] },
-    script: ['#1 checkout: → POST /orders/', '#2 pay: orders.listForOwner', '#2 pay: ← GET /orders/', '#2 pay: ← POST /payments/', '#2 pay: ← PATCH /orders/', '#1 checkout: ← POST /orders/', '#1 checkout: ← GET /orders/'],
+    plan: {
+      reading: 'default',
+      quantities: [1],
+      actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }, { step: { kind: 'pay', key: 'P' } }],
+      fates: [timeout('before')],
+    },
+    script: [
+      '#1 checkout: → POST /orders/',
+      '#2 pay: orders.listForOwner',
+      '#2 pay: ← GET /orders/',
+      '#2 pay: ← POST /payments/',
+      '#2 pay: ← PATCH /orders/',
+      '#1 checkout: ← POST /orders/',
+      '#1 checkout: ← GET /orders/',
+    ],
   },
   {
     name: 'a cancel races a pay-again of a prepared order',
@@ -35,7 +48,14 @@ export const REGRESSIONS: RegressionCase[] = [
       actors: [{ step: { kind: 'checkout', key: 'A', pay: false } }, { step: { kind: 'pay', key: 'P' } }, { step: { kind: 'cancel' } }],
       fates: [],
     },
-    script: ['#1 checkout: keys.complete', '#2 pay: orders.listForOwner', '#3 cancel: orders.listForOwner', '#3 cancel: orders.find', '#2 pay: orders.startPayment', '#3 cancel: orders.transition'],
+    script: [
+      '#1 checkout: keys.complete',
+      '#2 pay: orders.listForOwner',
+      '#3 cancel: orders.listForOwner',
+      '#3 cancel: orders.find',
+      '#2 pay: orders.startPayment',
+      '#3 cancel: orders.transition',
+    ],
   },
   {
     name: 'a slower follower reads the first, declined attempt after the cashier paid again',
@@ -43,7 +63,11 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'payments-pending',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }, { step: { kind: 'pay', key: 'P' } }, { step: { kind: 'pay', key: 'Q' } }],
+      actors: [
+        { step: { kind: 'checkout', key: 'A', pay: true } },
+        { step: { kind: 'pay', key: 'P' } },
+        { step: { kind: 'pay', key: 'Q' } },
+      ],
       fates: [OK, declined],
     },
     script: [
@@ -85,21 +109,41 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }, { step: { kind: 'wait', ms: 56_000 } }, { step: { kind: 'reconcile' } }],
+      actors: [
+        { step: { kind: 'checkout', key: 'A', pay: true } },
+        { step: { kind: 'wait', ms: 56_000 } },
+        { step: { kind: 'reconcile' } },
+      ],
       fates: [timeout('before')],
     },
-    script: ['#1 checkout: → POST /payments/', '#2 wait: time passes', '#3 reconcile: orders.claimForReconcile', '#3 reconcile: orders.releaseLease', '#1 checkout: ← POST /payments/'],
+    script: [
+      '#1 checkout: → POST /payments/',
+      '#2 wait: time passes',
+      '#3 reconcile: orders.claimForReconcile',
+      '#3 reconcile: orders.releaseLease',
+      '#1 checkout: ← POST /payments/',
+    ],
   },
   {
     name: 'a create answered 429 after its effect',
     was: 'the order was failed and the basket reopened as "nothing was created", leaving a live upstream order behind',
-    plan: { reading: 'default', quantities: [1], actors: [{ step: { kind: 'checkout', key: 'A', pay: false } }], fates: [status(429, 'before')] },
+    plan: {
+      reading: 'default',
+      quantities: [1],
+      actors: [{ step: { kind: 'checkout', key: 'A', pay: false } }],
+      fates: [status(429, 'before')],
+    },
     script: [],
   },
   {
     name: 'a payment answered 409 after it charged',
     was: 'the order went back to placed with "nothing was charged", and the customer was charged',
-    plan: { reading: 'default', quantities: [1], actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }], fates: [OK, status(409, 'before')] },
+    plan: {
+      reading: 'default',
+      quantities: [1],
+      actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }],
+      fates: [OK, status(409, 'before')],
+    },
     script: [],
   },
   {
@@ -108,7 +152,11 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: false } }, { step: { kind: 'wait', ms: 56_000 } }, { step: { kind: 'checkout', key: 'A', pay: false } }],
+      actors: [
+        { step: { kind: 'checkout', key: 'A', pay: false } },
+        { step: { kind: 'wait', ms: 56_000 } },
+        { step: { kind: 'checkout', key: 'A', pay: false } },
+      ],
       fates: [],
     },
     script: [
@@ -131,7 +179,16 @@ export const REGRESSIONS: RegressionCase[] = [
       actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }, { step: { kind: 'pay', key: 'Q' } }],
       fates: [OK, status(504, 'before')],
     },
-    script: ['#1 checkout: ← POST /orders/', '#2 pay: orders.listForOwner', '#2 pay: orders.find', '#2 pay: → GET /orders/', '#1 checkout: orders.transition', '#1 checkout: ← POST /payments/', '#1 checkout: orders.finishPayment', '#2 pay: ← GET /orders/'],
+    script: [
+      '#1 checkout: ← POST /orders/',
+      '#2 pay: orders.listForOwner',
+      '#2 pay: orders.find',
+      '#2 pay: → GET /orders/',
+      '#1 checkout: orders.transition',
+      '#1 checkout: ← POST /payments/',
+      '#1 checkout: orders.finishPayment',
+      '#2 pay: ← GET /orders/',
+    ],
   },
   {
     name: 'a pay-again creates the order a second time and dies before adopting it',
@@ -142,7 +199,14 @@ export const REGRESSIONS: RegressionCase[] = [
       actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }, { step: { kind: 'pay', key: 'Q' }, dieAtStep: 10 }],
       fates: [],
     },
-    script: ['#1 checkout: orders.open', '#2 pay: orders.listForOwner', '#2 pay: ← GET /orders/', '#1 checkout: → POST /orders/', '#2 pay: → POST /orders/', '#2 pay: ← POST /orders/'],
+    script: [
+      '#1 checkout: orders.open',
+      '#2 pay: orders.listForOwner',
+      '#2 pay: ← GET /orders/',
+      '#1 checkout: → POST /orders/',
+      '#2 pay: → POST /orders/',
+      '#2 pay: ← POST /orders/',
+    ],
   },
   {
     name: 'a create sent twenty seconds after it was recorded lands after a cancel looked for it',
@@ -150,7 +214,12 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: false } }, { step: { kind: 'wait', ms: 20_000 } }, { step: { kind: 'wait', ms: 15_000 } }, { step: { kind: 'cancel' } }],
+      actors: [
+        { step: { kind: 'checkout', key: 'A', pay: false } },
+        { step: { kind: 'wait', ms: 20_000 } },
+        { step: { kind: 'wait', ms: 15_000 } },
+        { step: { kind: 'cancel' } },
+      ],
       fates: [timeout('late')],
     },
     script: [

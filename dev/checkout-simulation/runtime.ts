@@ -231,7 +231,10 @@ export class ScriptedScheduler implements PromiseScheduler {
     let index = next === undefined ? -1 : this.pending.findIndex((task) => task.label.includes(next));
     if (index >= 0) this.script.shift();
     else index = this.pending.findIndex((task) => !this.script.some((entry) => task.label.includes(entry)));
-    if (index < 0) throw new Error(`script stuck: waiting for "${next}", pending: ${this.pending.map((task) => task.label).join(' | ')}\nreleased:\n${this.released.join('\n')}`);
+    if (index < 0)
+      throw new Error(
+        `script stuck: waiting for "${next}", pending: ${this.pending.map((task) => task.label).join(' | ')}\nreleased:\n${this.released.join('\n')}`,
+      );
     const [task] = this.pending.splice(index, 1);
     this.released.push(task.label);
     task.release();

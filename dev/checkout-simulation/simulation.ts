@@ -33,7 +33,10 @@ export async function runSchedule(sql: PostgresSql, databaseUrl: string, schedul
   const world = buildWorld(scheduler, sql, databaseUrl, plan, ++scheduleCount);
   try {
     world.basketId = await seedBasket(sql, world, plan.quantities);
-    world.runtime.note(`reading ${plan.reading}; ${plan.actors.length} actors: ${plan.actors.map((a, i) => `#${i + 1} ${describeStep(a.step)}${a.dieAtStep ? ` (dies at step ${a.dieAtStep})` : ''}`).join(', ')}`, 'plan');
+    world.runtime.note(
+      `reading ${plan.reading}; ${plan.actors.length} actors: ${plan.actors.map((a, i) => `#${i + 1} ${describeStep(a.step)}${a.dieAtStep ? ` (dies at step ${a.dieAtStep})` : ''}`).join(', ')}`,
+      'plan',
+    );
     const answers: Answer[] = [];
     plan.actors.forEach((actor, index) => {
       const name = `#${index + 1} ${actor.step.kind}`;
@@ -56,7 +59,9 @@ export async function runSchedule(sql: PostgresSql, databaseUrl: string, schedul
     }
 
     const records = await readRecords(sql, world);
-    broken.push(...checkAtRest({ records, ledger: world.upstream.state.ledger(world.terminal.userId), sent: world.upstream.sent, answers }));
+    broken.push(
+      ...checkAtRest({ records, ledger: world.upstream.state.ledger(world.terminal.userId), sent: world.upstream.sent, answers }),
+    );
     broken.push(...answers.filter((a) => a.code === 'THREW').map((a) => `${a.actor} threw: ${a.message}`));
     return { broken, trace: world.runtime.formatTrace() };
   } finally {
@@ -102,9 +107,15 @@ async function seedBasket(sql: PostgresSql, world: World, quantities: number[]):
 
 async function readRecords(sql: PostgresSql, world: World): Promise<Records> {
   const owner = world.terminal.userId;
-  const orders = await sql<Records['orders']>`select id, state, total_minor, payment_id, upstream_order_id from orders where owner_id = ${owner} order by created_at`;
-  const attempts = await sql<Records['attempts']>`select a.order_id, a.outcome, a.upstream_payment_id from payment_attempts a join orders o on o.id = a.order_id where o.owner_id = ${owner}`;
-  const resolutions = await sql<Records['resolutions']>`select r.order_id, r.outcome, r.payment_id from order_resolutions r join orders o on o.id = r.order_id where o.owner_id = ${owner}`;
+  const orders = await sql<
+    Records['orders']
+  >`select id, state, total_minor, payment_id, upstream_order_id from orders where owner_id = ${owner} order by created_at`;
+  const attempts = await sql<
+    Records['attempts']
+  >`select a.order_id, a.outcome, a.upstream_payment_id from payment_attempts a join orders o on o.id = a.order_id where o.owner_id = ${owner}`;
+  const resolutions = await sql<
+    Records['resolutions']
+  >`select r.order_id, r.outcome, r.payment_id from order_resolutions r join orders o on o.id = r.order_id where o.owner_id = ${owner}`;
   return { orders: [...orders], attempts: [...attempts], resolutions: [...resolutions] };
 }
 

@@ -79,7 +79,10 @@ export class SimulatedUpstream {
 
   /** The upstream as one actor calls it: its requests and answers are that actor's gates. */
   transportFor(actor: Actor): UpstreamTransport {
-    return { retryAfterSeconds: this.retryAfterSeconds, call: (method, path, body, options) => this.call(actor, method, path, body, options) };
+    return {
+      retryAfterSeconds: this.retryAfterSeconds,
+      call: (method, path, body, options) => this.call(actor, method, path, body, options),
+    };
   }
 
   private async call(actor: Actor, method: string, path: string, body: unknown, options: CallOptions): Promise<UpstreamResponse> {

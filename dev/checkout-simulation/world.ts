@@ -49,7 +49,10 @@ export function buildWorld(scheduler: PromiseScheduler, sql: Sql, databaseUrl: s
   clock.runtime = runtime;
   const profile: UpstreamProfile = { ...DEFAULT_PROFILE, ...UPSTREAM_READINGS[plan.reading] };
   const unavailableMeansNoEffect = profile.unavailable === 'before_effect';
-  const upstream = new SimulatedUpstream(runtime, clock, profile, plan.fates, { unavailableMeansNoEffect, lateEffectWithinMs: LATE_EFFECT_MS });
+  const upstream = new SimulatedUpstream(runtime, clock, profile, plan.fates, {
+    unavailableMeansNoEffect,
+    lateEffectWithinMs: LATE_EFFECT_MS,
+  });
   const config = parseConfig({ ...SERVICE_ENV, DATABASE_URL: databaseUrl, UPSTREAM_503_MEANS_NO_EFFECT: String(unavailableMeansNoEffect) });
   const user = `cashier-${scheduleNo}@simulation.test`;
   const opened: Services[] = [];
@@ -101,11 +104,13 @@ function gated<T extends object>(runtime: Runtime, actor: Actor, name: string, p
 
 /** Warnings and errors the service logs become lines of the trace. */
 export function traceLogger(runtime: Runtime, who: string, bound: LogFields = {}): Logger {
-  const write = (level: string) => (message: string, fields: LogFields = {}) => {
-    const all = { ...bound, ...fields };
-    const error = all.error instanceof Error ? `: ${all.error.message}` : '';
-    runtime.note(`log ${level}: ${message}${error}`, who);
-  };
+  const write =
+    (level: string) =>
+    (message: string, fields: LogFields = {}) => {
+      const all = { ...bound, ...fields };
+      const error = all.error instanceof Error ? `: ${all.error.message}` : '';
+      runtime.note(`log ${level}: ${message}${error}`, who);
+    };
   const logger: Logger = {
     debug: () => undefined,
     info: () => undefined,

@@ -28,7 +28,10 @@ export interface DataApiEmulator {
 
 interface EmulatedConnection {
   client: { on(event: 'error', listener: () => void): void };
-  query(request: { query: string; values?: unknown[] }): Promise<{ command: string; rowCount: number | null; fields: { dataTypeID: number }[]; rows: unknown[][] }>;
+  query(request: {
+    query: string;
+    values?: unknown[];
+  }): Promise<{ command: string; rowCount: number | null; fields: { dataTypeID: number }[]; rows: unknown[][] }>;
   buildColumnMetadata(fields: unknown[]): Promise<unknown>;
   disconnect(): Promise<void>;
 }
@@ -40,10 +43,14 @@ const SEMICOLON = '\u0000semicolon\u0000';
 function correctEmulator(): void {
   if (corrected) return;
   corrected = true;
-  /* eslint-disable @typescript-eslint/no-require-imports */
+  /* eslint-disable @typescript-eslint/no-require-imports -- the emulator's internals have no typed entry point; loaded only when the emulator starts */
   const { PostgresClient } = require('data-api-local/lib/PostgresClient') as { PostgresClient: { prototype: Record<string, unknown> } };
-  const { transformQuery } = require('data-api-local/lib/utils/transformQuery') as { transformQuery: (sql: string, parameters?: unknown[]) => { query: string; values?: unknown[] } };
-  const { transformResult } = require('data-api-local/lib/utils/transformResult') as { transformResult: (result: unknown) => Record<string, unknown>[][] };
+  const { transformQuery } = require('data-api-local/lib/utils/transformQuery') as {
+    transformQuery: (sql: string, parameters?: unknown[]) => { query: string; values?: unknown[] };
+  };
+  const { transformResult } = require('data-api-local/lib/utils/transformResult') as {
+    transformResult: (result: unknown) => Record<string, unknown>[][];
+  };
   /* eslint-enable @typescript-eslint/no-require-imports */
 
   // Its own executeStatement, but counting INSERT and DELETE rows and keeping milliseconds as AWS does.
@@ -57,7 +64,8 @@ function correctEmulator(): void {
     const records = transformResult(result);
     result.rows.forEach((row, r) =>
       row.forEach((value, c) => {
-        if (value instanceof Date && TIMESTAMP_TYPES.includes(result.fields[c].dataTypeID)) records[r][c] = { stringValue: value.toISOString() };
+        if (value instanceof Date && TIMESTAMP_TYPES.includes(result.fields[c].dataTypeID))
+          records[r][c] = { stringValue: value.toISOString() };
       }),
     );
     return {

@@ -83,7 +83,11 @@ function isEmulatorFailure(body: string): boolean {
 
 function send(res: ServerResponse, error: AppError, requestId?: string): void {
   const rendered = renderError(error);
-  res.writeHead(rendered.status, { 'content-type': 'application/json', ...rendered.headers, ...(requestId ? { 'x-request-id': requestId } : {}) });
+  res.writeHead(rendered.status, {
+    'content-type': 'application/json',
+    ...rendered.headers,
+    ...(requestId ? { 'x-request-id': requestId } : {}),
+  });
   res.end(rendered.body);
 }
 
@@ -119,7 +123,12 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     const functionSlots = slotsOf(functionOf(method, url.pathname));
     const body = await readBody(req);
     if (!(await functionSlots.acquire(options.queueMs))) {
-      return send(res, new AppError('THROTTLED', 'Too many requests for this route right now; retry shortly with the same Idempotency-Key', { retryAfterSeconds: 1 }));
+      return send(
+        res,
+        new AppError('THROTTLED', 'Too many requests for this route right now; retry shortly with the same Idempotency-Key', {
+          retryAfterSeconds: 1,
+        }),
+      );
     }
     try {
       // No accept-encoding: fetch would unzip what hapi zipped, and the caller would get a plain body labelled gzip.
@@ -134,7 +143,12 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
       });
       const text = await answer.text();
       if (isEmulatorFailure(text)) {
-        return send(res, new AppError('SERVICE_UNAVAILABLE', 'The service could not answer in time; retry shortly with the same Idempotency-Key', { retryAfterSeconds: 2 }));
+        return send(
+          res,
+          new AppError('SERVICE_UNAVAILABLE', 'The service could not answer in time; retry shortly with the same Idempotency-Key', {
+            retryAfterSeconds: 2,
+          }),
+        );
       }
       const passed: Record<string, string> = {};
       answer.headers.forEach((value, name) => {
@@ -143,7 +157,12 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
       res.writeHead(answer.status, passed);
       res.end(text);
     } catch {
-      send(res, new AppError('SERVICE_UNAVAILABLE', 'The service could not answer in time; retry shortly with the same Idempotency-Key', { retryAfterSeconds: 2 }));
+      send(
+        res,
+        new AppError('SERVICE_UNAVAILABLE', 'The service could not answer in time; retry shortly with the same Idempotency-Key', {
+          retryAfterSeconds: 2,
+        }),
+      );
     } finally {
       functionSlots.release();
     }

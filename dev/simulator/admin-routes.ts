@@ -4,17 +4,7 @@ import type { Reply } from './http';
 import { matchRoute, pathMatches, type Route } from './routing';
 import type { Simulator } from './simulator';
 import type { FaultKind, ScriptedFault } from './types';
-import {
-  boolean,
-  integer,
-  number,
-  oneOf,
-  optional,
-  parseJsonObject,
-  string,
-  validateBody,
-  type ValidationIssue,
-} from './validation';
+import { boolean, integer, number, oneOf, optional, parseJsonObject, string, validateBody, type ValidationIssue } from './validation';
 
 export const ADMIN_PREFIX = '/__';
 

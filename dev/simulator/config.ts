@@ -33,18 +33,22 @@ type LeafCheck = (value: unknown) => string | null;
 
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
-const numberIn = (min: number, max: number): LeafCheck => (value) =>
-  isNumber(value) && value >= min && value <= max ? null : `must be a number between ${min} and ${max}`;
+const numberIn =
+  (min: number, max: number): LeafCheck =>
+  (value) =>
+    isNumber(value) && value >= min && value <= max ? null : `must be a number between ${min} and ${max}`;
 
-const integerIn = (min: number, max: number): LeafCheck => (value) =>
-  Number.isInteger(value) && (value as number) >= min && (value as number) <= max
-    ? null
-    : `must be an integer between ${min} and ${max}`;
+const integerIn =
+  (min: number, max: number): LeafCheck =>
+  (value) =>
+    Number.isInteger(value) && (value as number) >= min && (value as number) <= max ? null : `must be an integer between ${min} and ${max}`;
 
 const nonNegative: LeafCheck = (value) => (isNumber(value) && value >= 0 ? null : 'must be a number >= 0');
 
-const oneOf = (values: readonly string[]): LeafCheck => (value) =>
-  values.includes(value as string) ? null : `must be one of ${values.join(', ')}`;
+const oneOf =
+  (values: readonly string[]): LeafCheck =>
+  (value) =>
+    values.includes(value as string) ? null : `must be one of ${values.join(', ')}`;
 
 const probability = numberIn(0, 1);
 

@@ -51,8 +51,7 @@ export class FaultQueue {
 
   take(method: string, path: string, user: string): FaultKind | null {
     const index = this.queued.findIndex(
-      (fault) =>
-        fault.method === method && pathMatches(fault.path, path) && (fault.user === null || fault.user === user),
+      (fault) => fault.method === method && pathMatches(fault.path, path) && (fault.user === null || fault.user === user),
     );
     if (index < 0) return null;
     const fault = this.queued[index];

@@ -15,10 +15,7 @@ export interface Route<H> {
   handler: H;
 }
 
-export type RouteMatch<H> =
-  | { kind: 'found'; handler: H; id: string | undefined }
-  | { kind: 'method_not_allowed' }
-  | { kind: 'not_found' };
+export type RouteMatch<H> = { kind: 'found'; handler: H; id: string | undefined } | { kind: 'method_not_allowed' } | { kind: 'not_found' };
 
 function decodeSegment(segment: string): string {
   try {

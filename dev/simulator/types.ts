@@ -1,4 +1,5 @@
-export type FaultKind = '503' | '503_after' | '500_after' | 'hang_after' | 'reset' | 'reset_after' | 'decline' | 'wrong_total' | 'late_effect';
+export type FaultKind =
+  '503' | '503_after' | '500_after' | 'hang_after' | 'reset' | 'reset_after' | 'decline' | 'wrong_total' | 'late_effect';
 export type OrderStatus = 'pending' | 'completed' | 'failed';
 export type PaymentStatus = 'pending' | 'completed' | 'failed' | 'refunded';
 

@@ -158,8 +158,7 @@ const createPayment: Handler = (input) => {
     type: 'card',
     order_id,
   });
-  const answer =
-    payment.status === 'failed' ? reply(402, 'Payment declined', true) : reply(success(input, 201, 200), payment, true);
+  const answer = payment.status === 'failed' ? reply(402, 'Payment declined', true) : reply(success(input, 201, 200), payment, true);
   return { ...answer, declined: input.declined };
 };
 

@@ -65,7 +65,11 @@ export function priceBasket(lines: readonly BasketLine[]): PricedBasket {
     groups.set(line.vatBasisPoints, group);
   }
   const vatBreakdown = [...groups.values()].sort((a, b) => b.vatBasisPoints - a.vatBasisPoints);
-  const totals = vatBreakdown.reduce((sum, g) => ({ net: sum.net + g.net, vat: sum.vat + g.vat, gross: sum.gross + g.gross }), { net: 0, vat: 0, gross: 0 });
+  const totals = vatBreakdown.reduce((sum, g) => ({ net: sum.net + g.net, vat: sum.vat + g.vat, gross: sum.gross + g.gross }), {
+    net: 0,
+    vat: 0,
+    gross: 0,
+  });
   return { lines: priced, vatBreakdown, totals };
 }
 

@@ -12,7 +12,11 @@ export function writableBasket(sql: Sql, ownerId: string, basketId: string, expe
 }
 
 /** The basket's status and version as they are now: why the guard stopped a write (basketWriteRefusal says it to the caller). */
-export async function basketState(sql: Sql, ownerId: string, basketId: string): Promise<{ status: BasketStatus; version: number } | undefined> {
+export async function basketState(
+  sql: Sql,
+  ownerId: string,
+  basketId: string,
+): Promise<{ status: BasketStatus; version: number } | undefined> {
   const [current] = await sql<{ status: BasketStatus; version: number }[]>`
     select status, version from baskets where id = ${basketId} and owner_id = ${ownerId}`;
   return current;

@@ -73,7 +73,10 @@ export class PostgresBasketRepository implements BasketRepository {
       where b.id = ${basketId} and b.owner_id = ${ownerId} and b.status <> 'discarded'
       order by l.created_at, l.product_id`;
     if (rows.length === 0) return undefined;
-    return toBasket(rows[0], rows.filter((row): row is BasketRow & LineRow => row.product_id != null));
+    return toBasket(
+      rows[0],
+      rows.filter((row): row is BasketRow & LineRow => row.product_id != null),
+    );
   }
 
   async listOpen(ownerId: string, page: { limit: number; after?: string }): Promise<BasketPage> {
@@ -93,7 +96,12 @@ export class PostgresBasketRepository implements BasketRepository {
           where basket_id in ${this.sql(pageRows.map((r) => r.id))} order by created_at, product_id`
       : [];
     return {
-      baskets: pageRows.map((row) => toBasket(row, lines.filter((line) => line.basket_id === row.id))),
+      baskets: pageRows.map((row) =>
+        toBasket(
+          row,
+          lines.filter((line) => line.basket_id === row.id),
+        ),
+      ),
       nextCursor,
     };
   }
@@ -135,7 +143,12 @@ export class PostgresBasketRepository implements BasketRepository {
    * (so concurrent writes to a basket queue up instead of losing updates),
    * then the line change runs, then the basket is read back.
    */
-  private guardedWrite(ownerId: string, basketId: string, expectedVersion: number | undefined, change: (tx: Tx) => Promise<void>): Promise<Basket> {
+  private guardedWrite(
+    ownerId: string,
+    basketId: string,
+    expectedVersion: number | undefined,
+    change: (tx: Tx) => Promise<void>,
+  ): Promise<Basket> {
     return this.sql.begin(async (tx) => {
       const [row] = await tx<BasketRow[]>`
         update baskets set version = version + 1, updated_at = ${this.now()}

@@ -32,7 +32,14 @@ export class BasketService {
    * catalogue now, so the total the cashier sees is the total charged.
    * A missing or uneditable basket is reported before the catalogue is asked.
    */
-  async setQuantity(caller: Caller, basketId: string, productId: string, quantity: number, expectedVersion: number | undefined, upstream: CallOptions): Promise<Basket> {
+  async setQuantity(
+    caller: Caller,
+    basketId: string,
+    productId: string,
+    quantity: number,
+    expectedVersion: number | undefined,
+    upstream: CallOptions,
+  ): Promise<Basket> {
     if (quantity === 0) return this.baskets.removeLine(caller.userId, basketId, productId, expectedVersion);
     const blocker = editBlocker((await this.get(caller, basketId)).status);
     if (blocker) throw blocker;

@@ -21,7 +21,9 @@ export async function ensureAppUser(sql: Sql, user: AppUser): Promise<'created' 
   if (!role?.exists) throw new Error('role pos_app does not exist: run the migrations as a user that may create roles first');
   const [existing] = await sql<{ exists: boolean }[]>`select exists (select 1 from pg_roles where rolname = ${user.username}) as exists`;
   const template = existing?.exists ? 'alter role %I with login password %L' : 'create role %I login password %L';
-  const [built] = await sql<{ statement: string }[]>`select format(${template}, ${user.username}::text, ${user.password}::text) as statement`;
+  const [built] = await sql<
+    { statement: string }[]
+  >`select format(${template}, ${user.username}::text, ${user.password}::text) as statement`;
   await sql.unsafe(built!.statement);
   const [grant] = await sql<{ statement: string }[]>`select format('grant pos_app to %I', ${user.username}::text) as statement`;
   await sql.unsafe(grant!.statement);

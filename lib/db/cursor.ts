@@ -21,7 +21,17 @@ function isTimestampText(value: unknown): value is string {
   if (!match) return false;
   const [year, month, day, hour, minute, second, , offsetHours] = match.slice(1).map(Number);
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 15;
+  return (
+    year >= 1 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetHours <= 15
+  );
 }
 
 /** [created_at as text, id] of the last row of the previous page; 422 for anything else. */
@@ -38,7 +48,10 @@ export function decodeCursor(cursor: string): [string, string] {
 }
 
 /** One page from the `limit + 1` rows a keyset query read: the extra row only says there is a next page. */
-export function keysetPage<R extends { id: string; created_at_text: string }>(rows: readonly R[], limit: number): { shown: R[]; nextCursor?: string } {
+export function keysetPage<R extends { id: string; created_at_text: string }>(
+  rows: readonly R[],
+  limit: number,
+): { shown: R[]; nextCursor?: string } {
   const shown = rows.slice(0, limit);
   const last = shown[shown.length - 1];
   return { shown, nextCursor: rows.length > limit && last ? encodeCursor(last.created_at_text, last.id) : undefined };

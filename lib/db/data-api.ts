@@ -152,7 +152,8 @@ function interpolate(value: unknown, before: string): Chunk[] {
     return [{ kind: 'list', values: value.first }];
   }
   if (value instanceof JsonParam) return [{ kind: 'value', value: JSON.stringify(value.value), fixedType: 'jsonb' }];
-  if (Array.isArray(value)) throw new TypeError('The Data API adapter does not send arrays as parameters; use `in ${sql(values)}` for a list');
+  if (Array.isArray(value))
+    throw new TypeError('The Data API adapter does not send arrays as parameters; use `in ${sql(values)}` for a list');
   return [{ kind: 'value', value: value === undefined ? null : value, fixedType: fixedType(value) }];
 }
 
@@ -216,7 +217,9 @@ function field(value: unknown): Field {
     return { stringValue: value.toISOString() };
   }
   if (value instanceof Uint8Array) return { blobValue: value };
-  throw new TypeError(`Cannot send a ${typeof value === 'object' ? 'plain object' : typeof value} as a query parameter; use sql.json() for jsonb`);
+  throw new TypeError(
+    `Cannot send a ${typeof value === 'object' ? 'plain object' : typeof value} as a query parameter; use sql.json() for jsonb`,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -295,7 +298,17 @@ export function parseTimestamp(text: string): Date {
   const match = TIMESTAMP.exec(text.trim());
   if (!match) return new Date(text); // infinity, BC dates: an Invalid Date, as in postgres.js
   const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '', zone] = match;
-  const date = new Date(Date.UTC(2000, Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second), Number(fraction.slice(0, 3).padEnd(3, '0'))));
+  const date = new Date(
+    Date.UTC(
+      2000,
+      Number(month) - 1,
+      Number(day),
+      Number(hour),
+      Number(minute),
+      Number(second),
+      Number(fraction.slice(0, 3).padEnd(3, '0')),
+    ),
+  );
   date.setUTCFullYear(Number(year));
   if (zone && zone.toUpperCase() !== 'Z') {
     const [, sign, hours, minutes = '0', seconds = '0'] = /^([+-])(\d{2}):?(\d{2})?:?(\d{2})?$/.exec(zone)!;
@@ -344,11 +357,19 @@ class DataApi {
   }
 
   async commit(transactionId: string): Promise<void> {
-    await this.send('CommitTransaction', () => this.client.send(new CommitTransactionCommand({ resourceArn: this.target.resourceArn, secretArn: this.target.secretArn, transactionId })));
+    await this.send('CommitTransaction', () =>
+      this.client.send(
+        new CommitTransactionCommand({ resourceArn: this.target.resourceArn, secretArn: this.target.secretArn, transactionId }),
+      ),
+    );
   }
 
   async rollback(transactionId: string): Promise<void> {
-    await this.send('RollbackTransaction', () => this.client.send(new RollbackTransactionCommand({ resourceArn: this.target.resourceArn, secretArn: this.target.secretArn, transactionId })));
+    await this.send('RollbackTransaction', () =>
+      this.client.send(
+        new RollbackTransactionCommand({ resourceArn: this.target.resourceArn, secretArn: this.target.secretArn, transactionId }),
+      ),
+    );
   }
 
   knownTypes(key: string): readonly string[] | undefined {
@@ -366,7 +387,8 @@ class DataApi {
     );
     await this.execute(`DEALLOCATE ${name}`, [], transactionId);
     const types = rows.map((row) => String(row.type));
-    if (types.length !== declared.length) throw new Error(`Postgres described ${types.length} parameters for a statement with ${declared.length}`);
+    if (types.length !== declared.length)
+      throw new Error(`Postgres described ${types.length} parameters for a statement with ${declared.length}`);
     if (this.parameterTypes.size >= DESCRIBED_SHAPES_KEPT) this.parameterTypes.clear();
     this.parameterTypes.set(key, types);
     return types;
@@ -485,7 +507,8 @@ class Session {
 
 function sqlFor(session: Session): Sql {
   function sql(first: TemplateStringsArray | readonly unknown[], ...values: readonly Interpolation[]): DataApiQuery | ValueList {
-    if (Array.isArray(first) && 'raw' in first) return new DataApiQuery(templateChunks(first as TemplateStringsArray, values), session, false);
+    if (Array.isArray(first) && 'raw' in first)
+      return new DataApiQuery(templateChunks(first as TemplateStringsArray, values), session, false);
     if (Array.isArray(first)) return new ValueList(first);
     throw new TypeError('sql must be called as a tagged template or with an array of values');
   }

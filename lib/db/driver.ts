@@ -29,12 +29,14 @@ export function chooseDriver(env: DriverEnv): DriverChoice | { problem: string; 
   const dataApiSet = DATA_API_VARIABLES.filter((name) => set(env[name]));
   const dataApiChosen = set(env.DATA_API_CLUSTER_ARN) || set(env.DATA_API_SECRET_ARN);
   if (set(env.DATABASE_URL)) {
-    if (dataApiChosen) return { problem: `both DATABASE_URL and ${dataApiSet.join(', ')} are set: ${EITHER}, not both`, variable: 'DATABASE_URL' };
+    if (dataApiChosen)
+      return { problem: `both DATABASE_URL and ${dataApiSet.join(', ')} are set: ${EITHER}, not both`, variable: 'DATABASE_URL' };
     return { kind: 'postgres', url: env.DATABASE_URL };
   }
   if (!dataApiChosen) return { problem: `no database configured: ${EITHER}`, variable: 'DATABASE_URL' };
   const missing = DATA_API_VARIABLES.filter((name) => !set(env[name]));
-  if (missing.length > 0) return { problem: `the RDS Data API also needs ${missing.join(', ')} (or set DATABASE_URL instead)`, variable: missing[0] };
+  if (missing.length > 0)
+    return { problem: `the RDS Data API also needs ${missing.join(', ')} (or set DATABASE_URL instead)`, variable: missing[0] };
   if (!set(env.AWS_REGION)) return { problem: 'the RDS Data API needs AWS_REGION (Lambda sets it)', variable: 'AWS_REGION' };
   return {
     kind: 'data-api',

@@ -30,12 +30,15 @@ interface SqlSignatures {
 type SqlCallable = SqlSignatures['query'] & SqlSignatures['list'];
 
 export interface Row {
-  [column: string]: any; // each query types its rows with a type argument
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- an untyped row; each query types its rows with a type argument
+  [column: string]: any;
 }
 
 /** The rows, and how many rows the statement returned or changed. */
 export type Result<T extends readonly object[]> = T & { readonly count: number };
 
+/** A statement, run when awaited (a named type, so a nested query can be told from a value). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a named alias of the promise, kept as an interface for readable compiler messages
 export interface Query<T extends readonly object[] = Row[]> extends Promise<Result<T>> {}
 
 export interface ListHelper {
@@ -54,4 +57,5 @@ export type JsonValue = null | string | number | boolean | readonly JsonValue[] 
 export type SqlValue = string | number | boolean | Date | null | undefined;
 
 /** What may stand in `${…}` of a query (the Data API adapter refuses arrays and bytes at run time). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a nested query of any row type
 export type Interpolation = SqlValue | Uint8Array | Query<any> | ListHelper | JsonParameter | readonly Interpolation[];

@@ -40,9 +40,15 @@ export function connect(url: string, options: { max?: number; idleTimeoutSeconds
 export function connectTo(choice: DriverChoice, options: { max?: number; idleTimeoutSeconds?: number } = {}): Sql {
   if (choice.kind === 'postgres') return connect(choice.url, options);
   // Loaded only when chosen, so a postgres.js container never spends its cold start evaluating the AWS SDK.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, for the reason above
   const { connectDataApi } = require('./data-api') as typeof DataApi;
-  return connectDataApi({ resourceArn: choice.resourceArn, secretArn: choice.secretArn, database: choice.database, region: choice.region, endpoint: choice.endpoint });
+  return connectDataApi({
+    resourceArn: choice.resourceArn,
+    secretArn: choice.secretArn,
+    database: choice.database,
+    region: choice.region,
+    endpoint: choice.endpoint,
+  });
 }
 
 /**

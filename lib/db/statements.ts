@@ -68,7 +68,7 @@ function scan(sql: string, sink: Sink): void {
       i += 1;
     } else {
       let end = i + 1;
-      while (end < sql.length && !"-/'\"$;".includes(sql[end])) end++;
+      while (end < sql.length && !'-/\'"$;'.includes(sql[end])) end++;
       sink.text(sql.slice(i, end));
       i = end;
     }

@@ -6,6 +6,8 @@ import type { OpenApiDocument } from './openapi';
  * same document GET /openapi.json serves.
  */
 
+/** A part of the OpenAPI document: JSON whose shape each renderer reads as the specification says. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 type Json = Record<string, any>;
 
 const escape = (text: unknown): string =>
@@ -23,7 +25,8 @@ function prose(text: string | undefined): string {
   return blocks
     .map((block) => {
       const lines = block.split('\n');
-      if (lines.every((line) => line.startsWith('- '))) return `<ul>${lines.map((line) => `<li>${inline(line.slice(2))}</li>`).join('')}</ul>`;
+      if (lines.every((line) => line.startsWith('- ')))
+        return `<ul>${lines.map((line) => `<li>${inline(line.slice(2))}</li>`).join('')}</ul>`;
       return `<p>${inline(block)}</p>`;
     })
     .join('');
@@ -84,7 +87,11 @@ function responsesTable(responses: Json): string {
   const rows = Object.entries<Json>(responses).map(([status, response]) => {
     const [mediaType, media] = Object.entries<Json>(response.content ?? {})[0] ?? [];
     const codes = media?.schema?.properties?.error?.properties?.code?.enum as string[] | undefined;
-    const body = codes ? `${schemaLink('Error')} with code ${codes.map((code) => `<code>${escape(code)}</code>`).join(', ')}` : media ? `${typeOf(media.schema)} <span class="muted">${escape(mediaType)}</span>` : '<span class="muted">no body</span>';
+    const body = codes
+      ? `${schemaLink('Error')} with code ${codes.map((code) => `<code>${escape(code)}</code>`).join(', ')}`
+      : media
+        ? `${typeOf(media.schema)} <span class="muted">${escape(mediaType)}</span>`
+        : '<span class="muted">no body</span>';
     const headers = Object.keys(response.headers ?? {}).filter((name) => name !== 'x-request-id');
     return `<tr><td class="status s${escape(status[0])}">${escape(status)}</td><td>${codes ? '' : inline(response.description)}</td><td>${body}</td><td>${headers.map((name) => `<code>${escape(name)}</code>`).join(' ')}</td></tr>`;
   });
@@ -134,7 +141,11 @@ function tagGroups(doc: OpenApiDocument, operations: Operation[]): { name: strin
   const described = new Map(doc.tags.map((tag) => [tag.name, tag.description]));
   const names = [...described.keys()];
   for (const { op } of operations) if (op.tags?.[0] && !names.includes(op.tags[0])) names.push(op.tags[0]);
-  const groups = names.map((name) => ({ name, description: described.get(name), operations: operations.filter(({ op }) => op.tags?.[0] === name) }));
+  const groups = names.map((name) => ({
+    name,
+    description: described.get(name),
+    operations: operations.filter(({ op }) => op.tags?.[0] === name),
+  }));
   const untagged = operations.filter(({ op }) => !op.tags?.[0]);
   if (untagged.length > 0) groups.push({ name: 'Other', description: undefined, operations: untagged });
   return groups.filter((group) => group.operations.length > 0);
@@ -142,7 +153,9 @@ function tagGroups(doc: OpenApiDocument, operations: Operation[]): { name: strin
 
 /** The whole page. */
 export function renderDocsPage(doc: OpenApiDocument): string {
-  const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op: op as Json })));
+  const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ path, method, op: op as Json })),
+  );
   const groups = tagGroups(doc, operations);
   const sections = groups
     .map(
@@ -152,10 +165,16 @@ export function renderDocsPage(doc: OpenApiDocument): string {
     .join('\n');
   const toc = groups
     .flatMap((group) => group.operations)
-    .map(({ path, method, op }) => `<li><a href="#${operationAnchor(method, path, op)}"><span class="method ${escape(method)}">${escape(method.toUpperCase())}</span> <code>${escape(path)}</code></a></li>`)
+    .map(
+      ({ path, method, op }) =>
+        `<li><a href="#${operationAnchor(method, path, op)}"><span class="method ${escape(method)}">${escape(method.toUpperCase())}</span> <code>${escape(path)}</code></a></li>`,
+    )
     .join('');
   const schemas = Object.entries<Json>(doc.components.schemas)
-    .map(([name, schema]) => `<section class="op" id="schema-${escape(name)}"><h3><code>${escape(name)}</code></h3>${schema.description ? `<p>${inline(schema.description)}</p>` : ''}${schema.properties ? fieldsTable(schema) : `<p>${typeOf(schema)}</p>`}</section>`)
+    .map(
+      ([name, schema]) =>
+        `<section class="op" id="schema-${escape(name)}"><h3><code>${escape(name)}</code></h3>${schema.description ? `<p>${inline(schema.description)}</p>` : ''}${schema.properties ? fieldsTable(schema) : `<p>${typeOf(schema)}</p>`}</section>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

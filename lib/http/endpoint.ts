@@ -62,18 +62,32 @@ const ABORT_BEFORE_TIMEOUT_MS = 500;
  * middleware renders it, and an Idempotency-Key it holds is released) before the platform kills it.
  */
 function ranOutOfTime(): never {
-  throw new AppError('SERVICE_UNAVAILABLE', 'The request ran out of time; retry shortly (with the same Idempotency-Key, to learn what it did)', { retryAfterSeconds: 1 });
+  throw new AppError(
+    'SERVICE_UNAVAILABLE',
+    'The request ran out of time; retry shortly (with the same Idempotency-Key, to learn what it did)',
+    { retryAfterSeconds: 1 },
+  );
 }
 
 type Handler = middy.MiddyfiedHandler<ServiceEvent, LambdaResult, Error, Context>;
 
 /** A route's handler factory: the spec it validates, and its use-case call given the request and the services. */
 export interface Endpoint<S> {
-  <P extends ZodType | undefined = undefined, B extends ZodType | undefined = undefined, Q extends ZodType | undefined = undefined, H extends ZodType | undefined = undefined>(
+  <
+    P extends ZodType | undefined = undefined,
+    B extends ZodType | undefined = undefined,
+    Q extends ZodType | undefined = undefined,
+    H extends ZodType | undefined = undefined,
+  >(
     spec: EndpointSpec<P, B, Q, H> & { authenticated?: true },
     run: (request: AuthenticatedRequest<P, B, Q, H>, services: S) => Promise<Reply>,
   ): Handler;
-  <P extends ZodType | undefined = undefined, B extends ZodType | undefined = undefined, Q extends ZodType | undefined = undefined, H extends ZodType | undefined = undefined>(
+  <
+    P extends ZodType | undefined = undefined,
+    B extends ZodType | undefined = undefined,
+    Q extends ZodType | undefined = undefined,
+    H extends ZodType | undefined = undefined,
+  >(
     spec: EndpointSpec<P, B, Q, H> & { authenticated: false },
     run: (request: EndpointRequest<P, B, Q, H>, services: S) => Promise<Reply>,
   ): Handler;
@@ -94,8 +108,14 @@ export interface EndpointDependencies<S> {
  * (functions/app.ts) passes what the stack and the handlers use.
  */
 export function endpointsWith<S>(dependencies: EndpointDependencies<S>): Endpoint<S> {
-  return ((spec: EndpointSpec<ZodType | undefined, ZodType | undefined, ZodType | undefined, ZodType | undefined>, run: (request: AuthenticatedRequest<ZodType, ZodType, ZodType, ZodType>, services: S) => Promise<Reply>): Handler => {
-    const handler = middy<ServiceEvent, LambdaResult, Error, Context>({ timeoutEarlyInMillis: ABORT_BEFORE_TIMEOUT_MS, timeoutEarlyResponse: ranOutOfTime })
+  return ((
+    spec: EndpointSpec<ZodType | undefined, ZodType | undefined, ZodType | undefined, ZodType | undefined>,
+    run: (request: AuthenticatedRequest<ZodType, ZodType, ZodType, ZodType>, services: S) => Promise<Reply>,
+  ): Handler => {
+    const handler = middy<ServiceEvent, LambdaResult, Error, Context>({
+      timeoutEarlyInMillis: ABORT_BEFORE_TIMEOUT_MS,
+      timeoutEarlyResponse: ranOutOfTime,
+    })
       .use(httpErrorHandler({ logger: false, fallbackMessage: INTERNAL_ERROR_BODY }))
       .use(observability<ServiceEvent, LambdaResult>((request) => ({ requestId: request.event.state?.requestId })))
       .use({ before: () => secretsLoaded() })
@@ -105,7 +125,12 @@ export function endpointsWith<S>(dependencies: EndpointDependencies<S>): Endpoin
     if (spec.authenticated !== false) handler.use(authenticate((token, context) => dependencies.verifyToken()(token, context)));
     handler.use(validateInput({ params: spec.params, body: spec.body, query: spec.query, headers: spec.headers }));
     if (spec.idempotent) {
-      handler.use(idempotency(() => dependencies.idempotencyStore(dependencies.services()), spec.method && spec.path ? routeKey({ method: spec.method, path: spec.path }) : spec.functionName));
+      handler.use(
+        idempotency(
+          () => dependencies.idempotencyStore(dependencies.services()),
+          spec.method && spec.path ? routeKey({ method: spec.method, path: spec.path }) : spec.functionName,
+        ),
+      );
     }
     return handler.handler(async (event, _context, { signal }) => {
       const { state } = event;
@@ -130,11 +155,16 @@ export function endpointsWith<S>(dependencies: EndpointDependencies<S>): Endpoin
 }
 
 /** What every upstream call made on behalf of this request needs. */
-export function upstreamCallOptions(request: Pick<AuthenticatedRequest<undefined, undefined, undefined, undefined>, 'caller' | 'deadline' | 'log' | 'signal'>): CallContext {
+export function upstreamCallOptions(
+  request: Pick<AuthenticatedRequest<undefined, undefined, undefined, undefined>, 'caller' | 'deadline' | 'log' | 'signal'>,
+): CallContext {
   return { token: request.caller.token, deadline: request.deadline, log: request.log, signal: request.signal };
 }
 
 /** Starts work that goes on after the reply: its metrics are published on their own, with this request's id. */
-export function afterReply(request: Pick<EndpointRequest<undefined, undefined, undefined, undefined>, 'requestId'>, work: () => void): void {
+export function afterReply(
+  request: Pick<EndpointRequest<undefined, undefined, undefined, undefined>, 'requestId'>,
+  work: () => void,
+): void {
   afterTheReply({ requestId: request.requestId }, work);
 }

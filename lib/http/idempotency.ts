@@ -48,7 +48,14 @@ export function idempotency(store: () => IdempotencyStore, route: string): middy
     after: async (request: IdempotentRequest) => {
       const held = request.event.state.idempotency;
       const response = request.response;
-      if (held) await finishRequest(store(), held.scope, response ? { status: response.statusCode ?? 200, body: response.body ?? '', headers: stringHeaders(response.headers) } : undefined);
+      if (held)
+        await finishRequest(
+          store(),
+          held.scope,
+          response
+            ? { status: response.statusCode ?? 200, body: response.body ?? '', headers: stringHeaders(response.headers) }
+            : undefined,
+        );
     },
     onError: async (request: IdempotentRequest) => {
       const held = request.event.state?.idempotency;
@@ -60,7 +67,11 @@ export function idempotency(store: () => IdempotencyStore, route: string): middy
 }
 
 function replayOf(response: StoredResponse): LambdaResult {
-  return { statusCode: response.status, headers: { 'content-type': 'application/json', ...response.headers, 'idempotent-replayed': 'true' }, body: response.body };
+  return {
+    statusCode: response.status,
+    headers: { 'content-type': 'application/json', ...response.headers, 'idempotent-replayed': 'true' },
+    body: response.body,
+  };
 }
 
 function stringHeaders(headers: LambdaResult['headers']): Record<string, string> {

@@ -81,9 +81,12 @@ export function authenticate(verifier: TokenVerifier): middy.MiddlewareObj<Servi
     before: async (request: ServiceRequest) => {
       const token = request.event.headers?.['x-auth-user'];
       if (!token) throw new AppError('UNAUTHENTICATED', 'Missing x-auth-user token');
-      const claims = (request.event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } })
-        .authorizer?.jwt?.claims;
-      request.event.state.caller = await verifier(token.replace(/^Bearer\s+/i, ''), { gatewayClaims: claims, log: request.event.state.log });
+      const claims = (request.event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } }).authorizer?.jwt
+        ?.claims;
+      request.event.state.caller = await verifier(token.replace(/^Bearer\s+/i, ''), {
+        gatewayClaims: claims,
+        log: request.event.state.log,
+      });
       request.event.state.log = request.event.state.log.child({ userId: request.event.state.caller.userId });
     },
   };

@@ -15,7 +15,9 @@ type Metadata = Record<string, string | undefined>;
  * invocation is published at its end (answer or error), carrying `metadata`
  * (e.g. the request id) as plain keys of the EMF line.
  */
-export function observability<E, R>(metadataOf: (request: middy.Request<E, R, Error, Context>) => Metadata = () => ({})): Array<middy.MiddlewareObj<E, R, Error, Context>> {
+export function observability<E, R>(
+  metadataOf: (request: middy.Request<E, R, Error, Context>) => Metadata = () => ({}),
+): Array<middy.MiddlewareObj<E, R, Error, Context>> {
   const flush = (request: middy.Request<E, R, Error, Context>) => recorder.flush(metadataOf(request));
   return [
     injectLambdaContext(powertoolsLogger, { resetKeys: true }) as middy.MiddlewareObj<E, R, Error, Context>,

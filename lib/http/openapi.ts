@@ -60,7 +60,12 @@ function outputSchema(schema: ZodType): JsonSchema {
 
 /** Every schema registered with an id (.meta({ id })), as components; cross-references point into components. */
 function componentSchemas(): Record<string, JsonSchema> {
-  const { schemas } = z.toJSONSchema(z.globalRegistry, { io: 'output', unrepresentable: 'any', override: tidy, uri: (id) => `${SCHEMA_REF}${id}` });
+  const { schemas } = z.toJSONSchema(z.globalRegistry, {
+    io: 'output',
+    unrepresentable: 'any',
+    override: tidy,
+    uri: (id) => `${SCHEMA_REF}${id}`,
+  });
   return Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, stripRoot(schema as JsonSchema)]));
 }
 
@@ -79,20 +84,28 @@ const accepts = (schema: ZodType, value: unknown) => schema.safeParse(value).suc
 const headerName = (name: string) => name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
 
 const HEADER_DOCS: Record<string, string> = {
-  'if-match': 'The basket version the write is meant for, as received in ETag ("3"); 412 VERSION_MISMATCH when the basket has changed since.',
+  'if-match':
+    'The basket version the write is meant for, as received in ETag ("3"); 412 VERSION_MISMATCH when the basket has changed since.',
   'idempotency-key':
     'Required. One value per checkout attempt (e.g. a UUID), reused when retrying it: the same key and request replay the first final answer; another request under the key is refused (422). Missing: 400 IDEMPOTENCY_KEY_MISSING.',
 };
 
 function parameters(route: RouteSpec): JsonSchema[] {
   const list: JsonSchema[] = [];
-  for (const [name, schema] of Object.entries(shapeOf(route.params))) list.push({ name, in: 'path', required: true, schema: inputSchema(schema) });
+  for (const [name, schema] of Object.entries(shapeOf(route.params)))
+    list.push({ name, in: 'path', required: true, schema: inputSchema(schema) });
   for (const [name, schema] of Object.entries(shapeOf(route.query))) {
     list.push({ name, in: 'query', required: !accepts(schema, undefined), schema: inputSchema(schema) });
   }
   for (const [name, schema] of Object.entries(shapeOf(route.headers))) {
     const required = !accepts(schema, undefined) || (route.idempotent === true && name === 'idempotency-key');
-    list.push({ name: headerName(name), in: 'header', required, ...(HEADER_DOCS[name] ? { description: HEADER_DOCS[name] } : {}), schema: inputSchema(schema) });
+    list.push({
+      name: headerName(name),
+      in: 'header',
+      required,
+      ...(HEADER_DOCS[name] ? { description: HEADER_DOCS[name] } : {}),
+      schema: inputSchema(schema),
+    });
   }
   list.push({ $ref: '#/components/parameters/RequestId' });
   return list;
@@ -102,13 +115,22 @@ const RESPONSE_HEADERS: Record<ResponseHeader | 'x-request-id', JsonSchema> = {
   etag: { description: 'The basket version, e.g. "3"; send it back as If-Match', schema: { type: 'string', pattern: '^"\\d+"$' } },
   location: { description: 'Where the resource lives', schema: { type: 'string' } },
   'retry-after': { description: 'Seconds to wait before retrying', schema: { type: 'string', pattern: '^\\d+$' } },
-  'idempotent-replayed': { description: '"true" when this is the stored answer to an earlier request with the same Idempotency-Key', schema: { type: 'string', enum: ['true'] } },
-  'x-request-id': { description: "The request's id: the caller's x-request-id when it sent a sane one, else ours", schema: { type: 'string' } },
+  'idempotent-replayed': {
+    description: '"true" when this is the stored answer to an earlier request with the same Idempotency-Key',
+    schema: { type: 'string', enum: ['true'] },
+  },
+  'x-request-id': {
+    description: "The request's id: the caller's x-request-id when it sent a sane one, else ours",
+    schema: { type: 'string' },
+  },
 };
 
 function responseHeaders(names: readonly string[], required: readonly string[] = []): JsonSchema {
   const headers: JsonSchema = { 'x-request-id': { $ref: '#/components/headers/x-request-id' } };
-  for (const name of names) headers[name] = required.includes(name) ? { $ref: `#/components/headers/${name}`, required: true } : { $ref: `#/components/headers/${name}` };
+  for (const name of names)
+    headers[name] = required.includes(name)
+      ? { $ref: `#/components/headers/${name}`, required: true }
+      : { $ref: `#/components/headers/${name}` };
   return headers;
 }
 
@@ -126,7 +148,10 @@ function errorResponses(route: RouteSpec): Record<string, JsonSchema> {
   for (const [status, codes] of [...byStatus.entries()].sort(([a], [b]) => a - b)) {
     // Only answers the Idempotency-Key store keeps can be replayed: not 400/401 (before it) nor 5xx (never stored).
     const replayable = route.idempotent && status !== 400 && status !== 401 && status < 500;
-    const headers = [...(codes.some((code) => RETRY_LATER.has(code)) ? ['retry-after'] : []), ...(replayable ? ['idempotent-replayed'] : [])];
+    const headers = [
+      ...(codes.some((code) => RETRY_LATER.has(code)) ? ['retry-after'] : []),
+      ...(replayable ? ['idempotent-replayed'] : []),
+    ];
     responses[String(status)] = {
       description: codes.join(', '),
       headers: responseHeaders(headers),
@@ -149,7 +174,11 @@ function operation(route: RouteSpec): JsonSchema {
       : spec.contentType
         ? { [spec.contentType]: { schema: spec.contentType === 'application/json' ? { type: 'object' } : { type: 'string' } } }
         : undefined;
-    responses[status] = { description: spec.description, headers: responseHeaders(headers, spec.headers ?? []), ...(content ? { content } : {}) };
+    responses[status] = {
+      description: spec.description,
+      headers: responseHeaders(headers, spec.headers ?? []),
+      ...(content ? { content } : {}),
+    };
   }
   Object.assign(responses, errorResponses(route));
   const body = route.body;
@@ -207,12 +236,19 @@ export function openApiDocument(routes: readonly RouteSpec[] = allRoutes): OpenA
           type: 'apiKey',
           in: 'header',
           name: 'x-auth-user',
-          description: 'The upstream POS token of the cashier: a JWT (HS256, or verified by the API Gateway authorizer when deployed with one) whose `sub` is the user. Forwarded upstream as is.',
+          description:
+            'The upstream POS token of the cashier: a JWT (HS256, or verified by the API Gateway authorizer when deployed with one) whose `sub` is the user. Forwarded upstream as is.',
         },
       },
       headers: RESPONSE_HEADERS,
       parameters: {
-        RequestId: { name: 'x-request-id', in: 'header', required: false, description: 'Your id for the request (1–128 of A-Z a-z 0-9 _ . : -); echoed back and logged', schema: { type: 'string', pattern: '^[\\w.:-]{1,128}$' } },
+        RequestId: {
+          name: 'x-request-id',
+          in: 'header',
+          required: false,
+          description: 'Your id for the request (1–128 of A-Z a-z 0-9 _ . : -); echoed back and logged',
+          schema: { type: 'string', pattern: '^[\\w.:-]{1,128}$' },
+        },
       },
     },
   };

@@ -1,5 +1,14 @@
 import type { ZodType } from 'zod';
-import { basketItemParams, basketPageView, basketParams, basketView, emptyBody, ifMatchHeaders, listQuery, setQuantityBody } from '../baskets/schemas';
+import {
+  basketItemParams,
+  basketPageView,
+  basketParams,
+  basketView,
+  emptyBody,
+  ifMatchHeaders,
+  listQuery,
+  setQuantityBody,
+} from '../baskets/schemas';
 import { productListView } from '../catalogue/schemas';
 import type { ErrorCode } from '../errors';
 import {
@@ -80,7 +89,12 @@ const PAYMENT_PENDING: ResponseSpec = {
   body: orderView,
   headers: ['location', 'retry-after'],
 };
-const BASKET_WRITE_REFUSALS = ['BASKET_NOT_FOUND', 'BASKET_LOCKED', 'BASKET_CLOSED', 'VERSION_MISMATCH'] as const satisfies readonly ErrorCode[];
+const BASKET_WRITE_REFUSALS = [
+  'BASKET_NOT_FOUND',
+  'BASKET_LOCKED',
+  'BASKET_CLOSED',
+  'VERSION_MISMATCH',
+] as const satisfies readonly ErrorCode[];
 
 const basketAnswer = (status: number, description: string, extraHeaders: readonly ResponseHeader[] = []) => ({
   [status]: { description, body: basketView, headers: ['etag', ...extraHeaders] as const },
@@ -104,7 +118,9 @@ export const routes = {
     tag: 'Service',
     summary: 'This document (OpenAPI 3.1)',
     authenticated: false,
-    responses: { 200: { description: 'The OpenAPI 3.1 document, generated from the schemas that validate requests', contentType: 'application/json' } },
+    responses: {
+      200: { description: 'The OpenAPI 3.1 document, generated from the schemas that validate requests', contentType: 'application/json' },
+    },
     errors: [],
   }),
   docs: defineRoute({
@@ -215,7 +231,15 @@ export const routes = {
       201: { description: 'Paid (status paid), or with pay: false prepared (status placed)', body: orderView, headers: ['location'] },
       202: PAYMENT_PENDING,
     },
-    errors: ['BASKET_NOT_FOUND', 'BASKET_EMPTY', 'BASKET_LOCKED', 'BASKET_CLOSED', 'VERSION_MISMATCH', 'ORDER_STATE_CONFLICT', ...PAYMENT_FAILURES],
+    errors: [
+      'BASKET_NOT_FOUND',
+      'BASKET_EMPTY',
+      'BASKET_LOCKED',
+      'BASKET_CLOSED',
+      'VERSION_MISMATCH',
+      'ORDER_STATE_CONFLICT',
+      ...PAYMENT_FAILURES,
+    ],
   }),
   listOrders: defineRoute({
     method: 'GET',
@@ -223,7 +247,8 @@ export const routes = {
     functionName: 'listOrders',
     tag: 'Orders',
     summary: "The caller's orders, newest first",
-    description: 'Keyset-paginated (pass nextCursor as after). Filter by state (comma-separated) and by basket. Each order says what it means for the money (paymentState) and what the terminal may do next (nextActions).',
+    description:
+      'Keyset-paginated (pass nextCursor as after). Filter by state (comma-separated) and by basket. Each order says what it means for the money (paymentState) and what the terminal may do next (nextActions).',
     query: orderListQuery,
     responses: { 200: { description: 'One page of orders', body: orderPageView } },
     errors: [],
@@ -269,7 +294,11 @@ export const routes = {
     params: orderParams,
     responses: {
       200: { description: 'Cancelled (status failed); the basket is open again', body: orderView, headers: ['location'] },
-      202: { description: 'Cancelled here (status failing); failing it upstream is finished by the reconciler, and the basket reopens then', body: orderView, headers: ['location'] },
+      202: {
+        description: 'Cancelled here (status failing); failing it upstream is finished by the reconciler, and the basket reopens then',
+        body: orderView,
+        headers: ['location'],
+      },
     },
     errors: ['ORDER_NOT_FOUND', 'ORDER_STATE_CONFLICT'],
   }),
@@ -310,7 +339,7 @@ export const routes = {
       'charged: an unknown or paying order is paid (with paymentId, which makes it refundable), completed upstream and its basket closed; a paid one is completed here; a refunding one goes back to completed. ' +
       'not_charged: an unknown or paying order is failed upstream and here, and the basket reopens for another checkout. refunded: a refunding order is refunded. ' +
       'The word is checked first: 503 while a payment or refund sent within UPSTREAM_LATE_EFFECT_MS may still land; 409 when a recorded answer or the payment the POS system shows (GET /payments/{id}) contradicts it; ' +
-      '422 for a payment id the POS system does not know as this customer\'s, or for another amount or order. Never sends a payment or a refund. Recorded (who, when, what, why) once per step; repeating the same resolution answers the same, another one is 409. ' +
+      "422 for a payment id the POS system does not know as this customer's, or for another amount or order. Never sends a payment or a refund. Recorded (who, when, what, why) once per step; repeating the same resolution answers the same, another one is 409. " +
       'Upstream work that fails now is finished by the reconciler. Anyone without the operator role gets 404.',
     params: orderParams,
     body: resolutionBody,
@@ -327,7 +356,8 @@ export function errorCodesOf(route: RouteSpec): ErrorCode[] {
   const codes = new Set<ErrorCode>(route.errors);
   if (route.authenticated !== false) codes.add('UNAUTHENTICATED');
   if (route.params || route.query || route.headers || route.body) codes.add('VALIDATION_FAILED');
-  if (route.idempotent) for (const code of ['IDEMPOTENCY_KEY_MISSING', 'IDEMPOTENCY_KEY_REUSED', 'REQUEST_IN_PROGRESS'] as const) codes.add(code);
+  if (route.idempotent)
+    for (const code of ['IDEMPOTENCY_KEY_MISSING', 'IDEMPOTENCY_KEY_REUSED', 'REQUEST_IN_PROGRESS'] as const) codes.add(code);
   // Every route may be throttled (too many requests at once) or time out before it answers: the service
   // answers both with Retry-After (lib/http/endpoint.ts, and the local stack's gateway, dev/infra/gateway.ts).
   codes.add('THROTTLED');

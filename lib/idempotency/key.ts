@@ -12,7 +12,10 @@ export const idempotencyKeySchema = z
 export function requireIdempotencyKey(headers: { 'idempotency-key'?: string }): string {
   const key = headers['idempotency-key'];
   if (!key) {
-    throw new AppError('IDEMPOTENCY_KEY_MISSING', 'This request needs an Idempotency-Key header (a unique value per checkout attempt, reused on retries)');
+    throw new AppError(
+      'IDEMPOTENCY_KEY_MISSING',
+      'This request needs an Idempotency-Key header (a unique value per checkout attempt, reused on retries)',
+    );
   }
   return key;
 }

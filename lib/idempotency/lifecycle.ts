@@ -37,7 +37,9 @@ export async function beginRequest(store: IdempotencyStore, request: IdempotentR
     case 'replay':
       return { kind: 'replay', response: begun.response };
     case 'in_progress':
-      throw new AppError('REQUEST_IN_PROGRESS', 'A request with this Idempotency-Key is still running; retry shortly', { retryAfterSeconds: 1 });
+      throw new AppError('REQUEST_IN_PROGRESS', 'A request with this Idempotency-Key is still running; retry shortly', {
+        retryAfterSeconds: 1,
+      });
     case 'mismatch':
       throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request');
     case 'started':

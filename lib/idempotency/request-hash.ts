@@ -24,7 +24,11 @@ export function requestHash(parts: { method: string; route: string; params: unkn
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, nested: unknown) =>
     isPlainObject(nested)
-      ? Object.fromEntries(Object.keys(nested).sort().map((key) => [key, nested[key]]))
+      ? Object.fromEntries(
+          Object.keys(nested)
+            .sort()
+            .map((key) => [key, nested[key]]),
+        )
       : nested,
   );
 }

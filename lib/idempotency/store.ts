@@ -37,8 +37,7 @@ export interface IdempotencyStoreOptions {
 
 /** The table's check constraint guarantees a completed record holds a whole response. */
 type ExistingRecord = { requestHash: string } & (
-  | { status: 'in_progress' }
-  | { status: 'completed'; responseStatus: number; responseBody: string; responseHeaders: Record<string, string> }
+  { status: 'in_progress' } | { status: 'completed'; responseStatus: number; responseBody: string; responseHeaders: Record<string, string> }
 );
 
 /**
@@ -59,7 +58,8 @@ export class IdempotencyStore {
   private readonly clockSource?: Clock;
 
   constructor(sql: Sql, options: IdempotencyStoreOptions) {
-    if (!Number.isInteger(options.ttlMs) || options.ttlMs < 1) throw new RangeError(`ttlMs must be a positive integer, got ${options.ttlMs}`);
+    if (!Number.isInteger(options.ttlMs) || options.ttlMs < 1)
+      throw new RangeError(`ttlMs must be a positive integer, got ${options.ttlMs}`);
     this.sql = sql;
     this.ttlMs = options.ttlMs;
     this.clockSource = options.clock;

@@ -34,6 +34,7 @@ export function answerFor(order: Order, options: { stillPaying?: boolean } = {})
 /** Paying again is only for an order not charged: anything charged, unknown or cancelled is a conflict. */
 export function answerForPayingAgain(order: Order): Order {
   if (CHARGED_STATES.includes(order.state)) throw stateConflict(order, `The order is already ${order.state}`);
-  if (order.state === 'unknown') throw stateConflict(order, 'The outcome of an earlier payment is unknown; the order cannot be paid again until it is checked');
+  if (order.state === 'unknown')
+    throw stateConflict(order, 'The outcome of an earlier payment is unknown; the order cannot be paid again until it is checked');
   return answerFor(order);
 }

@@ -95,11 +95,24 @@ export class Checkout {
    * own. `pay: false` prepares it (the upstream order created, not paid) for
    * POST /orders/{id}/payments once the customer is ready.
    */
-  async placeOrder(caller: Caller, basketId: string, idempotencyKey: string, expectedBasketVersion: number | undefined, call: CallContext, options: { pay: boolean } = { pay: true }): Promise<Order> {
+  async placeOrder(
+    caller: Caller,
+    basketId: string,
+    idempotencyKey: string,
+    expectedBasketVersion: number | undefined,
+    call: CallContext,
+    options: { pay: boolean } = { pay: true },
+  ): Promise<Order> {
     const live = await this.orders.findLiveForBasket(caller.userId, basketId);
     if (live && live.openedByKey !== idempotencyKey) throw basketTaken(live);
     const order = live ?? (await this.open(caller, basketId, idempotencyKey, expectedBasketVersion));
-    call.log.info('order opened', { orderId: order.id, state: order.state, resuming: live !== undefined, totalMinor: order.totalMinor, pay: options.pay });
+    call.log.info('order opened', {
+      orderId: order.id,
+      state: order.state,
+      resuming: live !== undefined,
+      totalMinor: order.totalMinor,
+      pay: options.pay,
+    });
 
     const placed = order.state === 'pending' ? await this.placeUnlessMoved(order, live !== undefined, call) : order;
     if (placed.state === 'placed') return options.pay ? this.pay(placed, caller, call) : placed;
@@ -154,7 +167,10 @@ export class Checkout {
     for (let attempt = 1; ; attempt++) {
       const basket = await this.baskets.find(caller.userId, basketId);
       if (!basket || basket.status !== 'open' || (expectedVersion !== undefined && basket.version !== expectedVersion)) {
-        const live = basket?.status === 'locked' || basket?.status === 'closed' ? await this.orders.findLiveForBasket(caller.userId, basketId) : undefined;
+        const live =
+          basket?.status === 'locked' || basket?.status === 'closed'
+            ? await this.orders.findLiveForBasket(caller.userId, basketId)
+            : undefined;
         throw live ? basketTaken(live) : basketWriteRefusal(basket, expectedVersion);
       }
       if (basket.lines.length === 0) throw basketEmpty();
@@ -207,7 +223,10 @@ export class Checkout {
     for (let round = 1; round <= MAX_CREATE_ROUNDS; round++) {
       const createNo = !resuming && round === 1 ? 1 : (await this.orders.recordCreateSent(order.id))?.createsSent;
       if (createNo === undefined) return this.settlement.current(order); // placed or failed by someone else meanwhile
-      const answer = await this.upstreamOrders.createOrder({ orderId: createNo === 1 ? order.id : randomUUID(), correlation: order.id, totalMinor: order.totalMinor }, call);
+      const answer = await this.upstreamOrders.createOrder(
+        { orderId: createNo === 1 ? order.id : randomUUID(), correlation: order.id, totalMinor: order.totalMinor },
+        call,
+      );
       switch (answer.kind) {
         case 'created':
           return this.adopt(order, [answer.order], call, { definite: createNo === 1, createdId: answer.order.id });
@@ -216,7 +235,11 @@ export class Checkout {
         case 'no_effect':
           return this.nothingCreated(order, createNo, answer.failure);
         case 'ambiguous':
-          call.log.warn('order creation outcome unknown; asking the upstream', { orderId: order.id, outcome: answer.failure.detail, round });
+          call.log.warn('order creation outcome unknown; asking the upstream', {
+            orderId: order.id,
+            outcome: answer.failure.detail,
+            round,
+          });
           break;
         case 'already_exists':
           break;
@@ -224,7 +247,11 @@ export class Checkout {
       const adopted = await this.adoptIfFound(order, call);
       if (adopted) return adopted;
     }
-    throw retryLater(order, 'The POS system did not confirm the order; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds);
+    throw retryLater(
+      order,
+      'The POS system did not confirm the order; nothing was charged. Retry with the same Idempotency-Key',
+      this.options.retryAfterSeconds,
+    );
   }
 
   /**
@@ -233,7 +260,10 @@ export class Checkout {
    * may still land); otherwise the order stays pending for a retry.
    */
   private async nothingCreated(order: Order, createNo: number, failure: CallFailure): Promise<never> {
-    const failed = createNo === 1 ? await this.orders.failAndReopenBasket(order.id, ['pending'], `UPSTREAM_UNAVAILABLE: ${failure.detail}`, { onlyIfCreatesSent: 1 }) : undefined;
+    const failed =
+      createNo === 1
+        ? await this.orders.failAndReopenBasket(order.id, ['pending'], `UPSTREAM_UNAVAILABLE: ${failure.detail}`, { onlyIfCreatesSent: 1 })
+        : undefined;
     if (failed) throw orderCreationUnavailable(failure, this.options.retryAfterSeconds);
     throw retryLater(order, NOTHING_CHARGED_RETRY, this.options.retryAfterSeconds, failure);
   }
@@ -249,7 +279,12 @@ export class Checkout {
     try {
       return await this.upstreamOrders.findOrdersByCorrelation(order.id, call);
     } catch (error) {
-      throw retryLaterAfter(order, 'The POS system could not confirm the order; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds, error);
+      throw retryLaterAfter(
+        order,
+        'The POS system could not confirm the order; nothing was charged. Retry with the same Idempotency-Key',
+        this.options.retryAfterSeconds,
+        error,
+      );
     }
   }
 
@@ -264,7 +299,12 @@ export class Checkout {
    * another may still surface, and GET /orders/ is checked again later.
    * Whatever the outcome, the caller continues from the row as it now is.
    */
-  private async adopt(order: Order, found: UpstreamOrder[], call: CallContext, how: { definite: boolean; createdId?: string }): Promise<Order> {
+  private async adopt(
+    order: Order,
+    found: UpstreamOrder[],
+    call: CallContext,
+    how: { definite: boolean; createdId?: string },
+  ): Promise<Order> {
     const live = found.filter((candidate) => candidate.status !== 'failed');
     const ourTotal = live.filter((candidate) => candidate.totalMinor === order.totalMinor);
     const ours = ourTotal.find((candidate) => candidate.status === 'pending');
@@ -272,24 +312,43 @@ export class Checkout {
       // An order with our total the upstream already completed was adopted and paid by another request.
       if (ourTotal.length > 0) return this.settlement.current(order);
       if (live.length === 0) {
-        const failed = await this.orders.failAndReopenBasket(order.id, ['pending'], 'UPSTREAM_ORDER_FAILED: the upstream holds the order as failed');
+        const failed = await this.orders.failAndReopenBasket(
+          order.id,
+          ['pending'],
+          'UPSTREAM_ORDER_FAILED: the upstream holds the order as failed',
+        );
         if (!failed) return this.settlement.current(order);
         throw upstreamOrderFailed(order);
       }
-      call.log.error('the upstream recorded another total; failing the order', { orderId: order.id, totalMinor: order.totalMinor, upstreamTotalsMinor: live.map((o) => o.totalMinor) });
-      const failing = await this.settlement.fail(order, 'UPSTREAM_TOTAL_MISMATCH', call, { upstreamOrderIds: live.map((o) => o.id), takeLease: true }).catch((error) => {
-        call.log.warn('failing the mismatched order upstream deferred to the reconciler', { orderId: order.id, error });
-        return this.settlement.current(order);
+      call.log.error('the upstream recorded another total; failing the order', {
+        orderId: order.id,
+        totalMinor: order.totalMinor,
+        upstreamTotalsMinor: live.map((o) => o.totalMinor),
       });
+      const failing = await this.settlement
+        .fail(order, 'UPSTREAM_TOTAL_MISMATCH', call, { upstreamOrderIds: live.map((o) => o.id), takeLease: true })
+        .catch((error) => {
+          call.log.warn('failing the mismatched order upstream deferred to the reconciler', { orderId: order.id, error });
+          return this.settlement.current(order);
+        });
       if (failing.state !== 'failing' && failing.state !== 'failed') return failing;
       throw totalMismatch(order);
     }
-    const placed = await this.orders.transition(order.id, ['pending'], 'placed', { upstreamOrderId: ours.id, checkDuplicates: !how.definite || live.length > 1 });
+    const placed = await this.orders.transition(order.id, ['pending'], 'placed', {
+      upstreamOrderId: ours.id,
+      checkDuplicates: !how.definite || live.length > 1,
+    });
     const current = placed ?? (await this.settlement.current(order));
-    const duplicates = placed ? live.filter((candidate) => candidate.id !== ours.id) : live.filter((candidate) => candidate.id === how.createdId && candidate.id !== current.upstreamOrderId);
+    const duplicates = placed
+      ? live.filter((candidate) => candidate.id !== ours.id)
+      : live.filter((candidate) => candidate.id === how.createdId && candidate.id !== current.upstreamOrderId);
     for (const duplicate of duplicates) {
       await this.upstreamOrders.setOrderStatus(duplicate.id, 'failed', call).catch((error) =>
-        call.log.warn('failing a duplicate upstream order deferred to the duplicate check', { orderId: order.id, duplicate: duplicate.id, error }),
+        call.log.warn('failing a duplicate upstream order deferred to the duplicate check', {
+          orderId: order.id,
+          duplicate: duplicate.id,
+          error,
+        }),
       );
     }
     return current;
@@ -305,7 +364,12 @@ export class Checkout {
    * effect" the outcome is unknown and the payment is never retried blindly.
    */
   private async pay(order: Order, caller: Caller, call: CallContext): Promise<Order> {
-    const tooLittleTime = () => retryLater(order, 'Too little time was left to pay safely; nothing was charged. Retry with the same Idempotency-Key', this.options.retryAfterSeconds);
+    const tooLittleTime = () =>
+      retryLater(
+        order,
+        'Too little time was left to pay safely; nothing was charged. Retry with the same Idempotency-Key',
+        this.options.retryAfterSeconds,
+      );
     if (call.deadline.remainingMs() < this.options.paymentMinWindowMs) {
       // Said only of an order nobody else is paying: one that moved on is answered as it now is.
       const current = await this.settlement.current(order);
@@ -320,7 +384,10 @@ export class Checkout {
       throw tooLittleTime();
     }
     const upstreamOrderId = upstreamIdOf(started.order);
-    const answer = await this.payments.createPayment({ upstreamOrderId, amountMinor: attempt.amountMinor }, { ...call, timeoutMs: this.options.paymentTimeoutMs });
+    const answer = await this.payments.createPayment(
+      { upstreamOrderId, amountMinor: attempt.amountMinor },
+      { ...call, timeoutMs: this.options.paymentTimeoutMs },
+    );
     switch (answer.kind) {
       case 'accepted': {
         if (answer.payment.status !== 'pending' || paymentMismatch(answer.payment, attempt, upstreamOrderId)) {
@@ -370,7 +437,8 @@ export class Checkout {
         call.log.warn('payment follow-up failed; trying again', { orderId: attempt.orderId, paymentId, outcome: error.failure.detail });
         return undefined;
       });
-      if (payment && payment.status !== 'pending') return answerFor(await this.settlement.recordPayment(attempt, payment, { upstreamOrderId }));
+      if (payment && payment.status !== 'pending')
+        return answerFor(await this.settlement.recordPayment(attempt, payment, { upstreamOrderId }));
     }
     call.log.info('payment still pending at the end of the request', { orderId: attempt.orderId, paymentId });
     return answerFor(await this.settlement.current({ id: attempt.orderId }), { stillPaying: true });

@@ -12,7 +12,8 @@ export const orderNotFound = () => new AppError('ORDER_NOT_FOUND', 'Order not fo
 export const basketEmpty = () => new AppError('BASKET_EMPTY', 'The basket has no items to order');
 
 /** The basket changed between pricing and locking it, again and again. */
-export const basketChanging = () => new AppError('REQUEST_IN_PROGRESS', 'The basket keeps changing; retry shortly', { retryAfterSeconds: 1 });
+export const basketChanging = () =>
+  new AppError('REQUEST_IN_PROGRESS', 'The basket keeps changing; retry shortly', { retryAfterSeconds: 1 });
 
 /** Another checkout holds the basket: still in progress, or done with the money taken. */
 export function basketTaken(live: Order): AppError {
@@ -21,10 +22,18 @@ export function basketTaken(live: Order): AppError {
 }
 
 export const paymentDeclined = (order: Order) =>
-  new AppError('PAYMENT_DECLINED', 'The payment was declined; the order is kept, pay again with POST /orders/{orderId}/payments', about(order));
+  new AppError(
+    'PAYMENT_DECLINED',
+    'The payment was declined; the order is kept, pay again with POST /orders/{orderId}/payments',
+    about(order),
+  );
 
 export const paymentStatusUnknown = (order: Order) =>
-  new AppError('PAYMENT_STATUS_UNKNOWN', 'The payment outcome could not be confirmed; do not pay again until the order is checked', about(order));
+  new AppError(
+    'PAYMENT_STATUS_UNKNOWN',
+    'The payment outcome could not be confirmed; do not pay again until the order is checked',
+    about(order),
+  );
 
 export const stateConflict = (order: Order, message: string) => new AppError('ORDER_STATE_CONFLICT', message, about(order));
 
@@ -44,7 +53,9 @@ export function retryLaterAfter(order: Order, message: string, retryAfterSeconds
 
 /** The upstream proved it never created the order: the order is failed and the basket reopened. */
 export const orderCreationUnavailable = (failure: CallFailure, retryAfterSeconds: number) =>
-  callFailureToAppError(failure, retryAfterSeconds, { message: 'The POS system is unavailable; nothing was charged and the basket is open again' });
+  callFailureToAppError(failure, retryAfterSeconds, {
+    message: 'The POS system is unavailable; nothing was charged and the basket is open again',
+  });
 
 /** Completing a paid order upstream failed; the order stays paid, and a retry or the reconciler completes it. */
 export const completionFailed = (order: Order, cause: unknown, retryAfterSeconds: number) =>
@@ -55,11 +66,13 @@ export const orderCreationRefused = (order: Order, status: number) =>
   new AppError('UPSTREAM_ERROR', `The POS system refused to create the order (status ${status})`, about(order));
 
 export const cannotCancel = (order: Order) =>
-  stateConflict(order, `The order is ${order.state}: only an unpaid order can be cancelled${CHARGED_STATES.includes(order.state) ? ' (refund it instead)' : ''}`);
+  stateConflict(
+    order,
+    `The order is ${order.state}: only an unpaid order can be cancelled${CHARGED_STATES.includes(order.state) ? ' (refund it instead)' : ''}`,
+  );
 
 export const upstreamOrderFailed = (order: Order) =>
   new AppError('UPSTREAM_ERROR', 'The POS system has cancelled this order; nothing was charged and the basket is open again', about(order));
 
 export const totalMismatch = (order: Order) =>
   new AppError('UPSTREAM_ERROR', 'The POS system recorded a different total; the order is cancelled and nothing was charged', about(order));
-

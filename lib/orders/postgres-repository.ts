@@ -18,7 +18,16 @@ import type {
   StateHealth,
   TransitionChanges,
 } from './repository';
-import { assertTransitions, AT_REST_STATES, PAYABLE_STATES, STATES_ABANDONED_WHEN_IDLE, STATES_SETTLED_AT_ONCE, UNSETTLED_STATES, type OrderState, type ReconcileThresholds } from './state-machine';
+import {
+  assertTransitions,
+  AT_REST_STATES,
+  PAYABLE_STATES,
+  STATES_ABANDONED_WHEN_IDLE,
+  STATES_SETTLED_AT_ONCE,
+  UNSETTLED_STATES,
+  type OrderState,
+  type ReconcileThresholds,
+} from './state-machine';
 
 interface OrderRow {
   id: string;
@@ -182,7 +191,9 @@ export class PostgresOrderRepository implements OrderRepository {
   }
 
   async find(ownerId: string, orderId: string): Promise<Order | undefined> {
-    const [row] = await this.sql<OrderRow[]>`select ${this.sql.unsafe(ORDER_COLUMNS)} from orders where id = ${orderId} and owner_id = ${ownerId}`;
+    const [row] = await this.sql<
+      OrderRow[]
+    >`select ${this.sql.unsafe(ORDER_COLUMNS)} from orders where id = ${orderId} and owner_id = ${ownerId}`;
     return row && toOrder(row);
   }
 
@@ -198,7 +209,12 @@ export class PostgresOrderRepository implements OrderRepository {
     return row && toOrder(row);
   }
 
-  async transition(orderId: string, from: readonly OrderState[], to: OrderState, changes: TransitionChanges = {}): Promise<Order | undefined> {
+  async transition(
+    orderId: string,
+    from: readonly OrderState[],
+    to: OrderState,
+    changes: TransitionChanges = {},
+  ): Promise<Order | undefined> {
     assertTransitions(from, to);
     // updated_at is compared at millisecond precision: a JS Date carries no microseconds.
     const [row] = await this.sql<OrderRow[]>`
@@ -228,7 +244,12 @@ export class PostgresOrderRepository implements OrderRepository {
     return row && toOrder(row);
   }
 
-  async failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string, options: { onlyIfCreatesSent?: number } = {}): Promise<Order | undefined> {
+  async failAndReopenBasket(
+    orderId: string,
+    from: readonly OrderState[],
+    reason: string,
+    options: { onlyIfCreatesSent?: number } = {},
+  ): Promise<Order | undefined> {
     assertTransitions(from, 'failed');
     // A creation may still land if the order never adopted an upstream order, or more than one was sent.
     const [row] = await this.sql<OrderRow[]>`
@@ -273,7 +294,11 @@ export class PostgresOrderRepository implements OrderRepository {
     await this.sql`update orders set lease_until = null, lease_holder = null where id = ${orderId} and lease_holder = ${holder}::uuid`;
   }
 
-  async startPayment(orderId: string, attemptId: string, ownerTokenSealed: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
+  async startPayment(
+    orderId: string,
+    attemptId: string,
+    ownerTokenSealed: string,
+  ): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
     assertTransitions(PAYABLE_STATES, 'paying');
     const [row] = await this.sql<(OrderRow & { attempt_sent_at: Date })[]>`
       with paying as (
@@ -288,7 +313,17 @@ export class PostgresOrderRepository implements OrderRepository {
       select paying.*, attempt.created_at as attempt_sent_at from paying, attempt`;
     if (!row) return undefined;
     const order = toOrder(row);
-    return { order, attempt: { id: attemptId, orderId, number: order.paymentAttempts, amountMinor: order.totalMinor, upstreamPaymentId: null, sentAt: row.attempt_sent_at } };
+    return {
+      order,
+      attempt: {
+        id: attemptId,
+        orderId,
+        number: order.paymentAttempts,
+        amountMinor: order.totalMinor,
+        upstreamPaymentId: null,
+        sentAt: row.attempt_sent_at,
+      },
+    };
   }
 
   async paymentInFlight(orderId: string): Promise<PaymentAttempt | undefined> {
@@ -316,7 +351,12 @@ export class PostgresOrderRepository implements OrderRepository {
     return { ...attempt, upstreamPaymentId };
   }
 
-  async finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined> {
+  async finishPayment(
+    attempt: PaymentAttempt,
+    outcome: PaymentOutcome,
+    upstreamPaymentId: string | null,
+    lastError?: string,
+  ): Promise<Order | undefined> {
     const next = STATE_AFTER_PAYMENT[outcome];
     assertTransitions(['paying'], next);
     if (next !== 'unknown') assertTransitions(['unknown'], next);
@@ -452,7 +492,15 @@ export class PostgresOrderRepository implements OrderRepository {
     const rows = await this.sql<ResolutionRow[]>`
       select order_id, resolved_from, outcome, payment_id, reason, resolved_by, resolved_at from order_resolutions
       where order_id = ${orderId} order by resolved_at desc, resolved_from`;
-    return rows.map((r) => ({ orderId: r.order_id, resolvedFrom: r.resolved_from, outcome: r.outcome, paymentId: r.payment_id, reason: r.reason, resolvedBy: r.resolved_by, resolvedAt: r.resolved_at }));
+    return rows.map((r) => ({
+      orderId: r.order_id,
+      resolvedFrom: r.resolved_from,
+      outcome: r.outcome,
+      paymentId: r.payment_id,
+      reason: r.reason,
+      resolvedBy: r.resolved_by,
+      resolvedAt: r.resolved_at,
+    }));
   }
 
   async claimForReconcile(claim: ReconcileClaim): Promise<Order[]> {
@@ -505,7 +553,8 @@ export class PostgresOrderRepository implements OrderRepository {
   }
 
   async replaceSealedToken(orderId: string, from: string, to: string): Promise<boolean> {
-    const rows = await this.sql`update orders set owner_token_sealed = ${to} where id = ${orderId} and owner_token_sealed = ${from} returning id`;
+    const rows = await this
+      .sql`update orders set owner_token_sealed = ${to} where id = ${orderId} and owner_token_sealed = ${from} returning id`;
     return rows.length === 1;
   }
 
@@ -532,7 +581,15 @@ export class PostgresOrderRepository implements OrderRepository {
       ) as unsettled
       group by state`;
     return Object.fromEntries(
-      rows.map((r) => [r.state, { count: r.n, stuck: r.stuck, oldestIdleSeconds: Math.max(0, r.oldest_idle_seconds), overdueSeconds: Math.max(0, r.overdue_seconds) }]),
+      rows.map((r) => [
+        r.state,
+        {
+          count: r.n,
+          stuck: r.stuck,
+          oldestIdleSeconds: Math.max(0, r.oldest_idle_seconds),
+          overdueSeconds: Math.max(0, r.overdue_seconds),
+        },
+      ]),
     );
   }
 }

@@ -93,7 +93,12 @@ export class Reconciler {
     const stopStartingAt = this.clock.now() + this.options.runBudgetMs - this.options.perOrderDeadlineMs;
     const holder = randomUUID();
     const { abandonedAfterMs, declinedExpiryMs } = this.options;
-    const claimed = await this.orders.claimForReconcile({ abandonedAfterMs, declinedExpiryMs, lease: { holder, ms: this.options.leaseMs }, limit: this.options.batchSize });
+    const claimed = await this.orders.claimForReconcile({
+      abandonedAfterMs,
+      declinedExpiryMs,
+      lease: { holder, ms: this.options.leaseMs },
+      limit: this.options.batchSize,
+    });
     for (const order of claimed) {
       if (this.clock.now() > stopStartingAt) {
         await this.orders.releaseLease(order.id, holder);
@@ -104,7 +109,10 @@ export class Reconciler {
         const call = this.callOptionsFor(order, log);
         if (!call) {
           report.withoutCredentials++;
-          log.error('no usable stored token of the owner to act upstream with (none, or it cannot be opened with the configured keys); the order waits for its owner or a person', { orderId: order.id, state: order.state });
+          log.error(
+            'no usable stored token of the owner to act upstream with (none, or it cannot be opened with the configured keys); the order waits for its owner or a person',
+            { orderId: order.id, state: order.state },
+          );
           continue;
         }
         report.duplicatesFailed += await this.failDuplicates(order, call);
@@ -127,7 +135,8 @@ export class Reconciler {
     report.resealed = await this.resealUnderNewestKey(log);
     report.sealedTokensByKey = await this.orders.sealedTokensByKey();
     report.gauges = await this.measure(log);
-    if (report.gauges?.unknownOrders) log.warn('orders with an unknown payment outcome need follow-up', { unknown: report.gauges.unknownOrders });
+    if (report.gauges?.unknownOrders)
+      log.warn('orders with an unknown payment outcome need follow-up', { unknown: report.gauges.unknownOrders });
     log.info('reconciler run finished', { ...report });
     return report;
   }
@@ -136,7 +145,9 @@ export class Reconciler {
   private async measure(log: Logger): Promise<OrderGauges | undefined> {
     try {
       const byState = await this.orders.healthByState(this.options);
-      const unsettled = Object.entries(byState).filter(([state]) => state !== 'unknown').map(([, health]) => health!);
+      const unsettled = Object.entries(byState)
+        .filter(([state]) => state !== 'unknown')
+        .map(([, health]) => health!);
       const gauges = {
         unknownOrders: byState.unknown?.count ?? 0,
         oldestUnknownOrderSeconds: byState.unknown?.oldestIdleSeconds ?? 0,
@@ -181,7 +192,9 @@ export class Reconciler {
     if (!order.duplicateCheckAt || order.duplicateCheckAt.getTime() > this.clock.now()) return 0;
     if (order.state === 'pending' || order.state === 'failing') return 0;
     const adopted = order.state === 'failed' ? undefined : upstreamIdOf(order);
-    const live = (await this.upstreamOrders.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed' && o.id !== adopted);
+    const live = (await this.upstreamOrders.findOrdersByCorrelation(order.id, call)).filter(
+      (o) => o.status !== 'failed' && o.id !== adopted,
+    );
     for (const duplicate of live) {
       call.log.warn('failing a duplicate upstream order', { orderId: order.id, duplicate: duplicate.id });
       await this.upstreamOrders.setOrderStatus(duplicate.id, 'failed', call);
@@ -201,7 +214,10 @@ export class Reconciler {
     for (const { orderId, sealed } of await this.orders.tokensSealedUnder(this.vault.olderKeyIds, RESEAL_BATCH)) {
       const again = this.vault.resealed(sealed, orderId);
       if (!again) {
-        log.error('a stored owner token cannot be opened with the configured keys; the order has no credentials for background work', { orderId, keyId: TokenVault.keyIdOf(sealed) });
+        log.error('a stored owner token cannot be opened with the configured keys; the order has no credentials for background work', {
+          orderId,
+          keyId: TokenVault.keyIdOf(sealed),
+        });
         continue;
       }
       if (await this.orders.replaceSealedToken(orderId, sealed, again)) resealed++;

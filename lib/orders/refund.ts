@@ -52,7 +52,10 @@ export class Refunds {
     if (!order) throw orderNotFound();
     if (order.state === 'paid') order = await this.ports.settlement.claimAndComplete(order, call);
     if (order.state === 'completed') {
-      order = (await this.ports.orders.transition(order.id, ['completed'], 'refunding', { ownerTokenSealed: this.ports.vault.seal(caller.token, order.id) })) ?? (await this.reload(order));
+      order =
+        (await this.ports.orders.transition(order.id, ['completed'], 'refunding', {
+          ownerTokenSealed: this.ports.vault.seal(caller.token, order.id),
+        })) ?? (await this.reload(order));
     }
     if (order.state === 'refunding') return this.finishRefund(order, call);
     if (order.state === 'refunded') return order;
@@ -75,7 +78,12 @@ export class Refunds {
     switch (answer.kind) {
       case 'no_effect':
         await this.ports.orders.finishRefund(attempt, 'not_applied', `REFUND_NOT_SENT: ${answer.failure.detail}`);
-        throw retryLater(order, 'The POS system is unavailable; nothing was refunded. Try again shortly', this.options.retryAfterSeconds, answer.failure);
+        throw retryLater(
+          order,
+          'The POS system is unavailable; nothing was refunded. Try again shortly',
+          this.options.retryAfterSeconds,
+          answer.failure,
+        );
       case 'answered':
         if (answer.payment?.status === 'refunded' && answer.payment.id === paymentId) return this.record(attempt, order);
         break;
@@ -100,18 +108,30 @@ export class Refunds {
     try {
       payment = await this.ports.payments.getPayment(attempt.paymentId, call);
     } catch (error) {
-      throw retryLaterAfter(order, 'The outcome of the refund could not be confirmed yet; it will be checked. Try again shortly', this.options.retryAfterSeconds, error);
+      throw retryLaterAfter(
+        order,
+        'The outcome of the refund could not be confirmed yet; it will be checked. Try again shortly',
+        this.options.retryAfterSeconds,
+        error,
+      );
     }
     if (payment?.status === 'refunded') return this.record(attempt, order);
     if (payment?.status === 'completed') {
       const landBy = attempt.sentAt.getTime() + this.options.lateEffectMs;
       if (this.clock.now() < landBy) {
-        throw retryLater(order, 'The refund is being confirmed with the POS system; nothing more will be sent meanwhile. Try again shortly', Math.max(this.options.retryAfterSeconds, Math.ceil((landBy - this.clock.now()) / 1000)));
+        throw retryLater(
+          order,
+          'The refund is being confirmed with the POS system; nothing more will be sent meanwhile. Try again shortly',
+          Math.max(this.options.retryAfterSeconds, Math.ceil((landBy - this.clock.now()) / 1000)),
+        );
       }
       await this.ports.orders.finishRefund(attempt, 'not_applied', 'REFUND_NOT_APPLIED: the payment is still completed');
       throw retryLater(order, 'The refund did not go through; nothing was refunded. Try again shortly', this.options.retryAfterSeconds);
     }
-    throw stateConflict(order, `The POS system shows payment ${attempt.paymentId} as ${payment?.status ?? 'missing'}; the refund needs a person to check it`);
+    throw stateConflict(
+      order,
+      `The POS system shows payment ${attempt.paymentId} as ${payment?.status ?? 'missing'}; the refund needs a person to check it`,
+    );
   }
 
   private async markUnknown(attempt: RefundAttempt): Promise<RefundAttempt> {

@@ -119,7 +119,12 @@ export interface OrderRepository {
    * order creation than that many was recorded (none can still land). A creation that may still land
    * gets a duplicate check once its late-effect window has passed.
    */
-  failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string, options?: { onlyIfCreatesSent?: number }): Promise<Order | undefined>;
+  failAndReopenBasket(
+    orderId: string,
+    from: readonly OrderState[],
+    reason: string,
+    options?: { onlyIfCreatesSent?: number },
+  ): Promise<Order | undefined>;
   /** Order paid → completed and its basket closed, in one statement; the lease goes with it. */
   completeAndCloseBasket(orderId: string): Promise<Order | undefined>;
   /** Takes the order's lease for one step that ends it upstream; undefined while someone else holds it. */
@@ -128,7 +133,11 @@ export interface OrderRepository {
   releaseLease(orderId: string, holder: string): Promise<void>;
 
   /** Order (placed|declined) → paying with a new payment attempt recorded, before the payment is sent. */
-  startPayment(orderId: string, attemptId: string, ownerTokenSealed: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined>;
+  startPayment(
+    orderId: string,
+    attemptId: string,
+    ownerTokenSealed: string,
+  ): Promise<{ order: Order; attempt: PaymentAttempt } | undefined>;
   /** The attempt in flight (sending, or answered pending) of an order in paying, if any. */
   paymentInFlight(orderId: string): Promise<PaymentAttempt | undefined>;
   /** The order's latest payment attempt, whatever became of it. */
@@ -140,7 +149,12 @@ export interface OrderRepository {
    * of paying while it is in flight, or out of unknown when its answer comes late. An answer to an
    * older attempt is kept on that attempt and changes nothing else.
    */
-  finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined>;
+  finishPayment(
+    attempt: PaymentAttempt,
+    outcome: PaymentOutcome,
+    upstreamPaymentId: string | null,
+    lastError?: string,
+  ): Promise<Order | undefined>;
   /** The attempt was sent and nobody will hear its answer (its request died): it and the order become unknown, if it is still the one in flight and has no id. */
   markPaymentUnknown(attempt: PaymentAttempt, reason: string): Promise<Order | undefined>;
 

@@ -78,7 +78,12 @@ export class Resolutions {
     return this.orders.listNeedingAttention({ ...page, stuckAfterMs: this.options.stuckAfterMs });
   }
 
-  async resolve(operator: Caller, orderId: string, request: ResolutionRequest, call: Pick<CallContext, 'deadline' | 'log' | 'signal'>): Promise<{ order: Order; resolution: Resolution }> {
+  async resolve(
+    operator: Caller,
+    orderId: string,
+    request: ResolutionRequest,
+    call: Pick<CallContext, 'deadline' | 'log' | 'signal'>,
+  ): Promise<{ order: Order; resolution: Resolution }> {
     requireOperator(operator);
     const order = await this.orders.findById(orderId);
     if (!order) throw orderNotFound();
@@ -88,11 +93,17 @@ export class Resolutions {
 
     const from = this.resolvableFrom(order, earlier);
     const to = RESOLVES_TO[from][request.outcome];
-    if (!to) throw invalid(`An order that is ${order.state} cannot be resolved as ${request.outcome}; one of ${Object.keys(RESOLVES_TO[from]).join(', ')}`);
+    if (!to)
+      throw invalid(
+        `An order that is ${order.state} cannot be resolved as ${request.outcome}; one of ${Object.keys(RESOLVES_TO[from]).join(', ')}`,
+      );
     const asOwner = this.asOwner(order, call);
     const paymentId = await this.checkEvidence(order, from, request, asOwner);
 
-    const resolved = await this.orders.resolve({ orderId, resolvedFrom: from, outcome: request.outcome, paymentId, reason: request.reason, resolvedBy: operator.userId }, to);
+    const resolved = await this.orders.resolve(
+      { orderId, resolvedFrom: from, outcome: request.outcome, paymentId, reason: request.reason, resolvedBy: operator.userId },
+      to,
+    );
     const [resolution] = await this.orders.findResolutions(orderId);
     if (!resolved || !resolution || !sameDecision(resolution, request)) {
       throw stateConflict(resolved ?? order, 'The order changed while it was being resolved; read it again');
@@ -108,10 +119,15 @@ export class Resolutions {
     if (done) throw refuse(`The order was already resolved as ${done.outcome} by ${done.resolvedBy} at ${done.resolvedAt.toISOString()}`);
     if (order.state === 'unknown') return 'unknown';
     if (order.state !== 'paying' && order.state !== 'paid' && order.state !== 'refunding') {
-      throw refuse(`Only an order whose payment outcome is unknown, or one stuck paying, paid or refunding, can be resolved; this one is ${order.state}`);
+      throw refuse(
+        `Only an order whose payment outcome is unknown, or one stuck paying, paid or refunding, can be resolved; this one is ${order.state}`,
+      );
     }
     const stuckFor = this.clock.now() - order.updatedAt.getTime();
-    if (stuckFor < this.options.stuckAfterMs) throw refuse(`The order is ${order.state} and still being settled; it can be resolved once it is stuck (${Math.ceil((this.options.stuckAfterMs - stuckFor) / 60_000)} min)`);
+    if (stuckFor < this.options.stuckAfterMs)
+      throw refuse(
+        `The order is ${order.state} and still being settled; it can be resolved once it is stuck (${Math.ceil((this.options.stuckAfterMs - stuckFor) / 60_000)} min)`,
+      );
     return order.state;
   }
 
@@ -120,14 +136,20 @@ export class Resolutions {
    * upstream shows; returns the payment id to record. Refuses a resolution
    * while a payment or refund sent within the late-effect window may still land.
    */
-  private async checkEvidence(order: Order, from: ResolvableState, request: ResolutionRequest, asOwner: CallContext | undefined): Promise<string | null> {
+  private async checkEvidence(
+    order: Order,
+    from: ResolvableState,
+    request: ResolutionRequest,
+    asOwner: CallContext | undefined,
+  ): Promise<string | null> {
     const conflict = (why: string) => stateConflict(order, why);
     if (from === 'refunding') {
       const open = await this.orders.openRefund(order.id);
       if (open) this.refuseWhileItMayLand(order, open.sentAt, 'refund');
       const shown = await this.read(order, order.paymentId, asOwner);
       const expected = request.outcome === 'refunded' ? 'refunded' : 'completed';
-      if (shown && shown.status !== expected) throw conflict(`The POS system shows payment ${shown.id} as ${shown.status}, not ${expected}`);
+      if (shown && shown.status !== expected)
+        throw conflict(`The POS system shows payment ${shown.id} as ${shown.status}, not ${expected}`);
       return null;
     }
     const latest = await this.orders.latestPayment(order.id);
@@ -147,8 +169,10 @@ export class Resolutions {
     if (paymentId && !shown) throw invalid(`The POS system does not know payment ${paymentId}`);
     if (shown) {
       if (shown.status !== 'completed') throw conflict(`The POS system shows payment ${shown.id} as ${shown.status}, not completed`);
-      if (shown.amountMinor !== order.totalMinor) throw invalid(`Payment ${shown.id} is for ${toMainUnits(shown.amountMinor)}, not this order's total`);
-      if (shown.upstreamOrderId !== undefined && order.upstreamOrderId && shown.upstreamOrderId !== upstreamIdOf(order)) throw invalid(`Payment ${shown.id} belongs to another order`);
+      if (shown.amountMinor !== order.totalMinor)
+        throw invalid(`Payment ${shown.id} is for ${toMainUnits(shown.amountMinor)}, not this order's total`);
+      if (shown.upstreamOrderId !== undefined && order.upstreamOrderId && shown.upstreamOrderId !== upstreamIdOf(order))
+        throw invalid(`Payment ${shown.id} belongs to another order`);
     }
     return paymentId ?? null;
   }
@@ -156,17 +180,33 @@ export class Resolutions {
   private refuseWhileItMayLand(order: Order, sentAt: Date, what: string): void {
     const landBy = sentAt.getTime() + this.options.lateEffectMs;
     const waitMs = landBy - this.clock.now();
-    if (waitMs > 0) throw retryLater(order, `The last ${what} was sent moments ago and may still land; resolve it once it cannot`, Math.ceil(waitMs / 1000));
+    if (waitMs > 0)
+      throw retryLater(
+        order,
+        `The last ${what} was sent moments ago and may still land; resolve it once it cannot`,
+        Math.ceil(waitMs / 1000),
+      );
   }
 
   /** What the upstream shows of a payment (as the order's owner); undefined when there is none to read or it does not know it. */
-  private async read(order: Order, paymentId: string | null | undefined, asOwner: CallContext | undefined): Promise<UpstreamPayment | undefined> {
+  private async read(
+    order: Order,
+    paymentId: string | null | undefined,
+    asOwner: CallContext | undefined,
+  ): Promise<UpstreamPayment | undefined> {
     if (!paymentId) return undefined;
-    if (!asOwner) throw stateConflict(order, 'The payment cannot be checked with the POS system: no credentials of the order owner are stored');
+    if (!asOwner)
+      throw stateConflict(order, 'The payment cannot be checked with the POS system: no credentials of the order owner are stored');
     try {
       return await this.payments.getPayment(paymentId, asOwner);
     } catch (error) {
-      if (error instanceof CallFailedError) throw retryLater(order, 'The POS system could not be asked about the payment; try again shortly', this.options.retryAfterSeconds, error.failure);
+      if (error instanceof CallFailedError)
+        throw retryLater(
+          order,
+          'The POS system could not be asked about the payment; try again shortly',
+          this.options.retryAfterSeconds,
+          error.failure,
+        );
       throw error;
     }
   }

@@ -34,7 +34,9 @@ export const orderView = z
       .string()
       .regex(/^[A-Z][A-Z0-9_]*$/)
       .optional()
-      .describe('Why the order failed or is unknown, when it did: a stable code (CANCELLED, ABANDONED, PAYMENT_DECLINED, PAYMENT_STATUS_UNKNOWN, UPSTREAM_UNAVAILABLE, RESOLVED_NOT_CHARGED, …)'),
+      .describe(
+        'Why the order failed or is unknown, when it did: a stable code (CANCELLED, ABANDONED, PAYMENT_DECLINED, PAYMENT_STATUS_UNKNOWN, UPSTREAM_UNAVAILABLE, RESOLVED_NOT_CHARGED, …)',
+      ),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -51,7 +53,11 @@ export const orderListQuery = z.strictObject({
       if (value === undefined) return undefined;
       const states = value.split(',');
       const unknown = states.filter((state) => !ORDER_STATES.includes(state as OrderState));
-      if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `Unknown order state ${unknown.join(', ')}; one or more (comma-separated) of ${ORDER_STATES.join(', ')}` });
+      if (unknown.length > 0)
+        ctx.addIssue({
+          code: 'custom',
+          message: `Unknown order state ${unknown.join(', ')}; one or more (comma-separated) of ${ORDER_STATES.join(', ')}`,
+        });
       return states as OrderState[];
     })
     .describe('Only orders in these states, comma-separated'),
@@ -67,11 +73,21 @@ export const resolutionBody = z
   .strictObject({
     outcome: z
       .enum(['charged', 'not_charged', 'refunded'])
-      .describe('What the operator established with the payment provider: the customer was charged, was not, or (an order stuck refunding) got the money back'),
-    paymentId: z.string().min(1).max(128).optional().describe('charged only: the upstream payment id, checked with the POS system; it makes the order refundable'),
+      .describe(
+        'What the operator established with the payment provider: the customer was charged, was not, or (an order stuck refunding) got the money back',
+      ),
+    paymentId: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe('charged only: the upstream payment id, checked with the POS system; it makes the order refundable'),
     reason: z.string().min(1).max(1000).describe('Why: what was checked, and where'),
   })
-  .refine((body) => body.outcome === 'charged' || body.paymentId === undefined, { message: 'A payment id only goes with outcome charged', path: ['paymentId'] });
+  .refine((body) => body.outcome === 'charged' || body.paymentId === undefined, {
+    message: 'A payment id only goes with outcome charged',
+    path: ['paymentId'],
+  });
 
 export const resolutionView = z
   .object({
@@ -86,10 +102,16 @@ export const resolutionView = z
   .meta({ id: 'Resolution' });
 
 export const operatorOrderView = orderView
-  .extend({ ownerId: z.string(), lastErrorDetail: z.string().optional().describe('The whole story behind lastError (upstream statuses, payment ids)'), resolution: resolutionView.optional() })
+  .extend({
+    ownerId: z.string(),
+    lastErrorDetail: z.string().optional().describe('The whole story behind lastError (upstream statuses, payment ids)'),
+    resolution: resolutionView.optional(),
+  })
   .meta({ id: 'OperatorOrder' });
 
-export const operatorOrderPageView = z.object({ orders: z.array(operatorOrderView), nextCursor: z.string().nullable() }).meta({ id: 'OperatorOrderPage' });
+export const operatorOrderPageView = z
+  .object({ orders: z.array(operatorOrderView), nextCursor: z.string().nullable() })
+  .meta({ id: 'OperatorOrderPage' });
 
 export const operatorListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),

@@ -54,7 +54,9 @@ export class Settlement {
    */
   completeAfterReply(order: Order, call: CallContext): void {
     if (order.state !== 'paid') return;
-    this.claimAndComplete(order, call).catch((error) => call.log.warn('completion deferred to the reconciler', { orderId: order.id, error }));
+    this.claimAndComplete(order, call).catch((error) =>
+      call.log.warn('completion deferred to the reconciler', { orderId: order.id, error }),
+    );
   }
 
   /** Completes a paid order, first claiming it so the reconciler does not do the same at once. */
@@ -88,10 +90,19 @@ export class Settlement {
    * when someone else moved it first. The reconciler calls it holding the
    * order's lease; a request takes the lease with the claim (`takeLease`).
    */
-  async fail(order: Order, reason: string, call: CallContext, options: { upstreamOrderIds?: string[]; unchangedSince?: Date; takeLease?: boolean } = {}): Promise<Order> {
+  async fail(
+    order: Order,
+    reason: string,
+    call: CallContext,
+    options: { upstreamOrderIds?: string[]; unchangedSince?: Date; takeLease?: boolean } = {},
+  ): Promise<Order> {
     if (!FAILABLE_STATES.includes(order.state)) return order;
     const lease = options.takeLease ? this.newLease() : undefined;
-    const claimed = await this.orders.transition(order.id, [order.state], 'failing', { lastError: reason, unchangedSince: options.unchangedSince, lease });
+    const claimed = await this.orders.transition(order.id, [order.state], 'failing', {
+      lastError: reason,
+      unchangedSince: options.unchangedSince,
+      lease,
+    });
     if (!claimed) return this.current(order);
     try {
       return await this.finishFailing(claimed, call, options.upstreamOrderIds);
@@ -108,7 +119,9 @@ export class Settlement {
    * the order stays failing for the reconciler.
    */
   async finishFailing(order: Order, call: CallContext, upstreamOrderIds?: string[]): Promise<Order> {
-    const ids = upstreamOrderIds ?? (await this.ports.upstreamOrders.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed').map((o) => o.id);
+    const ids =
+      upstreamOrderIds ??
+      (await this.ports.upstreamOrders.findOrdersByCorrelation(order.id, call)).filter((o) => o.status !== 'failed').map((o) => o.id);
     for (const id of ids) await this.ports.upstreamOrders.setOrderStatus(id, 'failed', call);
     return (await this.orders.failAndReopenBasket(order.id, ['failing'], order.lastError ?? 'FAILED')) ?? (await this.current(order));
   }
@@ -137,7 +150,10 @@ export class Settlement {
 
   /** A payment whose request died before any answer: its outcome is unknown, and it is never sent again. */
   async markAbandonedPaymentUnknown(attempt: PaymentAttempt): Promise<Order> {
-    return (await this.orders.markPaymentUnknown(attempt, 'PAYMENT_STATUS_UNKNOWN: the request paying it died')) ?? (await this.current({ id: attempt.orderId }));
+    return (
+      (await this.orders.markPaymentUnknown(attempt, 'PAYMENT_STATUS_UNKNOWN: the request paying it died')) ??
+      (await this.current({ id: attempt.orderId }))
+    );
   }
 
   /**
@@ -147,7 +163,13 @@ export class Settlement {
    */
   recordPayment(attempt: PaymentAttempt, payment: UpstreamPayment, order: Pick<Order, 'upstreamOrderId'>): Promise<Order> {
     const mismatch = paymentMismatch(payment, attempt, order.upstreamOrderId ?? undefined);
-    if (mismatch) return this.recordOutcome(attempt, 'unknown', payment.id, `PAYMENT_STATUS_UNKNOWN: payment ${payment.id} does not match the order (${mismatch})`);
+    if (mismatch)
+      return this.recordOutcome(
+        attempt,
+        'unknown',
+        payment.id,
+        `PAYMENT_STATUS_UNKNOWN: payment ${payment.id} does not match the order (${mismatch})`,
+      );
     switch (payment.status) {
       case 'completed':
         return this.recordOutcome(attempt, 'completed', payment.id);
@@ -184,8 +206,14 @@ export class Settlement {
 }
 
 /** Why an upstream payment is not what the attempt asked for (another amount or order), if it is not. */
-export function paymentMismatch(payment: UpstreamPayment, attempt: PaymentAttempt, upstreamOrderId: string | undefined): string | undefined {
-  if (payment.amountMinor !== attempt.amountMinor) return `amount ${toMainUnits(payment.amountMinor)}, expected ${toMainUnits(attempt.amountMinor)}`;
-  if (payment.upstreamOrderId !== undefined && upstreamOrderId !== undefined && payment.upstreamOrderId !== upstreamOrderId) return `order ${payment.upstreamOrderId}`;
+export function paymentMismatch(
+  payment: UpstreamPayment,
+  attempt: PaymentAttempt,
+  upstreamOrderId: string | undefined,
+): string | undefined {
+  if (payment.amountMinor !== attempt.amountMinor)
+    return `amount ${toMainUnits(payment.amountMinor)}, expected ${toMainUnits(attempt.amountMinor)}`;
+  if (payment.upstreamOrderId !== undefined && upstreamOrderId !== undefined && payment.upstreamOrderId !== upstreamOrderId)
+    return `order ${payment.upstreamOrderId}`;
   return undefined;
 }

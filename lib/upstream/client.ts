@@ -92,7 +92,11 @@ export class UpstreamClient implements UpstreamTransport {
           handleWhen((error) => error instanceof UpstreamCallError && isRetryable(kind, error.outcome)),
           {
             maxAttempts: options.maxAttempts - 1,
-            backoff: new ExponentialBackoff({ generator: fullJitterGenerator, initialDelay: options.backoffBaseMs, maxDelay: options.backoffCapMs }),
+            backoff: new ExponentialBackoff({
+              generator: fullJitterGenerator,
+              initialDelay: options.backoffBaseMs,
+              maxDelay: options.backoffCapMs,
+            }),
           },
         ),
         this.breaker,
@@ -132,7 +136,9 @@ export class UpstreamClient implements UpstreamTransport {
 
   private async attempt(method: string, path: string, body: unknown, options: CallOptions, attempt: number): Promise<UpstreamResponse> {
     const key = latencyKey(method, path);
-    const capMs = options.timeoutMs ?? (ADAPTIVE_KINDS.has(options.kind!) ? this.latency.timeoutFor(key, this.options.callTimeoutMs) : this.options.callTimeoutMs);
+    const capMs =
+      options.timeoutMs ??
+      (ADAPTIVE_KINDS.has(options.kind!) ? this.latency.timeoutFor(key, this.options.callTimeoutMs) : this.options.callTimeoutMs);
     const timeoutMs = options.deadline.timeoutFor(capMs);
     if (timeoutMs < MIN_ATTEMPT_MS && attempt > 1) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
     if (timeoutMs <= 0) throw new UpstreamCallError({ type: 'not_sent' }, method, path);
@@ -148,7 +154,11 @@ export class UpstreamClient implements UpstreamTransport {
         method: method as 'GET',
         dispatcher: this.agent,
         signal: attemptAbort.signal,
-        headers: { 'x-auth-user': options.token, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          'x-auth-user': options.token,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         headersTimeout: timeoutMs + 1000,
         bodyTimeout: timeoutMs + 1000,

@@ -79,7 +79,9 @@ export function statusFailure(status: number, unavailableMeansNoEffect: boolean)
 
 /** True when the outcome proves the upstream did not apply the request. */
 export function provesNoEffect(outcome: FailureOutcome): boolean {
-  return outcome.type === 'connect_failed' || outcome.type === 'not_sent' || outcome.type === 'circuit_open' || outcome.type === 'unavailable';
+  return (
+    outcome.type === 'connect_failed' || outcome.type === 'not_sent' || outcome.type === 'circuit_open' || outcome.type === 'unavailable'
+  );
 }
 
 /** Failures that count against the circuit breaker: the upstream is unwell, not the request wrong. */

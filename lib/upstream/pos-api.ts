@@ -2,7 +2,17 @@ import { z } from 'zod';
 import { failedCallToAppError, type CallContext } from '../call';
 import { toMainUnits, toMinorUnits } from '../domain/money';
 import { AppError } from '../errors';
-import type { Ambiguous, CreateOrderAnswer, NoEffect, PaymentAnswer, PaymentGateway, RefundAnswer, UpstreamOrder, UpstreamOrderGateway, UpstreamPayment } from '../orders/ports';
+import type {
+  Ambiguous,
+  CreateOrderAnswer,
+  NoEffect,
+  PaymentAnswer,
+  PaymentGateway,
+  RefundAnswer,
+  UpstreamOrder,
+  UpstreamOrderGateway,
+  UpstreamPayment,
+} from '../orders/ports';
 import type { CallOptions, UpstreamResponse, UpstreamTransport } from './client';
 import { UpstreamCallError, type CallKind } from './outcome';
 
@@ -34,7 +44,11 @@ const wirePaymentSchema = z.object({
 });
 type WirePayment = z.infer<typeof wirePaymentSchema>;
 
-const fromWireOrder = (order: WireOrder): UpstreamOrder => ({ id: order.id, totalMinor: toMinorUnits(order.amount_total), status: order.status });
+const fromWireOrder = (order: WireOrder): UpstreamOrder => ({
+  id: order.id,
+  totalMinor: toMinorUnits(order.amount_total),
+  status: order.status,
+});
 
 const fromWirePayment = (payment: WirePayment): UpstreamPayment => ({
   id: payment.id,
@@ -87,7 +101,13 @@ export class PosApi implements UpstreamOrderGateway, PaymentGateway {
   }
 
   /** A call that changes money or creates a record: a failure is its answer (proved no effect, or ambiguous), never thrown. */
-  private async sendChange(method: string, path: string, body: unknown, call: CallContext, kind: CallKind): Promise<UpstreamResponse | NoEffect | Ambiguous> {
+  private async sendChange(
+    method: string,
+    path: string,
+    body: unknown,
+    call: CallContext,
+    kind: CallKind,
+  ): Promise<UpstreamResponse | NoEffect | Ambiguous> {
     try {
       return await this.client.call(method, path, body, { ...call, kind });
     } catch (error) {
@@ -119,7 +139,9 @@ export class PosApi implements UpstreamOrderGateway, PaymentGateway {
     const response = await this.send('GET', '/orders/', undefined, options);
     if (response.status === 401 || response.status === 403) return false;
     if (!isSuccess(response.status)) throw unexpectedStatus(response, 'check the token');
-    return parseUpstream(z.array(z.object({ user_id: z.string().optional() })), response, 'order list').every((order) => order.user_id === undefined || order.user_id === userId);
+    return parseUpstream(z.array(z.object({ user_id: z.string().optional() })), response, 'order list').every(
+      (order) => order.user_id === undefined || order.user_id === userId,
+    );
   }
 
   /**
@@ -135,7 +157,9 @@ export class PosApi implements UpstreamOrderGateway, PaymentGateway {
     if (response.status === 409) return { kind: 'already_exists' };
     if (!isSuccess(response.status)) return { kind: 'refused', status: response.status };
     const parsed = wireOrderSchema.safeParse(response.body);
-    return parsed.success ? { kind: 'created', order: fromWireOrder(parsed.data) } : unclear(`unreadable order (status ${response.status})`);
+    return parsed.success
+      ? { kind: 'created', order: fromWireOrder(parsed.data) }
+      : unclear(`unreadable order (status ${response.status})`);
   }
 
   /** The caller's upstream orders that carry this correlation value (GET /orders/ lists all of them). */

@@ -53,7 +53,15 @@ export function basketRepositoryContract(name: string, makeSubject: () => Promis
 
         const created = await baskets.create(ownerId, basketId);
 
-        expect(created).toEqual({ id: basketId, ownerId, status: 'open', version: 1, createdAt: expect.any(Date), updatedAt: expect.any(Date), lines: [] });
+        expect(created).toEqual({
+          id: basketId,
+          ownerId,
+          status: 'open',
+          version: 1,
+          createdAt: expect.any(Date),
+          updatedAt: expect.any(Date),
+          lines: [],
+        });
         expect(await baskets.find(ownerId, basketId)).toEqual(created);
         expect(await baskets.find(newOwner(), basketId)).toBeUndefined();
         expect(await baskets.find(ownerId, randomUUID())).toBeUndefined();
@@ -127,9 +135,17 @@ export function basketRepositoryContract(name: string, makeSubject: () => Promis
         const basket = await basketOf([pizza(1)]);
 
         const matched = await baskets.putLine(basket.ownerId, basket.id, WATER, basket.version);
-        await expect(baskets.putLine(basket.ownerId, basket.id, pizza(9), basket.version)).rejects.toMatchObject({ code: 'VERSION_MISMATCH', extra: { currentVersion: matched.version } });
-        await expect(baskets.removeLine(basket.ownerId, basket.id, 'pizza', basket.version)).rejects.toMatchObject({ code: 'VERSION_MISMATCH', extra: { currentVersion: matched.version } });
-        await expect(baskets.putLine(basket.ownerId, basket.id, pizza(9), matched.version + 1)).rejects.toMatchObject({ code: 'VERSION_MISMATCH' });
+        await expect(baskets.putLine(basket.ownerId, basket.id, pizza(9), basket.version)).rejects.toMatchObject({
+          code: 'VERSION_MISMATCH',
+          extra: { currentVersion: matched.version },
+        });
+        await expect(baskets.removeLine(basket.ownerId, basket.id, 'pizza', basket.version)).rejects.toMatchObject({
+          code: 'VERSION_MISMATCH',
+          extra: { currentVersion: matched.version },
+        });
+        await expect(baskets.putLine(basket.ownerId, basket.id, pizza(9), matched.version + 1)).rejects.toMatchObject({
+          code: 'VERSION_MISMATCH',
+        });
 
         expect(matched).toMatchObject({ version: basket.version + 1, lines: [pizza(1), WATER] });
         expect(await baskets.find(basket.ownerId, basket.id)).toEqual(matched);
@@ -152,7 +168,9 @@ export function basketRepositoryContract(name: string, makeSubject: () => Promis
       it('lets exactly one of several writers with the same If-Match win; the others get VERSION_MISMATCH', async () => {
         const basket = await basketOf();
 
-        const outcomes = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => baskets.putLine(basket.ownerId, basket.id, pizza(i + 1), basket.version)));
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 6 }, (_, i) => baskets.putLine(basket.ownerId, basket.id, pizza(i + 1), basket.version)),
+        );
 
         const won = outcomes.filter((o): o is PromiseFulfilledResult<Basket> => o.status === 'fulfilled');
         const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');

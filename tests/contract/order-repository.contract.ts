@@ -114,17 +114,30 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
     async function arrange(state: OrderState): Promise<Arranged> {
       const opened = await openOrder();
       if (state === 'pending') return { order: opened };
-      const placed = must(await orders.transition(opened.id, ['pending'], 'placed', { upstreamOrderId: `up-${opened.id}` }), 'pending → placed');
+      const placed = must(
+        await orders.transition(opened.id, ['pending'], 'placed', { upstreamOrderId: `up-${opened.id}` }),
+        'pending → placed',
+      );
       if (state === 'placed') return { order: placed };
       if (state === 'failing' || state === 'failed') {
-        const failing = must(await orders.transition(placed.id, ['placed'], 'failing', { lastError: 'CANCELLED: by the cashier' }), 'placed → failing');
+        const failing = must(
+          await orders.transition(placed.id, ['placed'], 'failing', { lastError: 'CANCELLED: by the cashier' }),
+          'placed → failing',
+        );
         if (state === 'failing') return { order: failing };
-        return { order: must(await orders.failAndReopenBasket(placed.id, ['failing'], 'CANCELLED: by the cashier'), 'failAndReopenBasket') };
+        return {
+          order: must(await orders.failAndReopenBasket(placed.id, ['failing'], 'CANCELLED: by the cashier'), 'failAndReopenBasket'),
+        };
       }
       const { order: paying, attempt } = must(await orders.startPayment(placed.id, randomUUID(), SEALED), 'startPayment');
       if (state === 'paying') return { order: paying, attempt };
-      if (state === 'declined') return { order: must(await orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED'), 'finishPayment declined'), attempt };
-      if (state === 'unknown') return { order: must(await orders.markPaymentUnknown(attempt, 'PAYMENT_STATUS_UNKNOWN: lost'), 'markPaymentUnknown'), attempt };
+      if (state === 'declined')
+        return {
+          order: must(await orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED'), 'finishPayment declined'),
+          attempt,
+        };
+      if (state === 'unknown')
+        return { order: must(await orders.markPaymentUnknown(attempt, 'PAYMENT_STATUS_UNKNOWN: lost'), 'markPaymentUnknown'), attempt };
       const paid = must(await orders.finishPayment(attempt, 'completed', paymentId()), 'finishPayment completed');
       if (state === 'paid') return { order: paid, attempt };
       const completed = must(await orders.completeAndCloseBasket(paid.id), 'completeAndCloseBasket');
@@ -186,7 +199,11 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
           updatedAt: expect.any(Date),
         });
         // Locking leaves the version alone: it counts changes to the contents.
-        expect(await baskets.find(basket.ownerId, basket.basketId)).toMatchObject({ status: 'locked', version: basket.version, lines: [PIZZAS] });
+        expect(await baskets.find(basket.ownerId, basket.basketId)).toMatchObject({
+          status: 'locked',
+          version: basket.version,
+          lines: [PIZZAS],
+        });
         expect(await orders.findById(request.orderId)).toEqual(order);
         expect(await orders.find(basket.ownerId, request.orderId)).toEqual(order);
         expect(await orders.findLiveForBasket(basket.ownerId, basket.basketId)).toEqual(order);
@@ -197,29 +214,38 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
         { name: 'a version the basket has not reached', arrange: async (b) => ({ basketVersion: b.version + 1 }) },
         { name: 'another owner’s basket', arrange: async () => ({ ownerId: subject.newOwner() }) },
         { name: 'a basket that does not exist', arrange: async () => ({ basketId: randomUUID() }) },
-        { name: 'a basket another checkout’s order holds', arrange: async (b) => (must(await orders.open(openRequest(b)), 'first open'), {}), live: true },
+        {
+          name: 'a basket another checkout’s order holds',
+          arrange: async (b) => (must(await orders.open(openRequest(b)), 'first open'), {}),
+          live: true,
+        },
         {
           name: 'a basket its own order holds, under the same key',
-          arrange: async (b) => ({ idempotencyKey: must(await orders.open(openRequest(b, { idempotencyKey: 'same-key' })), 'first open').openedByKey }),
+          arrange: async (b) => ({
+            idempotencyKey: must(await orders.open(openRequest(b, { idempotencyKey: 'same-key' })), 'first open').openedByKey,
+          }),
           live: true,
         },
       ];
 
-      it.each(refusals)('answers undefined for $name and leaves the basket and its orders as they were', async ({ arrange: refuse, live }) => {
-        const basket = await newBasket();
-        const overrides = await refuse(basket);
-        const basketBefore = await baskets.find(basket.ownerId, basket.basketId);
-        const liveBefore = await orders.findLiveForBasket(basket.ownerId, basket.basketId);
-        const request = openRequest(basket, overrides);
+      it.each(refusals)(
+        'answers undefined for $name and leaves the basket and its orders as they were',
+        async ({ arrange: refuse, live }) => {
+          const basket = await newBasket();
+          const overrides = await refuse(basket);
+          const basketBefore = await baskets.find(basket.ownerId, basket.basketId);
+          const liveBefore = await orders.findLiveForBasket(basket.ownerId, basket.basketId);
+          const request = openRequest(basket, overrides);
 
-        const opened = await orders.open(request);
+          const opened = await orders.open(request);
 
-        expect(opened).toBeUndefined();
-        expect(await baskets.find(basket.ownerId, basket.basketId)).toEqual(basketBefore);
-        expect(await orders.findById(request.orderId)).toBeUndefined();
-        expect(await orders.findLiveForBasket(basket.ownerId, basket.basketId)).toEqual(liveBefore);
-        expect(liveBefore !== undefined).toBe(live ?? false);
-      });
+          expect(opened).toBeUndefined();
+          expect(await baskets.find(basket.ownerId, basket.basketId)).toEqual(basketBefore);
+          expect(await orders.findById(request.orderId)).toBeUndefined();
+          expect(await orders.findLiveForBasket(basket.ownerId, basket.basketId)).toEqual(liveBefore);
+          expect(liveBefore !== undefined).toBe(live ?? false);
+        },
+      );
 
       it('opens exactly one order when several checkouts of one basket race; the others answer undefined', async () => {
         const basket = await newBasket();
@@ -294,7 +320,12 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
         const { order } = await arrange(state);
         const basketBefore = await basketOf(order);
 
-        const moved = await orders.transition(order.id, ['pending'], 'failing', { lastError: 'must not be written', upstreamOrderId: 'must-not-be-written', ownerTokenSealed: NEWER, checkDuplicates: true });
+        const moved = await orders.transition(order.id, ['pending'], 'failing', {
+          lastError: 'must not be written',
+          upstreamOrderId: 'must-not-be-written',
+          ownerTokenSealed: NEWER,
+          checkDuplicates: true,
+        });
 
         expect(moved).toBeUndefined();
         expect(await read(order)).toEqual(order);
@@ -316,7 +347,9 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
 
         expect(await orders.transition(seen.id, ['pending'], 'failing', { unchangedSince: seen.updatedAt })).toBeUndefined();
         expect(await read(seen)).toEqual(changed);
-        expect(await orders.transition(seen.id, ['pending'], 'failing', { unchangedSince: changed.updatedAt })).toMatchObject({ state: 'failing' });
+        expect(await orders.transition(seen.id, ['pending'], 'failing', { unchangedSince: changed.updatedAt })).toMatchObject({
+          state: 'failing',
+        });
       });
 
       it('with a lease takes the order’s lease; a transition without one leaves the lease with its holder', async () => {
@@ -362,7 +395,10 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
 
         it('and a check already due is never brought forward by a later one', async () => {
           const opened = await openOrder();
-          const placed = must(await orders.transition(opened.id, ['pending'], 'placed', { upstreamOrderId: 'up-1', checkDuplicates: true }), 'placed');
+          const placed = must(
+            await orders.transition(opened.id, ['pending'], 'placed', { upstreamOrderId: 'up-1', checkDuplicates: true }),
+            'placed',
+          );
 
           const failing = await orders.transition(opened.id, ['placed'], 'failing', { checkDuplicates: true });
 
@@ -396,8 +432,21 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
 
         const started = await orders.startPayment(order.id, attemptId, NEWER);
 
-        expect(started?.order).toEqual({ ...order, state: 'paying', paymentAttempts: 1, ownerTokenSealed: NEWER, updatedAt: expect.any(Date) });
-        expect(started?.attempt).toEqual({ id: attemptId, orderId: order.id, number: 1, amountMinor: TOTAL, upstreamPaymentId: null, sentAt: expect.any(Date) });
+        expect(started?.order).toEqual({
+          ...order,
+          state: 'paying',
+          paymentAttempts: 1,
+          ownerTokenSealed: NEWER,
+          updatedAt: expect.any(Date),
+        });
+        expect(started?.attempt).toEqual({
+          id: attemptId,
+          orderId: order.id,
+          number: 1,
+          amountMinor: TOTAL,
+          upstreamPaymentId: null,
+          sentAt: expect.any(Date),
+        });
         expect(await read(order)).toEqual(started!.order);
         expect(await orders.paymentInFlight(order.id)).toEqual(started!.attempt);
         expect(await orders.latestPayment(order.id)).toEqual({ ...started!.attempt, outcome: 'sending' });
@@ -450,17 +499,20 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
         { outcome: 'unknown', withId: false, lastError: 'PAYMENT_STATUS_UNKNOWN: timeout', state: 'unknown' },
       ];
 
-      it.each(outcomes)('finishPayment($outcome) moves paying → $state and records the outcome on the attempt, which is no longer in flight', async ({ outcome, withId, lastError, state }) => {
-        const { order, attempt } = await arrange('paying');
-        const id = withId ? paymentId() : null;
+      it.each(outcomes)(
+        'finishPayment($outcome) moves paying → $state and records the outcome on the attempt, which is no longer in flight',
+        async ({ outcome, withId, lastError, state }) => {
+          const { order, attempt } = await arrange('paying');
+          const id = withId ? paymentId() : null;
 
-        const finished = await orders.finishPayment(attempt!, outcome, id, lastError);
+          const finished = await orders.finishPayment(attempt!, outcome, id, lastError);
 
-        expect(finished).toEqual({ ...order, state, paymentId: id, lastError: lastError ?? null, updatedAt: expect.any(Date) });
-        expect(await read(order)).toEqual(finished);
-        expect(await orders.paymentInFlight(order.id)).toBeUndefined();
-        expect(await orders.latestPayment(order.id)).toEqual({ ...attempt, upstreamPaymentId: id, outcome });
-      });
+          expect(finished).toEqual({ ...order, state, paymentId: id, lastError: lastError ?? null, updatedAt: expect.any(Date) });
+          expect(await read(order)).toEqual(finished);
+          expect(await orders.paymentInFlight(order.id)).toBeUndefined();
+          expect(await orders.latestPayment(order.id)).toEqual({ ...attempt, upstreamPaymentId: id, outcome });
+        },
+      );
 
       it('finishPayment answers undefined for an attempt already answered, and changes nothing', async () => {
         const { order: declined, attempt } = await arrange('declined');
@@ -469,7 +521,9 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
         expect(await orders.finishPayment(attempt!, 'declined', null, 'PAYMENT_DECLINED')).toBeUndefined();
 
         expect(await read(declined)).toEqual(declined);
-        expect(await subject.attemptsOf(declined.id)).toEqual([{ id: attempt!.id, number: 1, outcome: 'declined', upstreamPaymentId: null }]);
+        expect(await subject.attemptsOf(declined.id)).toEqual([
+          { id: attempt!.id, number: 1, outcome: 'declined', upstreamPaymentId: null },
+        ]);
       });
 
       it('finishPayment records a late answer to an attempt judged unknown, and it settles the order waiting for it (its last error cleared)', async () => {
@@ -525,7 +579,9 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
 
         expect(answer.id).toBe(attempt!.id);
         expect(await read(declined)).toEqual(declined);
-        expect(await subject.attemptsOf(declined.id)).toEqual([{ id: attempt!.id, number: 1, outcome: 'declined', upstreamPaymentId: null }]);
+        expect(await subject.attemptsOf(declined.id)).toEqual([
+          { id: attempt!.id, number: 1, outcome: 'declined', upstreamPaymentId: null },
+        ]);
       });
 
       it('an upstream payment belongs to one attempt: recording its id on another throws and changes nothing', async () => {
@@ -546,7 +602,12 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
 
         const unknown = await orders.markPaymentUnknown(attempt!, 'PAYMENT_STATUS_UNKNOWN: the request died');
 
-        expect(unknown).toEqual({ ...order, state: 'unknown', lastError: 'PAYMENT_STATUS_UNKNOWN: the request died', updatedAt: expect.any(Date) });
+        expect(unknown).toEqual({
+          ...order,
+          state: 'unknown',
+          lastError: 'PAYMENT_STATUS_UNKNOWN: the request died',
+          updatedAt: expect.any(Date),
+        });
         expect(await orders.paymentInFlight(order.id)).toBeUndefined();
         expect(await orders.latestPayment(order.id)).toMatchObject({ id: attempt!.id, outcome: 'unknown' });
         expect(await orders.markPaymentUnknown(attempt!, 'again')).toBeUndefined();
@@ -582,7 +643,9 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
         const locked = await basketOf(order);
 
         await expect(baskets.putLine(order.ownerId, order.basketId, WATER)).rejects.toMatchObject({ code: 'BASKET_LOCKED' });
-        await expect(baskets.removeLine(order.ownerId, order.basketId, 'pizza', locked!.version)).rejects.toMatchObject({ code: 'BASKET_LOCKED' });
+        await expect(baskets.removeLine(order.ownerId, order.basketId, 'pizza', locked!.version)).rejects.toMatchObject({
+          code: 'BASKET_LOCKED',
+        });
 
         expect(await basketOf(order)).toEqual(locked);
       });
@@ -602,7 +665,9 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
         expect(await orders.claimLease(placed.id, lease())).toBeUndefined();
         const edited = await baskets.putLine(placed.ownerId, placed.basketId, WATER, basketBefore.version);
         expect(edited).toMatchObject({ status: 'open', version: basketBefore.version + 1 });
-        expect(await orders.open(openRequest({ ownerId: placed.ownerId, basketId: placed.basketId, version: edited.version }))).toMatchObject({ state: 'pending' });
+        expect(
+          await orders.open(openRequest({ ownerId: placed.ownerId, basketId: placed.basketId, version: edited.version })),
+        ).toMatchObject({ state: 'pending' });
       });
 
       it.each(['placed', 'declined', 'paying', 'unknown', 'paid', 'completed'] as OrderState[])(
@@ -626,7 +691,10 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
         expect(await read(opened)).toEqual(resent);
         expect(await basketOf(opened)).toMatchObject({ status: 'locked' });
 
-        expect(await orders.failAndReopenBasket(opened.id, ['pending'], 'UPSTREAM_UNAVAILABLE', { onlyIfCreatesSent: 2 })).toMatchObject({ state: 'failed', createsSent: 2 });
+        expect(await orders.failAndReopenBasket(opened.id, ['pending'], 'UPSTREAM_UNAVAILABLE', { onlyIfCreatesSent: 2 })).toMatchObject({
+          state: 'failed',
+          createsSent: 2,
+        });
         expect(await basketOf(opened)).toMatchObject({ status: 'open' });
       });
 
@@ -661,7 +729,9 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
         expect(await read(paid)).toEqual(completed);
         expect(await basketOf(paid)).toEqual({ ...basketBefore, status: 'closed', updatedAt: expect.any(Date) });
         await expect(baskets.putLine(paid.ownerId, paid.basketId, WATER)).rejects.toMatchObject({ code: 'BASKET_CLOSED' });
-        expect(await orders.open(openRequest({ ownerId: paid.ownerId, basketId: paid.basketId, version: basketBefore.version }))).toBeUndefined();
+        expect(
+          await orders.open(openRequest({ ownerId: paid.ownerId, basketId: paid.basketId, version: basketBefore.version })),
+        ).toBeUndefined();
         const next = lease();
         expect(await orders.claimLease(paid.id, next)).toMatchObject({ id: paid.id, state: 'completed' });
         await orders.releaseLease(paid.id, next.holder);
@@ -680,15 +750,18 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
         expect(completed!.duplicateCheckAt).not.toBeNull();
       });
 
-      it.each(['placed', 'paying', 'unknown', 'completed', 'failed'] as OrderState[])('completeAndCloseBasket answers undefined for an order in %s and leaves it and its basket alone', async (state) => {
-        const { order } = await arrange(state);
-        const basketBefore = await basketOf(order);
+      it.each(['placed', 'paying', 'unknown', 'completed', 'failed'] as OrderState[])(
+        'completeAndCloseBasket answers undefined for an order in %s and leaves it and its basket alone',
+        async (state) => {
+          const { order } = await arrange(state);
+          const basketBefore = await basketOf(order);
 
-        expect(await orders.completeAndCloseBasket(order.id)).toBeUndefined();
+          expect(await orders.completeAndCloseBasket(order.id)).toBeUndefined();
 
-        expect(await read(order)).toEqual(order);
-        expect(await basketOf(order)).toEqual(basketBefore);
-      });
+          expect(await read(order)).toEqual(order);
+          expect(await basketOf(order)).toEqual(basketBefore);
+        },
+      );
     });
 
     describe('leases', () => {

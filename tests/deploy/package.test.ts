@@ -18,10 +18,14 @@ const ROOT = path.join(__dirname, '../..');
 const MAX_ZIP_BYTES = 1024 * 1024;
 /** What serverless.yml's `ci` stage sets (every optional part on). */
 const CI = { stage: 'ci', upstream: 'https://pos.example.com', issuer: 'https://issuer.example.com/', audience: 'pos-terminals' };
-const DATA_API_ACTIONS = ['rds-data:ExecuteStatement', 'rds-data:BeginTransaction', 'rds-data:CommitTransaction', 'rds-data:RollbackTransaction'];
+const DATA_API_ACTIONS = [
+  'rds-data:ExecuteStatement',
+  'rds-data:BeginTransaction',
+  'rds-data:CommitTransaction',
+  'rds-data:RollbackTransaction',
+];
 const CLUSTER_ARN = { 'Fn::GetAtt': ['DatabaseCluster', 'DBClusterArn'] };
 const SECRET_ARN = { Ref: 'AppDatabaseUserSecret' };
-
 
 type Json = Record<string, any>;
 
@@ -40,7 +44,10 @@ function zipEntries(file: string): string[] {
 }
 
 interface ServerlessConfig {
-  functions: Record<string, { handler: string; memorySize?: number; timeout?: number; events?: Array<{ httpApi?: unknown; schedule?: unknown }> }>;
+  functions: Record<
+    string,
+    { handler: string; memorySize?: number; timeout?: number; events?: Array<{ httpApi?: unknown; schedule?: unknown }> }
+  >;
 }
 
 const serverlessYml = load(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')) as ServerlessConfig;
@@ -49,7 +56,12 @@ let work: string;
 
 /** The serverless CLI in the copy, with nothing of this machine's environment but PATH: no credentials, no DATABASE_URL. */
 function serverless(args: string[]) {
-  return run(process.execPath, [SERVERLESS_CLI, ...args], { cwd: path.join(work, 'project'), timeout: 240_000, maxBuffer: 32 * 1024 * 1024, env: packagingEnv(path.join(work, 'home')) });
+  return run(process.execPath, [SERVERLESS_CLI, ...args], {
+    cwd: path.join(work, 'project'),
+    timeout: 240_000,
+    maxBuffer: 32 * 1024 * 1024,
+    env: packagingEnv(path.join(work, 'home')),
+  });
 }
 
 beforeAll(() => {
@@ -86,7 +98,15 @@ describe('serverless package --stage ci (no AWS access)', () => {
       expect(lambdaOf(name).Properties.Code.S3Key).toMatch(new RegExp(`/${name}\\.zip$`));
       expect(fn.handler).toMatch(/\.handler$/);
     }
-    expect(readdirSync(out).filter((file) => file.endsWith('.zip')).sort()).toEqual(Object.keys(serverlessYml.functions).map((name) => `${name}.zip`).sort());
+    expect(
+      readdirSync(out)
+        .filter((file) => file.endsWith('.zip'))
+        .sort(),
+    ).toEqual(
+      Object.keys(serverlessYml.functions)
+        .map((name) => `${name}.zip`)
+        .sort(),
+    );
     process.stdout.write(`\n[deploy] zipped bundles (stage ${CI.stage}):\n${sizes.map((line) => `  ${line}`).join('\n')}\n`);
   });
 
@@ -111,7 +131,9 @@ describe('serverless package --stage ci (no AWS access)', () => {
       for (const event of fn.events ?? []) {
         if (!event.httpApi) continue;
         if (event.httpApi === '*') {
-          expect(routes.get('$default')).toMatchObject({ Target: { 'Fn::Join': ['/', ['integrations', { Ref: 'HttpApiIntegrationNotFound' }]] } });
+          expect(routes.get('$default')).toMatchObject({
+            Target: { 'Fn::Join': ['/', ['integrations', { Ref: 'HttpApiIntegrationNotFound' }]] },
+          });
           expect(routes.get('$default')).not.toHaveProperty('AuthorizerId');
           continue;
         }
@@ -122,7 +144,12 @@ describe('serverless package --stage ci (no AWS access)', () => {
         const deployed = routes.get(key);
         expect({ key, deployed: deployed !== undefined }).toEqual({ key, deployed: true });
         if (route!.authenticated === false) expect({ key, authorizer: deployed!.AuthorizerId }).toEqual({ key, authorizer: undefined });
-        else expect({ key, type: deployed!.AuthorizationType, authorizer: deployed!.AuthorizerId }).toEqual({ key, type: 'JWT', authorizer: { Ref: authorizerId } });
+        else
+          expect({ key, type: deployed!.AuthorizationType, authorizer: deployed!.AuthorizerId }).toEqual({
+            key,
+            type: 'JWT',
+            authorizer: { Ref: authorizerId },
+          });
       }
     }
     expect(routes.size).toBe(allRoutes.length + 1);
@@ -131,7 +158,11 @@ describe('serverless package --stage ci (no AWS access)', () => {
   it('runs the reconciler every minute', () => {
     const rules = ofType('AWS::Events::Rule').map(([, rule]) => rule.Properties);
     expect(rules).toEqual([
-      expect.objectContaining({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED', Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': ['ReconcilerLambdaFunction', 'Arn'] } })] }),
+      expect.objectContaining({
+        ScheduleExpression: 'rate(1 minute)',
+        State: 'ENABLED',
+        Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': ['ReconcilerLambdaFunction', 'Arn'] } })],
+      }),
     ]);
     expect(resources.ReconcilerLambdaFunction.Properties.Timeout).toBe(120);
   });
@@ -143,13 +174,18 @@ describe('serverless package --stage ci (no AWS access)', () => {
     ];
     const actionsOf = (statement: Json): string[] => [statement.Action].flat();
     const dataApi = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('rds-data:')));
-    const secrets = statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('secretsmanager:')) && !actionsOf(statement).includes('ssm:GetParameter'));
+    const secrets = statements.filter(
+      (statement) =>
+        actionsOf(statement).some((action) => action.startsWith('secretsmanager:')) && !actionsOf(statement).includes('ssm:GetParameter'),
+    );
     expect(dataApi).toEqual([{ Effect: 'Allow', Action: DATA_API_ACTIONS, Resource: CLUSTER_ARN }]);
     expect(secrets).toEqual([{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: SECRET_ARN }]);
     for (const statement of statements) {
       expect(actionsOf(statement).filter((action) => action === '*' || /^(rds-data|secretsmanager|rds):\*$/.test(action))).toEqual([]);
     }
-    const [, policy] = ofType('AWS::IAM::Policy').find(([, p]) => p.Properties.PolicyDocument.Statement.some((s: Json) => s === dataApi[0] || actionsOf(s).includes('rds-data:ExecuteStatement')))!;
+    const [, policy] = ofType('AWS::IAM::Policy').find(([, p]) =>
+      p.Properties.PolicyDocument.Statement.some((s: Json) => s === dataApi[0] || actionsOf(s).includes('rds-data:ExecuteStatement')),
+    )!;
     expect(policy.Condition).toBe('UseDataApi');
     expect(policy.Properties.Roles).toEqual([{ Ref: 'IamRoleLambdaExecution' }]);
   });
@@ -159,9 +195,18 @@ describe('serverless package --stage ci (no AWS access)', () => {
     expect(resources.DatabaseCluster).toMatchObject({
       Type: 'AWS::RDS::DBCluster',
       Condition: 'CreateDatabase',
-      Properties: { Engine: 'aurora-postgresql', EnableHttpEndpoint: true, ManageMasterUserPassword: true, StorageEncrypted: true, ServerlessV2ScalingConfiguration: expect.any(Object) },
+      Properties: {
+        Engine: 'aurora-postgresql',
+        EnableHttpEndpoint: true,
+        ManageMasterUserPassword: true,
+        StorageEncrypted: true,
+        ServerlessV2ScalingConfiguration: expect.any(Object),
+      },
     });
-    expect(resources.DatabaseInstance).toMatchObject({ Condition: 'CreateDatabase', Properties: { DBInstanceClass: 'db.serverless', DBClusterIdentifier: { Ref: 'DatabaseCluster' }, PubliclyAccessible: false } });
+    expect(resources.DatabaseInstance).toMatchObject({
+      Condition: 'CreateDatabase',
+      Properties: { DBInstanceClass: 'db.serverless', DBClusterIdentifier: { Ref: 'DatabaseCluster' }, PubliclyAccessible: false },
+    });
   });
 
   it('gives every function its stage, the Data API target, the upstream, its own memory and timeout, and no local default', () => {
@@ -184,34 +229,91 @@ describe('serverless package --stage ci (no AWS access)', () => {
 
   it('alarms on unknown orders older than an hour, an open breaker, the API 5xx rate, a silent reconciler and orders without credentials', () => {
     const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([id, alarm]) => [id, alarm]));
-    expect(Object.keys(alarms).sort()).toEqual(['Api5xxRateAlarm', 'BreakerOpenAlarm', 'ReconcilerNotRunningAlarm', 'UnknownOrdersAlarm', 'WithoutCredentialsAlarm']);
+    expect(Object.keys(alarms).sort()).toEqual([
+      'Api5xxRateAlarm',
+      'BreakerOpenAlarm',
+      'ReconcilerNotRunningAlarm',
+      'UnknownOrdersAlarm',
+      'WithoutCredentialsAlarm',
+    ]);
     const ours = [
       { Name: 'service', Value: 'pos-basket-service' },
       { Name: 'stage', Value: CI.stage },
     ];
     const single = (id: string) => {
       const p = alarms[id].Properties;
-      return { namespace: p.Namespace, metric: p.MetricName, dimensions: p.Dimensions, statistic: p.Statistic, period: p.Period, evaluationPeriods: p.EvaluationPeriods, threshold: p.Threshold, comparison: p.ComparisonOperator, missing: p.TreatMissingData };
+      return {
+        namespace: p.Namespace,
+        metric: p.MetricName,
+        dimensions: p.Dimensions,
+        statistic: p.Statistic,
+        period: p.Period,
+        evaluationPeriods: p.EvaluationPeriods,
+        threshold: p.Threshold,
+        comparison: p.ComparisonOperator,
+        missing: p.TreatMissingData,
+      };
     };
     expect(single('UnknownOrdersAlarm')).toEqual({
-      namespace: 'PosBasketService', metric: 'OldestUnknownOrderSeconds', dimensions: ours, statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: 3600, comparison: 'GreaterThanOrEqualToThreshold', missing: 'notBreaching',
+      namespace: 'PosBasketService',
+      metric: 'OldestUnknownOrderSeconds',
+      dimensions: ours,
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 3600,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      missing: 'notBreaching',
     });
     expect(single('WithoutCredentialsAlarm')).toEqual({
-      namespace: 'PosBasketService', metric: 'ReconcilerWithoutCredentials', dimensions: ours, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 1, comparison: 'GreaterThanOrEqualToThreshold', missing: 'notBreaching',
+      namespace: 'PosBasketService',
+      metric: 'ReconcilerWithoutCredentials',
+      dimensions: ours,
+      statistic: 'Sum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      missing: 'notBreaching',
     });
     expect(single('BreakerOpenAlarm')).toEqual({
-      namespace: 'PosBasketService', metric: 'BreakerOpened', dimensions: ours, statistic: 'Sum', period: 60, evaluationPeriods: 1, threshold: 1, comparison: 'GreaterThanOrEqualToThreshold', missing: 'notBreaching',
+      namespace: 'PosBasketService',
+      metric: 'BreakerOpened',
+      dimensions: ours,
+      statistic: 'Sum',
+      period: 60,
+      evaluationPeriods: 1,
+      threshold: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      missing: 'notBreaching',
     });
     expect(single('ReconcilerNotRunningAlarm')).toEqual({
-      namespace: 'PosBasketService', metric: 'ReconcilerRun', dimensions: ours, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 1, comparison: 'LessThanThreshold', missing: 'breaching',
+      namespace: 'PosBasketService',
+      metric: 'ReconcilerRun',
+      dimensions: ours,
+      statistic: 'Sum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 1,
+      comparison: 'LessThanThreshold',
+      missing: 'breaching',
     });
     expect(alarms.ReconcilerNotRunningAlarm.Condition).toBe('ReconcilerScheduled');
     expect(template.Conditions.ReconcilerScheduled).toEqual({ 'Fn::Equals': ['true', 'true'] });
 
     const rate = alarms.Api5xxRateAlarm.Properties;
-    expect(rate).toMatchObject({ Threshold: 5, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    expect(rate).toMatchObject({
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
     const byId = Object.fromEntries(rate.Metrics.map((m: Json) => [m.Id, m]));
-    const apiMetric = (name: string) => ({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: name, Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }] }, Period: 300, Stat: 'Sum' });
+    const apiMetric = (name: string) => ({
+      Metric: { Namespace: 'AWS/ApiGateway', MetricName: name, Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }] },
+      Period: 300,
+      Stat: 'Sum',
+    });
     expect(byId.errors).toMatchObject({ ReturnData: false, MetricStat: apiMetric('5xx') });
     expect(byId.requests).toMatchObject({ ReturnData: false, MetricStat: apiMetric('Count') });
     expect(byId.rate).toMatchObject({ ReturnData: true, Expression: 'IF(requests >= 20, 100 * errors / requests, 0)' });
@@ -219,19 +321,27 @@ describe('serverless package --stage ci (no AWS access)', () => {
 
     // The handlers publish under the namespace and service the alarms select.
     for (const name of Object.keys(serverlessYml.functions)) {
-      expect(lambdaOf(name).Properties.Environment.Variables).toMatchObject({ POWERTOOLS_METRICS_NAMESPACE: 'PosBasketService', POWERTOOLS_SERVICE_NAME: 'pos-basket-service', SERVICE_STAGE: CI.stage });
+      expect(lambdaOf(name).Properties.Environment.Variables).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: 'PosBasketService',
+        POWERTOOLS_SERVICE_NAME: 'pos-basket-service',
+        SERVICE_STAGE: CI.stage,
+      });
     }
     // No notification target by default: no topic, no actions.
     expect(template.Conditions.NotifyAlarms).toBeDefined();
     expect(resources.AlarmTopic.Condition).toBe('CreateAlarmTopic');
     for (const alarm of Object.values<Json>(alarms)) {
-      expect(alarm.Properties.AlarmActions).toEqual({ 'Fn::If': ['NotifyAlarms', [{ 'Fn::If': ['HasAlarmTopicArn', '', { Ref: 'AlarmTopic' }] }], { Ref: 'AWS::NoValue' }] });
+      expect(alarm.Properties.AlarmActions).toEqual({
+        'Fn::If': ['NotifyAlarms', [{ 'Fn::If': ['HasAlarmTopicArn', '', { Ref: 'AlarmTopic' }] }], { Ref: 'AWS::NoValue' }],
+      });
     }
   });
 
   it('allows our request headers and exposes ours through CORS', () => {
     const cors = resources.HttpApi.Properties.CorsConfiguration;
-    expect(cors.AllowHeaders).toEqual(expect.arrayContaining(['x-auth-user', 'idempotency-key', 'if-match', 'content-type', 'x-request-id']));
+    expect(cors.AllowHeaders).toEqual(
+      expect.arrayContaining(['x-auth-user', 'idempotency-key', 'if-match', 'content-type', 'x-request-id']),
+    );
     expect(cors.ExposeHeaders).toEqual(expect.arrayContaining(['etag', 'retry-after', 'location', 'x-request-id', 'idempotent-replayed']));
     expect(cors.AllowOrigins).toEqual(['https://tills.example.com']);
   });
@@ -239,12 +349,15 @@ describe('serverless package --stage ci (no AWS access)', () => {
   it('allows no origin at all unless a stage names some, and never any origin outside local', () => {
     const params = (serverlessYml as unknown as { params: Record<string, { corsAllowedOrigins?: string[] }> }).params;
     expect(params.default.corsAllowedOrigins).toEqual([]);
-    for (const [stage, values] of Object.entries(params)) if (stage !== 'local') expect([stage, values.corsAllowedOrigins ?? []]).not.toEqual([stage, expect.arrayContaining(['*'])]);
+    for (const [stage, values] of Object.entries(params))
+      if (stage !== 'local') expect([stage, values.corsAllowedOrigins ?? []]).not.toEqual([stage, expect.arrayContaining(['*'])]);
   });
 
   it('reserves concurrency for every function that writes the database, leaving the account 100 unreserved of its default 1,000', () => {
     const writers = [...new Set(allRoutes.filter((route) => route.method !== 'GET').map((route) => route.functionName))];
-    expect(writers).toEqual(expect.arrayContaining(['placeOrder', 'payOrder', 'cancelOrder', 'refundOrder', 'resolveOrder', 'setBasketItem']));
+    expect(writers).toEqual(
+      expect.arrayContaining(['placeOrder', 'payOrder', 'cancelOrder', 'refundOrder', 'resolveOrder', 'setBasketItem']),
+    );
     for (const name of writers) expect([name, lambdaOf(name).Properties.ReservedConcurrentExecutions]).toEqual([name, 25]);
     expect(lambdaOf('reconciler').Properties.ReservedConcurrentExecutions).toBe(2);
     const reserved = ofType('AWS::Lambda::Function').reduce((sum, [, fn]) => sum + (fn.Properties.ReservedConcurrentExecutions ?? 0), 0);
@@ -258,7 +371,10 @@ describe('serverless package --stage ci (no AWS access)', () => {
       Properties: { GenerateSecretString: { SecretStringTemplate: '{"username": "pos_app_login"}', GenerateStringKey: 'password' } },
     });
     expect(JSON.stringify(lambdaOf('placeOrder').Properties.Environment.Variables)).not.toContain('MasterUserSecret');
-    expect(template.Outputs.AppDatabaseUserSecretArn).toMatchObject({ Condition: 'CreateDatabase', Value: { Ref: 'AppDatabaseUserSecret' } });
+    expect(template.Outputs.AppDatabaseUserSecretArn).toMatchObject({
+      Condition: 'CreateDatabase',
+      Value: { Ref: 'AppDatabaseUserSecret' },
+    });
   });
 
   it('lets the handlers read the secrets named by ARN, and only those, and tells them where', () => {
@@ -268,11 +384,20 @@ describe('serverless package --stage ci (no AWS access)', () => {
     expect(statement.Action).toEqual(['secretsmanager:GetSecretValue', 'ssm:GetParameter']);
     expect(statement.Resource).toEqual([
       { 'Fn::If': ['HasJwtSecretRef', 'arn:aws:ssm:eu-west-1:123456789012:parameter/pos/ci/jwt-secret', { Ref: 'AWS::NoValue' }] },
-      { 'Fn::If': ['HasTokenKeysRef', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pos-ci-token-keys-AbCdEf', { Ref: 'AWS::NoValue' }] },
+      {
+        'Fn::If': [
+          'HasTokenKeysRef',
+          'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pos-ci-token-keys-AbCdEf',
+          { Ref: 'AWS::NoValue' },
+        ],
+      },
       { 'Fn::If': ['HasDatabaseUrlRef', '', { Ref: 'AWS::NoValue' }] },
     ]);
     const env = lambdaOf('placeOrder').Properties.Environment.Variables;
-    expect(env).toMatchObject({ TOKEN_ENCRYPTION_KEYS_REF: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pos-ci-token-keys-AbCdEf', AUTH_JWT_SECRET_REF: 'arn:aws:ssm:eu-west-1:123456789012:parameter/pos/ci/jwt-secret' });
+    expect(env).toMatchObject({
+      TOKEN_ENCRYPTION_KEYS_REF: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pos-ci-token-keys-AbCdEf',
+      AUTH_JWT_SECRET_REF: 'arn:aws:ssm:eu-west-1:123456789012:parameter/pos/ci/jwt-secret',
+    });
     expect(env.TOKEN_ENCRYPTION_KEYS).toBe('');
     expect(env.AUTH_JWT_SECRET).toBe('');
   });
@@ -288,26 +413,60 @@ describe('serverless.yml with an existing cluster (serverless print, no AWS acce
   const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pos-db-AbCdEf';
 
   it('scopes the Data API and the secret to the ARNs given, and creates no cluster', async () => {
-    const { stdout } = await serverless(['print', '--stage', 'prod', '--format', 'json', `--param=dataApiClusterArn=${cluster}`, `--param=dataApiSecretArn=${secret}`, `--param=upstreamBaseUrl=https://pos.example.com`]);
+    const { stdout } = await serverless([
+      'print',
+      '--stage',
+      'prod',
+      '--format',
+      'json',
+      `--param=dataApiClusterArn=${cluster}`,
+      `--param=dataApiSecretArn=${secret}`,
+      `--param=upstreamBaseUrl=https://pos.example.com`,
+    ]);
     const config = JSON.parse(stdout.slice(stdout.indexOf('{')));
     expect(config.resources.Conditions.CreateDatabase).toEqual({ 'Fn::Equals': ['false', 'true'] });
     expect(config.resources.Conditions.UseDataApi['Fn::Or'][1]).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [cluster, ''] }] });
-    expect(config.resources.Resources.DataApiAccessPolicy.Properties.PolicyDocument.Statement.map((s: Json) => s.Resource)).toEqual([cluster, secret]);
-    expect(config.provider.environment).toMatchObject({ SERVICE_STAGE: 'prod', DATA_API_CLUSTER_ARN: cluster, DATA_API_SECRET_ARN: secret, UPSTREAM_BASE_URL: 'https://pos.example.com', AUTH_TRUST_API_GATEWAY: 'false' });
-    for (const fn of Object.values<Json>(config.functions)) for (const event of fn.events ?? []) if (event.httpApi?.authorizer !== undefined) expect(event.httpApi.authorizer).toBe('');
+    expect(config.resources.Resources.DataApiAccessPolicy.Properties.PolicyDocument.Statement.map((s: Json) => s.Resource)).toEqual([
+      cluster,
+      secret,
+    ]);
+    expect(config.provider.environment).toMatchObject({
+      SERVICE_STAGE: 'prod',
+      DATA_API_CLUSTER_ARN: cluster,
+      DATA_API_SECRET_ARN: secret,
+      UPSTREAM_BASE_URL: 'https://pos.example.com',
+      AUTH_TRUST_API_GATEWAY: 'false',
+    });
+    for (const fn of Object.values<Json>(config.functions))
+      for (const event of fn.events ?? []) if (event.httpApi?.authorizer !== undefined) expect(event.httpApi.authorizer).toBe('');
   }, 120_000);
 
   it('sends the alarms to the SNS topic given, or to one it creates for an email address', async () => {
     const topic = 'arn:aws:sns:eu-west-1:123456789012:pos-alarms';
-    const { stdout } = await serverless(['print', '--stage', 'prod', '--format', 'json', `--param=alarmTopicArn=${topic}`, '--param=alarmEmail=oncall@example.com']);
+    const { stdout } = await serverless([
+      'print',
+      '--stage',
+      'prod',
+      '--format',
+      'json',
+      `--param=alarmTopicArn=${topic}`,
+      '--param=alarmEmail=oncall@example.com',
+    ]);
     const { Conditions, Resources } = JSON.parse(stdout.slice(stdout.indexOf('{'))).resources;
     expect(Conditions.HasAlarmTopicArn).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [topic, ''] }] });
     expect(Conditions.HasAlarmEmail).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['oncall@example.com', ''] }] });
     // The topic given wins; the stack creates one only for an email address alone.
-    expect(Conditions.CreateAlarmTopic).toEqual({ 'Fn::And': [{ Condition: 'HasAlarmEmail' }, { 'Fn::Not': [{ Condition: 'HasAlarmTopicArn' }] }] });
+    expect(Conditions.CreateAlarmTopic).toEqual({
+      'Fn::And': [{ Condition: 'HasAlarmEmail' }, { 'Fn::Not': [{ Condition: 'HasAlarmTopicArn' }] }],
+    });
     expect(Resources.AlarmTopic.Properties.Subscription).toEqual([{ Protocol: 'email', Endpoint: 'oncall@example.com' }]);
     for (const id of ['UnknownOrdersAlarm', 'BreakerOpenAlarm', 'Api5xxRateAlarm', 'ReconcilerNotRunningAlarm']) {
-      expect({ id, actions: Resources[id].Properties.AlarmActions }).toEqual({ id, actions: { 'Fn::If': ['NotifyAlarms', [{ 'Fn::If': ['HasAlarmTopicArn', topic, { Ref: 'AlarmTopic' }] }], { Ref: 'AWS::NoValue' }] } });
+      expect({ id, actions: Resources[id].Properties.AlarmActions }).toEqual({
+        id,
+        actions: {
+          'Fn::If': ['NotifyAlarms', [{ 'Fn::If': ['HasAlarmTopicArn', topic, { Ref: 'AlarmTopic' }] }], { Ref: 'AWS::NoValue' }],
+        },
+      });
     }
   }, 120_000);
 });

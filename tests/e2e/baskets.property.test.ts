@@ -32,11 +32,18 @@ describe('basket routes under random input (fast-check, seeded)', () => {
   const path = fc.oneof(
     fc.constant(() => '/baskets'),
     basketId.map((id) => () => `/baskets/${encodeURIComponent(id())}`),
-    fc.tuple(basketId, productId).map(([id, product]) => () => `/baskets/${encodeURIComponent(id())}/items/${encodeURIComponent(product)}`),
+    fc.tuple(basketId, productId).map(
+      ([id, product]) =>
+        () =>
+          `/baskets/${encodeURIComponent(id())}/items/${encodeURIComponent(product)}`,
+    ),
   );
   const body = fc.oneof(
     fc.constant(undefined),
-    fc.record({ quantity: fc.oneof(fc.integer({ min: -5, max: 1200 }), fc.double(), fc.string(), fc.constant(null)) }, { requiredKeys: [] }),
+    fc.record(
+      { quantity: fc.oneof(fc.integer({ min: -5, max: 1200 }), fc.double(), fc.string(), fc.constant(null)) },
+      { requiredKeys: [] },
+    ),
     fc.jsonValue(),
   );
   const rawBody = fc.oneof(fc.constant(undefined), fc.string({ maxLength: 60 }), fc.constant('{"quantity": '));

@@ -83,8 +83,18 @@ describe('basket routes through serverless-offline', () => {
   it('answers 412 VERSION_MISMATCH for a stale If-Match and accepts the current one', async () => {
     const id = await newBasket();
 
-    const stale = await api(`/baskets/${id}/items/${PIZZA}`, { method: 'PUT', token, body: { quantity: 1 }, headers: { 'if-match': '"7"' } });
-    const current = await api(`/baskets/${id}/items/${PIZZA}`, { method: 'PUT', token, body: { quantity: 1 }, headers: { 'if-match': '"1"' } });
+    const stale = await api(`/baskets/${id}/items/${PIZZA}`, {
+      method: 'PUT',
+      token,
+      body: { quantity: 1 },
+      headers: { 'if-match': '"7"' },
+    });
+    const current = await api(`/baskets/${id}/items/${PIZZA}`, {
+      method: 'PUT',
+      token,
+      body: { quantity: 1 },
+      headers: { 'if-match': '"1"' },
+    });
 
     expect(stale.status).toBe(412);
     expect(stale.body.error).toMatchObject({ code: 'VERSION_MISMATCH', currentVersion: 1 });
@@ -118,7 +128,12 @@ describe('basket routes through serverless-offline', () => {
   it('answers 400 VALIDATION_FAILED for a body that is not JSON', async () => {
     const id = await newBasket();
 
-    const response = await api(`/baskets/${id}/items/${PIZZA}`, { method: 'PUT', token, rawBody: '{"quantity": ', headers: { 'content-type': 'application/json' } });
+    const response = await api(`/baskets/${id}/items/${PIZZA}`, {
+      method: 'PUT',
+      token,
+      rawBody: '{"quantity": ',
+      headers: { 'content-type': 'application/json' },
+    });
 
     expect(response.status).toBe(400);
     expect(response.body.error.code).toBe('VALIDATION_FAILED');

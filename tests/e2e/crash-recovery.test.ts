@@ -27,23 +27,61 @@ interface Expectation {
   /** A retry of the same request: the answer it must get and the states the order may be in after it. */
   retry: { status: number; code?: string; states: OrderState[]; charges: number };
   /** No retry; the reconciler settles the abandoned order instead. */
-  reconciled: { state: OrderState; basket: 'open' | 'locked' | 'closed'; upstreamStatus?: 'pending' | 'completed' | 'failed'; charges: number };
+  reconciled: {
+    state: OrderState;
+    basket: 'open' | 'locked' | 'closed';
+    upstreamStatus?: 'pending' | 'completed' | 'failed';
+    charges: number;
+  };
 }
 
 const PAID = ['paid', 'completed'] as OrderState[];
 /** A retry with the same key finishes the checkout: paid once. */
 const RETRY_PAYS: Expectation['retry'] = { status: 201, states: PAID, charges: 1 };
 /** A retry with the same key finds the payment's outcome unknown (never sent again). */
-const retryUnknown = (charges: number): Expectation['retry'] => ({ status: 502, code: 'PAYMENT_STATUS_UNKNOWN', states: ['unknown'], charges });
-const atCrash = (stateAtCrash: OrderState, upstreamOrderAtCrash: boolean, chargedAtCrash: boolean) => ({ stateAtCrash, upstreamOrderAtCrash, chargedAtCrash });
+const retryUnknown = (charges: number): Expectation['retry'] => ({
+  status: 502,
+  code: 'PAYMENT_STATUS_UNKNOWN',
+  states: ['unknown'],
+  charges,
+});
+const atCrash = (stateAtCrash: OrderState, upstreamOrderAtCrash: boolean, chargedAtCrash: boolean) => ({
+  stateAtCrash,
+  upstreamOrderAtCrash,
+  chargedAtCrash,
+});
 
 const EXPECTED: Record<CrashPoint, Expectation> = {
-  'after-order-row': { ...atCrash('pending', false, false), retry: RETRY_PAYS, reconciled: { state: 'failed', basket: 'open', charges: 0 } },
-  'after-order-created': { ...atCrash('pending', true, false), retry: RETRY_PAYS, reconciled: { state: 'failed', basket: 'open', upstreamStatus: 'failed', charges: 0 } },
-  'after-order-placed': { ...atCrash('placed', true, false), retry: RETRY_PAYS, reconciled: { state: 'failed', basket: 'open', upstreamStatus: 'failed', charges: 0 } },
-  'after-payment-recorded': { ...atCrash('paying', true, false), retry: retryUnknown(0), reconciled: { state: 'unknown', basket: 'locked', upstreamStatus: 'pending', charges: 0 } },
-  'after-payment-sent': { ...atCrash('paying', true, true), retry: retryUnknown(1), reconciled: { state: 'unknown', basket: 'locked', upstreamStatus: 'pending', charges: 1 } },
-  'after-payment-paid': { ...atCrash('paid', true, true), retry: RETRY_PAYS, reconciled: { state: 'completed', basket: 'closed', upstreamStatus: 'completed', charges: 1 } },
+  'after-order-row': {
+    ...atCrash('pending', false, false),
+    retry: RETRY_PAYS,
+    reconciled: { state: 'failed', basket: 'open', charges: 0 },
+  },
+  'after-order-created': {
+    ...atCrash('pending', true, false),
+    retry: RETRY_PAYS,
+    reconciled: { state: 'failed', basket: 'open', upstreamStatus: 'failed', charges: 0 },
+  },
+  'after-order-placed': {
+    ...atCrash('placed', true, false),
+    retry: RETRY_PAYS,
+    reconciled: { state: 'failed', basket: 'open', upstreamStatus: 'failed', charges: 0 },
+  },
+  'after-payment-recorded': {
+    ...atCrash('paying', true, false),
+    retry: retryUnknown(0),
+    reconciled: { state: 'unknown', basket: 'locked', upstreamStatus: 'pending', charges: 0 },
+  },
+  'after-payment-sent': {
+    ...atCrash('paying', true, true),
+    retry: retryUnknown(1),
+    reconciled: { state: 'unknown', basket: 'locked', upstreamStatus: 'pending', charges: 1 },
+  },
+  'after-payment-paid': {
+    ...atCrash('paid', true, true),
+    retry: RETRY_PAYS,
+    reconciled: { state: 'completed', basket: 'closed', upstreamStatus: 'completed', charges: 1 },
+  },
 };
 
 const CRASH_POINTS = Object.keys(EXPECTED) as CrashPoint[];
@@ -72,19 +110,23 @@ async function withProcessSlot<T>(work: () => Promise<T>): Promise<T> {
 
 /** Runs the checkout in its own process, as a Lambda would, and waits for it to die (or finish). */
 function runCheckoutProcess(checkout: Checkout, crashAt: CrashPoint): Promise<ChildResult> {
-  const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['tests/support/crash-runner.ts', checkout.user, checkout.basketId, checkout.key], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      ...E2E_HANDLER_ENV,
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: process.env.DATABASE_URL,
-      UPSTREAM_BASE_URL: process.env.TEST_SIMULATOR_URL,
-      AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET,
-      CRASH_AT: crashAt,
+  const child = spawn(
+    path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
+    ['tests/support/crash-runner.ts', checkout.user, checkout.basketId, checkout.key],
+    {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        ...E2E_HANDLER_ENV,
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: process.env.DATABASE_URL,
+        UPSTREAM_BASE_URL: process.env.TEST_SIMULATOR_URL,
+        AUTH_JWT_SECRET: process.env.AUTH_JWT_SECRET,
+        CRASH_AT: crashAt,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -143,7 +185,8 @@ describe('crash recovery: a checkout killed between any two steps', () => {
   /** What the upstream saw for this user: orders with our id, charges, and how often each kind of request was sent. */
   async function upstream(user: string) {
     const ledger = await simulator.ledger(user);
-    const sent = (method: string, prefix: string) => ledger.calls.filter((call) => call.method === method && call.path.startsWith(prefix)).length;
+    const sent = (method: string, prefix: string) =>
+      ledger.calls.filter((call) => call.method === method && call.path.startsWith(prefix)).length;
     return {
       orders: ledger.orders,
       charges: ledger.payments.filter((payment) => payment.status === 'completed' || payment.status === 'refunded'),

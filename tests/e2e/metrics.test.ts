@@ -31,7 +31,8 @@ function handlerOutput(): Entry[] {
 }
 
 const isEmf = (entry: Entry) => entry._aws?.CloudWatchMetrics !== undefined;
-const directive = (emf: Entry) => emf._aws.CloudWatchMetrics[0] as { Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> };
+const directive = (emf: Entry) =>
+  emf._aws.CloudWatchMetrics[0] as { Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> };
 const has = (emf: Entry, metric: string) => directive(emf).Metrics.some((m) => m.Name === metric);
 
 /** The EMF lines carrying `key: value`, once at least `atLeast(lines)` holds (output reaches the file a little after the answer). */
@@ -56,19 +57,32 @@ describe('metrics in the handler output (EMF)', () => {
     const basketId = await basketWithPizzas(token);
     const requestId = `metrics-paid-${randomUUID()}`;
 
-    const ordered = await api(`/baskets/${basketId}/orders`, { method: 'POST', token, headers: { 'idempotency-key': randomUUID(), 'x-request-id': requestId } });
+    const ordered = await api(`/baskets/${basketId}/orders`, {
+      method: 'POST',
+      token,
+      headers: { 'idempotency-key': randomUUID(), 'x-request-id': requestId },
+    });
 
     expect(ordered.status).toBe(201);
     expect(ordered.headers.get('x-request-id')).toBe(requestId);
     const lines = await emfLines(
       'requestId',
       requestId,
-      (found) => found.some((emf) => has(emf, 'Checkouts')) && found.some((emf) => emf.route === 'POST /payments/') && found.some((emf) => emf.route === 'PATCH /orders/{id}'),
+      (found) =>
+        found.some((emf) => has(emf, 'Checkouts')) &&
+        found.some((emf) => emf.route === 'POST /payments/') &&
+        found.some((emf) => emf.route === 'PATCH /orders/{id}'),
     );
 
     const checkout = lines.filter((emf) => has(emf, 'Checkouts'));
     expect(checkout).toHaveLength(1);
-    expect(checkout[0]).toMatchObject({ service: 'pos-basket-service', stage: 'local', route: 'POST /baskets/{basketId}/orders', outcome: 'paid', Checkouts: 1 });
+    expect(checkout[0]).toMatchObject({
+      service: 'pos-basket-service',
+      stage: 'local',
+      route: 'POST /baskets/{basketId}/orders',
+      outcome: 'paid',
+      Checkouts: 1,
+    });
     expect(directive(checkout[0]!)).toMatchObject({ Namespace: 'PosBasketService', Metrics: [{ Name: 'Checkouts', Unit: 'Count' }] });
     expect(directive(checkout[0]!).Dimensions).toContainEqual(['service', 'stage', 'outcome']);
 
@@ -104,7 +118,9 @@ describe('metrics in the handler output (EMF)', () => {
       cold_start: expect.any(Boolean),
       service: 'pos-basket-service',
     });
-    expect(logs.filter((entry) => entry.message === 'upstream call').map((entry) => [entry.method, entry.path.split('?')[0], entry.status])).toEqual(
+    expect(
+      logs.filter((entry) => entry.message === 'upstream call').map((entry) => [entry.method, entry.path.split('?')[0], entry.status]),
+    ).toEqual(
       expect.arrayContaining([
         ['POST', '/orders/', 201],
         ['POST', '/payments/', 201],
@@ -120,17 +136,28 @@ describe('metrics in the handler output (EMF)', () => {
     const requestId = `metrics-unknown-${randomUUID()}`;
     await simulator.queueFault({ method: 'POST', path: '/payments/', kind: '500_after', user });
 
-    const ordered = await api(`/baskets/${basketId}/orders`, { method: 'POST', token, headers: { 'idempotency-key': randomUUID(), 'x-request-id': requestId } });
+    const ordered = await api(`/baskets/${basketId}/orders`, {
+      method: 'POST',
+      token,
+      headers: { 'idempotency-key': randomUUID(), 'x-request-id': requestId },
+    });
 
     expect(ordered.status).toBe(502);
     expect(ordered.body.error.code).toBe('PAYMENT_STATUS_UNKNOWN');
     const lines = await emfLines('requestId', requestId, (found) => found.some((emf) => has(emf, 'Checkouts')));
     expect(lines.find((emf) => has(emf, 'Checkouts'))).toMatchObject({ outcome: 'unknown', Checkouts: 1 });
-    expect(lines.find((emf) => emf.route === 'POST /payments/' && has(emf, 'UpstreamCalls'))).toMatchObject({ outcome: '5xx', UpstreamCalls: 1 });
+    expect(lines.find((emf) => emf.route === 'POST /payments/' && has(emf, 'UpstreamCalls'))).toMatchObject({
+      outcome: '5xx',
+      UpstreamCalls: 1,
+    });
 
     // A scheduled run: EventBridge gives the event an id, which the run's metrics carry.
     const runId = `metrics-run-${randomUUID()}`;
-    const report = (await invokeLambda(process.env.TEST_LAMBDA_URL!, 'reconciler', { id: runId, source: 'aws.events', 'detail-type': 'Scheduled Event' })) as Entry;
+    const report = (await invokeLambda(process.env.TEST_LAMBDA_URL!, 'reconciler', {
+      id: runId,
+      source: 'aws.events',
+      'detail-type': 'Scheduled Event',
+    })) as Entry;
     expect(report).toMatchObject({ examined: expect.any(Number), errors: expect.any(Number) });
     const runLines = await emfLines('runId', runId, (found) => found.some((emf) => has(emf, 'ReconcilerRun')));
 
@@ -150,7 +177,12 @@ describe('metrics in the handler output (EMF)', () => {
       StuckOrders: 'Count',
       ReconcilerLagSeconds: 'Seconds',
     });
-    expect(run).toMatchObject({ ReconcilerRun: 1, ReconcilerErrors: report.errors, ReconcilerWithoutCredentials: report.withoutCredentials, ReconcilerFailed: report.failed });
+    expect(run).toMatchObject({
+      ReconcilerRun: 1,
+      ReconcilerErrors: report.errors,
+      ReconcilerWithoutCredentials: report.withoutCredentials,
+      ReconcilerFailed: report.failed,
+    });
     expect(run!.ReconcilerSettled).toBe(report.completed + report.failed + report.refunded + report.unknown);
     // Our order is unknown (and stays so until a person resolves it), so the gauge counts at least it.
     expect(run!.UnknownOrders).toBeGreaterThanOrEqual(1);

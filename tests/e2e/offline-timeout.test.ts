@@ -27,12 +27,26 @@ beforeAll(async () => {
   const httpPort = await freePort();
   const lambdaPort = await freePort();
   baseUrl = `http://127.0.0.1:${httpPort}`;
-  child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--host', '127.0.0.1'], {
-    cwd: dir,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-    detached: true,
-    stdio: 'ignore',
-  });
+  child = spawn(
+    process.execPath,
+    [
+      path.join(PROJECT_ROOT, 'node_modules/serverless/bin/serverless.js'),
+      'offline',
+      'start',
+      '--httpPort',
+      String(httpPort),
+      '--lambdaPort',
+      String(lambdaPort),
+      '--host',
+      '127.0.0.1',
+    ],
+    {
+      cwd: dir,
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
   for (let tries = 0; ; tries++) {
     const answer = await fetch(`${baseUrl}/sleep/0`).catch(() => undefined);
     if (answer?.status === 200) break;

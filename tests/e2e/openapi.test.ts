@@ -14,10 +14,14 @@ interface ServerlessFunction {
 
 /** Every HTTP route serverless.yml deploys (the catch-all '*' aside), with its function and authorizer. */
 function serverlessRoutes(): Array<{ functionName: string; method: string; path: string; authorizer?: string }> {
-  const config = load(readFileSync(path.join(__dirname, '../../serverless.yml'), 'utf8')) as { functions: Record<string, ServerlessFunction> };
+  const config = load(readFileSync(path.join(__dirname, '../../serverless.yml'), 'utf8')) as {
+    functions: Record<string, ServerlessFunction>;
+  };
   return Object.entries(config.functions).flatMap(([functionName, fn]) =>
     (fn.events ?? []).flatMap((event) =>
-      event.httpApi && typeof event.httpApi === 'object' ? [{ functionName, method: event.httpApi.method.toUpperCase(), path: event.httpApi.path, authorizer: event.httpApi.authorizer }] : [],
+      event.httpApi && typeof event.httpApi === 'object'
+        ? [{ functionName, method: event.httpApi.method.toUpperCase(), path: event.httpApi.path, authorizer: event.httpApi.authorizer }]
+        : [],
     ),
   );
 }
@@ -41,7 +45,11 @@ describe('the API document', () => {
   it('has only valid JSON Schema 2020-12 schemas', () => {
     const ajv = new Ajv2020({ strict: false });
     for (const [name, schema] of Object.entries(doc.components.schemas)) {
-      expect({ name, valid: ajv.validateSchema(schema as object), errors: ajv.errors ?? null }).toEqual({ name, valid: true, errors: null });
+      expect({ name, valid: ajv.validateSchema(schema as object), errors: ajv.errors ?? null }).toEqual({
+        name,
+        valid: true,
+        errors: null,
+      });
     }
   });
 
@@ -50,7 +58,9 @@ describe('the API document', () => {
     const documented = Object.entries<Record<string, any>>(doc.paths).flatMap(([p, methods]) =>
       Object.entries(methods).map(([method, op]) => ({ functionName: op.operationId, method: method.toUpperCase(), path: p })),
     );
-    expect(deployed.map(({ functionName, method, path: p }) => ({ functionName, method, path: p })).sort(byRoute)).toEqual(documented.sort(byRoute));
+    expect(deployed.map(({ functionName, method, path: p }) => ({ functionName, method, path: p })).sort(byRoute)).toEqual(
+      documented.sort(byRoute),
+    );
   });
 
   it('puts the JWT authorizer on every authenticated route of serverless.yml and on no public one', () => {
@@ -74,16 +84,28 @@ describe('the API document', () => {
 
   it('documents the Idempotency-Key and If-Match headers where the handlers read them', () => {
     const place = doc.paths['/baskets/{basketId}/orders'].post;
-    expect(place.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: true }), expect.objectContaining({ name: 'If-Match', in: 'header', required: false })]));
+    expect(place.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: true }),
+        expect.objectContaining({ name: 'If-Match', in: 'header', required: false }),
+      ]),
+    );
     expect(place.responses['201'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Order' });
-    expect(Object.keys(place.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '402', '404', '409', '412', '422', '500', '502', '503', '504']));
+    expect(Object.keys(place.responses)).toEqual(
+      expect.arrayContaining(['201', '400', '401', '402', '404', '409', '412', '422', '500', '502', '503', '504']),
+    );
     const setItem = doc.paths['/baskets/{basketId}/items/{productId}'].put;
-    expect(setItem.requestBody.content['application/json'].schema).toMatchObject({ properties: { quantity: { type: 'integer', minimum: 0, maximum: 999 } }, required: ['quantity'] });
+    expect(setItem.requestBody.content['application/json'].schema).toMatchObject({
+      properties: { quantity: { type: 'integer', minimum: 0, maximum: 999 } },
+      required: ['quantity'],
+    });
     expect(setItem.responses['200'].headers.etag).toMatchObject({ required: true });
   });
 
   it('names every error code the service has', () => {
-    const documented = new Set<string>(Object.values<Record<string, any>>(doc.paths).flatMap((methods) => Object.values(methods).flatMap((op) => op['x-error-codes'])));
+    const documented = new Set<string>(
+      Object.values<Record<string, any>>(doc.paths).flatMap((methods) => Object.values(methods).flatMap((op) => op['x-error-codes'])),
+    );
     documented.add('ROUTE_NOT_FOUND'); // the catch-all route, which the document describes in words
     expect([...Object.keys(ERROR_STATUS)].filter((code) => !documented.has(code))).toEqual([]);
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).toEqual(Object.keys(ERROR_STATUS));
@@ -105,14 +127,19 @@ describe('the API document', () => {
     });
 
     it('has a section for every operation of the document, headed by its method, path and summary', () => {
-      const operations = Object.entries<Record<string, any>>(doc.paths).flatMap(([p, methods]) => Object.entries(methods).map(([method, op]) => ({ method, path: p, op })));
+      const operations = Object.entries<Record<string, any>>(doc.paths).flatMap(([p, methods]) =>
+        Object.entries(methods).map(([method, op]) => ({ method, path: p, op })),
+      );
       expect(operations.length).toBe(allRoutes.length);
       const toc = html.match(/<ul class="toc">([\s\S]*?)<\/ul>/)?.[1] ?? '';
       for (const { method, path: p, op } of operations) {
         const id = `op-${op.operationId}`;
         const section = html.match(new RegExp(`<section class="op" id="${id}">([\\s\\S]*?)</section>`))?.[1];
         const heading = section?.match(/<h3>([\s\S]*?)<\/h3>/)?.[1];
-        expect({ id, heading: heading === undefined ? undefined : text(heading) }).toEqual({ id, heading: `${method.toUpperCase()} ${p} ${op.summary}` });
+        expect({ id, heading: heading === undefined ? undefined : text(heading) }).toEqual({
+          id,
+          heading: `${method.toUpperCase()} ${p} ${op.summary}`,
+        });
         expect({ id, inToc: toc.includes(`href="#${id}"`) }).toEqual({ id, inToc: true });
       }
     });
@@ -143,4 +170,5 @@ const text = (fragment: string) =>
     .replace(/\s+/g, ' ')
     .trim();
 
-const byRoute = (a: { method: string; path: string }, b: { method: string; path: string }) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`);
+const byRoute = (a: { method: string; path: string }, b: { method: string; path: string }) =>
+  `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`);

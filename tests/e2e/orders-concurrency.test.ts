@@ -1,6 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { PIZZA, SANDWICH } from '../support/catalogue';
-import { basketWith, basketWithPizza, expectHangsOutlastTheCallTimeout, expectNoMoneyProblems, isCreateOrder, isCreatePayment, isRefundCall, newCashier, orderStatesOf, payAgain, placeOrder, refund, type Cashier } from '../support/checkout';
+import {
+  basketWith,
+  basketWithPizza,
+  expectHangsOutlastTheCallTimeout,
+  expectNoMoneyProblems,
+  isCreateOrder,
+  isCreatePayment,
+  isRefundCall,
+  newCashier,
+  orderStatesOf,
+  payAgain,
+  placeOrder,
+  refund,
+  type Cashier,
+} from '../support/checkout';
 import { api, runReconciler, simulator } from '../support/http';
 import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';
@@ -165,7 +179,11 @@ describe('concurrent checkouts', () => {
     const [ordered, ...edits] = await Promise.all([
       placeOrder(cashier, basketId, randomUUID()),
       ...Array.from({ length: 10 }, (_, index) =>
-        api(`/baskets/${basketId}/items/${index % 2 === 0 ? PIZZA : SANDWICH}`, { method: 'PUT', token: cashier.token, body: { quantity: index + 1 } }),
+        api(`/baskets/${basketId}/items/${index % 2 === 0 ? PIZZA : SANDWICH}`, {
+          method: 'PUT',
+          token: cashier.token,
+          body: { quantity: index + 1 },
+        }),
       ),
     ]);
 

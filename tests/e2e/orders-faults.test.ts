@@ -1,6 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { FaultKind, Ledger, LedgerCall } from '../../dev/simulator';
-import { basketStatus, basketWithPizza, expectHangsOutlastTheCallTimeout, expectNoMoneyProblems, isCreateOrder, isCreatePayment, newCashier, paymentAttemptOutcomes, placeOrder, submitCheckout, type Checkout } from '../support/checkout';
+import {
+  basketStatus,
+  basketWithPizza,
+  expectHangsOutlastTheCallTimeout,
+  expectNoMoneyProblems,
+  isCreateOrder,
+  isCreatePayment,
+  newCashier,
+  paymentAttemptOutcomes,
+  placeOrder,
+  submitCheckout,
+  type Checkout,
+} from '../support/checkout';
 import { runReconciler, simulator, type ApiResponse } from '../support/http';
 import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';
@@ -215,22 +227,25 @@ describe('checkout under upstream faults', () => {
   });
 
   describe('on GET /orders/ (finding out whether an ambiguous create took effect)', () => {
-    it.each<FaultKind>(['503', '500_after', 'reset', 'reset_after', 'hang_after'])('retries the lookup after %s and pays the one order', async (kind) => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'POST', '/orders/', '500_after');
-      await scriptFault(checkout, 'GET', '/orders/', kind);
+    it.each<FaultKind>(['503', '500_after', 'reset', 'reset_after', 'hang_after'])(
+      'retries the lookup after %s and pays the one order',
+      async (kind) => {
+        const checkout = await pizzaCheckout();
+        await scriptFault(checkout, 'POST', '/orders/', '500_after');
+        await scriptFault(checkout, 'GET', '/orders/', kind);
 
-      const response = await submitCheckout(checkout);
+        const response = await submitCheckout(checkout);
 
-      expectPaid(response, checkout.basketId);
-      const ledger = await simulator.ledger(checkout.user);
-      expect(statuses(ledger, isCreateOrder)).toEqual([500]);
-      expect(statuses(ledger, isLookup)).toEqual([kind === '503' ? 503 : kind === '500_after' ? 500 : 0, 200]);
-      expect(ledger.orders).toHaveLength(1);
-      expect(ledger.payments).toHaveLength(1);
-      expect(await reconcile(checkout.user)).toEqual({ [response.body.id]: 'completed' });
-      await expectNoMoneyProblems(sql, checkout.user);
-    });
+        expectPaid(response, checkout.basketId);
+        const ledger = await simulator.ledger(checkout.user);
+        expect(statuses(ledger, isCreateOrder)).toEqual([500]);
+        expect(statuses(ledger, isLookup)).toEqual([kind === '503' ? 503 : kind === '500_after' ? 500 : 0, 200]);
+        expect(ledger.orders).toHaveLength(1);
+        expect(ledger.payments).toHaveLength(1);
+        expect(await reconcile(checkout.user)).toEqual({ [response.body.id]: 'completed' });
+        await expectNoMoneyProblems(sql, checkout.user);
+      },
+    );
 
     it.each<FaultKind>(['503', '500_after', 'reset'])(
       'answers 503 with Retry-After and the order id when every lookup fails with %s; the same key resumes without creating the order again',
@@ -295,35 +310,38 @@ describe('checkout under upstream faults', () => {
       ['reset_after', 1],
       ['hang_after', 1],
       ['reset', 0],
-    ])('answers 502 PAYMENT_STATUS_UNKNOWN after %s, never sends the payment again (same key or a new one), and keeps the order unknown', async (kind, charges) => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'POST', '/payments/', kind);
+    ])(
+      'answers 502 PAYMENT_STATUS_UNKNOWN after %s, never sends the payment again (same key or a new one), and keeps the order unknown',
+      async (kind, charges) => {
+        const checkout = await pizzaCheckout();
+        await scriptFault(checkout, 'POST', '/payments/', kind);
 
-      const response = await submitCheckout(checkout);
+        const response = await submitCheckout(checkout);
 
-      expect(response.status).toBe(502);
-      expect(response.body.error.code).toBe('PAYMENT_STATUS_UNKNOWN');
-      const orderId = response.body.error.orderId;
-      expect(orderId).toEqual(expect.any(String));
-      expect((await orderState(orderId))?.state).toBe('unknown');
-      expect(await paymentAttemptOutcomes(sql, orderId)).toEqual(['unknown']);
-      expect(await basketStatus(sql, checkout.basketId)).toBe('locked');
+        expect(response.status).toBe(502);
+        expect(response.body.error.code).toBe('PAYMENT_STATUS_UNKNOWN');
+        const orderId = response.body.error.orderId;
+        expect(orderId).toEqual(expect.any(String));
+        expect((await orderState(orderId))?.state).toBe('unknown');
+        expect(await paymentAttemptOutcomes(sql, orderId)).toEqual(['unknown']);
+        expect(await basketStatus(sql, checkout.basketId)).toBe('locked');
 
-      const replayed = await submitCheckout(checkout);
-      expect(replayed.status).toBe(502);
-      expect(replayed.text).toBe(response.text);
-      expect(replayed.headers.get('idempotent-replayed')).toBe('true');
-      const freshKey = await submitCheckout({ ...checkout, key: randomUUID() });
-      expect(freshKey.status).toBe(409);
-      expect(freshKey.body.error).toMatchObject({ code: 'BASKET_LOCKED', orderId });
+        const replayed = await submitCheckout(checkout);
+        expect(replayed.status).toBe(502);
+        expect(replayed.text).toBe(response.text);
+        expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+        const freshKey = await submitCheckout({ ...checkout, key: randomUUID() });
+        expect(freshKey.status).toBe(409);
+        expect(freshKey.body.error).toMatchObject({ code: 'BASKET_LOCKED', orderId });
 
-      expect(await reconcile(checkout.user)).toEqual({ [orderId]: 'unknown' });
-      expect(await basketStatus(sql, checkout.basketId)).toBe('locked');
-      const ledger = await simulator.ledger(checkout.user);
-      expect(statuses(ledger, isCreatePayment)).toHaveLength(1);
-      expect(ledger.payments.filter((p) => p.status === 'completed')).toHaveLength(charges);
-      await expectNoMoneyProblems(sql, checkout.user);
-    });
+        expect(await reconcile(checkout.user)).toEqual({ [orderId]: 'unknown' });
+        expect(await basketStatus(sql, checkout.basketId)).toBe('locked');
+        const ledger = await simulator.ledger(checkout.user);
+        expect(statuses(ledger, isCreatePayment)).toHaveLength(1);
+        expect(ledger.payments.filter((p) => p.status === 'completed')).toHaveLength(charges);
+        await expectNoMoneyProblems(sql, checkout.user);
+      },
+    );
 
     it('answers 503 with the order id when every payment attempt gets a 503; nothing is charged and the same key pays once', async () => {
       const checkout = await pizzaCheckout();
@@ -383,43 +401,53 @@ describe('checkout under upstream faults', () => {
   });
 
   describe('on PATCH /orders/{id} (completion, after the reply)', () => {
-    it.each<FaultKind>(['503', '500_after', 'reset', 'reset_after', 'hang_after'])('answers 201 and still completes the order after %s', async (kind) => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'PATCH', '/orders/*', kind);
+    it.each<FaultKind>(['503', '500_after', 'reset', 'reset_after', 'hang_after'])(
+      'answers 201 and still completes the order after %s',
+      async (kind) => {
+        const checkout = await pizzaCheckout();
+        await scriptFault(checkout, 'PATCH', '/orders/*', kind);
 
-      const response = await submitCheckout(checkout);
+        const response = await submitCheckout(checkout);
 
-      expectPaid(response, checkout.basketId);
-      const orderId = response.body.id as string;
-      await waitFor('the order to complete', async () => (await orderState(orderId))?.state === 'completed', 8000);
+        expectPaid(response, checkout.basketId);
+        const orderId = response.body.id as string;
+        await waitFor('the order to complete', async () => (await orderState(orderId))?.state === 'completed', 8000);
 
-      expect(await basketStatus(sql, checkout.basketId)).toBe('closed');
-      const ledger = await simulator.ledger(checkout.user);
-      expect(statuses(ledger, isPatchOrder).slice(-1)).toEqual([200]);
-      expect(ledger.orders).toEqual([expect.objectContaining({ id: orderId, status: 'completed' })]);
-      expect(ledger.payments).toHaveLength(1);
-      await expectNoMoneyProblems(sql, checkout.user);
-    });
+        expect(await basketStatus(sql, checkout.basketId)).toBe('closed');
+        const ledger = await simulator.ledger(checkout.user);
+        expect(statuses(ledger, isPatchOrder).slice(-1)).toEqual([200]);
+        expect(ledger.orders).toEqual([expect.objectContaining({ id: orderId, status: 'completed' })]);
+        expect(ledger.payments).toHaveLength(1);
+        await expectNoMoneyProblems(sql, checkout.user);
+      },
+    );
 
-    it.each<FaultKind>(['503', '500_after'])('answers 201 when every completion attempt fails with %s; the order stays paid until the reconciler completes it', async (kind) => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'PATCH', '/orders/*', kind, 4);
+    it.each<FaultKind>(['503', '500_after'])(
+      'answers 201 when every completion attempt fails with %s; the order stays paid until the reconciler completes it',
+      async (kind) => {
+        const checkout = await pizzaCheckout();
+        await scriptFault(checkout, 'PATCH', '/orders/*', kind, 4);
 
-      const response = await submitCheckout(checkout);
+        const response = await submitCheckout(checkout);
 
-      expect(response.status).toBe(201);
-      expect(response.body.status).toBe('paid');
-      await waitFor('four completion attempts', async () => statuses(await simulator.ledger(checkout.user), isPatchOrder).length >= 4, 8000);
-      expect((await orderState(response.body.id))?.state).toBe('paid');
-      expect(await basketStatus(sql, checkout.basketId)).toBe('locked');
+        expect(response.status).toBe(201);
+        expect(response.body.status).toBe('paid');
+        await waitFor(
+          'four completion attempts',
+          async () => statuses(await simulator.ledger(checkout.user), isPatchOrder).length >= 4,
+          8000,
+        );
+        expect((await orderState(response.body.id))?.state).toBe('paid');
+        expect(await basketStatus(sql, checkout.basketId)).toBe('locked');
 
-      expect(await reconcile(checkout.user)).toEqual({ [response.body.id]: 'completed' });
+        expect(await reconcile(checkout.user)).toEqual({ [response.body.id]: 'completed' });
 
-      expect(await basketStatus(sql, checkout.basketId)).toBe('closed');
-      const ledger = await simulator.ledger(checkout.user);
-      expect(ledger.orders).toEqual([expect.objectContaining({ id: response.body.id, status: 'completed' })]);
-      expect(ledger.payments).toHaveLength(1);
-      await expectNoMoneyProblems(sql, checkout.user);
-    });
+        expect(await basketStatus(sql, checkout.basketId)).toBe('closed');
+        const ledger = await simulator.ledger(checkout.user);
+        expect(ledger.orders).toEqual([expect.objectContaining({ id: response.body.id, status: 'completed' })]);
+        expect(ledger.payments).toHaveLength(1);
+        await expectNoMoneyProblems(sql, checkout.user);
+      },
+    );
   });
 });

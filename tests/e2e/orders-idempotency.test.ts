@@ -1,5 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { basketStatus, basketWithPizza, expectHangsOutlastTheCallTimeout, expectNoMoneyProblems, isCreateOrder, isCreatePayment, isOrderOrPaymentCall, newCashier, orderStatesOf, payAgain, placeOrder, type Cashier } from '../support/checkout';
+import {
+  basketStatus,
+  basketWithPizza,
+  expectHangsOutlastTheCallTimeout,
+  expectNoMoneyProblems,
+  isCreateOrder,
+  isCreatePayment,
+  isOrderOrPaymentCall,
+  newCashier,
+  orderStatesOf,
+  payAgain,
+  placeOrder,
+  type Cashier,
+} from '../support/checkout';
 import { runReconciler, simulator, type ApiResponse } from '../support/http';
 import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';
@@ -21,7 +34,8 @@ async function freshCheckout(): Promise<{ cashier: Cashier; basketId: string; ke
   return { cashier, basketId: await basketWithPizza(cashier), key: randomUUID() };
 }
 
-const declineNextPayment = (cashier: Cashier) => simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
+const declineNextPayment = (cashier: Cashier) =>
+  simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
 
 function expectReplayOf(replay: ApiResponse, first: ApiResponse): void {
   expect(replay.status).toBe(first.status);
@@ -107,7 +121,9 @@ describe('Idempotency-Key on the paying routes', () => {
     expect(bobOrder.status).toBe(201);
     expect(bobOrder.headers.get('idempotent-replayed')).toBeNull();
     expect(bobOrder.body.id).not.toBe(aliceOrder.body.id);
-    expect((await simulator.ledger(bob.user)).payments).toEqual([expect.objectContaining({ order_id: bobOrder.body.id, status: 'completed' })]);
+    expect((await simulator.ledger(bob.user)).payments).toEqual([
+      expect.objectContaining({ order_id: bobOrder.body.id, status: 'completed' }),
+    ]);
     await expectNoMoneyProblems(sql, alice.user);
     await expectNoMoneyProblems(sql, bob.user);
   });

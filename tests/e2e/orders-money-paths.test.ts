@@ -1,6 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { signDevToken } from '../../dev/simulator';
-import { basketStatus, basketWithPizza, expectNoMoneyProblems, isCreatePayment, isRefundCall, newCashier, payAgain, placeOrder, refund, submitCheckout, type Cashier, type Checkout } from '../support/checkout';
+import {
+  basketStatus,
+  basketWithPizza,
+  expectNoMoneyProblems,
+  isCreatePayment,
+  isRefundCall,
+  newCashier,
+  payAgain,
+  placeOrder,
+  refund,
+  submitCheckout,
+  type Cashier,
+  type Checkout,
+} from '../support/checkout';
 import { api, apiOf, call, runReconciler, simulator, simulatorUrl, uniqueUser } from '../support/http';
 import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';
@@ -23,7 +36,9 @@ function scriptFault(cashier: Cashier, method: string, path: string, kind: Param
 }
 
 async function orderRow(orderId: string) {
-  const [row] = await sql<{ state: string; last_error: string | null; owner_token_sealed: string | null; upstream_order_id: string | null }[]>`
+  const [row] = await sql<
+    { state: string; last_error: string | null; owner_token_sealed: string | null; upstream_order_id: string | null }[]
+  >`
     select state, last_error, owner_token_sealed, upstream_order_id from orders where id = ${orderId}`;
   return row;
 }
@@ -53,7 +68,9 @@ describe('an order being failed is never charged', () => {
     await scriptFault(checkout, 'PATCH', '/orders/*', 'hang_after');
 
     const reconciling = runReconciler();
-    await waitFor('the reconciler to send PATCH failed', async () => (await simulator.ledger(checkout.user)).calls.some((c) => c.method === 'PATCH'));
+    await waitFor('the reconciler to send PATCH failed', async () =>
+      (await simulator.ledger(checkout.user)).calls.some((c) => c.method === 'PATCH'),
+    );
     const paying = await payAgain(checkout, orderId, randomUUID());
     await reconciling;
 
@@ -76,7 +93,11 @@ describe('an order being failed is never charged', () => {
     expect(unconfirmed.status).toBe(503);
     const orderId = unconfirmed.body.error.orderId;
     const [upstreamOrder] = (await simulator.ledger(checkout.user)).orders;
-    const cancelled = await call(simulatorUrl(), `/orders/${upstreamOrder.id}`, { method: 'PATCH', token: checkout.token, body: { status: 'failed' } });
+    const cancelled = await call(simulatorUrl(), `/orders/${upstreamOrder.id}`, {
+      method: 'PATCH',
+      token: checkout.token,
+      body: { status: 'failed' },
+    });
     expect(cancelled.status).toBe(200);
 
     const retried = await submitCheckout(checkout);
@@ -189,7 +210,10 @@ describe("background work acts with the owner's own token", () => {
     const ordered = await placeOrder(cashier, basketId, randomUUID());
 
     expect(ordered.status).toBe(201);
-    await waitFor('the completion attempts after the reply', async () => (await simulator.ledger(user)).calls.filter((c) => c.method === 'PATCH').length >= 4);
+    await waitFor(
+      'the completion attempts after the reply',
+      async () => (await simulator.ledger(user)).calls.filter((c) => c.method === 'PATCH').length >= 4,
+    );
     const stored = await orderRow(ordered.body.id);
     expect(stored.state).toBe('paid');
     expect(stored.owner_token_sealed).toMatch(/^v1\./);
@@ -200,7 +224,12 @@ describe("background work acts with the owner's own token", () => {
     expect((await orderRow(ordered.body.id)).owner_token_sealed).toBeNull();
     const ledger = await simulator.ledger(user);
     expect(ledger.orders.map((o) => o.status)).toEqual(['completed']);
-    expect(ledger.calls.filter((c) => c.method === 'PATCH').slice(-1).map((c) => c.user)).toEqual([user]);
+    expect(
+      ledger.calls
+        .filter((c) => c.method === 'PATCH')
+        .slice(-1)
+        .map((c) => c.user),
+    ).toEqual([user]);
     await expectNoMoneyProblems(sql, user);
   });
 });
@@ -280,7 +309,11 @@ describe('the 503 policy', () => {
     expect(basket.status).toBe(200);
     await scriptFault(checkout, 'POST', '/payments/', '503');
 
-    const unknown = await ambiguous(`/baskets/${checkout.basketId}/orders`, { method: 'POST', token: checkout.token, headers: { 'idempotency-key': checkout.key } });
+    const unknown = await ambiguous(`/baskets/${checkout.basketId}/orders`, {
+      method: 'POST',
+      token: checkout.token,
+      headers: { 'idempotency-key': checkout.key },
+    });
 
     expect(unknown.status).toBe(502);
     expect(unknown.body.error.code).toBe('PAYMENT_STATUS_UNKNOWN');

@@ -1,6 +1,15 @@
 import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { basketStatus, basketWithPizza, expectNoMoneyProblems, isCreatePayment, newCashier, placeOrder, refund, type Cashier } from '../support/checkout';
+import {
+  basketStatus,
+  basketWithPizza,
+  expectNoMoneyProblems,
+  isCreatePayment,
+  newCashier,
+  placeOrder,
+  refund,
+  type Cashier,
+} from '../support/checkout';
 import { api, simulator, uniqueUser } from '../support/http';
 import { suiteDb } from '../support/ledger';
 
@@ -13,7 +22,11 @@ const sql = suiteDb();
 
 async function operator(): Promise<Cashier> {
   const user = uniqueUser('operator');
-  const token = await new SignJWT({ roles: ['operator'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuedAt().sign(new TextEncoder().encode(process.env.AUTH_JWT_SECRET!));
+  const token = await new SignJWT({ roles: ['operator'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(user)
+    .setIssuedAt()
+    .sign(new TextEncoder().encode(process.env.AUTH_JWT_SECRET!));
   return { user, token };
 }
 
@@ -32,7 +45,8 @@ async function sentAMinuteAgo(orderId: string): Promise<void> {
   await sql`update payment_attempts set created_at = now() - interval '1 minute' where order_id = ${orderId}`;
 }
 
-const resolve = (who: Cashier, orderId: string, body: unknown) => api(`/operator/orders/${orderId}/resolution`, { method: 'POST', token: who.token, body });
+const resolve = (who: Cashier, orderId: string, body: unknown) =>
+  api(`/operator/orders/${orderId}/resolution`, { method: 'POST', token: who.token, body });
 
 describe('order history for terminals', () => {
   it('lists the caller’s orders newest first, page by page, filtered by state and basket, each with its payment state and next actions', async () => {
@@ -84,7 +98,17 @@ describe('orders that need a person', () => {
     const refused = await api('/operator/orders', { token: cashier.token });
 
     expect(listed.status).toBe(200);
-    expect(listed.body.orders).toEqual(expect.arrayContaining([expect.objectContaining({ id: orderId, status: 'unknown', paymentState: 'unknown', ownerId: cashier.user, nextActions: ['ask_operator'] })]));
+    expect(listed.body.orders).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          id: orderId,
+          status: 'unknown',
+          paymentState: 'unknown',
+          ownerId: cashier.user,
+          nextActions: ['ask_operator'],
+        }),
+      ]),
+    );
     expect(refused.status).toBe(404);
   });
 
@@ -95,12 +119,21 @@ describe('orders that need a person', () => {
     const [payment] = before.payments;
     await sentAMinuteAgo(orderId);
 
-    const resolved = await resolve(ops, orderId, { outcome: 'charged', paymentId: payment.id, reason: 'Seen as captured in the provider dashboard' });
+    const resolved = await resolve(ops, orderId, {
+      outcome: 'charged',
+      paymentId: payment.id,
+      reason: 'Seen as captured in the provider dashboard',
+    });
     const repeated = await resolve(ops, orderId, { outcome: 'charged', paymentId: payment.id, reason: 'again' });
     const contradicted = await resolve(ops, orderId, { outcome: 'not_charged', reason: 'changed my mind' });
 
     expect(resolved.status).toBe(200);
-    expect(resolved.body).toMatchObject({ id: orderId, status: 'completed', paymentId: payment.id, resolution: { outcome: 'charged', paymentId: payment.id, resolvedBy: ops.user, reason: 'Seen as captured in the provider dashboard' } });
+    expect(resolved.body).toMatchObject({
+      id: orderId,
+      status: 'completed',
+      paymentId: payment.id,
+      resolution: { outcome: 'charged', paymentId: payment.id, resolvedBy: ops.user, reason: 'Seen as captured in the provider dashboard' },
+    });
     expect(repeated.status).toBe(200);
     expect(repeated.body.resolution).toEqual(resolved.body.resolution);
     expect(contradicted.status).toBe(409);
@@ -164,13 +197,22 @@ describe('orders that need a person', () => {
     await sentAMinuteAgo(paid.body.id);
     const listed = await api('/operator/orders?limit=100', { token: ops.token });
     const wrongOutcome = await resolve(ops, paid.body.id, { outcome: 'not_charged', reason: 'no' });
-    const resolved = await resolve(ops, paid.body.id, { outcome: 'charged', reason: 'captured at the provider; completed by hand in the back office' });
+    const resolved = await resolve(ops, paid.body.id, {
+      outcome: 'charged',
+      reason: 'captured at the provider; completed by hand in the back office',
+    });
 
     expect(notYet.status).toBe(409);
-    expect(listed.body.orders).toEqual(expect.arrayContaining([expect.objectContaining({ id: paid.body.id, status: 'paid', paymentState: 'charged' })]));
+    expect(listed.body.orders).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: paid.body.id, status: 'paid', paymentState: 'charged' })]),
+    );
     expect(wrongOutcome.status).toBe(422);
     expect(resolved.status).toBe(200);
-    expect(resolved.body).toMatchObject({ status: 'completed', paymentId: paid.body.paymentId, resolution: { resolvedFrom: 'paid', outcome: 'charged' } });
+    expect(resolved.body).toMatchObject({
+      status: 'completed',
+      paymentId: paid.body.paymentId,
+      resolution: { resolvedFrom: 'paid', outcome: 'charged' },
+    });
     expect(await basketStatus(sql, basketId)).toBe('closed');
     await expectNoMoneyProblems(sql, cashier.user);
   });

@@ -1,7 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { LedgerCall } from '../../dev/simulator';
 import { PIZZA } from '../support/catalogue';
-import { basketWithPizza, emptyBasket, expectNoMoneyProblems, isCreatePayment, isOrderOrPaymentCall, isRefundCall, newCashier, orderStatesOf, payAgain, placeOrder, refund, type Cashier } from '../support/checkout';
+import {
+  basketWithPizza,
+  emptyBasket,
+  expectNoMoneyProblems,
+  isCreatePayment,
+  isOrderOrPaymentCall,
+  isRefundCall,
+  newCashier,
+  orderStatesOf,
+  payAgain,
+  placeOrder,
+  refund,
+  type Cashier,
+} from '../support/checkout';
 import { api, runReconciler, simulator, type ApiResponse } from '../support/http';
 import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';
@@ -82,7 +95,14 @@ describe('paying an order again', () => {
     const paid = await payAgain(cashier, orderId, randomUUID());
 
     expect(paid.status).toBe(201);
-    expect(paid.body).toMatchObject({ id: orderId, basketId, status: 'paid', total: 1440, paymentAttempts: 2, paymentId: expect.any(String) });
+    expect(paid.body).toMatchObject({
+      id: orderId,
+      basketId,
+      status: 'paid',
+      total: 1440,
+      paymentAttempts: 2,
+      paymentId: expect.any(String),
+    });
     expect(paid.headers.get('location')).toBe(`/orders/${orderId}`);
     await untilState(orderId, 'completed');
     expect((await basketRow(basketId)).status).toBe('closed');
@@ -205,7 +225,10 @@ describe('refunds', () => {
     await simulator.queueFault({ method: 'PATCH', path: '/orders/*', kind: '503', times: 4, user: cashier.user });
     const ordered = await placeOrder(cashier, basketId, randomUUID());
     expect(ordered.status).toBe(201);
-    await waitFor('the background completion to give up', async () => (await simulator.ledger(cashier.user)).calls.filter(isPatchOrder).length >= 4);
+    await waitFor(
+      'the background completion to give up',
+      async () => (await simulator.ledger(cashier.user)).calls.filter(isPatchOrder).length >= 4,
+    );
 
     const refunded = await refund(cashier, ordered.body.id);
 
@@ -329,7 +352,11 @@ describe('reading orders and other cashiers', () => {
     const before = await orderRow(orderId);
     const ownerCalls = (await simulator.ledger(owner.user)).calls.length;
 
-    const responses = await Promise.all([api(`/orders/${orderId}`, { token: intruder.token }), payAgain(intruder, orderId, randomUUID()), refund(intruder, orderId)]);
+    const responses = await Promise.all([
+      api(`/orders/${orderId}`, { token: intruder.token }),
+      payAgain(intruder, orderId, randomUUID()),
+      refund(intruder, orderId),
+    ]);
 
     for (const response of responses) {
       expectError(response, 404, 'ORDER_NOT_FOUND');
@@ -456,9 +483,17 @@ describe('requests refused before the upstream', () => {
     const { basketId: declinedBasket } = await declinedOrder(cashier);
     const { basketId: completedBasket } = await completedOrder(cashier);
 
-    const editLocked = await api(`/baskets/${declinedBasket}/items/${PIZZA}`, { method: 'PUT', token: cashier.token, body: { quantity: 5 } });
+    const editLocked = await api(`/baskets/${declinedBasket}/items/${PIZZA}`, {
+      method: 'PUT',
+      token: cashier.token,
+      body: { quantity: 5 },
+    });
     const discardLocked = await api(`/baskets/${declinedBasket}`, { method: 'DELETE', token: cashier.token });
-    const editClosed = await api(`/baskets/${completedBasket}/items/${PIZZA}`, { method: 'PUT', token: cashier.token, body: { quantity: 5 } });
+    const editClosed = await api(`/baskets/${completedBasket}/items/${PIZZA}`, {
+      method: 'PUT',
+      token: cashier.token,
+      body: { quantity: 5 },
+    });
 
     expectError(editLocked, 409, 'BASKET_LOCKED');
     expectError(discardLocked, 409, 'BASKET_LOCKED');

@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { basketStatus, basketWithPizza, expectNoMoneyProblems, isCreateOrder, isCreatePayment, newCashier, payAgain, placeOrder, type Cashier } from '../support/checkout';
+import {
+  basketStatus,
+  basketWithPizza,
+  expectNoMoneyProblems,
+  isCreateOrder,
+  isCreatePayment,
+  newCashier,
+  payAgain,
+  placeOrder,
+  type Cashier,
+} from '../support/checkout';
 import { api, runReconciler, simulator } from '../support/http';
 import { suiteDb } from '../support/ledger';
 

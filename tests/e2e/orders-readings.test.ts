@@ -40,8 +40,14 @@ const CASES: FaultCase[] = [
   })),
   ...ON_PAYMENT.map((kind) => ({ name: `POST /payments/ ${kind}`, faults: [{ method: 'POST', path: '/payments/', kind }] })),
   { name: 'POST /payments/ 503 × 4', faults: [{ method: 'POST', path: '/payments/', kind: '503' as FaultKind, times: 4 }] },
-  ...(['503', 'reset', '500_after'] as FaultKind[]).map((kind) => ({ name: `GET /payments/{id} ${kind}`, faults: [{ method: 'GET', path: '/payments/*', kind, times: 2 }] })),
-  ...(['503', '500_after', 'hang_after'] as FaultKind[]).map((kind) => ({ name: `PATCH /orders/{id} ${kind}`, faults: [{ method: 'PATCH', path: '/orders/*', kind }] })),
+  ...(['503', 'reset', '500_after'] as FaultKind[]).map((kind) => ({
+    name: `GET /payments/{id} ${kind}`,
+    faults: [{ method: 'GET', path: '/payments/*', kind, times: 2 }],
+  })),
+  ...(['503', '500_after', 'hang_after'] as FaultKind[]).map((kind) => ({
+    name: `PATCH /orders/{id} ${kind}`,
+    faults: [{ method: 'PATCH', path: '/orders/*', kind }],
+  })),
 ];
 
 const AT_REST = ['completed', 'failed', 'refunded', 'unknown'];
@@ -50,7 +56,8 @@ const TERMINAL_ATTEMPTS = 6;
 const CONCURRENCY = 6;
 
 /** Under a reading where a 503 may follow the effect, only the handlers that read 503 as ambiguous are right. */
-const variantFor = (profile: Partial<UpstreamProfile>): ApiVariant => (profile.unavailable === 'after_effect' ? 'ambiguous-503' : 'default');
+const variantFor = (profile: Partial<UpstreamProfile>): ApiVariant =>
+  profile.unavailable === 'after_effect' ? 'ambiguous-503' : 'default';
 
 interface Outcome {
   name: string;
@@ -105,11 +112,14 @@ async function runCase(sql: Sql, reading: Partial<UpstreamProfile>, faultCase: F
  */
 async function settle(sql: Sql, variant: ApiVariant, outcomes: Outcome[], reading: Partial<UpstreamProfile>): Promise<void> {
   const ids = outcomes.flatMap((o) => o.orderIds);
-  if (reading.lateEffects) await sleep(Number(process.env.SIM_HANG_MS ?? 2500) + (reading.lateEffectMs ?? DEFAULT_PROFILE.lateEffectMs) + 500);
+  if (reading.lateEffects)
+    await sleep(Number(process.env.SIM_HANG_MS ?? 2500) + (reading.lateEffectMs ?? DEFAULT_PROFILE.lateEffectMs) + 500);
   for (let round = 0; round < 10; round++) {
     await backdate(sql, { orderIds: ids, interval: '1 hour' });
     await runReconciler(variant);
-    const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from orders where id in ${sql(ids)} and state not in ${sql(AT_REST)}`;
+    const [{ n }] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from orders where id in ${sql(ids)} and state not in ${sql(AT_REST)}`;
     if (n === 0) return;
     await sleep(200);
   }
@@ -123,12 +133,16 @@ async function verdict(sql: Sql, outcome: Outcome) {
   const [basket] = await sql<{ status: string }[]>`select status from baskets where id = ${outcome.basketId}`;
   const charged = ledger.payments.filter((p) => p.status === 'completed' || p.status === 'refunded');
   const final = rows[rows.length - 1];
-  const liveUpstreamOfFailed = ledger.orders.filter((o) => o.status !== 'failed' && rows.some((r) => r.state === 'failed' && r.id === o.basket_id));
+  const liveUpstreamOfFailed = ledger.orders.filter(
+    (o) => o.status !== 'failed' && rows.some((r) => r.state === 'failed' && r.id === o.basket_id),
+  );
   return {
     problems: await ledgerProblems(ledger, sql),
     atRest: rows.every((r) => AT_REST.includes(r.state)),
     answerMatchesMoney: answerMatchesMoney(outcome.answer, charged.length, final?.state),
-    basketMatchesOrder: basket.status === ({ completed: 'closed', failed: 'open', unknown: 'locked', refunded: 'closed' } as Record<string, string>)[final?.state ?? ''],
+    basketMatchesOrder:
+      basket.status ===
+      ({ completed: 'closed', failed: 'open', unknown: 'locked', refunded: 'closed' } as Record<string, string>)[final?.state ?? ''],
     liveUpstreamOrdersOfFailedOrders: liveUpstreamOfFailed.map((o) => o.id),
   };
 }
@@ -140,24 +154,36 @@ function answerMatchesMoney(answer: ApiResponse, charges: number, finalState: st
   return charges === 0 && finalState !== 'completed';
 }
 
-const EXPECTED = { problems: NO_MONEY_PROBLEMS, atRest: true, answerMatchesMoney: true, basketMatchesOrder: true, liveUpstreamOrdersOfFailedOrders: [] };
+const EXPECTED = {
+  problems: NO_MONEY_PROBLEMS,
+  atRest: true,
+  answerMatchesMoney: true,
+  basketMatchesOrder: true,
+  liveUpstreamOrdersOfFailedOrders: [],
+};
 
 describe('checkout under every reading of the upstream contract', () => {
   const sql = suiteDb();
 
-  it.each(Object.entries(UPSTREAM_READINGS))('keeps the money right under the %s reading, whatever call fails and how', async (_name, reading) => {
-    const cases = CASES.filter((c) => variantFor(reading) === 'ambiguous-503' || !c.faults.some((f) => f.kind === '503_after'));
-    const outcomes = await inPool(cases, CONCURRENCY, (faultCase) => runCase(sql, reading, faultCase));
-    await settle(sql, variantFor(reading), outcomes, reading);
+  it.each(Object.entries(UPSTREAM_READINGS))(
+    'keeps the money right under the %s reading, whatever call fails and how',
+    async (_name, reading) => {
+      const cases = CASES.filter((c) => variantFor(reading) === 'ambiguous-503' || !c.faults.some((f) => f.kind === '503_after'));
+      const outcomes = await inPool(cases, CONCURRENCY, (faultCase) => runCase(sql, reading, faultCase));
+      await settle(sql, variantFor(reading), outcomes, reading);
 
-    const verdicts = await Promise.all(outcomes.map(async (outcome) => ({ case: outcome.name, answer: outcome.answer.status, ...(await verdict(sql, outcome)) })));
+      const verdicts = await Promise.all(
+        outcomes.map(async (outcome) => ({ case: outcome.name, answer: outcome.answer.status, ...(await verdict(sql, outcome)) })),
+      );
 
-    expect(verdicts).toEqual(verdicts.map((v) => ({ case: v.case, answer: v.answer, ...EXPECTED })));
-    // Most checkouts still get through: only payments whose outcome was truly lost end unknown. Where the
-    // upstream also leaves a share of its changing calls (create, pay, complete: about three a checkout)
-    // unanswered, that share of checkouts more may end unknown or not paid.
-    const paid = outcomes.filter((o) => o.answer.status === 201).length;
-    const lateEffectMisses = Math.ceil(cases.length * 3 * ((reading as Partial<UpstreamProfile>).lateEffects ?? 0));
-    expect(paid).toBeGreaterThanOrEqual(cases.length - 8 - lateEffectMisses);
-  }, 120_000);
+      expect(verdicts).toEqual(verdicts.map((v) => ({ case: v.case, answer: v.answer, ...EXPECTED })));
+      // Most checkouts still get through: only payments whose outcome was truly lost end unknown. Where the
+      // upstream also leaves a share of its changing calls (create, pay, complete: about three a checkout)
+      // unanswered, that share of checkouts more may end unknown or not paid.
+      const paid = outcomes.filter((o) => o.answer.status === 201).length;
+      const lateEffectMisses = Math.ceil(cases.length * 3 * ((reading as Partial<UpstreamProfile>).lateEffects ?? 0));
+      expect(paid).toBeGreaterThanOrEqual(cases.length - 8 - lateEffectMisses);
+    },
+    120_000,
+  );
 });

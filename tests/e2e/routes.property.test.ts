@@ -36,12 +36,20 @@ beforeAll(async () => {
   const cashierUser = uniqueUser('prop-cashier');
   const cashier = await tokenFor(cashierUser);
   const other = await tokenFor(uniqueUser('prop-other'));
-  const operator = await new SignJWT({ roles: ['operator'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(uniqueUser('prop-operator')).setIssuedAt().sign(secret);
+  const operator = await new SignJWT({ roles: ['operator'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(uniqueUser('prop-operator'))
+    .setIssuedAt()
+    .sign(secret);
   const basketId = (await api('/baskets', { method: 'POST', token: cashier })).body.id;
   await api(`/baskets/${basketId}/items/${PIZZA}`, { method: 'PUT', token: cashier, body: { quantity: 1 } });
   const paidBasket = (await api('/baskets', { method: 'POST', token: cashier })).body.id;
   await api(`/baskets/${paidBasket}/items/${PIZZA}`, { method: 'PUT', token: cashier, body: { quantity: 1 } });
-  const placed = await api(`/baskets/${paidBasket}/orders`, { method: 'POST', token: cashier, headers: { 'idempotency-key': `prop-${SEED}-${cashierUser}` } });
+  const placed = await api(`/baskets/${paidBasket}/orders`, {
+    method: 'POST',
+    token: cashier,
+    headers: { 'idempotency-key': `prop-${SEED}-${cashierUser}` },
+  });
   const otherBasketId = (await api('/baskets', { method: 'POST', token: other })).body.id;
   const now = Math.floor(Date.now() / 1000);
   fixtures = {
@@ -58,25 +66,58 @@ beforeAll(async () => {
       missing: undefined,
       garbage: 'not-a-token',
       algNone: `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ sub: cashierUser, roles: ['operator'] })}.`,
-      expired: await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(cashierUser).setExpirationTime(now - 3600).sign(secret),
-      forged: await new SignJWT({ roles: ['operator'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(cashierUser).sign(new TextEncoder().encode('not-our-secret-0123456789')),
+      expired: await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(cashierUser)
+        .setExpirationTime(now - 3600)
+        .sign(secret),
+      forged: await new SignJWT({ roles: ['operator'] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(cashierUser)
+        .sign(new TextEncoder().encode('not-our-secret-0123456789')),
       emptySub: await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('').sign(secret),
       huge: 'a'.repeat(9000),
     },
   };
 }, 60_000);
 
-const text = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('', '..', '%', '%00', 'null', ' ', '-1', '0', '1e9', 'true', '[]', '{}'));
+const text = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.constantFrom('', '..', '%', '%00', 'null', ' ', '-1', '0', '1e9', 'true', '[]', '{}'),
+);
 const tamperedCursor = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(fc.oneof(fc.constantFrom('9999-99-99', '', '2026-12-02 14:00:00+00', '2026-02-30 00:00:00+00', '0000-01-01 00:00:00+00'), fc.string()), fc.oneof(fc.uuid(), fc.constantFrom('x', 'not-a-uuid', ''))).map(asCursor) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(
+        fc.oneof(
+          fc.constantFrom('9999-99-99', '', '2026-12-02 14:00:00+00', '2026-02-30 00:00:00+00', '0000-01-01 00:00:00+00'),
+          fc.string(),
+        ),
+        fc.oneof(fc.uuid(), fc.constantFrom('x', 'not-a-uuid', '')),
+      )
+      .map(asCursor),
+  },
   { weight: 1, arbitrary: fc.jsonValue().map(asCursor) },
   { weight: 1, arbitrary: text },
 );
 
 type Pick = (f: Fixtures) => string;
 const idOf = (name: string): fc.Arbitrary<Pick> => {
-  const known: Pick[] = name === 'basketId' ? [(f) => f.basketId, (f) => f.otherBasketId] : name === 'orderId' ? [(f) => f.orderId] : name === 'productId' ? [() => PIZZA] : [];
-  return fc.oneof(...known.map((k) => fc.constant(k)), fc.uuid().map((id) => () => id), text.map((s) => () => s), fc.string({ minLength: 100, maxLength: 400 }).map((s) => () => s));
+  const known: Pick[] =
+    name === 'basketId'
+      ? [(f) => f.basketId, (f) => f.otherBasketId]
+      : name === 'orderId'
+        ? [(f) => f.orderId]
+        : name === 'productId'
+          ? [() => PIZZA]
+          : [];
+  return fc.oneof(
+    ...known.map((k) => fc.constant(k)),
+    fc.uuid().map((id) => () => id),
+    text.map((s) => () => s),
+    fc.string({ minLength: 100, maxLength: 400 }).map((s) => () => s),
+  );
 };
 
 const wildQuery = fc.record(
@@ -116,7 +157,20 @@ const headers = fc.record(
   },
   { requiredKeys: [] },
 );
-const tokenName = fc.constantFrom('cashier', 'cashier', 'cashier', 'operator', 'other', 'missing', 'garbage', 'algNone', 'expired', 'forged', 'emptySub', 'huge');
+const tokenName = fc.constantFrom(
+  'cashier',
+  'cashier',
+  'cashier',
+  'operator',
+  'other',
+  'missing',
+  'garbage',
+  'algNone',
+  'expired',
+  'forged',
+  'emptySub',
+  'huge',
+);
 
 const request = fc.record({
   route: fc.constantFrom(...allRoutes),
@@ -175,7 +229,12 @@ describe('every route under generated input (fast-check, seeded)', () => {
           headers: { 'idempotency-key': `refused-${name}-${route.functionName}` },
           body: route.method === 'GET' ? undefined : {},
         });
-        expect([route.functionName, name, response.status, response.body?.error?.code]).toEqual([route.functionName, name, 401, 'UNAUTHENTICATED']);
+        expect([route.functionName, name, response.status, response.body?.error?.code]).toEqual([
+          route.functionName,
+          name,
+          401,
+          'UNAUTHENTICATED',
+        ]);
       }
     }
   }, 120_000);

@@ -5,7 +5,13 @@ import type { BasketLine } from '../../lib/baskets/basket';
 import { adminDb, drivers, suiteClients } from '../support/drivers';
 
 const owner = () => `owner-${randomUUID()}@example.com`;
-const pizza = (quantity: number): BasketLine => ({ productId: 'pizza', productName: 'Pizza', quantity, netUnitMinor: 1200, vatBasisPoints: 2000 });
+const pizza = (quantity: number): BasketLine => ({
+  productId: 'pizza',
+  productName: 'Pizza',
+  quantity,
+  netUnitMinor: 1200,
+  vatBasisPoints: 2000,
+});
 
 describe.each(drivers)('PostgresBasketRepository against a real Postgres ($name)', (driver) => {
   const { sql, admin } = suiteClients(driver, { max: 20 });
@@ -39,7 +45,10 @@ describe.each(drivers)('PostgresBasketRepository against a real Postgres ($name)
     const basket = await repo.create(user, randomUUID());
     await repo.putLine(user, basket.id, pizza(1), 1);
 
-    await expect(repo.putLine(user, basket.id, pizza(9), 1)).rejects.toMatchObject({ code: 'VERSION_MISMATCH', extra: { currentVersion: 2 } });
+    await expect(repo.putLine(user, basket.id, pizza(9), 1)).rejects.toMatchObject({
+      code: 'VERSION_MISMATCH',
+      extra: { currentVersion: 2 },
+    });
     expect(await repo.find(user, basket.id)).toMatchObject({ version: 2, lines: [{ quantity: 1 }] });
   });
 
@@ -125,7 +134,15 @@ describe('basket constraints reject bad rows', () => {
     ['a VAT rate over 100 %', { vat_basis_points: 10001 }],
     ['an empty product id', { product_id: '' }],
   ])('%s', async (_, override) => {
-    const row = { basket_id: basketId, product_id: `p-${randomUUID()}`, product_name: 'x', quantity: 1, net_unit_minor: 100, vat_basis_points: 2500, ...override };
+    const row = {
+      basket_id: basketId,
+      product_id: `p-${randomUUID()}`,
+      product_name: 'x',
+      quantity: 1,
+      net_unit_minor: 100,
+      vat_basis_points: 2500,
+      ...override,
+    };
     await expect(sql`insert into basket_lines ${sql(row)}`).rejects.toMatchObject({ code: '23514' });
   });
 

@@ -25,7 +25,13 @@ const LETTER: Record<Parameters<NonNullable<DataApiOptions['onCall']>>[0], strin
   CommitTransaction: 'C',
   RollbackTransaction: 'R',
 };
-const line = (quantity: number): BasketLine => ({ productId: 'pizza', productName: 'Pizza', quantity, netUnitMinor: 1200, vatBasisPoints: 2000 });
+const line = (quantity: number): BasketLine => ({
+  productId: 'pizza',
+  productName: 'Pizza',
+  quantity,
+  netUnitMinor: 1200,
+  vatBasisPoints: 2000,
+});
 const RUN = `round-trips-${randomUUID().slice(0, 8)}`;
 const owner = () => `${RUN}-${randomUUID()}`;
 
@@ -39,7 +45,16 @@ function documentedCalls(): Record<string, number> {
     if (!text.startsWith('|')) break;
     rows.push(text);
   }
-  return Object.fromEntries(rows.map((row) => row.split('|').slice(1, 3).map((cell) => cell.trim().replace(/`/g, ''))).map(([method, calls]) => [method, Number(calls)]));
+  return Object.fromEntries(
+    rows
+      .map((row) =>
+        row
+          .split('|')
+          .slice(1, 3)
+          .map((cell) => cell.trim().replace(/`/g, '')),
+      )
+      .map(([method, calls]) => [method, Number(calls)]),
+  );
 }
 
 describe('Data API round trips per repository method', () => {
@@ -74,7 +89,9 @@ describe('Data API round trips per repository method', () => {
 
   /** Runs `step` once to learn its statements' parameter types, then reports the calls of a second, warm run. */
   async function warmCallsOf(arrange: () => Promise<() => Promise<unknown>>): Promise<string> {
-    await (await arrange())();
+    await (
+      await arrange()
+    )();
     return callsOf(await arrange());
   }
 
@@ -113,22 +130,55 @@ describe('Data API round trips per repository method', () => {
 
     const table: Record<string, string> = {
       'baskets.create': await warmCallsOf(async () => () => baskets.create(user, randomUUID())),
-      'baskets.find': await warmCallsOf(async () => { const id = await basket(); return () => baskets.find(user, id); }),
-      'baskets.listOpen': await warmCallsOf(async () => { await basket(); return () => baskets.listOpen(user, { limit: 20 }); }),
-      'baskets.putLine': await warmCallsOf(async () => { const id = await basket(); return () => baskets.putLine(user, id, line(3)); }),
-      'baskets.putLine, refused (stale If-Match)': await warmCallsOf(async () => { const id = await basket(); return () => baskets.putLine(user, id, line(3), 1).catch(() => undefined); }),
-      'baskets.removeLine': await warmCallsOf(async () => { const id = await basket(); return () => baskets.removeLine(user, id, 'pizza'); }),
-      'baskets.discard': await warmCallsOf(async () => { const id = await basket(); return () => baskets.discard(user, id); }),
-      'orders.open': await warmCallsOf(async () => { const request = await openRequest(await basket()); return () => orders.open(request); }),
-      'orders.find / findById / findLiveForBasket': await warmCallsOf(async () => { const { order } = await paidOrder(); return () => orders.find(user, order.id); }),
-      'orders.transition': await warmCallsOf(async () => { const { order } = await paidOrder(); return () => orders.transition(order.id, ['paying'], 'unknown'); }),
+      'baskets.find': await warmCallsOf(async () => {
+        const id = await basket();
+        return () => baskets.find(user, id);
+      }),
+      'baskets.listOpen': await warmCallsOf(async () => {
+        await basket();
+        return () => baskets.listOpen(user, { limit: 20 });
+      }),
+      'baskets.putLine': await warmCallsOf(async () => {
+        const id = await basket();
+        return () => baskets.putLine(user, id, line(3));
+      }),
+      'baskets.putLine, refused (stale If-Match)': await warmCallsOf(async () => {
+        const id = await basket();
+        return () => baskets.putLine(user, id, line(3), 1).catch(() => undefined);
+      }),
+      'baskets.removeLine': await warmCallsOf(async () => {
+        const id = await basket();
+        return () => baskets.removeLine(user, id, 'pizza');
+      }),
+      'baskets.discard': await warmCallsOf(async () => {
+        const id = await basket();
+        return () => baskets.discard(user, id);
+      }),
+      'orders.open': await warmCallsOf(async () => {
+        const request = await openRequest(await basket());
+        return () => orders.open(request);
+      }),
+      'orders.find / findById / findLiveForBasket': await warmCallsOf(async () => {
+        const { order } = await paidOrder();
+        return () => orders.find(user, order.id);
+      }),
+      'orders.transition': await warmCallsOf(async () => {
+        const { order } = await paidOrder();
+        return () => orders.transition(order.id, ['paying'], 'unknown');
+      }),
       'orders.startPayment': await warmCallsOf(async () => {
         const order = await openOrder();
         await orders.transition(order.id, ['pending'], 'placed');
         return () => orders.startPayment(order.id, randomUUID(), 'v1.test.sealed');
       }),
-      'orders.finishPayment': await warmCallsOf(async () => { const { attempt } = await paidOrder(); return () => orders.finishPayment(attempt, 'completed', `pay-${attempt.id}`); }),
-      'orders.markPaymentUnknown': await warmCallsOf(async () => { const { attempt } = await paidOrder(); return () => orders.markPaymentUnknown(attempt, 'lost'); }),
+      'orders.finishPayment': await warmCallsOf(async () => {
+        const { attempt } = await paidOrder();
+        return () => orders.finishPayment(attempt, 'completed', `pay-${attempt.id}`);
+      }),
+      'orders.markPaymentUnknown': await warmCallsOf(async () => {
+        const { attempt } = await paidOrder();
+        return () => orders.markPaymentUnknown(attempt, 'lost');
+      }),
       'orders.completeAndCloseBasket': await warmCallsOf(async () => {
         const { attempt } = await paidOrder();
         await orders.finishPayment(attempt, 'completed', `pay-${attempt.id}`);
@@ -139,7 +189,14 @@ describe('Data API round trips per repository method', () => {
         return () => orders.failAndReopenBasket(order.id, ['pending'], 'ABANDONED');
       }),
       'orders.claimForReconcile': await warmCallsOf(async () => async () => {
-        claimed.push(...(await orders.claimForReconcile({ abandonedAfterMs: 3_600_000, declinedExpiryMs: 3_600_000, lease: { holder: RUN_HOLDER, ms: 60_000 }, limit: 1 })));
+        claimed.push(
+          ...(await orders.claimForReconcile({
+            abandonedAfterMs: 3_600_000,
+            declinedExpiryMs: 3_600_000,
+            lease: { holder: RUN_HOLDER, ms: 60_000 },
+            limit: 1,
+          })),
+        );
       }),
       'idempotency begin (a new key)': await warmCallsOf(async () => () => keys.begin(scope(), 30_000)),
       'idempotency begin (a replay)': await warmCallsOf(async () => {
@@ -180,7 +237,9 @@ describe('Data API round trips per repository method', () => {
       'migrate (up to date)': 'B S S S C',
     });
     // The documentation's table: the same methods, each with as many calls as measured.
-    expect(documentedCalls()).toEqual(Object.fromEntries(Object.entries(table).map(([method, calls]) => [method, calls.split(' ').length])));
+    expect(documentedCalls()).toEqual(
+      Object.fromEntries(Object.entries(table).map(([method, calls]) => [method, calls.split(' ').length])),
+    );
   });
 
   it('a cold container learns each statement’s parameter types once: 3 more calls inside a transaction, 5 outside', async () => {

@@ -42,7 +42,10 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => target.close(() => resolve())));
 
-async function withGateway(options: { concurrency: number; queueMs: number; integrationTimeoutMs?: number }, body: (gateway: GatewayHandle) => Promise<void>): Promise<void> {
+async function withGateway(
+  options: { concurrency: number; queueMs: number; integrationTimeoutMs?: number },
+  body: (gateway: GatewayHandle) => Promise<void>,
+): Promise<void> {
   const gateway = await startGateway({ target: targetUrl, integrationTimeoutMs: 5_000, ...options });
   try {
     await body(gateway);
@@ -75,7 +78,9 @@ it('sheds what waited longer than queueMs with 429 THROTTLED and Retry-After, in
 
     expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
     const shed = answers.filter((a) => a.status !== 200);
-    expect(shed).toEqual(Array(2).fill({ status: 429, retryAfter: '1', body: { error: { code: 'THROTTLED', message: expect.any(String) } } }));
+    expect(shed).toEqual(
+      Array(2).fill({ status: 429, retryAfter: '1', body: { error: { code: 'THROTTLED', message: expect.any(String) } } }),
+    );
   });
 });
 
@@ -102,7 +107,11 @@ it('answers our 503 with Retry-After instead of the emulator timing a function o
     const tooSlow = await get(`${gateway.url}/health?ms=1000`);
 
     for (const answer of [timedOut, tooSlow]) {
-      expect(answer).toEqual({ status: 503, retryAfter: '2', body: { error: { code: 'SERVICE_UNAVAILABLE', message: expect.any(String) } } });
+      expect(answer).toEqual({
+        status: 503,
+        retryAfter: '2',
+        body: { error: { code: 'SERVICE_UNAVAILABLE', message: expect.any(String) } },
+      });
     }
   });
 });

@@ -42,14 +42,22 @@ describe.each(drivers)('the Idempotency-Key middleware over a real Postgres ($na
 
   it('runs the handler once and replays its answer byte for byte, with only the replayable headers', async () => {
     const { owner, key } = newCaller();
-    const handler = handlerFor(async () => ({ statusCode: 201, body: '{"id":"o1","total":2880}', headers: { location: '/orders/o1', 'x-other': 'dropped' } }));
+    const handler = handlerFor(async () => ({
+      statusCode: 201,
+      body: '{"id":"o1","total":2880}',
+      headers: { location: '/orders/o1', 'x-other': 'dropped' },
+    }));
 
     const first = await invoke(handler, request(owner, key));
     const second = await invoke(handler, request(owner, key));
 
     expect(runs).toBe(1);
     expect(first.statusCode).toBe(201);
-    expect(second).toEqual({ statusCode: 201, body: first.body, headers: { 'content-type': 'application/json', location: '/orders/o1', 'idempotent-replayed': 'true' } });
+    expect(second).toEqual({
+      statusCode: 201,
+      body: first.body,
+      headers: { 'content-type': 'application/json', location: '/orders/o1', 'idempotent-replayed': 'true' },
+    });
   });
 
   it('stores a final error (402) and replays it without running again', async () => {
@@ -66,13 +74,29 @@ describe.each(drivers)('the Idempotency-Key middleware over a real Postgres ($na
 
   it('releases the key after an answer with Retry-After, an unexpected error or a 503, so the same key runs again', async () => {
     const { owner, key } = newCaller();
-    await expect(invoke(handlerFor(() => Promise.reject(new AppError('UPSTREAM_UNAVAILABLE', 'down', { retryAfterSeconds: 5 }))), request(owner, key))).rejects.toMatchObject({
+    await expect(
+      invoke(
+        handlerFor(() => Promise.reject(new AppError('UPSTREAM_UNAVAILABLE', 'down', { retryAfterSeconds: 5 }))),
+        request(owner, key),
+      ),
+    ).rejects.toMatchObject({
       code: 'UPSTREAM_UNAVAILABLE',
     });
-    await expect(invoke(handlerFor(() => Promise.reject(new Error('bug'))), request(owner, key))).rejects.toThrow('bug');
-    await invoke(handlerFor(async () => ({ statusCode: 202, body: '{}', headers: { 'retry-after': '2' } })), request(owner, key));
+    await expect(
+      invoke(
+        handlerFor(() => Promise.reject(new Error('bug'))),
+        request(owner, key),
+      ),
+    ).rejects.toThrow('bug');
+    await invoke(
+      handlerFor(async () => ({ statusCode: 202, body: '{}', headers: { 'retry-after': '2' } })),
+      request(owner, key),
+    );
 
-    const last = await invoke(handlerFor(async () => ({ statusCode: 201, body: '{"ok":true}' })), request(owner, key));
+    const last = await invoke(
+      handlerFor(async () => ({ statusCode: 201, body: '{"ok":true}' })),
+      request(owner, key),
+    );
 
     expect(runs).toBe(4);
     expect(last.statusCode).toBe(201);
@@ -81,7 +105,10 @@ describe.each(drivers)('the Idempotency-Key middleware over a real Postgres ($na
   it('refuses the same key for another request, and a key whose request still runs', async () => {
     const { owner, key } = newCaller();
     let release!: () => void;
-    const running = invoke(handlerFor(() => new Promise((resolve) => (release = () => resolve({ statusCode: 201, body: '{}' })))), request(owner, key));
+    const running = invoke(
+      handlerFor(() => new Promise((resolve) => (release = () => resolve({ statusCode: 201, body: '{}' })))),
+      request(owner, key),
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
 
     const quick = handlerFor(async () => ({ statusCode: 201, body: '{}' }));
@@ -103,7 +130,12 @@ describe.each(drivers)('the Idempotency-Key middleware over a real Postgres ($na
   });
 
   it('answers 400 IDEMPOTENCY_KEY_MISSING without a key, running nothing', async () => {
-    await expect(invoke(handlerFor(async () => ({ statusCode: 201, body: '{}' })), request(newCaller().owner, undefined))).rejects.toMatchObject({
+    await expect(
+      invoke(
+        handlerFor(async () => ({ statusCode: 201, body: '{}' })),
+        request(newCaller().owner, undefined),
+      ),
+    ).rejects.toMatchObject({
       code: 'IDEMPOTENCY_KEY_MISSING',
       status: 400,
     });

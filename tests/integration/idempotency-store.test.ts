@@ -148,7 +148,10 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
   it('compares against the given clock instead of the database time when one is set', async () => {
     const running = scope();
     await store.begin(running, LOCK_MS);
-    const aMinuteLater = new IdempotencyStore(sql, { ttlMs: HOUR_MS, clock: { now: () => Date.now() + 60_000, sleep: async () => undefined } });
+    const aMinuteLater = new IdempotencyStore(sql, {
+      ttlMs: HOUR_MS,
+      clock: { now: () => Date.now() + 60_000, sleep: async () => undefined },
+    });
 
     const result = await aMinuteLater.begin(running, LOCK_MS);
 

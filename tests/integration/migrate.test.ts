@@ -22,7 +22,6 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
 
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-
   it('applies pending migrations in order and records them', async () => {
     await writeFile(path.join(dir, '002_gadgets.sql'), 'create table gadgets (widget_id int references widgets(id));');
     await writeFile(path.join(dir, '001_widgets.sql'), 'create table widgets (id int primary key);');
@@ -37,9 +36,24 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
   it('applies the project’s own migrations', async () => {
     const applied = await migrate(sql);
 
-    expect(applied).toEqual(['001_baskets.sql', '002_orders.sql', '003_idempotency_keys.sql', '004_real_upstream.sql', '005_operations.sql', '006_concurrent_actors.sql', '007_app_role.sql']);
+    expect(applied).toEqual([
+      '001_baskets.sql',
+      '002_orders.sql',
+      '003_idempotency_keys.sql',
+      '004_real_upstream.sql',
+      '005_operations.sql',
+      '006_concurrent_actors.sql',
+      '007_app_role.sql',
+    ]);
     const indexes = await admin`select indexname from pg_indexes where tablename = 'orders' order by indexname`;
-    expect(indexes.map((r) => r.indexname)).toEqual(['orders_duplicate_check_idx', 'orders_one_live_per_basket_idx', 'orders_owner_idx', 'orders_pkey', 'orders_unknown_idx', 'orders_unsettled_idx']);
+    expect(indexes.map((r) => r.indexname)).toEqual([
+      'orders_duplicate_check_idx',
+      'orders_one_live_per_basket_idx',
+      'orders_owner_idx',
+      'orders_pkey',
+      'orders_unknown_idx',
+      'orders_unsettled_idx',
+    ]);
   });
 
   it('runs every statement of a file: comments, semicolons in quotes and a function body do not split it wrongly', async () => {
@@ -71,7 +85,9 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
         env: { ...process.env, DATABASE_URL: '', ...driver.env(name) },
       });
 
-    expect((await run()).stdout).toMatch(/^Applied 001_baskets.sql, 002_orders.sql, 003_idempotency_keys.sql, 004_real_upstream.sql, 005_operations.sql, 006_concurrent_actors.sql, 007_app_role.sql to /);
+    expect((await run()).stdout).toMatch(
+      /^Applied 001_baskets.sql, 002_orders.sql, 003_idempotency_keys.sql, 004_real_upstream.sql, 005_operations.sql, 006_concurrent_actors.sql, 007_app_role.sql to /,
+    );
     expect((await run()).stdout).toMatch(/is up to date/);
     expect((await admin`select count(*)::int as n from schema_migrations`)[0].n).toBe(7);
   });
@@ -109,7 +125,8 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
 
     await expect(migrate(sql, dir)).rejects.toThrow();
 
-    const tables = await admin`select table_name from information_schema.tables where table_name in ('widgets', 'gadgets', 'schema_migrations')`;
+    const tables =
+      await admin`select table_name from information_schema.tables where table_name in ('widgets', 'gadgets', 'schema_migrations')`;
     expect(tables).toHaveLength(0);
   });
 });

@@ -70,7 +70,8 @@ describe.each(drivers)('order health by state, for the reconciler gauges ($name)
       declined: [2, 1],
       refunding: [1, 0],
     });
-    const near = (seconds: number | undefined, expected: number) => expect({ seconds, near: Math.abs((seconds ?? -1) - expected) < 60 }).toEqual({ seconds, near: true });
+    const near = (seconds: number | undefined, expected: number) =>
+      expect({ seconds, near: Math.abs((seconds ?? -1) - expected) < 60 }).toEqual({ seconds, near: true });
     near(health.paid!.overdueSeconds, 20 * 60);
     near(health.placed!.overdueSeconds, 8 * 60);
     near(health.paying!.overdueSeconds, 16 * 60);

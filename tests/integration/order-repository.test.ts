@@ -43,7 +43,8 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
   const { sql, admin } = suiteClients(driver, {
     max: 25,
     // Leaves nothing for a reconciler of another test to pick up: none of these orders exist upstream.
-    beforeClose: (admin) => admin`update orders set state = 'failed', lease_until = null where owner_id like ${`${RUN}-%`} and state in ${admin(UNSETTLED_STATES as OrderState[])}`,
+    beforeClose: (admin) =>
+      admin`update orders set state = 'failed', lease_until = null where owner_id like ${`${RUN}-%`} and state in ${admin(UNSETTLED_STATES as OrderState[])}`,
   });
   const orders = new PostgresOrderRepository(sql);
   const baskets = new PostgresBasketRepository(sql);
@@ -112,7 +113,17 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
 
       const order = await orders.open(request);
 
-      expect(order).toMatchObject({ id: request.orderId, ownerId: basket.ownerId, basketId: basket.basketId, state: 'pending', totalMinor: 4532, openedByKey: request.idempotencyKey, paymentId: null, paymentAttempts: 0, lastError: null });
+      expect(order).toMatchObject({
+        id: request.orderId,
+        ownerId: basket.ownerId,
+        basketId: basket.basketId,
+        state: 'pending',
+        totalMinor: 4532,
+        openedByKey: request.idempotencyKey,
+        paymentId: null,
+        paymentAttempts: 0,
+        lastError: null,
+      });
       expect(await basketRow(basket.basketId)).toEqual({ status: 'locked', version: basket.version });
       expect(await orders.find(basket.ownerId, request.orderId)).toEqual(order);
       expect(await orders.findById(request.orderId)).toEqual(order);
@@ -120,12 +131,21 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       expect(await orders.find(owner(), request.orderId)).toBeUndefined();
     });
 
-    const refusals: Array<{ name: string; arrange: (basket: { ownerId: string; basketId: string; version: number }) => Promise<{ ownerId?: string; basketVersion?: number }> }> = [
+    const refusals: Array<{
+      name: string;
+      arrange: (basket: { ownerId: string; basketId: string; version: number }) => Promise<{ ownerId?: string; basketVersion?: number }>;
+    }> = [
       { name: 'a basket with an order in progress', arrange: async (basket) => (await orders.open(openRequest(basket)), {}) },
-      { name: 'a closed basket', arrange: async ({ basketId }) => (await admin`update baskets set status = 'closed' where id = ${basketId}`, {}) },
+      {
+        name: 'a closed basket',
+        arrange: async ({ basketId }) => (await admin`update baskets set status = 'closed' where id = ${basketId}`, {}),
+      },
       { name: 'a discarded basket', arrange: async ({ ownerId, basketId }) => (await baskets.discard(ownerId, basketId), {}) },
       { name: 'another owner’s basket', arrange: async () => ({ ownerId: owner() }) },
-      { name: 'a basket changed since it was priced', arrange: async ({ ownerId, basketId }) => (await baskets.putLine(ownerId, basketId, line('water', 1, 202, 300)), {}) },
+      {
+        name: 'a basket changed since it was priced',
+        arrange: async ({ ownerId, basketId }) => (await baskets.putLine(ownerId, basketId, line('water', 1, 202, 300)), {}),
+      },
     ];
 
     it.each(refusals)('refuses $name and leaves the basket as it was', async ({ arrange }) => {
@@ -185,7 +205,9 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       const before = await orderRow(order.id);
 
       await expect(async () => orders.transition(order.id, ['pending'], 'paid')).rejects.toThrow('Invalid order transition pending → paid');
-      await expect(async () => orders.failAndReopenBasket(order.id, ['paid'], 'nope')).rejects.toThrow('Invalid order transition paid → failed');
+      await expect(async () => orders.failAndReopenBasket(order.id, ['paid'], 'nope')).rejects.toThrow(
+        'Invalid order transition paid → failed',
+      );
       expect(await orderRow(order.id)).toEqual(before);
     });
 
@@ -198,9 +220,20 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
   });
 
   describe('two identical steps racing: exactly one wins', () => {
-    const races: Array<{ name: string; start: OrderState; prepare?: (order: Order) => Promise<PaymentAttempt>; step: (order: Order, attempt?: PaymentAttempt) => Promise<Order | undefined>; end: OrderState }> = [
+    const races: Array<{
+      name: string;
+      start: OrderState;
+      prepare?: (order: Order) => Promise<PaymentAttempt>;
+      step: (order: Order, attempt?: PaymentAttempt) => Promise<Order | undefined>;
+      end: OrderState;
+    }> = [
       { name: 'transition pending → placed', start: 'pending', step: (o) => orders.transition(o.id, ['pending'], 'placed'), end: 'placed' },
-      { name: 'startPayment', start: 'placed', step: async (o) => (await orders.startPayment(o.id, randomUUID(), SEALED))?.order, end: 'paying' },
+      {
+        name: 'startPayment',
+        start: 'placed',
+        step: async (o) => (await orders.startPayment(o.id, randomUUID(), SEALED))?.order,
+        end: 'paying',
+      },
       {
         name: 'markPaymentUnknown',
         start: 'placed',
@@ -209,9 +242,19 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
         end: 'unknown',
       },
       { name: 'transition placed → failing', start: 'placed', step: (o) => orders.transition(o.id, ['placed'], 'failing'), end: 'failing' },
-      { name: 'failAndReopenBasket', start: 'failing', step: (o) => orders.failAndReopenBasket(o.id, ['failing'], 'abandoned'), end: 'failed' },
+      {
+        name: 'failAndReopenBasket',
+        start: 'failing',
+        step: (o) => orders.failAndReopenBasket(o.id, ['failing'], 'abandoned'),
+        end: 'failed',
+      },
       { name: 'completeAndCloseBasket', start: 'paid', step: (o) => orders.completeAndCloseBasket(o.id), end: 'completed' },
-      { name: 'transition completed → refunding', start: 'completed', step: (o) => orders.transition(o.id, ['completed'], 'refunding'), end: 'refunding' },
+      {
+        name: 'transition completed → refunding',
+        start: 'completed',
+        step: (o) => orders.transition(o.id, ['completed'], 'refunding'),
+        end: 'refunding',
+      },
     ];
 
     it.each(races)('$name', async ({ start, prepare, step, end }) => {
@@ -241,7 +284,10 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       const order = await orderIn('placed');
       const { attempt } = (await orders.startPayment(order.id, randomUUID(), SEALED))!;
 
-      const [paid, declined] = await Promise.all([orders.finishPayment(attempt, 'completed', `pay-${order.id}`), orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED')]);
+      const [paid, declined] = await Promise.all([
+        orders.finishPayment(attempt, 'completed', `pay-${order.id}`),
+        orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED'),
+      ]);
 
       expect([paid, declined].filter((r) => r !== undefined)).toHaveLength(1);
       const [attemptRow] = await admin<{ outcome: string }[]>`select outcome from payment_attempts where id = ${attempt.id}`;
@@ -264,8 +310,17 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       const started = await orders.startPayment(order.id, attemptId, SEALED);
 
       expect(started?.order).toMatchObject({ state: 'paying', paymentAttempts: 1 });
-      expect(started?.attempt).toEqual({ id: attemptId, orderId: order.id, number: 1, amountMinor: PIZZAS_GROSS, upstreamPaymentId: null, sentAt: expect.any(Date) });
-      expect(await attempts(order.id)).toEqual([{ id: attemptId, amount_minor: PIZZAS_GROSS, outcome: 'sending', upstream_payment_id: null }]);
+      expect(started?.attempt).toEqual({
+        id: attemptId,
+        orderId: order.id,
+        number: 1,
+        amountMinor: PIZZAS_GROSS,
+        upstreamPaymentId: null,
+        sentAt: expect.any(Date),
+      });
+      expect(await attempts(order.id)).toEqual([
+        { id: attemptId, amount_minor: PIZZAS_GROSS, outcome: 'sending', upstream_payment_id: null },
+      ]);
     });
 
     it('startPayment pays a declined order again as a new attempt', async () => {
@@ -279,31 +334,45 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       expect((await attempts(order.id)).map((a) => a.outcome)).toEqual(['declined', 'sending']);
     });
 
-    it.each(['pending', 'paying', 'paid', 'completed', 'failed', 'unknown'] as OrderState[])('startPayment refuses an order in %s and records no attempt', async (state) => {
-      const order = await orderIn(state);
+    it.each(['pending', 'paying', 'paid', 'completed', 'failed', 'unknown'] as OrderState[])(
+      'startPayment refuses an order in %s and records no attempt',
+      async (state) => {
+        const order = await orderIn(state);
 
-      expect(await orders.startPayment(order.id, randomUUID(), SEALED)).toBeUndefined();
-      expect(await attempts(order.id)).toEqual([]);
-      expect((await orderRow(order.id)).state).toBe(state);
-    });
+        expect(await orders.startPayment(order.id, randomUUID(), SEALED)).toBeUndefined();
+        expect(await attempts(order.id)).toEqual([]);
+        expect((await orderRow(order.id)).state).toBe(state);
+      },
+    );
 
-    const outcomes: Array<{ outcome: PaymentOutcome; upstreamId: string | null; lastError?: string; state: OrderState; paymentId: string | null }> = [
+    const outcomes: Array<{
+      outcome: PaymentOutcome;
+      upstreamId: string | null;
+      lastError?: string;
+      state: OrderState;
+      paymentId: string | null;
+    }> = [
       { outcome: 'completed', upstreamId: 'pay-42', state: 'paid', paymentId: 'pay-42' },
       { outcome: 'declined', upstreamId: null, lastError: 'PAYMENT_DECLINED', state: 'declined', paymentId: null },
       { outcome: 'no_charge', upstreamId: null, lastError: 'UPSTREAM_UNAVAILABLE: status 503', state: 'placed', paymentId: null },
       { outcome: 'unknown', upstreamId: null, lastError: 'PAYMENT_STATUS_UNKNOWN: timeout', state: 'unknown', paymentId: null },
     ];
 
-    it.each(outcomes)('finishPayment($outcome) moves paying → $state and records the attempt’s outcome', async ({ outcome, upstreamId, lastError, state, paymentId }) => {
-      const order = await orderIn('placed');
-      const { attempt } = (await orders.startPayment(order.id, randomUUID(), SEALED))!;
+    it.each(outcomes)(
+      'finishPayment($outcome) moves paying → $state and records the attempt’s outcome',
+      async ({ outcome, upstreamId, lastError, state, paymentId }) => {
+        const order = await orderIn('placed');
+        const { attempt } = (await orders.startPayment(order.id, randomUUID(), SEALED))!;
 
-      const finished = await orders.finishPayment(attempt, outcome, upstreamId ? `${upstreamId}-${order.id}` : null, lastError);
+        const finished = await orders.finishPayment(attempt, outcome, upstreamId ? `${upstreamId}-${order.id}` : null, lastError);
 
-      const expectedPaymentId = paymentId && `${paymentId}-${order.id}`;
-      expect(finished).toMatchObject({ state, paymentId: expectedPaymentId, lastError: lastError ?? null });
-      expect(await attempts(order.id)).toEqual([{ id: attempt.id, amount_minor: PIZZAS_GROSS, outcome, upstream_payment_id: upstreamId && `${upstreamId}-${order.id}` }]);
-    });
+        const expectedPaymentId = paymentId && `${paymentId}-${order.id}`;
+        expect(finished).toMatchObject({ state, paymentId: expectedPaymentId, lastError: lastError ?? null });
+        expect(await attempts(order.id)).toEqual([
+          { id: attempt.id, amount_minor: PIZZAS_GROSS, outcome, upstream_payment_id: upstreamId && `${upstreamId}-${order.id}` },
+        ]);
+      },
+    );
 
     it('finishPayment records a late answer to an attempt judged unknown, and it settles the order waiting for that evidence', async () => {
       const order = await orderIn('placed');
@@ -313,7 +382,9 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       const finished = await orders.finishPayment(attempt, 'completed', `late-${order.id}`);
 
       expect(finished).toMatchObject({ state: 'paid', paymentId: `late-${order.id}` });
-      expect(await attempts(order.id)).toEqual([expect.objectContaining({ outcome: 'completed', upstream_payment_id: `late-${order.id}` })]);
+      expect(await attempts(order.id)).toEqual([
+        expect.objectContaining({ outcome: 'completed', upstream_payment_id: `late-${order.id}` }),
+      ]);
     });
 
     it('finishPayment of an older attempt records its answer but never moves the order a newer attempt is paying', async () => {
@@ -324,10 +395,15 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       const second = (await orders.startPayment(order.id, randomUUID(), SEALED))!.attempt;
 
       // A slower reader of the first attempt comes back with the same (or any) answer.
-      expect(await orders.finishPayment({ ...first, upstreamPaymentId: `p1-${order.id}` }, 'declined', `p1-${order.id}`, 'PAYMENT_DECLINED')).toBeUndefined();
+      expect(
+        await orders.finishPayment({ ...first, upstreamPaymentId: `p1-${order.id}` }, 'declined', `p1-${order.id}`, 'PAYMENT_DECLINED'),
+      ).toBeUndefined();
       expect(await orderRow(order.id)).toMatchObject({ state: 'paying', payment_attempts: 2 });
 
-      expect(await orders.finishPayment(second, 'completed', `p2-${order.id}`)).toMatchObject({ state: 'paid', paymentId: `p2-${order.id}` });
+      expect(await orders.finishPayment(second, 'completed', `p2-${order.id}`)).toMatchObject({
+        state: 'paid',
+        paymentId: `p2-${order.id}`,
+      });
       expect((await attempts(order.id)).map((a) => a.outcome)).toEqual(['declined', 'completed']);
     });
 
@@ -359,14 +435,17 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       expect(again).toMatchObject({ state: 'pending', totalMinor: PIZZAS_GROSS });
     });
 
-    it.each(['placed', 'declined', 'paying', 'paid', 'completed', 'unknown'] as OrderState[])('failAndReopenBasket leaves an order in %s and its locked basket alone', async (state) => {
-      const order = await orderIn(state);
-      const locked = await basketRow(order.basketId);
+    it.each(['placed', 'declined', 'paying', 'paid', 'completed', 'unknown'] as OrderState[])(
+      'failAndReopenBasket leaves an order in %s and its locked basket alone',
+      async (state) => {
+        const order = await orderIn(state);
+        const locked = await basketRow(order.basketId);
 
-      expect(await orders.failAndReopenBasket(order.id, ['pending', 'failing'], 'ABANDONED')).toBeUndefined();
-      expect((await orderRow(order.id)).state).toBe(state);
-      expect(await basketRow(order.basketId)).toEqual(locked);
-    });
+        expect(await orders.failAndReopenBasket(order.id, ['pending', 'failing'], 'ABANDONED')).toBeUndefined();
+        expect((await orderRow(order.id)).state).toBe(state);
+        expect(await basketRow(order.basketId)).toEqual(locked);
+      },
+    );
 
     it('completeAndCloseBasket completes a paid order and closes its basket', async () => {
       const order = await orderIn('paid');
@@ -376,14 +455,17 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       expect(await basketRow(order.basketId)).toEqual({ status: 'closed', version: locked.version });
     });
 
-    it.each(['placed', 'paying', 'unknown', 'completed'] as OrderState[])('completeAndCloseBasket leaves an order in %s and its basket alone', async (state) => {
-      const order = await orderIn(state);
-      const locked = await basketRow(order.basketId);
+    it.each(['placed', 'paying', 'unknown', 'completed'] as OrderState[])(
+      'completeAndCloseBasket leaves an order in %s and its basket alone',
+      async (state) => {
+        const order = await orderIn(state);
+        const locked = await basketRow(order.basketId);
 
-      expect(await orders.completeAndCloseBasket(order.id)).toBeUndefined();
-      expect((await orderRow(order.id)).state).toBe(state);
-      expect(await basketRow(order.basketId)).toEqual(locked);
-    });
+        expect(await orders.completeAndCloseBasket(order.id)).toBeUndefined();
+        expect((await orderRow(order.id)).state).toBe(state);
+        expect(await basketRow(order.basketId)).toEqual(locked);
+      },
+    );
   });
 
   describe('one live order per basket (partial unique index)', () => {
@@ -454,7 +536,10 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
         othersClaimed.push(...first.filter((o) => !mine.has(o.id)).map((o) => o.id));
         heldByFirst = first.filter((o) => mine.has(o.id)).map((o) => o.id);
         second = claimOwn(mine, claim());
-        secondWhileHeld = await Promise.race([second, new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 2000))]);
+        secondWhileHeld = await Promise.race([
+          second,
+          new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 2000)),
+        ]);
       });
 
       expect(new Set(heldByFirst)).toEqual(mine);
@@ -510,7 +595,9 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
 
       expect(await orders.transition(order.id, ['declined'], 'failing', { unchangedSince: seen.updatedAt })).toBeUndefined();
       const fresh = (await orders.findById(order.id))!;
-      expect(await orders.transition(order.id, ['declined'], 'failing', { unchangedSince: fresh.updatedAt })).toMatchObject({ state: 'failing' });
+      expect(await orders.transition(order.id, ['declined'], 'failing', { unchangedSince: fresh.updatedAt })).toMatchObject({
+        state: 'failing',
+      });
     });
 
     it('claimLease gives the order to one of many racing claimants until its lease is released', async () => {
@@ -542,7 +629,8 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
   });
 
   describe("the owner's sealed token", () => {
-    const tokenOf = async (orderId: string) => (await sql<{ t: string | null }[]>`select owner_token_sealed as t from orders where id = ${orderId}`)[0].t;
+    const tokenOf = async (orderId: string) =>
+      (await sql<{ t: string | null }[]>`select owner_token_sealed as t from orders where id = ${orderId}`)[0].t;
 
     it('is stored with the order, replaced by the token of the request that pays, and erased once the order is at rest', async () => {
       const order = await openOrder();
@@ -585,7 +673,9 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       expect((await orders.findById(adopted.id))!.duplicateCheckAt).toBeNull();
       // Checked once the late-effect window (30 s by default) since the create was sent has passed, acting as the owner.
       expect(failed!.duplicateCheckAt!.getTime() - neverAdopted.createSentAt!.getTime()).toBe(30_000);
-      const [{ token }] = await admin<{ token: string | null }[]>`select owner_token_sealed as token from orders where id = ${neverAdopted.id}`;
+      const [{ token }] = await admin<
+        { token: string | null }[]
+      >`select owner_token_sealed as token from orders where id = ${neverAdopted.id}`;
       expect(token).toBe(SEALED);
     });
 
@@ -620,7 +710,10 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       expect(await orders.markPaymentUnknown(attempt, 'abandoned')).toBeUndefined();
       expect((await orderRow(order.id)).state).toBe('paying');
 
-      expect(await orders.finishPayment(pending, 'completed', `pay-${order.id}`)).toMatchObject({ state: 'paid', paymentId: `pay-${order.id}` });
+      expect(await orders.finishPayment(pending, 'completed', `pay-${order.id}`)).toMatchObject({
+        state: 'paid',
+        paymentId: `pay-${order.id}`,
+      });
       expect(await orders.paymentInFlight(order.id)).toBeUndefined();
     });
   });
@@ -647,7 +740,10 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       expect(await orders.startRefund(order.id, randomUUID(), `pay-${order.id}`)).toBeUndefined();
       expect(await orders.openRefund(order.id)).toMatchObject({ id: first.id, outcome: 'unknown' });
 
-      expect(await orders.finishRefund(first, 'not_applied', 'REFUND_NOT_APPLIED')).toMatchObject({ state: 'refunding', lastError: 'REFUND_NOT_APPLIED' });
+      expect(await orders.finishRefund(first, 'not_applied', 'REFUND_NOT_APPLIED')).toMatchObject({
+        state: 'refunding',
+        lastError: 'REFUND_NOT_APPLIED',
+      });
       const second = (await orders.startRefund(order.id, randomUUID(), `pay-${order.id}`))!;
       expect(second.id).not.toBe(first.id);
 
@@ -668,7 +764,12 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       await sql`update orders set duplicate_check_at = now() - interval '1 second' where id = ${due.id}`;
       await sql`update orders set duplicate_check_at = now() + interval '1 hour' where id = ${later.id}`;
 
-      const claimed = await orders.claimForReconcile({ abandonedAfterMs: 20_000, declinedExpiryMs: 40_000, lease: { holder: RECONCILER, ms: 60_000 }, limit: 1000 });
+      const claimed = await orders.claimForReconcile({
+        abandonedAfterMs: 20_000,
+        declinedExpiryMs: 40_000,
+        lease: { holder: RECONCILER, ms: 60_000 },
+        limit: 1000,
+      });
       // Other tests' orders the claim took go straight back.
       await Promise.all(claimed.filter((o) => o.id !== due.id).map((o) => orders.releaseLease(o.id, RECONCILER)));
 

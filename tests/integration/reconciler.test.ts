@@ -89,7 +89,15 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     await new PostgresBasketRepository(sql).create(user, basketId);
     const { version } = await new PostgresBasketRepository(sql).putLine(user, basketId, PIZZAS);
     const orderId = randomUUID();
-    let order = (await orders.open({ ownerId: user, basketId, orderId, idempotencyKey: randomUUID(), basketVersion: version, totalMinor: 2880, ownerTokenSealed: vault.seal(call.token, orderId) }))!;
+    let order = (await orders.open({
+      ownerId: user,
+      basketId,
+      orderId,
+      idempotencyKey: randomUUID(),
+      basketVersion: version,
+      totalMinor: 2880,
+      ownerTokenSealed: vault.seal(call.token, orderId),
+    }))!;
     let upstreamOrderId: string = orderId;
     if (options.upstream !== false) {
       const created = await api.createOrder({ orderId: order.id, correlation: order.id, totalMinor: TOTAL_MINOR }, call);
@@ -107,7 +115,8 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
         order = (await orders.finishPayment(attempt, 'declined', null, 'PAYMENT_DECLINED'))!;
       } else if (state !== 'paying') {
         const paid = await api.createPayment({ upstreamOrderId, amountMinor: TOTAL_MINOR }, call);
-        if (paid.kind !== 'accepted' || paid.payment.status !== 'completed') throw new Error(`arranging a paid order: payment ${paid.kind}`);
+        if (paid.kind !== 'accepted' || paid.payment.status !== 'completed')
+          throw new Error(`arranging a paid order: payment ${paid.kind}`);
         order = (await orders.finishPayment(attempt, 'completed', paid.payment.id))!;
       }
     }
@@ -125,7 +134,9 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
   }
 
   async function rowOf(orderId: string) {
-    const [row] = await sql<{ state: OrderState; updated_at: Date; lease_until: Date | null; reconcile_attempts: number; last_error: string | null }[]>`
+    const [row] = await sql<
+      { state: OrderState; updated_at: Date; lease_until: Date | null; reconcile_attempts: number; last_error: string | null }[]
+    >`
       select state, updated_at, lease_until, reconcile_attempts, last_error from orders where id = ${orderId}`;
     return row;
   }
@@ -168,19 +179,26 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     { state: 'pending' as OrderState, upstream: true, upstreamStatus: 'failed' },
     { state: 'placed' as OrderState, upstream: true, upstreamStatus: 'failed' },
     { state: 'declined' as OrderState, upstream: true, upstreamStatus: 'failed' },
-  ])('fails a stale $state order (upstream: $upstream) upstream and here, and reopens its basket', async ({ state, upstream: createdUpstream, upstreamStatus }) => {
-    const { user, order } = await arrange(state, { ageMs: STALE_MS, upstream: createdUpstream });
+  ])(
+    'fails a stale $state order (upstream: $upstream) upstream and here, and reopens its basket',
+    async ({ state, upstream: createdUpstream, upstreamStatus }) => {
+      const { user, order } = await arrange(state, { ageMs: STALE_MS, upstream: createdUpstream });
 
-    await services.reconciler.run(quiet);
+      await services.reconciler.run(quiet);
 
-    expect(await rowOf(order.id)).toMatchObject({ state: 'failed', last_error: `ABANDONED: never paid (was ${state})`, lease_until: null });
-    expect(await basketStatus(order)).toBe('open');
-    const upstream = await upstreamOf(user, order.id);
-    // GET /orders/ finds what to fail; a checkout never created upstream has nothing to PATCH.
-    expect(upstream.patches.map((p) => p.status)).toEqual(createdUpstream ? [200] : []);
-    expect(upstream.order?.status).toBe(upstreamStatus);
-    expect(upstream.payments.filter((p) => p.status === 'completed')).toEqual([]);
-  });
+      expect(await rowOf(order.id)).toMatchObject({
+        state: 'failed',
+        last_error: `ABANDONED: never paid (was ${state})`,
+        lease_until: null,
+      });
+      expect(await basketStatus(order)).toBe('open');
+      const upstream = await upstreamOf(user, order.id);
+      // GET /orders/ finds what to fail; a checkout never created upstream has nothing to PATCH.
+      expect(upstream.patches.map((p) => p.status)).toEqual(createdUpstream ? [200] : []);
+      expect(upstream.order?.status).toBe(upstreamStatus);
+      expect(upstream.payments.filter((p) => p.status === 'completed')).toEqual([]);
+    },
+  );
 
   it('turns a stale paying order unknown without asking the upstream anything, and keeps the basket locked', async () => {
     const { user, order } = await arrange('paying', { ageMs: STALE_MS });
@@ -246,13 +264,16 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     const user = uniqueUser('reconcile-duplicate-check');
     const declined = await arrange('declined', { user, ageMs: 20_000 }); // not expired yet
     const paying = await arrange('paying', { user });
-    for (const { order } of [declined, paying]) await sql`update orders set duplicate_check_at = now() - interval '1 second' where id = ${order.id}`;
+    for (const { order } of [declined, paying])
+      await sql`update orders set duplicate_check_at = now() - interval '1 second' where id = ${order.id}`;
 
     await services.reconciler.run(quiet);
 
     expect(await rowOf(declined.order.id)).toMatchObject({ state: 'declined' });
     expect(await rowOf(paying.order.id)).toMatchObject({ state: 'paying' });
-    const [{ checks }] = await sql<{ checks: number }[]>`select count(duplicate_check_at)::int as checks from orders where id in ${sql([declined.order.id, paying.order.id])}`;
+    const [{ checks }] = await sql<
+      { checks: number }[]
+    >`select count(duplicate_check_at)::int as checks from orders where id in ${sql([declined.order.id, paying.order.id])}`;
     expect(checks).toBe(0);
     const attempts = await sql<{ outcome: string }[]>`select outcome from payment_attempts where order_id = ${paying.order.id}`;
     expect(attempts.map((a) => a.outcome)).toEqual(['sending']);
@@ -312,7 +333,12 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
     const mine = arranged.map(({ order }) => order.id);
     const racers = [container(3), container(3)];
     extraContainers.push(...racers);
-    const unsettled = async () => (await sql<{ n: number }[]>`select count(*)::int as n from orders where id in ${sql(mine)} and state in ('paid', 'placed', 'declined')`)[0].n;
+    const unsettled = async () =>
+      (
+        await sql<
+          { n: number }[]
+        >`select count(*)::int as n from orders where id in ${sql(mine)} and state in ('paid', 'placed', 'declined')`
+      )[0].n;
 
     // Small batches, run repeatedly, so the two runs claim from the same rows at the same time (as many runs as it
     // takes: other test files leave orders of their own due in this database, and the longest due go first).
@@ -322,7 +348,9 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
       }),
     );
 
-    const rows = await sql<{ id: string; state: OrderState; reconcile_attempts: number }[]>`select id, state, reconcile_attempts from orders where id in ${sql(mine)}`;
+    const rows = await sql<
+      { id: string; state: OrderState; reconcile_attempts: number }[]
+    >`select id, state, reconcile_attempts from orders where id in ${sql(mine)}`;
     const expectedState = new Map(arranged.map(({ order }) => [order.id, order.state === 'paid' ? 'completed' : 'failed']));
     expect(rows.map((r) => ({ id: r.id, state: r.state, claims: r.reconcile_attempts })).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
       mine.map((id) => ({ id, state: expectedState.get(id), claims: 1 })).sort((a, b) => a.id.localeCompare(b.id)),

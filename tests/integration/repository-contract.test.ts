@@ -28,8 +28,16 @@ describe.each(drivers)('repository contract on Postgres ($name)', (driver) => {
   /** What the port's reads do not show of older attempts, read beside the driver under test. */
   const attemptsOf = (orderId: string): Promise<StoredAttemptView[]> =>
     admin<StoredAttemptView[]>`
-      select id, number, outcome, upstream_payment_id as "upstreamPaymentId" from payment_attempts where order_id = ${orderId} order by number`.then((rows) => [...rows]);
+      select id, number, outcome, upstream_payment_id as "upstreamPaymentId" from payment_attempts where order_id = ${orderId} order by number`.then(
+      (rows) => [...rows],
+    );
 
-  orderRepositoryContract(`PostgresOrderRepository (${driver.name})`, async () => ({ orders, baskets, newOwner, lateEffectMs: DEFAULT_LATE_EFFECT_MS, attemptsOf }));
+  orderRepositoryContract(`PostgresOrderRepository (${driver.name})`, async () => ({
+    orders,
+    baskets,
+    newOwner,
+    lateEffectMs: DEFAULT_LATE_EFFECT_MS,
+    attemptsOf,
+  }));
   basketRepositoryContract(`PostgresBasketRepository (${driver.name})`, async () => ({ baskets, newOwner }));
 });

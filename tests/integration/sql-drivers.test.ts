@@ -87,11 +87,15 @@ describe.each(drivers)('the Sql interface ($name)', (driver) => {
 
   it('commits a transaction that resolves and rolls back one that throws', async () => {
     const key = `drivers-${randomUUID()}`;
-    const insert = (tx: Sql) => tx`insert into idempotency_keys (owner_id, idempotency_key, route, request_hash, status, locked_until, expires_at)
+    const insert = (
+      tx: Sql,
+    ) => tx`insert into idempotency_keys (owner_id, idempotency_key, route, request_hash, status, locked_until, expires_at)
       values (${key}, ${key}, 'r', ${'a'.repeat(64)}, 'in_progress', now() + interval '1 minute', now() + interval '1 hour')`;
     const count = async () => (await sql<{ n: number }[]>`select count(*)::int as n from idempotency_keys where owner_id = ${key}`)[0].n;
 
-    await expect(sql.begin(async (tx) => (await insert(tx), Promise.reject(new Error('changed my mind'))))).rejects.toThrow('changed my mind');
+    await expect(sql.begin(async (tx) => (await insert(tx), Promise.reject(new Error('changed my mind'))))).rejects.toThrow(
+      'changed my mind',
+    );
     expect(await count()).toBe(0);
     expect(await sql.begin(async (tx) => (await insert(tx), 'done'))).toBe('done');
     expect(await count()).toBe(1);

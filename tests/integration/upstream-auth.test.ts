@@ -19,7 +19,9 @@ describe('verifying tokens by asking the upstream', () => {
   let client: UpstreamClient;
   let api: PosApi;
   const checks = async () =>
-    ((await (await fetch(`${sim.url}/__ledger`)).json()) as { calls: { path: string; status: number }[] }).calls.filter((c) => c.path === '/orders/');
+    ((await (await fetch(`${sim.url}/__ledger`)).json()) as { calls: { path: string; status: number }[] }).calls.filter(
+      (c) => c.path === '/orders/',
+    );
 
   beforeAll(async () => {
     sim = await startSimulator({ jwtSecret: SECRET, seed: 3 });
@@ -65,7 +67,10 @@ describe('verifying tokens by asking the upstream', () => {
   it('refuses with 401 a token the upstream refuses (signed with another secret), and one that is not a JWT; a refusal is remembered briefly', async () => {
     let clock = Date.now();
     const verify = upstreamVerifier(api, { cacheMs: 60_000, refusalCacheMs: 10_000, checkTimeoutMs: 1000, now: () => clock });
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('cashier@example.com').sign(new TextEncoder().encode('not-the-upstream-secret'));
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('cashier@example.com')
+      .sign(new TextEncoder().encode('not-the-upstream-secret'));
 
     await expect(verify(forged, { log })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     await expect(verify(forged, { log })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
@@ -82,10 +87,19 @@ describe('verifying tokens by asking the upstream', () => {
     const now = Math.floor(Date.now() / 1000);
     const unsigned = `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ sub: 'cashier@example.com', roles: ['operator'] })}.`;
     const emptySignature = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ sub: 'cashier@example.com' })}.`;
-    const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('cashier@example.com').setExpirationTime(now - 120).sign(new TextEncoder().encode(SECRET));
-    const early = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('cashier@example.com').setNotBefore(now + 600).sign(new TextEncoder().encode(SECRET));
+    const expired = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('cashier@example.com')
+      .setExpirationTime(now - 120)
+      .sign(new TextEncoder().encode(SECRET));
+    const early = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('cashier@example.com')
+      .setNotBefore(now + 600)
+      .sign(new TextEncoder().encode(SECRET));
 
-    for (const token of [unsigned, emptySignature]) await expect(verify(token, { log })).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'Token is not signed' });
+    for (const token of [unsigned, emptySignature])
+      await expect(verify(token, { log })).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'Token is not signed' });
     await expect(verify(expired, { log })).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'Token has expired' });
     await expect(verify(early, { log })).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'Token is not valid yet' });
     expect(await checks()).toHaveLength(0);
@@ -93,7 +107,10 @@ describe('verifying tokens by asking the upstream', () => {
 
   it('takes roles only from OPERATOR_USER_IDS, never from the token the upstream accepted', async () => {
     const verify = upstreamVerifier(api, { cacheMs: 60_000, checkTimeoutMs: 1000, operatorUserIds: new Set(['alice@corp.example']) });
-    const selfPromoted = await new SignJWT({ roles: ['operator'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('mallory@example.com').sign(new TextEncoder().encode(SECRET));
+    const selfPromoted = await new SignJWT({ roles: ['operator'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('mallory@example.com')
+      .sign(new TextEncoder().encode(SECRET));
     const operator = await signDevToken(SECRET, 'alice@corp.example');
 
     expect(await verify(selfPromoted, { log })).toMatchObject({ userId: 'mallory@example.com', roles: [] });
@@ -102,15 +119,32 @@ describe('verifying tokens by asking the upstream', () => {
 
   it('answers 503 when the upstream cannot be asked, rather than letting anyone in', async () => {
     const verify = upstreamVerifier(api, { cacheMs: 60_000, checkTimeoutMs: 1000 });
-    await fetch(`${sim.url}/__faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ method: 'GET', path: '/orders/', kind: '503', times: 2 }) });
+    await fetch(`${sim.url}/__faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ method: 'GET', path: '/orders/', kind: '503', times: 2 }),
+    });
 
-    await expect(verify(await signDevToken(SECRET, 'cashier@example.com'), { log })).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    await expect(verify(await signDevToken(SECRET, 'cashier@example.com'), { log })).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+    });
   });
 
   it("refuses a token whose user's orders, as the upstream lists them, belong to someone else", async () => {
     const impostor = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify([{ id: '7', amount_total: 1, basket_id: null, user_id: 'someone-else@example.com', created_at: '2026-12-03T00:00:00Z', status: 'completed' }]));
+      res.end(
+        JSON.stringify([
+          {
+            id: '7',
+            amount_total: 1,
+            basket_id: null,
+            user_id: 'someone-else@example.com',
+            created_at: '2026-12-03T00:00:00Z',
+            status: 'completed',
+          },
+        ]),
+      );
     });
     await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
     const other = new UpstreamClient({ ...clientOptions, baseUrl: `http://127.0.0.1:${(impostor.address() as AddressInfo).port}` });

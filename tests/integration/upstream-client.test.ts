@@ -3,7 +3,8 @@ import { upstreamTestBed } from '../support/upstream-bed';
 
 describe('the resilient upstream client against the simulator', () => {
   const { client, options, admin, url } = upstreamTestBed({ secret: 'client-test-secret-0123456789', seed: 7, user: 'client@example.com' });
-  const calls = async () => ((await (await fetch(`${url()}/__ledger`)).json()) as { calls: { method: string; path: string; status: number }[] }).calls;
+  const calls = async () =>
+    ((await (await fetch(`${url()}/__ledger`)).json()) as { calls: { method: string; path: string; status: number }[] }).calls;
 
   beforeEach(() => admin('/__reset'));
 
@@ -85,7 +86,9 @@ describe('the resilient upstream client against the simulator', () => {
     const create = await adaptive.call('POST', '/orders/', { total: 1 }, { ...options(), kind: 'create-order' }).catch((error) => error);
     const createMs = Date.now() - started;
     started = Date.now();
-    const pay = await adaptive.call('POST', '/payments/', { order_id: 'x', amount: 1 }, { ...options(), kind: 'create-payment', timeoutMs: 600 }).catch((error) => error);
+    const pay = await adaptive
+      .call('POST', '/payments/', { order_id: 'x', amount: 1 }, { ...options(), kind: 'create-payment', timeoutMs: 600 })
+      .catch((error) => error);
     const payMs = Date.now() - started;
 
     expect(create.outcome).toEqual({ type: 'timeout' });
@@ -116,7 +119,14 @@ describe('the resilient upstream client against the simulator', () => {
   });
 
   it('reports a refused connection as proof that nothing was sent', async () => {
-    const dead = client({ baseUrl: 'http://127.0.0.1:9', maxAttempts: 1, backoffBaseMs: 1, backoffCapMs: 1, breakerFailureThreshold: 10, breakerHalfOpenAfterMs: 100 });
+    const dead = client({
+      baseUrl: 'http://127.0.0.1:9',
+      maxAttempts: 1,
+      backoffBaseMs: 1,
+      backoffCapMs: 1,
+      breakerFailureThreshold: 10,
+      breakerHalfOpenAfterMs: 100,
+    });
 
     const failure = await dead.call('POST', '/payments/', {}, { ...options(), kind: 'create-payment' }).catch((error) => error);
 

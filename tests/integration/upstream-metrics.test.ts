@@ -11,7 +11,8 @@ describe('the upstream client reports every attempt and the breaker to its metri
     const metrics: UpstreamMetrics = { attempt: (attempt) => attempts.push(attempt), breakerOpened: () => breakerOpened++ };
     return { attempts, metrics, breakerOpened: () => breakerOpened };
   };
-  const client = (metrics: UpstreamMetrics, overrides: { breakerFailureThreshold?: number; maxAttempts?: number } = {}) => bed.client({ breakerHalfOpenAfterMs: 60_000, metrics, ...overrides });
+  const client = (metrics: UpstreamMetrics, overrides: { breakerFailureThreshold?: number; maxAttempts?: number } = {}) =>
+    bed.client({ breakerHalfOpenAfterMs: 60_000, metrics, ...overrides });
   const fault = (body: unknown) => bed.admin('/__faults', body);
 
   it('reports each attempt with its number, status or failure, and duration', async () => {

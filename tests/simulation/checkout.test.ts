@@ -30,7 +30,8 @@ describe('the checkout simulation', () => {
       const result = await runSchedule(database.admin, url(), scheduler, regression.plan);
 
       const outcome = { broken: result.broken, unplayed: scheduler.unplayed };
-      if (process.env.SIMULATION_TRACE || outcome.broken.length > 0 || outcome.unplayed.length > 0) process.stdout.write(`\n${regression.name}\n${result.trace}\n`);
+      if (process.env.SIMULATION_TRACE || outcome.broken.length > 0 || outcome.unplayed.length > 0)
+        process.stdout.write(`\n${regression.name}\n${result.trace}\n`);
       expect(outcome).toEqual({ broken: [], unplayed: [] });
     });
   });

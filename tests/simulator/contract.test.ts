@@ -1,4 +1,13 @@
-import { DEFAULT_PROFILE, signDevToken, UPSTREAM_READINGS, type FaultKind, type Order, type Payment, type Product, type UpstreamProfile } from '../../dev/simulator';
+import {
+  DEFAULT_PROFILE,
+  signDevToken,
+  UPSTREAM_READINGS,
+  type FaultKind,
+  type Order,
+  type Payment,
+  type Product,
+  type UpstreamProfile,
+} from '../../dev/simulator';
 import { startHarness, type CallOptions, type Harness, type RawResult } from './harness';
 import { UpstreamDocument } from './openapi';
 
@@ -9,7 +18,9 @@ import { UpstreamDocument } from './openapi';
 const document = new UpstreamDocument();
 const STRANGER = 'stranger@readings.example.com';
 /** A late effect is a fault (nothing answers), not a way of answering: the replies are checked with none drawn. */
-const READINGS = (Object.entries(UPSTREAM_READINGS) as [string, Partial<UpstreamProfile>][]).map(([name, reading]): [string, Partial<UpstreamProfile>] => [name, { ...reading, lateEffects: 0 }]);
+const READINGS = (Object.entries(UPSTREAM_READINGS) as [string, Partial<UpstreamProfile>][]).map(
+  ([name, reading]): [string, Partial<UpstreamProfile>] => [name, { ...reading, lateEffects: 0 }],
+);
 
 let h: Harness;
 let strangersOrder: Order;
@@ -85,8 +96,7 @@ describe.each(READINGS)('under the %s reading', (name, reading) => {
 
   it('every error body is a string, except the 422 report', async () => {
     const order = (await h.call('POST', '/orders/', { body: { total: 2 }, as: user })).body as Order;
-    const call = (method: string, path: string, options: CallOptions = {}) =>
-      h.callRaw(method, path, { as: user, ...options });
+    const call = (method: string, path: string, options: CallOptions = {}) => h.callRaw(method, path, { as: user, ...options });
 
     expectStringError('GET', '/products/{id}', await call('GET', '/products/missing'), 404);
     expectStringError('GET', '/orders/{id}', await call('GET', '/orders/missing'), 404);

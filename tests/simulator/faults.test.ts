@@ -17,8 +17,7 @@ async function createOrder(orderId: string): Promise<Order> {
   return result.body as Order;
 }
 
-const payOrder = (orderId: string, as = ALICE) =>
-  h.call('POST', '/payments/', { body: { order_id: orderId, amount: 9.99 }, as });
+const payOrder = (orderId: string, as = ALICE) => h.call('POST', '/payments/', { body: { order_id: orderId, amount: 9.99 }, as });
 
 describe('random faults', () => {
   it('rate503 = 1: every route answers 503 and nothing is applied', async () => {

@@ -1,4 +1,12 @@
-import { signDevToken, startSimulator, type Ledger, type RunningSimulator, type ScriptedFault, type SimulatorConfigPatch, type UpstreamProfile } from '../../dev/simulator';
+import {
+  signDevToken,
+  startSimulator,
+  type Ledger,
+  type RunningSimulator,
+  type ScriptedFault,
+  type SimulatorConfigPatch,
+  type UpstreamProfile,
+} from '../../dev/simulator';
 
 export const SECRET = 'simulator-test-secret';
 export const ALICE = 'alice@example.com';

@@ -12,21 +12,11 @@ interface Operation {
 }
 
 /** Keywords of OpenAPI 3.0's schema dialect that JSON Schema does not know. */
-const OPENAPI_ONLY = new Set([
-  'nullable',
-  'discriminator',
-  'readOnly',
-  'writeOnly',
-  'xml',
-  'externalDocs',
-  'example',
-  'deprecated',
-]);
+const OPENAPI_ONLY = new Set(['nullable', 'discriminator', 'readOnly', 'writeOnly', 'xml', 'externalDocs', 'example', 'deprecated']);
 const SUBSCHEMA = new Set(['items', 'not', 'additionalProperties']);
 const SUBSCHEMA_LISTS = new Set(['anyOf', 'oneOf', 'allOf']);
 
-const isSchema = (value: unknown): value is Schema =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isSchema = (value: unknown): value is Schema => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function convertKeyword(key: string, value: unknown): unknown {
   if (key === 'properties' && isSchema(value)) {

@@ -19,8 +19,7 @@ async function createOrder(body: Record<string, unknown>, as = ALICE): Promise<O
   return result.body as Order;
 }
 
-const payFor = (order: Order, as = ALICE) =>
-  h.call('POST', '/payments/', { body: { order_id: order.id, amount: order.amount_total }, as });
+const payFor = (order: Order, as = ALICE) => h.call('POST', '/payments/', { body: { order_id: order.id, amount: order.amount_total }, as });
 
 async function pay(order: Order, as = ALICE): Promise<Payment> {
   const result = await payFor(order, as);
@@ -167,9 +166,7 @@ describe("replies 'varied'", () => {
         message: 'Expected required property',
         expected: { total: 0 },
         found: { order_id: 'x' },
-        errors: [
-          { type: 45, schema: { type: 'number', minimum: 0 }, path: '/total', message: 'Expected required property' },
-        ],
+        errors: [{ type: 45, schema: { type: 'number', minimum: 0 }, path: '/total', message: 'Expected required property' }],
       },
     });
   });

@@ -57,7 +57,11 @@ export function submitCheckout(checkout: Checkout): Promise<ApiResponse> {
 
 /** Pays an order again; with the key undefined the request goes without an Idempotency-Key header. */
 export function payAgain(cashier: Cashier, orderId: string, key: string | undefined): Promise<ApiResponse> {
-  return api(`/orders/${orderId}/payments`, { method: 'POST', token: cashier.token, headers: key === undefined ? {} : { 'idempotency-key': key } });
+  return api(`/orders/${orderId}/payments`, {
+    method: 'POST',
+    token: cashier.token,
+    headers: key === undefined ? {} : { 'idempotency-key': key },
+  });
 }
 
 export function refund(cashier: Cashier, orderId: string): Promise<ApiResponse> {

@@ -27,8 +27,17 @@ const RECORDED_HEADERS = ['etag', 'location', 'retry-after', 'x-request-id', 'id
 export function recordCall(url: URL, method: string, response: Response, text: string): void {
   const dir = process.env.TEST_CONTRACT_DIR;
   if (!dir) return;
-  const headers = Object.fromEntries(RECORDED_HEADERS.flatMap((name) => (response.headers.has(name) ? [[name, response.headers.get(name)!]] : [])));
-  const call: RecordedCall = { method: method.toUpperCase(), path: url.pathname, status: response.status, contentType: response.headers.get('content-type'), headers, body: text };
+  const headers = Object.fromEntries(
+    RECORDED_HEADERS.flatMap((name) => (response.headers.has(name) ? [[name, response.headers.get(name)!]] : [])),
+  );
+  const call: RecordedCall = {
+    method: method.toUpperCase(),
+    path: url.pathname,
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    headers,
+    body: text,
+  };
   appendFileSync(path.join(dir, `calls-${process.pid}.jsonl`), `${JSON.stringify(call)}\n`);
 }
 
@@ -100,7 +109,8 @@ export class ContractChecker {
     if (!op) {
       // The catch-all route (serverless.yml notFound): not in the document, always 404 ROUTE_NOT_FOUND.
       const body = parseJson(call.body);
-      if (call.status !== 404 || body?.error?.code !== 'ROUTE_NOT_FOUND') problems.push(`expected 404 ROUTE_NOT_FOUND from the catch-all route, got ${call.status} ${call.body.slice(0, 200)}`);
+      if (call.status !== 404 || body?.error?.code !== 'ROUTE_NOT_FOUND')
+        problems.push(`expected 404 ROUTE_NOT_FOUND from the catch-all route, got ${call.status} ${call.body.slice(0, 200)}`);
       return problems.map((problem) => `${key} ${call.path}: ${problem}`);
     }
     const response: Json | undefined = op.responses[String(call.status)] ?? op.responses.default;
@@ -114,15 +124,21 @@ export class ContractChecker {
     } else {
       const mediaType = (call.contentType ?? '').split(';')[0]!.trim();
       const media = content[mediaType];
-      if (!media) problems.push(`${call.status} answered ${mediaType || 'no content type'}, documented: ${Object.keys(content).join(', ')}`);
+      if (!media)
+        problems.push(`${call.status} answered ${mediaType || 'no content type'}, documented: ${Object.keys(content).join(', ')}`);
       else if (mediaType === 'application/json') {
         const body = parseJson(call.body);
         if (body === undefined) problems.push(`${call.status} body is not JSON: ${call.body.slice(0, 200)}`);
         else {
           const validate = this.validator(`${key} ${call.status}`, media.schema);
           if (!validate(body)) {
-            const errors = (validate.errors ?? []).map((error) => `${error.instancePath || '(body)'} ${error.message}${error.params && 'allowedValues' in error.params ? ` ${JSON.stringify(error.params.allowedValues)}` : ''}`);
-            problems.push(`${call.status} body does not match the document: ${[...new Set(errors)].join('; ')} in ${call.body.slice(0, 300)}`);
+            const errors = (validate.errors ?? []).map(
+              (error) =>
+                `${error.instancePath || '(body)'} ${error.message}${error.params && 'allowedValues' in error.params ? ` ${JSON.stringify(error.params.allowedValues)}` : ''}`,
+            );
+            problems.push(
+              `${call.status} body does not match the document: ${[...new Set(errors)].join('; ')} in ${call.body.slice(0, 300)}`,
+            );
           }
         }
       }

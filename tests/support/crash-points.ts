@@ -50,11 +50,19 @@ function crashAfter<T extends object>(port: T, point: CrashPoint, steps: Steps<T
 /** Which port call ends each step. */
 const STEP_ENDS: { [P in CrashPoint]: (ports: Ports) => Partial<Ports> } = {
   'after-order-row': ({ orders }) => ({ orders: crashAfter(orders, 'after-order-row', { open: (opened) => opened !== undefined }) }),
-  'after-order-created': ({ upstreamOrders }) => ({ upstreamOrders: crashAfter(upstreamOrders, 'after-order-created', { createOrder: () => true }) }),
-  'after-order-placed': ({ orders }) => ({ orders: crashAfter(orders, 'after-order-placed', { transition: (order) => order?.state === 'placed' }) }),
-  'after-payment-recorded': ({ orders }) => ({ orders: crashAfter(orders, 'after-payment-recorded', { startPayment: (started) => started !== undefined }) }),
+  'after-order-created': ({ upstreamOrders }) => ({
+    upstreamOrders: crashAfter(upstreamOrders, 'after-order-created', { createOrder: () => true }),
+  }),
+  'after-order-placed': ({ orders }) => ({
+    orders: crashAfter(orders, 'after-order-placed', { transition: (order) => order?.state === 'placed' }),
+  }),
+  'after-payment-recorded': ({ orders }) => ({
+    orders: crashAfter(orders, 'after-payment-recorded', { startPayment: (started) => started !== undefined }),
+  }),
   'after-payment-sent': ({ payments }) => ({ payments: crashAfter(payments, 'after-payment-sent', { createPayment: () => true }) }),
-  'after-payment-paid': ({ orders }) => ({ orders: crashAfter(orders, 'after-payment-paid', { finishPayment: (order) => order?.state === 'paid' }) }),
+  'after-payment-paid': ({ orders }) => ({
+    orders: crashAfter(orders, 'after-payment-paid', { finishPayment: (order) => order?.state === 'paid' }),
+  }),
 };
 
 /** Wraps the ports so that the process dies right after `point`'s step. */

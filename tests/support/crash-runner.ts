@@ -33,12 +33,24 @@ async function main(): Promise<number> {
   const log = rootLogger.child({ crashAt: point, basketId });
   const route = routeKey(routes.placeOrder);
   try {
-    const begun = await beginRequest(services.idempotency, { ownerId: user, key, method: 'POST', route, params: { basketId }, body: null, lockMs: deadline.remainingMs() + 5000 });
+    const begun = await beginRequest(services.idempotency, {
+      ownerId: user,
+      key,
+      method: 'POST',
+      route,
+      params: { basketId },
+      body: null,
+      lockMs: deadline.remainingMs() + 5000,
+    });
     if (begun.kind === 'replay') throw new Error('a crashed checkout has nothing to replay');
     try {
       const order = await services.checkout.placeOrder(caller, basketId, key, undefined, { token: caller.token, deadline, log });
       const reply = paymentReply(order);
-      await finishRequest(services.idempotency, begun.scope, { status: reply.status, body: JSON.stringify(reply.body), headers: reply.headers ?? {} });
+      await finishRequest(services.idempotency, begun.scope, {
+        status: reply.status,
+        body: JSON.stringify(reply.body),
+        headers: reply.headers ?? {},
+      });
       process.stdout.write(`${JSON.stringify({ outcome: 'returned', reply })}\n`);
       return 0;
     } catch (error) {

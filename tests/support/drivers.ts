@@ -27,7 +27,12 @@ export const drivers: TestDriver[] = [
   {
     name: 'Data API',
     connect: ({ database, onCall } = {}) =>
-      connectDataApi({ ...LOCAL_DATA_API, endpoint: dataApiEndpoint(), database: database ?? new URL(databaseUrl()).pathname.slice(1), onCall }),
+      connectDataApi({
+        ...LOCAL_DATA_API,
+        endpoint: dataApiEndpoint(),
+        database: database ?? new URL(databaseUrl()).pathname.slice(1),
+        onCall,
+      }),
     env: (database) => ({
       DATA_API_CLUSTER_ARN: LOCAL_DATA_API.resourceArn,
       DATA_API_SECRET_ARN: LOCAL_DATA_API.secretArn,
@@ -45,7 +50,10 @@ export const drivers: TestDriver[] = [
  * beside it (`admin`) for arranging and inspecting rows. Both connect on first
  * use and are closed after the block's tests, once `beforeClose` has run.
  */
-export function suiteClients(driver: TestDriver, options: { max: number; beforeClose?: (admin: PostgresSql) => Promise<unknown> }): { sql: Sql; admin: PostgresSql } {
+export function suiteClients(
+  driver: TestDriver,
+  options: { max: number; beforeClose?: (admin: PostgresSql) => Promise<unknown> },
+): { sql: Sql; admin: PostgresSql } {
   const clients = { sql: driver.connect({ max: options.max }), admin: adminDb() };
   afterAll(async () => {
     await options.beforeClose?.(clients.admin);
@@ -59,7 +67,11 @@ export function suiteClients(driver: TestDriver, options: { max: number; beforeC
  * before its tests, dropped after them), postgres.js on it (`admin`), and
  * clients of the driver under test on it (`connect()`), closed with it.
  */
-export function ownDatabase(driver: TestDriver, prefix: string, options: { migrated?: boolean } = {}): { name: string; admin: PostgresSql; connect(): Sql } {
+export function ownDatabase(
+  driver: TestDriver,
+  prefix: string,
+  options: { migrated?: boolean } = {},
+): { name: string; admin: PostgresSql; connect(): Sql } {
   const name = `${prefix}_${process.pid}_${driver.name === 'postgres.js' ? 'pg' : 'data_api'}`;
   const admin = connect(databaseUrl(name), { max: 2 });
   const clients: Sql[] = [];

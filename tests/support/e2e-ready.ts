@@ -11,7 +11,10 @@ const STACK_START_DEADLINE_MS = 300_000;
 
 beforeAll(async () => {
   const file = process.env.TEST_STACK_STATUS;
-  if (!file) throw new Error('TEST_STACK_STATUS is not set: run the e2e tests through jest (npm run test:e2e), whose global setup starts the stacks');
+  if (!file)
+    throw new Error(
+      'TEST_STACK_STATUS is not set: run the e2e tests through jest (npm run test:e2e), whose global setup starts the stacks',
+    );
   const giveUpAt = Date.now() + STACK_START_DEADLINE_MS;
   for (;;) {
     let status: string | undefined;

@@ -20,7 +20,6 @@ export interface E2eRun {
 }
 
 declare global {
-  // eslint-disable-next-line no-var
   var __POS_TEST_E2E__: E2eRun | undefined;
 }
 
@@ -82,7 +81,9 @@ export default async function globalSetup(globalConfig: Config.GlobalConfig): Pr
         () => {
           run.up.add(index);
           writeStatus(run.statusDir, worker, 'ready');
-          process.stdout.write(`[tests] e2e: worker ${worker}'s stack is up ${((Date.now() - started) / 1000).toFixed(1)} s after setup began\n`);
+          process.stdout.write(
+            `[tests] e2e: worker ${worker}'s stack is up ${((Date.now() - started) / 1000).toFixed(1)} s after setup began\n`,
+          );
         },
         (error: Error) => writeStatus(run.statusDir, worker, `failed\n${error.message}`),
       );

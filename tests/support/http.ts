@@ -90,9 +90,11 @@ export const simulator = {
   reset: () => admin('/__reset', { method: 'POST' }),
   configure: (config: SimulatorConfigPatch) => admin('/__config', { method: 'PUT', body: config }),
   /** The user's own reading of the contract, over the simulator's global one. */
-  setProfile: (user: string, profile: Partial<UpstreamProfile>) => admin(`/__profiles/${encodeURIComponent(user)}`, { method: 'PUT', body: profile }),
+  setProfile: (user: string, profile: Partial<UpstreamProfile>) =>
+    admin(`/__profiles/${encodeURIComponent(user)}`, { method: 'PUT', body: profile }),
   /** A token as the upstream's owner issues them: `sub` and no `exp`. */
-  tokenWithoutExpiry: async (sub: string): Promise<string> => (await admin('/__token', { method: 'POST', body: { sub, expires: false } })).body.token,
+  tokenWithoutExpiry: async (sub: string): Promise<string> =>
+    (await admin('/__token', { method: 'POST', body: { sub, expires: false } })).body.token,
   queueFault: (fault: { method: string; path: string; kind: FaultKind; times?: number; user?: string }) =>
     admin('/__faults', { method: 'POST', body: fault }),
   ledger: async (user?: string): Promise<Ledger> =>

@@ -14,7 +14,13 @@ export interface LedgerProblems {
   basketsWithTwoLiveOrders: string[];
 }
 
-export const NO_MONEY_PROBLEMS: LedgerProblems = { doubleCharges: [], chargesUnknownToUs: [], wrongAmounts: [], repeatedRefunds: [], basketsWithTwoLiveOrders: [] };
+export const NO_MONEY_PROBLEMS: LedgerProblems = {
+  doubleCharges: [],
+  chargesUnknownToUs: [],
+  wrongAmounts: [],
+  repeatedRefunds: [],
+  basketsWithTwoLiveOrders: [],
+};
 
 const CHARGED = new Set(['completed', 'refunded']);
 const STATES_THAT_OWN_A_CHARGE = new Set(['paid', 'completed', 'refunding', 'refunded', 'unknown']);
@@ -53,12 +59,16 @@ export async function ledgerProblems(ledger: Ledger, sql: Sql): Promise<LedgerPr
   const chargesPerOrder = countBy(charges.map((c) => c.order_id));
   const refundsPerPayment = countBy(ledger.refunds.map((r) => r.payment_id));
   const liveUpstreamOrdersPerBasket = countBy(
-    ledger.orders.filter((o) => o.status !== 'failed' && o.basket_id !== null && byId.has(o.basket_id)).map((o) => byId.get(o.basket_id!)!.basket_id),
+    ledger.orders
+      .filter((o) => o.status !== 'failed' && o.basket_id !== null && byId.has(o.basket_id))
+      .map((o) => byId.get(o.basket_id!)!.basket_id),
   );
   return {
     doubleCharges: moreThanOnce(chargesPerOrder),
     chargesUnknownToUs: charges.filter((c) => !STATES_THAT_OWN_A_CHARGE.has(byUpstreamId.get(c.order_id)?.state ?? '')).map((c) => c.id),
-    wrongAmounts: charges.filter((c) => byUpstreamId.has(c.order_id) && Math.round(c.amount * 100) !== byUpstreamId.get(c.order_id)!.total_minor).map((c) => c.id),
+    wrongAmounts: charges
+      .filter((c) => byUpstreamId.has(c.order_id) && Math.round(c.amount * 100) !== byUpstreamId.get(c.order_id)!.total_minor)
+      .map((c) => c.id),
     repeatedRefunds: moreThanOnce(refundsPerPayment),
     basketsWithTwoLiveOrders: moreThanOnce(liveUpstreamOrdersPerBasket),
   };

@@ -29,7 +29,6 @@ interface TestServer {
 }
 
 declare global {
-  // eslint-disable-next-line no-var
   var __POS_TEST_SERVER__: Promise<TestServer> | undefined;
 }
 

@@ -7,7 +7,10 @@ import { tierVariable, type Tier, type TierSettings } from './tiers';
  */
 export function applyTierEnv(tier: Tier): void {
   const handed = process.env[tierVariable(tier)];
-  if (!handed) throw new Error(`${tierVariable(tier)} is not set: run the ${tier} tests through jest (npm run test:${tier}), whose global setup starts what they need`);
+  if (!handed)
+    throw new Error(
+      `${tierVariable(tier)} is not set: run the ${tier} tests through jest (npm run test:${tier}), whose global setup starts what they need`,
+    );
   const settings = JSON.parse(handed) as TierSettings;
   const worker = Number(process.env.JEST_WORKER_ID ?? '1');
   const own = settings.workers[worker - 1];

@@ -35,9 +35,7 @@ export function handToWorkers(tier: Tier, settings: TierSettings): void {
 }
 
 declare global {
-  // eslint-disable-next-line no-var
   var __POS_TEST_PLAN__: { tests: number } | undefined;
-  // eslint-disable-next-line no-var
   var __POS_TEST_STOPS__: Map<Tier, Array<() => Promise<unknown>>> | undefined;
 }
 
@@ -65,7 +63,8 @@ export function onRelease(tier: Tier, stop: () => Promise<unknown>): void {
 async function runStops(tier: Tier): Promise<void> {
   const stops = globalThis.__POS_TEST_STOPS__?.get(tier) ?? [];
   globalThis.__POS_TEST_STOPS__?.delete(tier);
-  for (const stop of stops.reverse()) await stop().catch((error) => process.stderr.write(`[tests] stopping a part of the ${tier} tier failed: ${error}\n`));
+  for (const stop of stops.reverse())
+    await stop().catch((error) => process.stderr.write(`[tests] stopping a part of the ${tier} tier failed: ${error}\n`));
 }
 
 /** A tier's teardown: its servers, then its databases (the last tier out also stops the database server). */

@@ -45,6 +45,10 @@ export function upstreamTestBed(settings: { secret: string; seed: number; user: 
     options: (deadlineMs = 5000) => ({ token, deadline: Deadline.fromNow(deadlineMs), log }),
     /** A request to the simulator's admin routes (/__faults, /__reset, …). */
     admin: (path: string, body?: unknown, method = 'POST') =>
-      fetch(`${url()}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }),
+      fetch(`${url()}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
   };
 }

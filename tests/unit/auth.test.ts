@@ -33,20 +33,32 @@ describe('who the caller is', () => {
     const withoutExp = await sign({ sub: 'cashier@example.com' });
 
     expect(await verify(withoutExp, { log })).toEqual({ userId: 'cashier@example.com', token: withoutExp, roles: [] });
-    await expect(verify(await sign({ sub: 'cashier@example.com', exp: Math.floor(Date.now() / 1000) - 10 }), { log })).rejects.toMatchObject({ message: 'Token has expired' });
+    await expect(
+      verify(await sign({ sub: 'cashier@example.com', exp: Math.floor(Date.now() / 1000) - 10 }), { log }),
+    ).rejects.toMatchObject({ message: 'Token has expired' });
     await expect(verify(await sign({ sub: 'x'.repeat(400) }), { log })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
   it('reads roles from the roles claim: an array, or the string an API Gateway authorizer makes of one', async () => {
-    const withRoles = await new SignJWT({ roles: ['operator', 'cashier'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('op@example.com').sign(new TextEncoder().encode(SECRET));
+    const withRoles = await new SignJWT({ roles: ['operator', 'cashier'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('op@example.com')
+      .sign(new TextEncoder().encode(SECRET));
 
     expect((await hs256Verifier(SECRET)(withRoles, { log })).roles).toEqual(['operator', 'cashier']);
-    expect((await gatewayVerifier('t', { log, gatewayClaims: { sub: 'op@example.com', roles: '[operator cashier]' } })).roles).toEqual(['operator', 'cashier']);
+    expect((await gatewayVerifier('t', { log, gatewayClaims: { sub: 'op@example.com', roles: '[operator cashier]' } })).roles).toEqual([
+      'operator',
+      'cashier',
+    ]);
     expect((await gatewayVerifier('t', { log, gatewayClaims: { sub: 'op@example.com', roles: 42 } })).roles).toEqual([]);
   });
 
   it('behind an API Gateway authorizer, trusts only its claims, and checks their sub the same way', async () => {
-    await expect(gatewayVerifier('token', { log, gatewayClaims: { sub: 'cashier@example.com' } })).resolves.toEqual({ userId: 'cashier@example.com', token: 'token', roles: [] });
+    await expect(gatewayVerifier('token', { log, gatewayClaims: { sub: 'cashier@example.com' } })).resolves.toEqual({
+      userId: 'cashier@example.com',
+      token: 'token',
+      roles: [],
+    });
     await expect(gatewayVerifier('token', { log })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     await expect(gatewayVerifier('token', { log, gatewayClaims: { sub: 'nul\u0000' } })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });

@@ -43,7 +43,9 @@ describe('pricing a basket', () => {
   });
 
   it('stays exact for many lines of mixed rates', () => {
-    const lines = Array.from({ length: 200 }, (_, i) => line(`p${i}`, 1 + ((i * 7919) % 5000), 1 + (i % 999), [0, 0.03, 0.05, 0.12, 0.25][i % 5]));
+    const lines = Array.from({ length: 200 }, (_, i) =>
+      line(`p${i}`, 1 + ((i * 7919) % 5000), 1 + (i % 999), [0, 0.03, 0.05, 0.12, 0.25][i % 5]),
+    );
 
     const priced = priceBasket(lines);
 
@@ -63,7 +65,16 @@ describe('pricing a basket', () => {
       lines: [line('pizza', 1200, 2, 0.2)],
     });
 
-    expect(view.lines[0]).toEqual({ productId: 'pizza', name: 'pizza', quantity: 2, unitNetPrice: 1200, vatRate: 0.2, net: 2400, vat: 480, gross: 2880 });
+    expect(view.lines[0]).toEqual({
+      productId: 'pizza',
+      name: 'pizza',
+      quantity: 2,
+      unitNetPrice: 1200,
+      vatRate: 0.2,
+      net: 2400,
+      vat: 480,
+      gross: 2880,
+    });
     expect(view.vatBreakdown).toEqual([{ vatRate: 0.2, net: 2400, vat: 480, gross: 2880 }]);
     expect(view.totals.gross).toBe(2880);
   });

@@ -13,19 +13,33 @@ function tableUnder(heading: string): string[][] {
     .split('\n')
     .filter((line) => line.startsWith('|') && !line.startsWith('|---'))
     .slice(1)
-    .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
 }
 
 describe('docs/checkout-protocol.md', () => {
   it('lists every state of the machine, and which are at rest', () => {
     const rows = tableUnder('States');
     expect(rows.map(([state]) => state).sort()).toEqual([...ORDER_STATES].sort());
-    expect(rows.filter(([, , atRest]) => atRest === 'yes').map(([state]) => state).sort()).toEqual([...AT_REST_STATES].sort());
+    expect(
+      rows
+        .filter(([, , atRest]) => atRest === 'yes')
+        .map(([state]) => state)
+        .sort(),
+    ).toEqual([...AT_REST_STATES].sort());
   });
 
   it('lists exactly the transitions the machine allows', () => {
-    const documented = tableUnder('Transitions').map(([from, to]) => `${from} → ${to}`).sort();
-    const allowed = ORDER_STATES.flatMap((from) => ORDER_STATES.filter((to) => canTransition(from, to)).map((to) => `${from} → ${to}`)).sort();
+    const documented = tableUnder('Transitions')
+      .map(([from, to]) => `${from} → ${to}`)
+      .sort();
+    const allowed = ORDER_STATES.flatMap((from) =>
+      ORDER_STATES.filter((to) => canTransition(from, to)).map((to) => `${from} → ${to}`),
+    ).sort();
     expect(documented).toEqual(allowed);
   });
 

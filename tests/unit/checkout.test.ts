@@ -31,7 +31,6 @@ const WATER: BasketLine = { productId: 'water', productName: 'Water', quantity: 
 /** 3 × 79.90 + 25 % VAT = 299.625 → 299.63, plus 15.00 + 15 % VAT = 17.25. */
 const TOTAL_MINOR = 31_688;
 
-
 let baskets: InMemoryBaskets;
 let orders: InMemoryOrders;
 let upstream: FakeUpstream;
@@ -54,7 +53,8 @@ beforeEach(async () => {
 /** One request's upstream call options: its deadline is `budgetMs` from now. */
 const call = (budgetMs = 2_000): CallContext => ({ token: CASHIER.token, deadline: Deadline.fromNow(budgetMs), log: silentLogger });
 
-const placeOrder = (key: string, options?: { pay: boolean }, budgetMs?: number) => checkout.placeOrder(CASHIER, basketId, key, undefined, call(budgetMs), options);
+const placeOrder = (key: string, options?: { pay: boolean }, budgetMs?: number) =>
+  checkout.placeOrder(CASHIER, basketId, key, undefined, call(budgetMs), options);
 
 /** The AppError a step fails with (anything else fails the test). */
 async function rejection(step: Promise<unknown>): Promise<AppError> {
@@ -82,11 +82,21 @@ describe('Checkout (in-memory ports)', () => {
   it('pays a one-shot checkout once, for the basket gross total in minor units', async () => {
     const order = await placeOrder('key-1');
 
-    expect(order).toMatchObject({ state: 'paid', totalMinor: TOTAL_MINOR, openedByKey: 'key-1', paymentAttempts: 1, duplicateCheckAt: null });
+    expect(order).toMatchObject({
+      state: 'paid',
+      totalMinor: TOTAL_MINOR,
+      openedByKey: 'key-1',
+      paymentAttempts: 1,
+      duplicateCheckAt: null,
+    });
     expect(upstream.orders).toEqual([{ id: order.upstreamOrderId, correlation: order.id, totalMinor: TOTAL_MINOR, status: 'pending' }]);
-    expect(upstream.charges).toEqual([{ paymentId: order.paymentId, upstreamOrderId: order.upstreamOrderId, amountMinor: TOTAL_MINOR, refunded: false }]);
+    expect(upstream.charges).toEqual([
+      { paymentId: order.paymentId, upstreamOrderId: order.upstreamOrderId, amountMinor: TOTAL_MINOR, refunded: false },
+    ]);
     expect(upstream.optionsOf('createPayment')?.timeoutMs).toBe(OPTIONS.paymentTimeoutMs);
-    expect(orders.attemptsOf(order.id)).toMatchObject([{ outcome: 'completed', amountMinor: TOTAL_MINOR, upstreamPaymentId: order.paymentId }]);
+    expect(orders.attemptsOf(order.id)).toMatchObject([
+      { outcome: 'completed', amountMinor: TOTAL_MINOR, upstreamPaymentId: order.paymentId },
+    ]);
     expect(order.ownerTokenSealed).not.toContain(CASHIER.token);
     expect(await basketStatus()).toBe('locked');
   });
@@ -205,7 +215,10 @@ describe('Checkout (in-memory ports)', () => {
 
   it('keeps one of duplicate upstream orders and PATCHes the other failed', async () => {
     // Two creates time out after their effect; the first lookup lags behind and sees neither.
-    upstream.failNext('createOrder', TIMEOUT, { afterEffect: true }).failNext('createOrder', TIMEOUT, { afterEffect: true }).staleNextLookups(1);
+    upstream
+      .failNext('createOrder', TIMEOUT, { afterEffect: true })
+      .failNext('createOrder', TIMEOUT, { afterEffect: true })
+      .staleNextLookups(1);
 
     const order = await placeOrder('key-1');
 

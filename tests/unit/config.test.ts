@@ -1,6 +1,10 @@
 import { ConfigError, DEV_TOKEN_ENCRYPTION_KEYS, parseConfig } from '../../lib/config';
 
-const valid = { DATABASE_URL: 'postgres://localhost/db', UPSTREAM_BASE_URL: 'http://127.0.0.1:4010', AUTH_JWT_SECRET: 'a-secret-of-enough-length' };
+const valid = {
+  DATABASE_URL: 'postgres://localhost/db',
+  UPSTREAM_BASE_URL: 'http://127.0.0.1:4010',
+  AUTH_JWT_SECRET: 'a-secret-of-enough-length',
+};
 
 describe('configuration read at cold start', () => {
   it('applies documented defaults', () => {
@@ -18,8 +22,12 @@ describe('configuration read at cold start', () => {
   });
 
   it('refuses an abandonment delay a live request could outlast', () => {
-    expect(() => parseConfig({ ...valid, ORDER_ABANDONED_AFTER_SECONDS: '30', REQUEST_DEADLINE_MS: '25000' })).toThrow(/ORDER_ABANDONED_AFTER_SECONDS/);
-    expect(parseConfig({ ...valid, ORDER_ABANDONED_AFTER_SECONDS: '31', REQUEST_DEADLINE_MS: '25000' }).ORDER_ABANDONED_AFTER_SECONDS).toBe(31);
+    expect(() => parseConfig({ ...valid, ORDER_ABANDONED_AFTER_SECONDS: '30', REQUEST_DEADLINE_MS: '25000' })).toThrow(
+      /ORDER_ABANDONED_AFTER_SECONDS/,
+    );
+    expect(parseConfig({ ...valid, ORDER_ABANDONED_AFTER_SECONDS: '31', REQUEST_DEADLINE_MS: '25000' }).ORDER_ABANDONED_AFTER_SECONDS).toBe(
+      31,
+    );
   });
 
   it('refuses to start without a token secret unless an API Gateway authorizer verifies tokens', () => {
@@ -40,15 +48,25 @@ describe('configuration read at cold start', () => {
     };
 
     it('refuses the published development secret and sealing key', () => {
-      expect(() => parseConfig({ ...deployed, AUTH_JWT_SECRET: 'dev-secret-change-me' })).toThrow(/AUTH_JWT_SECRET is the published development secret/);
-      expect(() => parseConfig({ ...deployed, TOKEN_ENCRYPTION_KEYS: `k2:${Buffer.alloc(32, 8).toString('base64')},${DEV_TOKEN_ENCRYPTION_KEYS}` })).toThrow(/published development key/);
+      expect(() => parseConfig({ ...deployed, AUTH_JWT_SECRET: 'dev-secret-change-me' })).toThrow(
+        /AUTH_JWT_SECRET is the published development secret/,
+      );
+      expect(() =>
+        parseConfig({ ...deployed, TOKEN_ENCRYPTION_KEYS: `k2:${Buffer.alloc(32, 8).toString('base64')},${DEV_TOKEN_ENCRYPTION_KEYS}` }),
+      ).toThrow(/published development key/);
       const devKeyUnpadded = DEV_TOKEN_ENCRYPTION_KEYS.split(':')[1]!.replace(/=+$/, '');
       expect(() => parseConfig({ ...deployed, TOKEN_ENCRYPTION_KEYS: `mine:${devKeyUnpadded}` })).toThrow(/published development key/);
       expect(parseConfig({ ...deployed, SERVICE_STAGE: 'local', AUTH_JWT_SECRET: 'dev-secret-change-me' }).AUTH_MODE).toBe('jwt');
     });
 
     it('refuses the local stage inside AWS Lambda, but not under serverless-offline', () => {
-      const lambda = { ...deployed, SERVICE_STAGE: 'local', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x', TOKEN_ENCRYPTION_KEYS_REF: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:k-AbCdEf', DATABASE_URL_REF: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf' };
+      const lambda = {
+        ...deployed,
+        SERVICE_STAGE: 'local',
+        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+        TOKEN_ENCRYPTION_KEYS_REF: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:k-AbCdEf',
+        DATABASE_URL_REF: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf',
+      };
       expect(() => parseConfig(lambda)).toThrow(/never in AWS Lambda/);
       expect(parseConfig({ ...lambda, IS_OFFLINE: 'true' }).SERVICE_STAGE).toBe('local');
       expect(parseConfig({ ...lambda, SERVICE_STAGE: 'prod' }).SERVICE_STAGE).toBe('prod');
@@ -72,10 +90,18 @@ describe('configuration read at cold start', () => {
 
       expect(() => parseConfig(withoutDatabase)).toThrow(/DATABASE_URL: no database configured/);
       expect(() => parseConfig({ ...withoutDatabase, DATA_API_DATABASE: 'pos' })).toThrow(/no database configured/);
-      expect(() => parseConfig({ ...withoutDatabase, DATA_API_CLUSTER_ARN: dataApi.DATA_API_CLUSTER_ARN })).toThrow(/the RDS Data API also needs DATA_API_SECRET_ARN, DATA_API_DATABASE/);
-      expect(parseConfig({ ...withoutDatabase, ...dataApi, AWS_REGION: 'eu-west-1' }).DATA_API_CLUSTER_ARN).toBe(dataApi.DATA_API_CLUSTER_ARN);
-      expect(() => parseConfig({ ...withoutDatabase, ...dataApi, AWS_REGION: 'eu-west-1', DATA_API_SECRET_ARN: '' })).toThrow(/also needs DATA_API_SECRET_ARN/);
-      expect(() => parseConfig({ ...withoutDatabase, ...dataApi, AWS_REGION: 'eu-west-1', DATA_API_CLUSTER_ARN: 'pos-cluster' })).toThrow(/DATA_API_CLUSTER_ARN must be an ARN/);
+      expect(() => parseConfig({ ...withoutDatabase, DATA_API_CLUSTER_ARN: dataApi.DATA_API_CLUSTER_ARN })).toThrow(
+        /the RDS Data API also needs DATA_API_SECRET_ARN, DATA_API_DATABASE/,
+      );
+      expect(parseConfig({ ...withoutDatabase, ...dataApi, AWS_REGION: 'eu-west-1' }).DATA_API_CLUSTER_ARN).toBe(
+        dataApi.DATA_API_CLUSTER_ARN,
+      );
+      expect(() => parseConfig({ ...withoutDatabase, ...dataApi, AWS_REGION: 'eu-west-1', DATA_API_SECRET_ARN: '' })).toThrow(
+        /also needs DATA_API_SECRET_ARN/,
+      );
+      expect(() => parseConfig({ ...withoutDatabase, ...dataApi, AWS_REGION: 'eu-west-1', DATA_API_CLUSTER_ARN: 'pos-cluster' })).toThrow(
+        /DATA_API_CLUSTER_ARN must be an ARN/,
+      );
     });
 
     it('refuses to start without its own key to seal the tokens background work acts with, where locally the dev key serves', () => {
@@ -83,7 +109,9 @@ describe('configuration read at cold start', () => {
 
       expect(() => parseConfig(withoutKeys)).toThrow(/TOKEN_ENCRYPTION_KEYS is required outside the local stage/);
       expect(parseConfig({ ...withoutKeys, SERVICE_STAGE: 'local' }).TOKEN_ENCRYPTION_KEYS).toBe(DEV_TOKEN_ENCRYPTION_KEYS);
-      expect(() => parseConfig({ ...deployed, TOKEN_ENCRYPTION_KEYS: 'k1:dG9vIHNob3J0' })).toThrow(/TOKEN_ENCRYPTION_KEYS: key "k1" must be 32 bytes/);
+      expect(() => parseConfig({ ...deployed, TOKEN_ENCRYPTION_KEYS: 'k1:dG9vIHNob3J0' })).toThrow(
+        /TOKEN_ENCRYPTION_KEYS: key "k1" must be 32 bytes/,
+      );
     });
 
     it('accepts AUTH_MODE=upstream without any secret: the upstream checks each token', () => {

@@ -39,7 +39,9 @@ describe('sealing the owner token kept beside an order (AES-256-GCM)', () => {
 
     expect(rotated.open(sealedBefore, ORDER)).toBe(TOKEN);
     expect(rotated.seal(TOKEN, ORDER)).toMatch(/^v1\.new\./);
-    expect(() => new TokenVault(parseSealingKeys(key('new', 2))).open(sealedBefore, ORDER)).toThrow('sealed token uses key "old", which is not configured');
+    expect(() => new TokenVault(parseSealingKeys(key('new', 2))).open(sealedBefore, ORDER)).toThrow(
+      'sealed token uses key "old", which is not configured',
+    );
   });
 
   it.each([

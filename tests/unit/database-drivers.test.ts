@@ -22,13 +22,24 @@ describe('choosing the database driver', () => {
       region: 'eu-west-1',
       endpoint: undefined,
     });
-    expect(chooseDriver({ ...dataApi, DATA_API_ENDPOINT: 'http://127.0.0.1:8080' })).toMatchObject({ kind: 'data-api', endpoint: 'http://127.0.0.1:8080' });
+    expect(chooseDriver({ ...dataApi, DATA_API_ENDPOINT: 'http://127.0.0.1:8080' })).toMatchObject({
+      kind: 'data-api',
+      endpoint: 'http://127.0.0.1:8080',
+    });
   });
 
   it.each([
     ['nothing', {}, /DATABASE_URL.*DATA_API_CLUSTER_ARN \+ DATA_API_SECRET_ARN \+ DATA_API_DATABASE/],
-    ['both drivers', { DATABASE_URL: 'postgres://db/pos', ...dataApi }, /both DATABASE_URL and DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN, DATA_API_DATABASE/],
-    ['half the Data API', { DATA_API_CLUSTER_ARN: dataApi.DATA_API_CLUSTER_ARN, AWS_REGION: 'eu-west-1' }, /also needs DATA_API_SECRET_ARN, DATA_API_DATABASE/],
+    [
+      'both drivers',
+      { DATABASE_URL: 'postgres://db/pos', ...dataApi },
+      /both DATABASE_URL and DATA_API_CLUSTER_ARN, DATA_API_SECRET_ARN, DATA_API_DATABASE/,
+    ],
+    [
+      'half the Data API',
+      { DATA_API_CLUSTER_ARN: dataApi.DATA_API_CLUSTER_ARN, AWS_REGION: 'eu-west-1' },
+      /also needs DATA_API_SECRET_ARN, DATA_API_DATABASE/,
+    ],
     ['only a database name (serverless.yml always sets one)', { DATA_API_DATABASE: 'pos' }, /no database configured/],
     ['no region', { ...dataApi, AWS_REGION: '' }, /AWS_REGION/],
   ])('refuses %s, naming the variables', (_, env, message) => {
@@ -41,7 +52,9 @@ describe('choosing the database driver', () => {
     expect(config).toMatchObject({ DATA_API_DATABASE: 'pos', AWS_REGION: 'eu-west-1' });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(() => parseConfig({ ...app, DATABASE_URL: 'postgres://db/pos', ...dataApi })).toThrow(/DATABASE_URL: both DATABASE_URL and/);
-    expect(() => parseConfig({ ...app, ...dataApi, DATA_API_DATABASE: '' })).toThrow(/DATA_API_DATABASE: the RDS Data API also needs DATA_API_DATABASE/);
+    expect(() => parseConfig({ ...app, ...dataApi, DATA_API_DATABASE: '' })).toThrow(
+      /DATA_API_DATABASE: the RDS Data API also needs DATA_API_DATABASE/,
+    );
     expect(() => parseConfig({ ...app, ...dataApi, DATA_API_SECRET_ARN: 'pos-db' })).toThrow(/DATA_API_SECRET_ARN must be an ARN/);
   });
 });
@@ -66,7 +79,12 @@ describe('reading Data API timestamps', () => {
 
 describe('Data API errors', () => {
   it('carry the SQLSTATE the Data API names, as postgres.js errors carry theirs', () => {
-    const aws = Object.assign(new Error('ERROR: duplicate key value violates unique constraint "orders_pkey"\n  Detail: Key (id)=(x) already exists.; SQLState: 23505'), { name: 'DatabaseErrorException' });
+    const aws = Object.assign(
+      new Error(
+        'ERROR: duplicate key value violates unique constraint "orders_pkey"\n  Detail: Key (id)=(x) already exists.; SQLState: 23505',
+      ),
+      { name: 'DatabaseErrorException' },
+    );
 
     const error = new DataApiError(aws);
 
@@ -95,6 +113,8 @@ describe('splitting a migration into statements', () => {
   });
 
   it('leaves quoted comment markers alone and drops a trailing semicolon', () => {
-    expect(stripComments("select '--not a comment', 1 -- a comment: with a colon\n from t;")).toBe("select '--not a comment', 1  \n from t");
+    expect(stripComments("select '--not a comment', 1 -- a comment: with a colon\n from t;")).toBe(
+      "select '--not a comment', 1  \n from t",
+    );
   });
 });

@@ -14,7 +14,11 @@ const README_MAX_LINES = 200;
 /** The pages checked: README.md and every docs/*.md. */
 function pages(root: string): string[] {
   const docs = path.join(root, 'docs');
-  const inDocs = existsSync(docs) ? readdirSync(docs).filter((name) => name.endsWith('.md')).map((name) => path.join(docs, name)) : [];
+  const inDocs = existsSync(docs)
+    ? readdirSync(docs)
+        .filter((name) => name.endsWith('.md'))
+        .map((name) => path.join(docs, name))
+    : [];
   return [path.join(root, 'README.md'), ...inDocs.sort()];
 }
 
@@ -137,11 +141,24 @@ describe('the link check itself', () => {
     expect(slug('The benchmark: `npm run bench`')).toBe('the-benchmark-npm-run-bench');
     expect(slug('Idempotency-Key')).toBe('idempotency-key');
     expect(slug('snake_case and **bold** [a link](x.md)')).toBe('snake_case-and-bold-a-link');
-    expect([...anchorsOf('# Title\n## Notes\n```\n## not a heading\n```\n## Notes\n<a id="custom"></a>\n')]).toEqual(['title', 'notes', 'notes-1', 'custom']);
+    expect([...anchorsOf('# Title\n## Notes\n```\n## not a heading\n```\n## Notes\n<a id="custom"></a>\n')]).toEqual([
+      'title',
+      'notes',
+      'notes-1',
+      'custom',
+    ]);
   });
 
   it('finds links in text, not in code', () => {
-    const page = ['[a](a.md) and ![b](img/b.svg "title")', '`[not](code.md)`', '```', '[not](fenced.md)', '```', '[ref]: ref.md#x', '<a href="html.md">h</a>'].join('\n');
+    const page = [
+      '[a](a.md) and ![b](img/b.svg "title")',
+      '`[not](code.md)`',
+      '```',
+      '[not](fenced.md)',
+      '```',
+      '[ref]: ref.md#x',
+      '<a href="html.md">h</a>',
+    ].join('\n');
     expect(linksOf(page).map(({ target }) => target)).toEqual(['a.md', 'img/b.svg', 'ref.md#x', 'html.md']);
   });
 

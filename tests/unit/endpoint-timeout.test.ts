@@ -12,11 +12,23 @@ const slow = endpoint({ functionName: 'health', authenticated: false }, async ()
   return { status: 200, body: { status: 'ok' } };
 });
 
-const event = { version: '2.0', routeKey: 'GET /health', rawPath: '/health', rawQueryString: '', headers: {}, requestContext: { http: { method: 'GET', path: '/health' } }, isBase64Encoded: false } as unknown as ServiceEvent;
+const event = {
+  version: '2.0',
+  routeKey: 'GET /health',
+  rawPath: '/health',
+  rawQueryString: '',
+  headers: {},
+  requestContext: { http: { method: 'GET', path: '/health' } },
+  isBase64Encoded: false,
+} as unknown as ServiceEvent;
 
 it('answers 503 SERVICE_UNAVAILABLE with Retry-After half a second before the Lambda would time out', async () => {
   const deadline = Date.now() + 1_500;
-  const context = { awsRequestId: 'timeout-1', functionName: 'health', getRemainingTimeInMillis: () => deadline - Date.now() } as unknown as Context;
+  const context = {
+    awsRequestId: 'timeout-1',
+    functionName: 'health',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  } as unknown as Context;
 
   const started = Date.now();
   const response = await slow(event, context);

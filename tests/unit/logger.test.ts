@@ -11,20 +11,57 @@ const SECRETS = [JWT, SEALED, 'hunter2', 'shared-signing-secret', 'Bearer abc.de
 describe('logger: tokens never reach the output', () => {
   it('redacts secret keys at any depth, in errors, and JWTs inside any string', () => {
     const log = createLogger({ requestId: 'req-1', token: JWT }, 'debug').child({ userId: 'cashier@example.com' });
-    const failure = Object.assign(new Error(`upstream refused token ${JWT}`), { code: 'E_UPSTREAM', request: { headers: { 'x-auth-user': 'raw-header-value' } } });
+    const failure = Object.assign(new Error(`upstream refused token ${JWT}`), {
+      code: 'E_UPSTREAM',
+      request: { headers: { 'x-auth-user': 'raw-header-value' } },
+    });
 
     const output = captureOutput(() => {
-      log.info('flat', { token: JWT, authorization: 'Bearer abc.def.ghi', 'x-auth-user': JWT, password: 'hunter2', clientSecret: 'shared-signing-secret', orderId: 'order-1' });
-      log.warn('nested', { order: { id: 'order-1', ownerTokenSealed: SEALED, owner: { callerToken: JWT } }, attempts: [{ headers: { Authorization: 'Bearer abc.def.ghi' } }] });
+      log.info('flat', {
+        token: JWT,
+        authorization: 'Bearer abc.def.ghi',
+        'x-auth-user': JWT,
+        password: 'hunter2',
+        clientSecret: 'shared-signing-secret',
+        orderId: 'order-1',
+      });
+      log.warn('nested', {
+        order: { id: 'order-1', ownerTokenSealed: SEALED, owner: { callerToken: JWT } },
+        attempts: [{ headers: { Authorization: 'Bearer abc.def.ghi' } }],
+      });
       log.error('failed', { error: failure, note: `retry with ${JWT} later` });
       log.debug('message text is scanned too', { detail: JWT });
     });
 
     for (const secret of SECRETS) expect({ secret, leaked: output.includes(secret) }).toEqual({ secret, leaked: false });
     const [flat, nested, failed, debug] = lines(output);
-    expect(flat).toMatchObject({ level: 'INFO', message: 'flat', requestId: 'req-1', userId: 'cashier@example.com', orderId: 'order-1', token: REDACTED, authorization: REDACTED, 'x-auth-user': REDACTED, password: REDACTED, clientSecret: REDACTED });
-    expect(nested).toMatchObject({ level: 'WARN', order: { id: 'order-1', ownerTokenSealed: REDACTED, owner: { callerToken: REDACTED } }, attempts: [{ headers: { Authorization: REDACTED } }] });
-    expect(failed).toMatchObject({ level: 'ERROR', note: `retry with ${REDACTED} later`, error: { name: 'Error', message: `upstream refused token ${REDACTED}`, code: 'E_UPSTREAM', request: { headers: { 'x-auth-user': REDACTED } } } });
+    expect(flat).toMatchObject({
+      level: 'INFO',
+      message: 'flat',
+      requestId: 'req-1',
+      userId: 'cashier@example.com',
+      orderId: 'order-1',
+      token: REDACTED,
+      authorization: REDACTED,
+      'x-auth-user': REDACTED,
+      password: REDACTED,
+      clientSecret: REDACTED,
+    });
+    expect(nested).toMatchObject({
+      level: 'WARN',
+      order: { id: 'order-1', ownerTokenSealed: REDACTED, owner: { callerToken: REDACTED } },
+      attempts: [{ headers: { Authorization: REDACTED } }],
+    });
+    expect(failed).toMatchObject({
+      level: 'ERROR',
+      note: `retry with ${REDACTED} later`,
+      error: {
+        name: 'Error',
+        message: `upstream refused token ${REDACTED}`,
+        code: 'E_UPSTREAM',
+        request: { headers: { 'x-auth-user': REDACTED } },
+      },
+    });
     expect(failed.error.stack).not.toContain(JWT);
     expect(debug).toMatchObject({ level: 'DEBUG', detail: REDACTED });
   });
@@ -40,9 +77,19 @@ describe('logger: tokens never reach the output', () => {
 
 describe('logger: levels, children and Powertools fields', () => {
   it('writes one JSON line per entry with Powertools keys, the child fields merged over the parent', () => {
-    const output = captureOutput(() => createLogger({ requestId: 'r', route: 'GET /x' }).child({ route: 'GET /y', orderId: 'o' }).info('hello', { status: 200 }));
+    const output = captureOutput(() =>
+      createLogger({ requestId: 'r', route: 'GET /x' }).child({ route: 'GET /y', orderId: 'o' }).info('hello', { status: 200 }),
+    );
     const [entry] = lines(output);
-    expect(entry).toMatchObject({ level: 'INFO', message: 'hello', service: 'pos-basket-service', requestId: 'r', route: 'GET /y', orderId: 'o', status: 200 });
+    expect(entry).toMatchObject({
+      level: 'INFO',
+      message: 'hello',
+      service: 'pos-basket-service',
+      requestId: 'r',
+      route: 'GET /y',
+      orderId: 'o',
+      status: 200,
+    });
     expect(typeof entry!.timestamp).toBe('string');
     expect(entry).toHaveProperty('sampling_rate');
   });

@@ -1,5 +1,17 @@
 import '../support/metrics-on';
-import { afterTheReply, checkoutOutcome, createMetrics, MetricName, MetricsRecorder, recordCheckout, recordOrderGauges, recordReconcilerRun, upstreamMetrics, upstreamOutcome, upstreamRoute } from '../../lib/metrics';
+import {
+  afterTheReply,
+  checkoutOutcome,
+  createMetrics,
+  MetricName,
+  MetricsRecorder,
+  recordCheckout,
+  recordOrderGauges,
+  recordReconcilerRun,
+  upstreamMetrics,
+  upstreamOutcome,
+  upstreamRoute,
+} from '../../lib/metrics';
 
 type Emf = Record<string, any>;
 
@@ -23,7 +35,8 @@ async function published(work: (recorder: MetricsRecorder) => void | Promise<voi
     .filter((entry) => entry._aws);
 }
 
-const directive = (emf: Emf) => emf._aws.CloudWatchMetrics[0] as { Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> };
+const directive = (emf: Emf) =>
+  emf._aws.CloudWatchMetrics[0] as { Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> };
 
 describe('metric names, units and dimensions', () => {
   it('classifies checkout answers into outcomes', () => {
@@ -52,12 +65,12 @@ describe('metric names, units and dimensions', () => {
     expect(upstreamRoute('patch', '/orders/42')).toBe('PATCH /orders/{id}');
     expect(upstreamRoute('DELETE', '/payments/p-1')).toBe('DELETE /payments/{id}');
     expect(upstreamRoute('GET', '/products/')).toBe('GET /products/');
-    expect([upstreamOutcome({ status: 201 }), upstreamOutcome({ status: 404 }), upstreamOutcome({ status: 503, outcome: 'unavailable' }), upstreamOutcome({ outcome: 'timeout' })]).toEqual([
-      '2xx',
-      '4xx',
-      '5xx',
-      'timeout',
-    ]);
+    expect([
+      upstreamOutcome({ status: 201 }),
+      upstreamOutcome({ status: 404 }),
+      upstreamOutcome({ status: 503, outcome: 'unavailable' }),
+      upstreamOutcome({ outcome: 'timeout' }),
+    ]).toEqual(['2xx', '4xx', '5xx', 'timeout']);
   });
 
   it('publishes a checkout as Checkouts (Count) by route and outcome, and by outcome alone', async () => {
@@ -76,7 +89,14 @@ describe('metric names, units and dimensions', () => {
       ],
       Metrics: [{ Name: 'Checkouts', Unit: 'Count' }],
     });
-    expect(emf).toMatchObject({ service: 'pos-basket-service', stage: 'local', route: 'POST /orders/{orderId}/payments', outcome: 'declined', Checkouts: 1, requestId: 'req-7' });
+    expect(emf).toMatchObject({
+      service: 'pos-basket-service',
+      stage: 'local',
+      route: 'POST /orders/{orderId}/payments',
+      outcome: 'declined',
+      Checkouts: 1,
+      requestId: 'req-7',
+    });
   });
 
   it('publishes upstream attempts: calls and latency by route and outcome, retries by route, breaker opens', async () => {
@@ -163,7 +183,9 @@ describe('metric names, units and dimensions', () => {
       // After the reply to r-1, completing its order upstream: the answer lands later.
       let land!: () => void;
       afterTheReply({ requestId: 'r-1' }, () => {
-        void new Promise<void>((resolve) => (land = resolve)).then(() => upstreamMetrics(recorder).attempt({ method: 'PATCH', path: '/orders/o-1', attempt: 1, durationMs: 25, status: 200 }));
+        void new Promise<void>((resolve) => (land = resolve)).then(() =>
+          upstreamMetrics(recorder).attempt({ method: 'PATCH', path: '/orders/o-1', attempt: 1, durationMs: 25, status: 200 }),
+        );
       });
       recorder.flush({ requestId: 'r-1' });
       // Work outside any invocation.

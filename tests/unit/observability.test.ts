@@ -48,7 +48,9 @@ const context = (awsRequestId: string) =>
 async function invoke(requestId: string, outcome: string, routeKey?: string) {
   const capture = captureStart();
   let output = '';
-  const response = await handler(event(requestId, outcome, routeKey), context(`lambda-${requestId}`)).finally(() => (output = capture.stop()));
+  const response = await handler(event(requestId, outcome, routeKey), context(`lambda-${requestId}`)).finally(
+    () => (output = capture.stop()),
+  );
   const entries = jsonLines(output);
   return { response, output, logs: entries.filter((entry) => !entry._aws), metrics: entries.filter((entry) => entry._aws) };
 }
@@ -78,12 +80,28 @@ describe('every handler: Powertools logs and metrics per invocation', () => {
       function_request_id: 'lambda-obs-req-1',
     });
     const access = first.logs.find((entry) => entry.message === 'request finished');
-    expect(access).toMatchObject({ correlation_id: 'obs-req-1', requestId: 'obs-req-1', method: 'POST', path: '/baskets/b-1/orders', status: 201, durationMs: expect.any(Number) });
-    expect(second.logs.find((entry) => entry.message === 'request finished')).toMatchObject({ correlation_id: 'obs-req-2', cold_start: false });
+    expect(access).toMatchObject({
+      correlation_id: 'obs-req-1',
+      requestId: 'obs-req-1',
+      method: 'POST',
+      path: '/baskets/b-1/orders',
+      status: 201,
+      durationMs: expect.any(Number),
+    });
+    expect(second.logs.find((entry) => entry.message === 'request finished')).toMatchObject({
+      correlation_id: 'obs-req-2',
+      cold_start: false,
+    });
 
     const checkouts = first.metrics.filter((emf) => namesOf(emf).includes('Checkouts'));
     expect(checkouts).toHaveLength(1);
-    expect(checkouts[0]).toMatchObject({ Checkouts: 1, outcome: 'paid', route: 'POST /baskets/{basketId}/orders', service: 'pos-basket-service', requestId: 'obs-req-1' });
+    expect(checkouts[0]).toMatchObject({
+      Checkouts: 1,
+      outcome: 'paid',
+      route: 'POST /baskets/{basketId}/orders',
+      service: 'pos-basket-service',
+      requestId: 'obs-req-1',
+    });
     expect(checkouts[0]!._aws.CloudWatchMetrics[0].Namespace).toBe('PosBasketService');
     expect(setsOf(checkouts[0]!)).toEqual([
       ['service', 'stage', 'route', 'outcome'],
@@ -104,10 +122,15 @@ describe('every handler: Powertools logs and metrics per invocation', () => {
 
     expect(run.response).toMatchObject({ statusCode: status });
     expect(run.output).not.toContain(JWT);
-    expect(run.metrics.find((emf) => namesOf(emf).includes('Checkouts'))).toMatchObject({ Checkouts: 1, outcome, requestId: `obs-${kind}` });
+    expect(run.metrics.find((emf) => namesOf(emf).includes('Checkouts'))).toMatchObject({
+      Checkouts: 1,
+      outcome,
+      requestId: `obs-${kind}`,
+    });
     const access = run.logs.find((entry) => entry.message === 'request finished');
     expect(access).toMatchObject({ status, correlation_id: `obs-${kind}` });
-    if (status >= 400) expect(access!.code).toBe(kind === 'crash' ? 'INTERNAL' : kind === 'declined' ? 'PAYMENT_DECLINED' : 'PAYMENT_STATUS_UNKNOWN');
+    if (status >= 400)
+      expect(access!.code).toBe(kind === 'crash' ? 'INTERNAL' : kind === 'declined' ? 'PAYMENT_DECLINED' : 'PAYMENT_STATUS_UNKNOWN');
   });
 
   it('counts no checkout for other routes', async () => {

@@ -1,4 +1,11 @@
-import { assertTransitions, canTransition, isTerminal, ORDER_STATES, UNSETTLED_STATES, type OrderState } from '../../lib/orders/state-machine';
+import {
+  assertTransitions,
+  canTransition,
+  isTerminal,
+  ORDER_STATES,
+  UNSETTLED_STATES,
+  type OrderState,
+} from '../../lib/orders/state-machine';
 
 /**
  * The machine as design.md describes it, written out independently of the
@@ -6,20 +13,44 @@ import { assertTransitions, canTransition, isTerminal, ORDER_STATES, UNSETTLED_S
  * again), failed (never placed, or abandoned unpaid), unknown (a payment that
  * could not be proved), refunding → refunded.
  */
-const STATES: OrderState[] = ['pending', 'placed', 'paying', 'paid', 'completed', 'declined', 'failing', 'failed', 'unknown', 'refunding', 'refunded'];
+const STATES: OrderState[] = [
+  'pending',
+  'placed',
+  'paying',
+  'paid',
+  'completed',
+  'declined',
+  'failing',
+  'failed',
+  'unknown',
+  'refunding',
+  'refunded',
+];
 const ALLOWED = new Set([
-  'pending → placed', 'pending → failing', 'pending → failed',
-  'placed → paying', 'placed → failing',
-  'paying → paid', 'paying → declined', 'paying → placed', 'paying → unknown',
+  'pending → placed',
+  'pending → failing',
+  'pending → failed',
+  'placed → paying',
+  'placed → failing',
+  'paying → paid',
+  'paying → declined',
+  'paying → placed',
+  'paying → unknown',
   // A person found that a payment stuck at the upstream never charged.
   'paying → failing',
-  'declined → paying', 'declined → failing',
+  'declined → paying',
+  'declined → failing',
   'failing → failed',
-  'paid → completed', 'completed → refunding', 'refunding → refunded',
+  'paid → completed',
+  'completed → refunding',
+  'refunding → refunded',
   // A person found that a refund stuck at the upstream never went through.
   'refunding → completed',
   // A person's resolution, or a late answer to the payment that was unknown (charged, declined, proved not sent).
-  'unknown → paid', 'unknown → failing', 'unknown → declined', 'unknown → placed',
+  'unknown → paid',
+  'unknown → failing',
+  'unknown → declined',
+  'unknown → placed',
 ]);
 const PAIRS = STATES.flatMap((from) => STATES.map((to) => ({ from, to, allowed: ALLOWED.has(`${from} → ${to}`) })));
 

@@ -20,7 +20,8 @@ orderRepositoryContract('InMemoryOrders', async () => {
     baskets,
     newOwner,
     lateEffectMs: DEFAULT_LATE_EFFECT_MS,
-    attemptsOf: async (orderId) => orders.attemptsOf(orderId).map(({ id, number, outcome, upstreamPaymentId }) => ({ id, number, outcome, upstreamPaymentId })),
+    attemptsOf: async (orderId) =>
+      orders.attemptsOf(orderId).map(({ id, number, outcome, upstreamPaymentId }) => ({ id, number, outcome, upstreamPaymentId })),
   };
 });
 

@@ -29,7 +29,9 @@ describe('secrets from a secret store (lib/secrets.ts)', () => {
 
   it('stops with the variable named when a reference is not an ARN, cannot be read, or holds nothing', async () => {
     await expect(resolveSecrets({ DATABASE_URL_REF: '/pos/prod/db' }, fakeStore({}))).rejects.toThrow(/DATABASE_URL_REF must be the ARN/);
-    await expect(resolveSecrets({ DATABASE_URL_REF: SECRET_ARN }, fakeStore({}))).rejects.toThrow(/DATABASE_URL could not be read from .*AccessDeniedException/);
+    await expect(resolveSecrets({ DATABASE_URL_REF: SECRET_ARN }, fakeStore({}))).rejects.toThrow(
+      /DATABASE_URL could not be read from .*AccessDeniedException/,
+    );
     await expect(resolveSecrets({ DATABASE_URL_REF: SECRET_ARN }, fakeStore({ [SECRET_ARN]: '' }))).rejects.toThrow(/holds no value/);
   });
 

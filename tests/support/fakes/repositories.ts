@@ -17,7 +17,19 @@ import { basketWriteRefusal, type Basket, type BasketLine } from '../../../lib/b
 import type { BasketPage, BasketRepository } from '../../../lib/baskets/repository';
 import type { Logger } from '../../../lib/logger';
 import type { Order, PaymentOutcome } from '../../../lib/orders/order';
-import type { HealthThresholds, Lease, OpenOrderRequest, OrderFilter, OrderPage, OrderRepository, PaymentAttempt, RefundAttempt, Resolution, StateHealth, TransitionChanges } from '../../../lib/orders/repository';
+import type {
+  HealthThresholds,
+  Lease,
+  OpenOrderRequest,
+  OrderFilter,
+  OrderPage,
+  OrderRepository,
+  PaymentAttempt,
+  RefundAttempt,
+  Resolution,
+  StateHealth,
+  TransitionChanges,
+} from '../../../lib/orders/repository';
 import { DEFAULT_LATE_EFFECT_MS } from '../../../lib/orders/postgres-repository';
 import { assertTransitions, AT_REST_STATES, PAYABLE_STATES, type OrderState } from '../../../lib/orders/state-machine';
 const notUsed = (): never => {
@@ -153,7 +165,8 @@ function duplicateCheckFor(order: StoredOrder, mayStillLand: boolean, lateEffect
 
 /** As in SQL: the owner's token stays while the order is unsettled or a duplicate check still has to act as them. */
 function keepToken(order: StoredOrder, atRest: boolean, before: StoredOrder, replaceWith?: string): string | null {
-  if (!atRest || before.duplicateCheckAt !== null || order.duplicateCheckAt !== before.duplicateCheckAt) return replaceWith ?? before.ownerTokenSealed;
+  if (!atRest || before.duplicateCheckAt !== null || order.duplicateCheckAt !== before.duplicateCheckAt)
+    return replaceWith ?? before.ownerTokenSealed;
   return null;
 }
 
@@ -243,7 +256,12 @@ export class InMemoryOrders implements OrderRepository {
     return order && this.view(order);
   }
 
-  async transition(orderId: string, from: readonly OrderState[], to: OrderState, changes: TransitionChanges = {}): Promise<Order | undefined> {
+  async transition(
+    orderId: string,
+    from: readonly OrderState[],
+    to: OrderState,
+    changes: TransitionChanges = {},
+  ): Promise<Order | undefined> {
     assertTransitions(from, to);
     const before = this.inState(orderId, from);
     if (!before) return undefined;
@@ -274,7 +292,12 @@ export class InMemoryOrders implements OrderRepository {
     });
   }
 
-  async failAndReopenBasket(orderId: string, from: readonly OrderState[], reason: string, options: { onlyIfCreatesSent?: number } = {}): Promise<Order | undefined> {
+  async failAndReopenBasket(
+    orderId: string,
+    from: readonly OrderState[],
+    reason: string,
+    options: { onlyIfCreatesSent?: number } = {},
+  ): Promise<Order | undefined> {
     assertTransitions(from, 'failed');
     const before = this.inState(orderId, from);
     if (!before || (options.onlyIfCreatesSent !== undefined && before.createsSent !== options.onlyIfCreatesSent)) return undefined;
@@ -319,20 +342,32 @@ export class InMemoryOrders implements OrderRepository {
     }
   }
 
-  async startPayment(orderId: string, attemptId: string, ownerTokenSealed: string): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
+  async startPayment(
+    orderId: string,
+    attemptId: string,
+    ownerTokenSealed: string,
+  ): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
     assertTransitions(PAYABLE_STATES, 'paying');
     const before = this.inState(orderId, PAYABLE_STATES);
     if (!before) return undefined;
     if (this.attempts.some((a) => a.orderId === orderId && (a.outcome === 'sending' || a.outcome === 'pending'))) {
       throw new Error(`constraint payment_attempts_one_in_flight_idx: order ${orderId} already has a payment in flight`);
     }
-    if (this.attempts.some((a) => a.id === attemptId)) throw new Error(`constraint payment_attempts_pkey: attempt ${attemptId} already exists`);
+    if (this.attempts.some((a) => a.id === attemptId))
+      throw new Error(`constraint payment_attempts_pkey: attempt ${attemptId} already exists`);
     const order = this.update(before, (next) => {
       next.state = 'paying';
       next.paymentAttempts += 1;
       next.ownerTokenSealed = ownerTokenSealed;
     });
-    const attempt: PaymentAttempt = { id: attemptId, orderId, number: order.paymentAttempts, amountMinor: order.totalMinor, upstreamPaymentId: null, sentAt: new Date() };
+    const attempt: PaymentAttempt = {
+      id: attemptId,
+      orderId,
+      number: order.paymentAttempts,
+      amountMinor: order.totalMinor,
+      upstreamPaymentId: null,
+      sentAt: new Date(),
+    };
     this.attempts.push({ ...attempt, outcome: 'sending' });
     return { order, attempt };
   }
@@ -363,12 +398,19 @@ export class InMemoryOrders implements OrderRepository {
     return { ...attempt, upstreamPaymentId };
   }
 
-  async finishPayment(attempt: PaymentAttempt, outcome: PaymentOutcome, upstreamPaymentId: string | null, lastError?: string): Promise<Order | undefined> {
+  async finishPayment(
+    attempt: PaymentAttempt,
+    outcome: PaymentOutcome,
+    upstreamPaymentId: string | null,
+    lastError?: string,
+  ): Promise<Order | undefined> {
     const next = STATE_AFTER_PAYMENT[outcome];
     assertTransitions(['paying'], next);
     if (next !== 'unknown') assertTransitions(['unknown'], next);
     // An attempt already judged unknown still records a late answer; only the order's latest attempt moves it.
-    const stored = this.attempts.find((a) => a.id === attempt.id && (a.outcome === 'sending' || a.outcome === 'pending' || a.outcome === 'unknown'));
+    const stored = this.attempts.find(
+      (a) => a.id === attempt.id && (a.outcome === 'sending' || a.outcome === 'pending' || a.outcome === 'unknown'),
+    );
     if (!stored) return undefined;
     if (upstreamPaymentId !== null) this.assertPaymentIdFree(upstreamPaymentId, stored);
     stored.outcome = outcome;
@@ -468,4 +510,3 @@ export class InMemoryOrders implements OrderRepository {
     return { ...rest };
   }
 }
-

@@ -135,7 +135,12 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
 
   createOrder(order: { orderId: string; correlation: string; totalMinor: number }, call: CallContext): Promise<CreateOrderAnswer> {
     return this.call('createOrder', call, (): CreateOrderAnswer => {
-      const created: FakeOrder = { id: this.nextId('up-order'), correlation: order.correlation, totalMinor: this.recordedTotals.shift() ?? order.totalMinor, status: 'pending' };
+      const created: FakeOrder = {
+        id: this.nextId('up-order'),
+        correlation: order.correlation,
+        totalMinor: this.recordedTotals.shift() ?? order.totalMinor,
+        status: 'pending',
+      };
       this.orders.push(created);
       return { kind: 'created', order: publicOrder(created) };
     });
@@ -166,7 +171,13 @@ export class FakeUpstream implements UpstreamOrderGateway, PaymentGateway {
       if (!order) return refusedAs(404);
       if (payment.amountMinor !== order.totalMinor) return refusedAs(422);
       const answer = this.paymentAnswers.shift() ?? 'completed';
-      const recorded: FakePayment = { id: this.nextId('up-pay'), upstreamOrderId: order.id, amountMinor: this.recordedAmounts.shift() ?? payment.amountMinor, status: 'completed', reads: 0 };
+      const recorded: FakePayment = {
+        id: this.nextId('up-pay'),
+        upstreamOrderId: order.id,
+        amountMinor: this.recordedAmounts.shift() ?? payment.amountMinor,
+        status: 'completed',
+        reads: 0,
+      };
       if (answer === 'declined') recorded.status = 'failed';
       if (answer === 'pending') recorded.status = 'pending';
       if (typeof answer === 'object') {
@@ -235,7 +246,15 @@ function emptyCalls<T>(value: () => T): Record<UpstreamCall, T> {
 
 const publicOrder = (order: FakeOrder): UpstreamOrder => ({ id: order.id, totalMinor: order.totalMinor, status: order.status });
 
-const publicPayment = (payment: FakePayment): UpstreamPayment => ({ id: payment.id, amountMinor: payment.amountMinor, status: payment.status, upstreamOrderId: payment.upstreamOrderId });
+const publicPayment = (payment: FakePayment): UpstreamPayment => ({
+  id: payment.id,
+  amountMinor: payment.amountMinor,
+  status: payment.status,
+  upstreamOrderId: payment.upstreamOrderId,
+});
 
 /** A refusal the contract does not document as "no effect": ambiguous, as the adapter reports it. */
-const refusedAs = (status: number) => ({ kind: 'ambiguous' as const, failure: { effect: 'unknown' as const, reason: 'error' as const, detail: `status ${status}` } });
+const refusedAs = (status: number) => ({
+  kind: 'ambiguous' as const,
+  failure: { effect: 'unknown' as const, reason: 'error' as const, detail: `status ${status}` },
+});

@@ -58,6 +58,8 @@ async function invoke(requestId: string, outcome: string, routeKey?: string) {
 /** The names of the metrics in one EMF line, and its dimension sets. */
 const namesOf = (emf: Record<string, any>): string[] => emf._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name);
 const setsOf = (emf: Record<string, any>): string[][] => emf._aws.CloudWatchMetrics[0].Dimensions;
+/** The invocation's log line with this message. */
+const logLine = (run: { logs: Record<string, any>[] }, message: string) => run.logs.find((entry) => entry.message === message);
 
 describe('every handler: Powertools logs and metrics per invocation', () => {
   it('logs the request with its correlation id and cold start, redacts the token, and counts a paid checkout', async () => {
@@ -66,8 +68,7 @@ describe('every handler: Powertools logs and metrics per invocation', () => {
 
     expect(first.response).toMatchObject({ statusCode: 201 });
     expect(first.output).not.toContain(JWT);
-    const inside = first.logs.find((entry) => entry.message === 'inside the handler');
-    expect(inside).toMatchObject({
+    expect(logLine(first, 'inside the handler')).toMatchObject({
       level: 'INFO',
       service: 'pos-basket-service',
       correlation_id: 'obs-req-1',
@@ -79,8 +80,7 @@ describe('every handler: Powertools logs and metrics per invocation', () => {
       function_name: 'pos-basket-service-test-placeOrder',
       function_request_id: 'lambda-obs-req-1',
     });
-    const access = first.logs.find((entry) => entry.message === 'request finished');
-    expect(access).toMatchObject({
+    expect(logLine(first, 'request finished')).toMatchObject({
       correlation_id: 'obs-req-1',
       requestId: 'obs-req-1',
       method: 'POST',
@@ -88,7 +88,7 @@ describe('every handler: Powertools logs and metrics per invocation', () => {
       status: 201,
       durationMs: expect.any(Number),
     });
-    expect(second.logs.find((entry) => entry.message === 'request finished')).toMatchObject({
+    expect(logLine(second, 'request finished')).toMatchObject({
       correlation_id: 'obs-req-2',
       cold_start: false,
     });
@@ -127,7 +127,7 @@ describe('every handler: Powertools logs and metrics per invocation', () => {
       outcome,
       requestId: `obs-${kind}`,
     });
-    const access = run.logs.find((entry) => entry.message === 'request finished');
+    const access = logLine(run, 'request finished');
     expect(access).toMatchObject({ status, correlation_id: `obs-${kind}` });
     if (status >= 400)
       expect(access!.code).toBe(kind === 'crash' ? 'INTERNAL' : kind === 'declined' ? 'PAYMENT_DECLINED' : 'PAYMENT_STATUS_UNKNOWN');

@@ -12,47 +12,25 @@ const circuitOpen: FailureOutcome = { type: 'circuit_open' };
 const notSent: FailureOutcome = { type: 'not_sent' };
 
 describe('which failed upstream calls may be retried', () => {
-  const table: Array<[CallKind, FailureOutcome, boolean]> = [
-    ['read', s(503), true],
-    ['read', s(500), true],
-    ['read', s(502), true],
-    ['read', timeout, true],
-    ['read', connectionLost, true],
-    ['read', connectFailed, true],
-    ['read', aborted, false],
-    ['read', circuitOpen, false],
-    ['read', notSent, false],
-    ['idempotent-write', s(500), true],
-    ['idempotent-write', timeout, true],
-    ['create-order', u(503), true],
-    ['create-order', s(429), false],
-    ['create-payment', s(429), false],
-    ['refund', s(429), false],
-    ['create-order', s(503), false],
-    ['create-order', connectFailed, true],
-    ['create-order', s(500), false],
-    ['create-order', timeout, false],
-    ['create-order', connectionLost, false],
-    ['create-order', aborted, false],
-    ['create-payment', u(503), true],
-    ['create-payment', s(503), false],
-    ['create-payment', connectFailed, true],
-    ['create-payment', s(500), false],
-    ['create-payment', s(502), false],
-    ['create-payment', timeout, false],
-    ['create-payment', connectionLost, false],
-    ['create-payment', aborted, false],
-    ['create-payment', circuitOpen, false],
-    ['create-payment', notSent, false],
-    ['refund', u(503), true],
-    ['refund', connectFailed, true],
-    ['refund', s(503), false],
-    ['refund', s(500), false],
-    ['refund', timeout, false],
-    ['refund', connectionLost, false],
-    ['read', u(503), true],
-    ['idempotent-write', s(503), true],
-  ];
+  /** For each kind of call, the failures it is retried after and those it is not. */
+  const policy: Record<CallKind, { retried: FailureOutcome[]; notRetried: FailureOutcome[] }> = {
+    read: {
+      retried: [s(503), s(500), s(502), timeout, connectionLost, connectFailed, u(503)],
+      notRetried: [aborted, circuitOpen, notSent],
+    },
+    'idempotent-write': { retried: [s(500), timeout, s(503)], notRetried: [] },
+    'create-order': { retried: [u(503), connectFailed], notRetried: [s(429), s(503), s(500), timeout, connectionLost, aborted] },
+    'create-payment': {
+      retried: [u(503), connectFailed],
+      notRetried: [s(429), s(503), s(500), s(502), timeout, connectionLost, aborted, circuitOpen, notSent],
+    },
+    refund: { retried: [u(503), connectFailed], notRetried: [s(429), s(503), s(500), timeout, connectionLost] },
+  };
+  type Row = [CallKind, FailureOutcome, boolean];
+  const table = Object.entries(policy).flatMap(([kind, { retried, notRetried }]): Row[] => [
+    ...retried.map((outcome): Row => [kind as CallKind, outcome, true]),
+    ...notRetried.map((outcome): Row => [kind as CallKind, outcome, false]),
+  ]);
 
   it.each(table)('%s after %o → retry %p', (kind, outcome, expected) => {
     expect(isRetryable(kind, outcome)).toBe(expected);

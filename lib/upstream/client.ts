@@ -30,7 +30,7 @@ export interface UpstreamClientOptions {
    * nothing was applied and even a payment may be repeated; false = it is as ambiguous as a 500.
    */
   unavailableMeansNoEffect: boolean;
-  /** Attempt timeouts of reads and order creation (calls that can be checked or safely repeated) from observed latency. */
+  /** Attempt timeouts of reads and order creation (calls that can be checked or safely repeated): from a configured estimate, then from observed latency. */
   adaptiveTimeout: AdaptiveTimeoutOptions;
   /** Told of every attempt (route, outcome, latency) and of the breaker opening. */
   metrics?: UpstreamMetrics;

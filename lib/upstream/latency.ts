@@ -2,17 +2,28 @@
  * The latencies a client has observed, per kind of call, for attempt
  * timeouts derived from them ("The Tail at Scale"): a hung call that can be
  * checked or safely repeated should cost about the upstream's p99, not the
- * fixed per-call cap.
+ * fixed per-call cap. A new container starts from a configured estimate of
+ * that timeout (its first hung call then costs the estimate too, not the cap)
+ * and hands over to what it observes, answer by answer.
  */
 export interface AdaptiveTimeoutOptions {
   /** Never time an attempt out sooner than this. */
   floorMs: number;
   /** The timeout is this multiple of the observed p99. */
   p99Factor: number;
-  /** Answers to observe before the timeout adapts (until then: the cap). */
+  /**
+   * Answers to observe before the timeout is factor × observed p99 alone. Before that it moves from
+   * `initialMs` towards it in step with the answers (after k of n answers, k/n of the way); with no
+   * `initialMs`, it is the cap until then.
+   */
   minSamples: number;
   /** How many of the latest answers the p99 is taken over. */
   windowSize: number;
+  /**
+   * The attempt timeout before anything is observed (within floor and cap): the configured estimate
+   * of factor × the upstream's p99. Absent: the cap.
+   */
+  initialMs?: number;
 }
 
 class Window {
@@ -49,12 +60,21 @@ export class LatencyTracker {
     window.add(ms);
   }
 
-  /** The attempt timeout for this kind of call: factor × observed p99 within [floor, cap], or the cap until enough is observed. */
+  /**
+   * The attempt timeout for this kind of call, within [floor, cap]: factor × observed p99 once
+   * `minSamples` answers are in; before that a blend that starts at `initialMs` (the cap without one)
+   * and moves to factor × observed p99 in step with the answers.
+   */
   timeoutFor(key: string, capMs: number): number {
+    const { floorMs, p99Factor, minSamples, initialMs } = this.options;
     const window = this.windows.get(key);
-    if (!window || window.count < this.options.minSamples) return capMs;
-    const adaptive = Math.ceil(window.percentile(99) * this.options.p99Factor);
-    return Math.min(capMs, Math.max(this.options.floorMs, adaptive));
+    const seen = window?.count ?? 0;
+    const observed = window && seen > 0 ? window.percentile(99) * p99Factor : undefined;
+    let timeout: number;
+    if (observed !== undefined && seen >= minSamples) timeout = observed;
+    else if (initialMs === undefined) return capMs;
+    else timeout = observed === undefined ? initialMs : initialMs + (seen / minSamples) * (observed - initialMs);
+    return Math.min(capMs, Math.max(floorMs, Math.ceil(timeout)));
   }
 
   p99(key: string): number | undefined {

@@ -34,6 +34,8 @@ const envSchema = z
     DATABASE_URL_REF: z.string().optional(),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(50).default(3),
     DATABASE_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(20),
+    /** Benchmarks only: ms every database round trip waits first, standing in for the RDS Data API's network (lib/db/delayed.ts). */
+    DATABASE_CALL_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(0),
     UPSTREAM_BASE_URL: z.url().optional(),
     UPSTREAM_CALL_TIMEOUT_MS: z.coerce.number().int().min(50).max(28000).default(8000),
     UPSTREAM_503_MEANS_NO_EFFECT: booleanFromEnv.default(true),
@@ -122,6 +124,10 @@ const envSchema = z
     path: ['AUTH_JWT_SECRET'],
   })
   .superRefine(requireDeployedSettings)
+  .refine((env) => env.DATABASE_CALL_DELAY_MS === 0 || env.SERVICE_STAGE === 'local', {
+    message: 'DATABASE_CALL_DELAY_MS slows every database call down on purpose (a benchmark setting): only the local stage may set it',
+    path: ['DATABASE_CALL_DELAY_MS'],
+  })
   // Only the local stage may leave these unset: the upstream is then the simulator npm start runs, and tokens are sealed with the dev key.
   .transform((env) => ({
     ...env,

@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { config } from '../config';
 import type * as DataApi from './data-api';
+import { withCallDelay } from './delayed';
 import { chooseDriver, type DriverChoice } from './driver';
 import type { Sql } from './sql-interface';
 
@@ -61,7 +62,9 @@ export function db(): Sql {
     const settings = config();
     const choice = chooseDriver(settings);
     if ('problem' in choice) throw new Error(`Invalid configuration: ${choice.problem}`); // config() already refused this
-    client = connectTo(choice, { max: settings.DATABASE_POOL_MAX, idleTimeoutSeconds: settings.DATABASE_IDLE_TIMEOUT_SECONDS });
+    const connected = connectTo(choice, { max: settings.DATABASE_POOL_MAX, idleTimeoutSeconds: settings.DATABASE_IDLE_TIMEOUT_SECONDS });
+    // A benchmark's stand-in for the Data API's round trips (local stage only; 0, the default, returns the client itself).
+    client = withCallDelay(connected, settings.DATABASE_CALL_DELAY_MS);
   }
   return client;
 }

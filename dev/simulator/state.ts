@@ -1,5 +1,11 @@
 import type { Ledger, LedgerCall, Order, Payment, PaymentStatus, Refund } from './types';
 
+/**
+ * An order as the ledger shows it: the stored order, plus `completed_at` (ISO, ms) once a PATCH first made it
+ * completed: when the upstream considers the order done. Kept beside the order, never sent on the upstream's routes.
+ */
+export type LedgerOrder = Order & { completed_at?: string };
+
 /** A pending payment's fate: the status it takes once `at` (epoch ms) has passed. */
 interface Settlement {
   payment: Payment;
@@ -14,6 +20,7 @@ export class SimulatorState {
   private refunds: Refund[] = [];
   private calls: LedgerCall[] = [];
   private settlements: Settlement[] = [];
+  private completedAt = new Map<Order, string>();
 
   /** The first order stored with this id (with order ids 'kept' there may be more). */
   findOrder(id: string): Order | undefined {
@@ -31,6 +38,11 @@ export class SimulatorState {
   findPayment(id: string): Payment | undefined {
     this.settleDue();
     return this.payments.find((payment) => payment.id === id);
+  }
+
+  /** Records the moment an order was first PATCHed completed (the ledger's `completed_at`). */
+  markCompleted(order: Order): void {
+    if (!this.completedAt.has(order)) this.completedAt.set(order, new Date().toISOString());
   }
 
   addPayment(payment: Payment): void {
@@ -64,19 +76,25 @@ export class SimulatorState {
     this.refunds = [];
     this.calls = [];
     this.settlements = [];
+    this.completedAt.clear();
   }
 
   /** A copy of the ledger, optionally only what belongs to one user. Calls are in arrival order. */
-  ledger(user?: string): Ledger {
+  ledger(user?: string): Ledger & { orders: LedgerOrder[] } {
     this.settleDue();
     const owned = (owner: string | null) => user === undefined || owner === user;
     const payments = this.payments.filter((payment) => owned(payment.user_id));
     const paymentIds = new Set(payments.map((payment) => payment.id));
     return structuredClone({
-      orders: this.orders.filter((order) => owned(order.user_id)),
+      orders: this.orders.filter((order) => owned(order.user_id)).map((order) => this.withCompletion(order)),
       payments,
       refunds: this.refunds.filter((refund) => paymentIds.has(refund.payment_id)),
       calls: this.calls.filter((call) => owned(call.user)).sort((a, b) => a.seq - b.seq),
     });
+  }
+
+  private withCompletion(order: Order): LedgerOrder {
+    const completedAt = this.completedAt.get(order);
+    return completedAt === undefined ? order : { ...order, completed_at: completedAt };
   }
 }

@@ -126,6 +126,7 @@ const updateOrder: Handler = (input) => {
   if (!body.ok) return invalid(input, body.issues, ORDER_UPDATE_BODY);
   const found = ownedOrder(input, input.id);
   if ('refusal' in found) return found.refusal;
+  if (body.value.status === 'completed') input.state.markCompleted(found.order);
   found.order.status = body.value.status;
   return reply(success(input, 200, 201), found.order, true);
 };

@@ -1,7 +1,7 @@
 import { signDevToken } from './auth';
 import type { ConfigIssue } from './config';
 import type { Reply } from './http';
-import { matchRoute, pathMatches, type Route } from './routing';
+import { matchRoute, pathMatches, routeTable } from './routing';
 import type { Simulator } from './simulator';
 import type { FaultKind, ScriptedFault } from './types';
 import { boolean, integer, number, oneOf, optional, parseJsonObject, string, validateBody, type ValidationIssue } from './validation';
@@ -118,19 +118,19 @@ const issueToken: Handler = async ({ rawBody }, sim) => {
   return ok({ token: await signDevToken(sim.jwtSecret, sub, expires === false ? null : expiresIn) });
 };
 
-const ROUTES: Route<Handler>[] = [
-  { method: 'GET', pattern: '/__health', handler: health },
-  { method: 'GET', pattern: '/__ledger', handler: ledger },
-  { method: 'POST', pattern: '/__reset', handler: reset },
-  { method: 'GET', pattern: '/__config', handler: getConfig },
-  { method: 'PUT', pattern: '/__config', handler: putConfig },
-  { method: 'POST', pattern: '/__faults', handler: queueFault },
-  { method: 'GET', pattern: '/__faults', handler: listFaults },
-  { method: 'POST', pattern: '/__token', handler: issueToken },
-  { method: 'GET', pattern: '/__profiles/*', handler: getProfile },
-  { method: 'PUT', pattern: '/__profiles/*', handler: putProfile },
-  { method: 'DELETE', pattern: '/__profiles/*', handler: deleteProfile },
-];
+const ROUTES = routeTable<Handler>({
+  'GET /__health': health,
+  'GET /__ledger': ledger,
+  'POST /__reset': reset,
+  'GET /__config': getConfig,
+  'PUT /__config': putConfig,
+  'POST /__faults': queueFault,
+  'GET /__faults': listFaults,
+  'POST /__token': issueToken,
+  'GET /__profiles/*': getProfile,
+  'PUT /__profiles/*': putProfile,
+  'DELETE /__profiles/*': deleteProfile,
+});
 
 /** Serves the unauthenticated admin routes (never faulted, never delayed, not recorded). */
 export async function routeAdmin(request: AdminRequest, sim: Simulator): Promise<Reply> {

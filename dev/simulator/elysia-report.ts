@@ -1,4 +1,4 @@
-import type { Field, JsonSchema, ValidationIssue } from './validation';
+import { jsonOrText, type Field, type JsonSchema, type ValidationIssue } from './validation';
 
 type Fields = Record<string, Field<unknown>>;
 
@@ -47,15 +47,6 @@ function expectedBody(fields: Fields): Record<string, unknown> {
   return Object.fromEntries(required.map(([key, field]) => [key, exampleOf(field.schema)]));
 }
 
-function foundBody(rawBody: string): unknown {
-  if (rawBody === '') return null;
-  try {
-    return JSON.parse(rawBody);
-  } catch {
-    return rawBody;
-  }
-}
-
 function typeBoxError(issue: ValidationIssue, fields: Fields, found: unknown): TypeBoxError {
   const key = issue.loc[1];
   const schema = key === undefined ? objectSchema(fields) : fields[key].schema;
@@ -74,7 +65,7 @@ function typeBoxError(issue: ValidationIssue, fields: Fields, found: unknown): T
  * framework): the first error up front, every error under `errors`.
  */
 export function elysiaReport(issues: ValidationIssue[], rawBody: string, fields: Fields): Record<string, unknown> {
-  const found = foundBody(rawBody);
+  const found = rawBody === '' ? null : jsonOrText(rawBody);
   const errors = issues.map((issue) => typeBoxError(issue, fields, found));
   return {
     type: 'validation',

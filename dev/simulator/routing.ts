@@ -15,6 +15,14 @@ export interface Route<H> {
   handler: H;
 }
 
+/** Routes from a table keyed by method and pattern, e.g. `'GET /orders/*': getOrder`. */
+export function routeTable<H>(table: Record<string, H>): Route<H>[] {
+  return Object.entries(table).map(([route, handler]) => {
+    const [method, pattern] = route.split(' ');
+    return { method, pattern, handler };
+  });
+}
+
 export type RouteMatch<H> = { kind: 'found'; handler: H; id: string | undefined } | { kind: 'method_not_allowed' } | { kind: 'not_found' };
 
 function decodeSegment(segment: string): string {

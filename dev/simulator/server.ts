@@ -8,6 +8,7 @@ import { readBody, sendReply, wait, type Reply } from './http';
 import { Simulator } from './simulator';
 import type { FaultKind, RunningSimulator, SimulatorOptions, UpstreamProfile } from './types';
 import { routeUpstream } from './upstream-routes';
+import { jsonOrText } from './validation';
 
 /** How an upstream request ends: a reply, or a destroyed socket (reset, hang), after `delayMs`. */
 interface Outcome {
@@ -71,12 +72,8 @@ function decideOutcome(sim: Simulator, call: UpstreamCall, closing: AbortSignal)
 
 /** An upstream that records another total than the one sent: one cent more. */
 function misrecordTotal(rawBody: string): string {
-  try {
-    const body = JSON.parse(rawBody);
-    return typeof body?.total === 'number' ? JSON.stringify({ ...body, total: Math.round(body.total * 100 + 1) / 100 }) : rawBody;
-  } catch {
-    return rawBody;
-  }
+  const body = jsonOrText(rawBody) as { total?: unknown } | null;
+  return typeof body?.total === 'number' ? JSON.stringify({ ...body, total: Math.round(body.total * 100 + 1) / 100 }) : rawBody;
 }
 
 /** Faults and latency are drawn at arrival, so the same request sequence gets the same fates. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_PRODUCTS } from './catalogue';
 import { elysiaReport } from './elysia-report';
 import type { Reply } from './http';
-import { matchRoute, type Route } from './routing';
+import { matchRoute, routeTable } from './routing';
 import type { SimulatorState } from './state';
 import type { Order, OrderStatus, Payment, Refund, UpstreamProfile } from './types';
 import { number, oneOf, optional, string, validateBody, type Field, type ValidationIssue } from './validation';
@@ -200,17 +200,17 @@ const refundPayment: Handler = (input) => {
   return reply(200, payment, true);
 };
 
-const ROUTES: Route<Handler>[] = [
-  { method: 'GET', pattern: '/products', handler: listProducts },
-  { method: 'GET', pattern: '/products/*', handler: getProduct },
-  { method: 'GET', pattern: '/orders', handler: listOrders },
-  { method: 'POST', pattern: '/orders', handler: createOrder },
-  { method: 'GET', pattern: '/orders/*', handler: getOrder },
-  { method: 'PATCH', pattern: '/orders/*', handler: updateOrder },
-  { method: 'POST', pattern: '/payments', handler: createPayment },
-  { method: 'GET', pattern: '/payments/*', handler: getPayment },
-  { method: 'DELETE', pattern: '/payments/*', handler: refundPayment },
-];
+const ROUTES = routeTable<Handler>({
+  'GET /products': listProducts,
+  'GET /products/*': getProduct,
+  'GET /orders': listOrders,
+  'POST /orders': createOrder,
+  'GET /orders/*': getOrder,
+  'PATCH /orders/*': updateOrder,
+  'POST /payments': createPayment,
+  'GET /payments/*': getPayment,
+  'DELETE /payments/*': refundPayment,
+});
 
 /** Serves one authenticated upstream request against the simulator's state. */
 export function routeUpstream(request: UpstreamRequest): UpstreamReply {

@@ -92,6 +92,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The JSON value a body holds, or the body itself when it is not JSON. */
+export function jsonOrText(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
 /** Parses a request body as a JSON object, or reports why it is not one. */
 export function parseJsonObject(raw: string): BodyResult<Record<string, unknown>> {
   let value: unknown;

@@ -48,20 +48,26 @@ describe('configFromEnv', () => {
     });
   });
 
+  /** A value one variable may not take: the error names that variable. */
+  const badValues: Array<[string, string]> = [
+    ['SIM_SEED', '1.5'],
+    ['SIM_SEED', '-1'],
+    ['SIM_RATE_503', 'often'],
+    ['SIM_RATE_RESET', '2'],
+    ['SIM_DECLINE_RATE', '-0.1'],
+    ['SIM_HANG_MS', ' '],
+    ['SIM_ORDER_IDS', 'duplicate'],
+    ['SIM_PAYMENTS', 'later'],
+    ['SIM_PENDING_PAYMENT_MS', '-5'],
+    ['SIM_PENDING_PAYMENT_MS', 'soon'],
+    ['SIM_REFUNDS', 'twice'],
+    ['SIM_REPLIES', 'json'],
+    ['SIM_503', 'after'],
+  ];
+
   it.each([
-    [{ SIM_SEED: '1.5' }, 'SIM_SEED'],
-    [{ SIM_SEED: '-1' }, 'SIM_SEED'],
-    [{ SIM_RATE_503: 'often' }, 'SIM_RATE_503'],
-    [{ SIM_RATE_RESET: '2' }, 'SIM_RATE_RESET'],
-    [{ SIM_DECLINE_RATE: '-0.1' }, 'SIM_DECLINE_RATE'],
-    [{ SIM_HANG_MS: ' ' }, 'SIM_HANG_MS'],
-    [{ SIM_ORDER_IDS: 'duplicate' }, 'SIM_ORDER_IDS'],
-    [{ SIM_PAYMENTS: 'later' }, 'SIM_PAYMENTS'],
-    [{ SIM_PENDING_PAYMENT_MS: '-5' }, 'SIM_PENDING_PAYMENT_MS'],
-    [{ SIM_PENDING_PAYMENT_MS: 'soon' }, 'SIM_PENDING_PAYMENT_MS'],
-    [{ SIM_REFUNDS: 'twice' }, 'SIM_REFUNDS'],
-    [{ SIM_REPLIES: 'json' }, 'SIM_REPLIES'],
-    [{ SIM_503: 'after' }, 'SIM_503'],
+    ...badValues.map(([variable, value]): [Record<string, string>, string] => [{ [variable]: value }, variable]),
+    // Wrong together (or one without the other): the error names the variable at fault.
     [{ SIM_LATENCY_MEDIAN_MS: '100', SIM_LATENCY_P99_MS: '50' }, 'SIM_LATENCY_P99_MS'],
     [{ SIM_LATENCY_P99_MS: '50' }, 'SIM_LATENCY_MEDIAN_MS'],
     [{ SIM_RATE_503: '0.6', SIM_RATE_RESET: '0.6' }, 'SIM_RATE_503'],

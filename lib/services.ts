@@ -85,6 +85,7 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     adaptiveTimeout: {
       floorMs: c.UPSTREAM_ADAPTIVE_TIMEOUT_FLOOR_MS,
       p99Factor: c.UPSTREAM_ADAPTIVE_TIMEOUT_P99_FACTOR,
+      initialMs: c.UPSTREAM_ADAPTIVE_TIMEOUT_INITIAL_MS,
       minSamples: 20,
       windowSize: 200,
     },

@@ -97,6 +97,32 @@ describe('the resilient upstream client against the simulator', () => {
     expect(payMs).toBeGreaterThanOrEqual(550);
   });
 
+  it("times a cold client's first hung order creation out at the initial estimate, not the cap, while a payment keeps its own timeout", async () => {
+    // Nothing observed yet: a new container. The cap is 5 s and the simulator drops a hang after 1 s.
+    const cold = client({
+      callTimeoutMs: 5000,
+      adaptiveTimeout: { floorMs: 100, p99Factor: 1.5, minSamples: 20, windowSize: 200, initialMs: 300 },
+    });
+    await admin('/__faults', { method: 'POST', path: '/orders/', kind: 'hang_after' });
+    await admin('/__faults', { method: 'POST', path: '/payments/', kind: 'hang_after' });
+
+    let started = Date.now();
+    const create = await cold.call('POST', '/orders/', { total: 1 }, { ...options(), kind: 'create-order' }).catch((error) => error);
+    const createMs = Date.now() - started;
+    started = Date.now();
+    const pay = await cold
+      .call('POST', '/payments/', { order_id: 'x', amount: 1 }, { ...options(), kind: 'create-payment', timeoutMs: 700 })
+      .catch((error) => error);
+    const payMs = Date.now() - started;
+
+    expect(create.outcome).toEqual({ type: 'timeout' });
+    expect(createMs).toBeGreaterThanOrEqual(290);
+    expect(createMs).toBeLessThan(800);
+    expect(pay.outcome).toEqual({ type: 'timeout' });
+    expect(payMs).toBeGreaterThanOrEqual(650);
+    expect((await calls()).filter((c) => c.method === 'POST' && c.path === '/orders/')).toHaveLength(1); // a timed-out create is not repeated
+  });
+
   it('times out an attempt that hangs and reports a timeout, not a refusal', async () => {
     await admin('/__faults', { method: 'POST', path: '/orders/', kind: 'hang_after' });
 

@@ -1,4 +1,4 @@
-import type { Plan } from './plan';
+import type { ActorPlan, Plan } from './plan';
 import { OK, type Fate } from './upstream';
 
 /**
@@ -19,6 +19,13 @@ const timeout = (effect: Fate['effect']): Fate => ({ effect, answer: { kind: 'ti
 const status = (code: number, effect: Fate['effect']): Fate => ({ effect, answer: { kind: 'status', status: code }, declined: false });
 const declined: Fate = { ...OK, declined: true };
 
+const checkout = (key: 'A' | 'B', pay: boolean): ActorPlan => ({ step: { kind: 'checkout', key, pay } });
+const pay = (key: 'P' | 'Q'): ActorPlan => ({ step: { kind: 'pay', key } });
+const wait = (ms: number): ActorPlan => ({ step: { kind: 'wait', ms } });
+const cancel: ActorPlan = { step: { kind: 'cancel' } };
+const refund: ActorPlan = { step: { kind: 'refund' } };
+const reconcile: ActorPlan = { step: { kind: 'reconcile' } };
+
 export const REGRESSIONS: RegressionCase[] = [
   {
     name: 'a pay-again completes the order while the checkout is still confirming its create',
@@ -26,7 +33,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }, { step: { kind: 'pay', key: 'P' } }],
+      actors: [checkout('A', true), pay('P')],
       fates: [timeout('before')],
     },
     script: [
@@ -45,7 +52,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: false } }, { step: { kind: 'pay', key: 'P' } }, { step: { kind: 'cancel' } }],
+      actors: [checkout('A', false), pay('P'), cancel],
       fates: [],
     },
     script: [
@@ -63,11 +70,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'payments-pending',
       quantities: [1],
-      actors: [
-        { step: { kind: 'checkout', key: 'A', pay: true } },
-        { step: { kind: 'pay', key: 'P' } },
-        { step: { kind: 'pay', key: 'Q' } },
-      ],
+      actors: [checkout('A', true), pay('P'), pay('Q')],
       fates: [OK, declined],
     },
     script: [
@@ -90,7 +93,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'refunds-repeat',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }, { step: { kind: 'refund' } }, { step: { kind: 'refund' } }],
+      actors: [checkout('A', true), refund, refund],
       fates: [OK, OK, OK, timeout('late')],
     },
     script: [
@@ -109,11 +112,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [
-        { step: { kind: 'checkout', key: 'A', pay: true } },
-        { step: { kind: 'wait', ms: 56_000 } },
-        { step: { kind: 'reconcile' } },
-      ],
+      actors: [checkout('A', true), wait(56_000), reconcile],
       fates: [timeout('before')],
     },
     script: [
@@ -130,7 +129,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: false } }],
+      actors: [checkout('A', false)],
       fates: [status(429, 'before')],
     },
     script: [],
@@ -141,7 +140,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }],
+      actors: [checkout('A', true)],
       fates: [OK, status(409, 'before')],
     },
     script: [],
@@ -152,11 +151,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [
-        { step: { kind: 'checkout', key: 'A', pay: false } },
-        { step: { kind: 'wait', ms: 56_000 } },
-        { step: { kind: 'checkout', key: 'A', pay: false } },
-      ],
+      actors: [checkout('A', false), wait(56_000), checkout('A', false)],
       fates: [],
     },
     script: [
@@ -176,7 +171,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }, { step: { kind: 'pay', key: 'Q' } }],
+      actors: [checkout('A', true), pay('Q')],
       fates: [OK, status(504, 'before')],
     },
     script: [
@@ -196,7 +191,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [{ step: { kind: 'checkout', key: 'A', pay: true } }, { step: { kind: 'pay', key: 'Q' }, dieAtStep: 10 }],
+      actors: [checkout('A', true), { ...pay('Q'), dieAtStep: 10 }],
       fates: [],
     },
     script: [
@@ -214,12 +209,7 @@ export const REGRESSIONS: RegressionCase[] = [
     plan: {
       reading: 'default',
       quantities: [1],
-      actors: [
-        { step: { kind: 'checkout', key: 'A', pay: false } },
-        { step: { kind: 'wait', ms: 20_000 } },
-        { step: { kind: 'wait', ms: 15_000 } },
-        { step: { kind: 'cancel' } },
-      ],
+      actors: [checkout('A', false), wait(20_000), wait(15_000), cancel],
       fates: [timeout('late')],
     },
     script: [

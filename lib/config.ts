@@ -102,6 +102,12 @@ const envSchema = z
     LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
     /** Unsettled orders overdue for the reconciler by more than this count as stuck (the StuckOrders gauge). */
     STUCK_ORDER_MINUTES: z.coerce.number().min(1).default(15),
+    /** The completeOrder function a paid checkout hands its completion to (serverless.yml sets it); unset: completed in the paying process. */
+    COMPLETION_FUNCTION_NAME: z.string().min(1).optional(),
+    /** Where that function is invoked instead of AWS: serverless-offline's Lambda port (dev/infra sets it locally); unset on AWS. */
+    COMPLETION_INVOKE_ENDPOINT: z.url().optional(),
+    /** How long a checkout waits for the hand-off before completing in its own process instead. */
+    COMPLETION_HANDOFF_TIMEOUT_MS: z.coerce.number().int().min(50).max(5000).default(1000),
   })
   .superRefine((env, ctx) => {
     const choice = chooseDriver(env);

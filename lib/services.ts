@@ -11,6 +11,8 @@ import { upstreamMetrics } from './metrics';
 import { HealthCheck } from './health';
 import { IdempotencyStore } from './idempotency/store';
 import { Checkout } from './orders/checkout';
+import { Completion, type CompletionHandOff } from './orders/completion';
+import { LambdaCompletionHandOff } from './completion/lambda';
 import { PostgresOrderRepository } from './orders/postgres-repository';
 import { OrderQueries } from './orders/queries';
 import { Reconciler } from './orders/reconciler';
@@ -43,6 +45,8 @@ export interface ServiceOverrides {
   transport?: UpstreamTransport;
   /** Time for the use-cases and every statement, instead of the system's and the database's. */
   clock?: Clock;
+  /** Where a paid order's completion is handed instead of what COMPLETION_FUNCTION_NAME says (none: in process). */
+  completionHandOff?: CompletionHandOff;
 }
 
 export interface Services {
@@ -57,6 +61,8 @@ export interface Services {
   vault: TokenVault;
   checkout: Checkout;
   settlement: Settlement;
+  /** A paid order's completion after the reply: handed to the completeOrder function, or run in process. */
+  completion: Completion;
   refunds: Refunds;
   resolutions: Resolutions;
   reconciler: Reconciler;
@@ -114,6 +120,10 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
       paymentMinWindowMs: c.PAYMENT_MIN_WINDOW_MS,
     },
   );
+  const completion = new Completion(
+    { orders, settlement, vault, clock, handOff: 'completionHandOff' in overrides ? overrides.completionHandOff : completionHandOffFor(c) },
+    { deadlineMs: c.REQUEST_DEADLINE_MS },
+  );
   const refunds = new Refunds(
     { orders, payments, settlement, vault },
     { retryAfterSeconds: client.retryAfterSeconds, abandonedAfterMs, lateEffectMs: effectMayLandWithinMs(c), clock },
@@ -140,6 +150,7 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     vault,
     checkout,
     settlement,
+    completion,
     refunds,
     resolutions: new Resolutions(orders, payments, settlement, vault, {
       stuckAfterMs: c.OPERATOR_STUCK_AFTER_MINUTES * 60_000,
@@ -150,6 +161,17 @@ export function createServices(c: Config, sql: Sql, overrides: ServiceOverrides 
     reconciler,
     close: () => client.close(),
   };
+}
+
+/** The completeOrder function when COMPLETION_FUNCTION_NAME names it (serverless.yml does on every stage); else none. */
+function completionHandOffFor(c: Config): CompletionHandOff | undefined {
+  if (!c.COMPLETION_FUNCTION_NAME) return undefined;
+  return new LambdaCompletionHandOff({
+    functionName: c.COMPLETION_FUNCTION_NAME,
+    endpoint: c.COMPLETION_INVOKE_ENDPOINT,
+    region: c.AWS_REGION,
+    timeoutMs: c.COMPLETION_HANDOFF_TIMEOUT_MS,
+  });
 }
 
 let containerServices: Services | undefined;

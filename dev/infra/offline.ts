@@ -54,6 +54,7 @@ export interface LaunchedOffline extends OfflineHandle {
  */
 export function launchOffline(options: OfflineOptions & { httpPort: number; lambdaPort: number }): LaunchedOffline {
   const { httpPort, lambdaPort } = options;
+  const lambdaUrl = `http://127.0.0.1:${lambdaPort}`;
   const cli = path.join(PROJECT_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
   const child = spawn(
     process.execPath,
@@ -76,6 +77,8 @@ export function launchOffline(options: OfflineOptions & { httpPort: number; lamb
       // variable to the handlers); Powertools reports cold starts (log key cold_start, metric ColdStart) only with it.
       env: {
         ...process.env,
+        // A paid checkout hands its completion to completeOrder through this instance's own Lambda API (serverless.yml).
+        COMPLETION_INVOKE_ENDPOINT: lambdaUrl,
         ...options.env,
         AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
         SLS_TELEMETRY_DISABLED: '1',
@@ -101,7 +104,7 @@ export function launchOffline(options: OfflineOptions & { httpPort: number; lamb
     throw new Error(`serverless offline did not start: ${(error as Error).message}\n${output}`);
   });
   ready.catch(() => undefined); // whoever awaits `ready` sees the failure; nobody awaiting it is no crash
-  return { baseUrl, lambdaUrl: `http://127.0.0.1:${lambdaPort}`, stop, ready };
+  return { baseUrl, lambdaUrl, stop, ready };
 }
 
 /** Starts `serverless offline` (launchOffline) on free ports and resolves once /health answers. */

@@ -5,6 +5,7 @@ import { paymentReply } from '../../lib/orders/http';
 
 export const handler = endpoint(routes.placeOrder, async (request, app) => {
   const call = upstreamCallOptions(request);
+  app.completion.prepare();
   const order = await app.checkout.placeOrder(
     request.caller,
     request.params.basketId,
@@ -13,6 +14,10 @@ export const handler = endpoint(routes.placeOrder, async (request, app) => {
     call,
     { pay: request.body?.pay ?? true },
   );
-  afterReply(request, () => app.settlement.completeAfterReply(order, call));
+  // A paid order's completion is handed to the completeOrder function before the reply (or, failing that, run after it here).
+  await app.completion.afterPayment(order, call, {
+    requestId: request.requestId,
+    runAfterReply: (work) => afterReply(request, work),
+  });
   return paymentReply(order);
 });

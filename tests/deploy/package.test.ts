@@ -227,11 +227,12 @@ describe('serverless package --stage ci (no AWS access)', () => {
     expect(JSON.stringify(template)).not.toMatch(/127\.0\.0\.1|localhost/);
   });
 
-  it('alarms on unknown orders older than an hour, an open breaker, the API 5xx rate, a silent reconciler and orders without credentials', () => {
+  it('alarms on unknown orders older than an hour, an open breaker, the API 5xx rate, a silent reconciler, orders without credentials and completion dead letters', () => {
     const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').map(([id, alarm]) => [id, alarm]));
     expect(Object.keys(alarms).sort()).toEqual([
       'Api5xxRateAlarm',
       'BreakerOpenAlarm',
+      'CompletionDeadLettersAlarm',
       'ReconcilerNotRunningAlarm',
       'UnknownOrdersAlarm',
       'WithoutCredentialsAlarm',
@@ -298,6 +299,17 @@ describe('serverless package --stage ci (no AWS access)', () => {
       comparison: 'LessThanThreshold',
       missing: 'breaching',
     });
+    expect(single('CompletionDeadLettersAlarm')).toEqual({
+      namespace: 'AWS/SQS',
+      metric: 'ApproximateNumberOfMessagesVisible',
+      dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['CompletionDeadLetterQueue', 'QueueName'] } }],
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      missing: 'notBreaching',
+    });
     expect(alarms.ReconcilerNotRunningAlarm.Condition).toBe('ReconcilerScheduled');
     expect(template.Conditions.ReconcilerScheduled).toEqual({ 'Fn::Equals': ['true', 'true'] });
 
@@ -333,6 +345,72 @@ describe('serverless package --stage ci (no AWS access)', () => {
     for (const alarm of Object.values<Json>(alarms)) {
       expect(alarm.Properties.AlarmActions).toEqual({
         'Fn::If': ['NotifyAlarms', [{ 'Fn::If': ['HasAlarmTopicArn', '', { Ref: 'AlarmTopic' }] }], { Ref: 'AWS::NoValue' }],
+      });
+    }
+  });
+
+  it("hands a paid order's completion to completeOrder: an asynchronous invoke the API may make, retried twice, then a dead-letter queue", () => {
+    const completeOrder = lambdaOf('completeOrder').Properties;
+    expect(completeOrder).toMatchObject({ Timeout: 40, ReservedConcurrentExecutions: 10 });
+    expect(completeOrder.Timeout * 1000).toBeGreaterThan(25_000); // REQUEST_DEADLINE_MS, the budget of its upstream calls
+    expect(serverlessYml.functions.completeOrder!.events ?? []).toEqual([]);
+
+    // Lambda retries a failed run twice, then sends the event to the queue (events older than an hour too).
+    const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, config]) => config.Properties);
+    const deadLetterArn = { 'Fn::GetAtt': ['CompletionDeadLetterQueue', 'Arn'] };
+    expect(configs).toEqual([
+      {
+        FunctionName: { Ref: 'CompleteOrderLambdaFunction' },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: { OnFailure: { Destination: deadLetterArn } },
+      },
+    ]);
+    expect(resources.CompletionDeadLetterQueue).toMatchObject({
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        QueueName: `pos-basket-service-${CI.stage}-completion-dead-letters`,
+        MessageRetentionPeriod: 1_209_600,
+        SqsManagedSseEnabled: true,
+      },
+    });
+
+    // The functions' role may invoke completeOrder (and nothing else) and send to the queue (and nothing else).
+    const statements: Json[] = resources.IamRoleLambdaExecution.Properties.Policies.flatMap(
+      (policy: Json) => policy.PolicyDocument.Statement,
+    );
+    const actionsOf = (statement: Json): string[] => [statement.Action].flat();
+    const functionArn = {
+      'Fn::Join': [
+        ':',
+        [
+          'arn',
+          { Ref: 'AWS::Partition' },
+          'lambda',
+          { Ref: 'AWS::Region' },
+          { Ref: 'AWS::AccountId' },
+          'function',
+          `pos-basket-service-${CI.stage}-completeOrder`,
+        ],
+      ],
+    };
+    expect(statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('lambda:')))).toEqual([
+      { Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: functionArn },
+    ]);
+    expect(statements.filter((statement) => actionsOf(statement).some((action) => action.startsWith('sqs:')))).toEqual([
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: deadLetterArn },
+    ]);
+
+    // The checkouts know it by name, and invoke AWS's Lambda API (no local endpoint in a package).
+    for (const name of ['placeOrder', 'payOrder']) {
+      expect({ name, env: lambdaOf(name).Properties.Environment.Variables }).toMatchObject({
+        name,
+        env: {
+          COMPLETION_FUNCTION_NAME: `pos-basket-service-${CI.stage}-completeOrder`,
+          COMPLETION_INVOKE_ENDPOINT: '',
+          COMPLETION_HANDOFF_TIMEOUT_MS: '1000',
+        },
       });
     }
   });
@@ -460,7 +538,13 @@ describe('serverless.yml with an existing cluster (serverless print, no AWS acce
       'Fn::And': [{ Condition: 'HasAlarmEmail' }, { 'Fn::Not': [{ Condition: 'HasAlarmTopicArn' }] }],
     });
     expect(Resources.AlarmTopic.Properties.Subscription).toEqual([{ Protocol: 'email', Endpoint: 'oncall@example.com' }]);
-    for (const id of ['UnknownOrdersAlarm', 'BreakerOpenAlarm', 'Api5xxRateAlarm', 'ReconcilerNotRunningAlarm']) {
+    for (const id of [
+      'UnknownOrdersAlarm',
+      'BreakerOpenAlarm',
+      'Api5xxRateAlarm',
+      'ReconcilerNotRunningAlarm',
+      'CompletionDeadLettersAlarm',
+    ]) {
       expect({ id, actions: Resources[id].Properties.AlarmActions }).toEqual({
         id,
         actions: {

@@ -33,6 +33,13 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
     return { ...scope, holder: begun.holder };
   }
 
+  /** Takes the key for `scope` with a lock that then runs out, as a request that died holding it. */
+  async function diedHolding(scope: IdempotencyScope): Promise<HeldKey> {
+    const held = await take(scope, TINY_MS);
+    await sleep(TINY_MS * 2);
+    return held;
+  }
+
   it('lets the first request with a key start', async () => {
     const result = await store.begin(scope(), LOCK_MS);
 
@@ -69,8 +76,7 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
 
   it('lets the same request take over a key whose holder died, and says it resumed', async () => {
     const crashed = scope();
-    await store.begin(crashed, TINY_MS);
-    await sleep(TINY_MS * 2);
+    await diedHolding(crashed);
 
     const result = await store.begin(crashed, LOCK_MS);
 
@@ -80,8 +86,7 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
 
   it('does not let another request take over a key whose holder died', async () => {
     const crashed = scope(HASH_A);
-    await store.begin(crashed, TINY_MS);
-    await sleep(TINY_MS * 2);
+    await diedHolding(crashed);
 
     const result = await store.begin({ ...crashed, requestHash: HASH_B }, LOCK_MS);
 
@@ -110,8 +115,7 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
 
   it('lets only the request now holding a key complete or release it, not one it was taken over from', async () => {
     const same = scope();
-    const crashed = await take(same, TINY_MS);
-    await sleep(TINY_MS * 2);
+    const crashed = await diedHolding(same);
     const takeover = await take(same);
 
     await store.release(crashed);
@@ -169,8 +173,7 @@ describe.each(drivers)('Idempotency-Key store against a real Postgres ($name)', 
 
   it('lets exactly one of 20 concurrent requests take over a key whose holder died', async () => {
     const crashed = scope();
-    await store.begin(crashed, TINY_MS);
-    await sleep(TINY_MS * 2);
+    await diedHolding(crashed);
 
     const results = await Promise.all(Array.from({ length: 20 }, () => store.begin({ ...crashed }, LOCK_MS)));
 

@@ -114,10 +114,10 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       const order = await orders.open(request);
 
       expect(order).toMatchObject({
+        state: 'pending',
         id: request.orderId,
         ownerId: basket.ownerId,
         basketId: basket.basketId,
-        state: 'pending',
         totalMinor: 4532,
         openedByKey: request.idempotencyKey,
         paymentId: null,

@@ -33,6 +33,8 @@ export interface StackOptions {
    * the API.
    */
   apiInBackground?: boolean;
+  /** How long each serverless-offline instance may take to answer /health (90 s when unset). */
+  apiReadyTimeoutMs?: number;
   /** Skip serverless-offline (integration tests only need the database and the simulator). */
   withoutApi?: boolean;
   apiPort?: number;
@@ -130,7 +132,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           serviceDir = linked.dir;
         }
         const [httpPort, lambdaPort, gatewayPort] = ports.slice(index * 3, index * 3 + 3);
-        const offline = launchOffline({ onOutput: options.onApiOutput, env: api.env, serviceDir, httpPort, lambdaPort });
+        const offline = launchOffline({
+          onOutput: options.onApiOutput,
+          env: api.env,
+          serviceDir,
+          httpPort,
+          lambdaPort,
+          readyTimeoutMs: options.apiReadyTimeoutMs,
+        });
         stops.push(() => offline.stop());
         // The gateway listens at once; until serverless-offline answers it answers 503 (SERVICE_UNAVAILABLE).
         const gateway = await startGateway({ ...gatewayOptions, target: offline.baseUrl, preferredPort: api.preferredPort ?? gatewayPort });

@@ -56,6 +56,8 @@ export default async function globalSetup(globalConfig: Config.GlobalConfig): Pr
           // setup returns once the gateways listen, and an e2e file first waits for its stack (tests/support/e2e-ready.ts).
           ownServiceDirs: true,
           apiInBackground: true,
+          // Four instances bundling at once beside the other tiers' tests: on a busy 2-core machine that takes a while.
+          apiReadyTimeoutMs: 240_000,
           handlerEnv: E2E_HANDLER_ENV,
           // The checkout under the other reading of the upstream's 503: as ambiguous as a 500.
           apiVariants: { 'ambiguous-503': { UPSTREAM_503_MEANS_NO_EFFECT: 'false' } },

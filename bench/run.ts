@@ -8,6 +8,12 @@
  *   faults:  none; 10 % retry-safe (503 before any effect); 10 % mixed (the soak's 40/25/15/20 split)
  *   terminals: 1 and 8
  *
+ * Our flows (and the basket timings) run once per --db-delay-ms (default 0 and 10): DATABASE_CALL_DELAY_MS
+ * of the handlers, a wait per database round trip the RDS Data API would make (lib/db/delayed.ts), each
+ * delay served by a serverless-offline instance of its own over the same database and simulator. Every
+ * paid checkout of ours also gives the time from its reply to its upstream order being completed (the
+ * simulator ledger's completed_at).
+ *
  * plus basket write/read latency, and each function's zipped bundle size and module-load (cold start)
  * time. Checks the goals of issue 9 and prints them; writes bench/results/latest.{json,svg} and the
  * block of docs/benchmark.md between its markers (a run of part of the matrix writes partial.{json,svg,md}
@@ -54,8 +60,19 @@ import {
   sleep,
   withBenchStack,
   writeResults,
+  type BenchStack,
 } from './support/harness';
-import { basketRows, bundleRows, goalRows, markdownTable, resultRows, textTable, updateReadme } from './support/report';
+import {
+  basketRows,
+  bundleRows,
+  completionRows,
+  dbDelayRows,
+  goalRows,
+  markdownTable,
+  resultRows,
+  textTable,
+  updateReadme,
+} from './support/report';
 import type { RetryPolicy } from './support/terminal';
 import { writeFileSync } from 'node:fs';
 
@@ -73,6 +90,18 @@ const flags = readFlags('bench', {
   flows: { help: 'flows to run (floor is what the others are compared with)', items: FLOWS, default: FLOWS.join(','), env: 'BENCH_FLOWS' },
   faults: { help: 'upstream fault profiles', items: FAULT_PROFILES, default: FAULT_PROFILES.join(','), env: 'BENCH_FAULTS' },
   concurrency: { help: 'terminals at once', items: CONCURRENCIES, default: '1,8', env: 'BENCH_CONCURRENCY' },
+  'db-delay-ms': {
+    help: 'DATABASE_CALL_DELAY_MS of the handlers: a wait before each database round trip the RDS Data API would make (lib/db/delayed.ts); our flows and the basket timings run once per value, each on a serverless-offline instance of its own; the lowest is the one the goals read',
+    numbers: { min: 0, max: 1000, integer: true },
+    default: '0,10',
+    env: 'BENCH_DB_DELAY_MS',
+  },
+  'completion-wait-ms': {
+    help: 'after each cell of ours, wait up to this long for its paid orders to be completed upstream (reply → completed is reported; later ones count as not completed)',
+    default: 5000,
+    min: 0,
+    integer: true,
+  },
   'fault-rate': {
     help: 'share of upstream calls faulted in the retry-safe (all 503 before any effect) and mixed (40/25/15/20 % over 503, 500_after, hang_after, reset) profiles',
     default: 0.1,
@@ -152,7 +181,15 @@ const callTimeoutMs = flags['call-timeout-ms'];
 const hangMs = flags['hang-ms'] || 2 * callTimeoutMs;
 const latency = { medianMs: flags['latency-median-ms'], p99Ms: Math.max(flags['latency-p99-ms'], flags['latency-median-ms']) };
 // Production defaults (lib/config.ts) but the soak's call timeout; the schedule off, so no reconciler run lands in a timed cell.
-const env = handlerEnv({ UPSTREAM_CALL_TIMEOUT_MS: String(callTimeoutMs), RECONCILER_SCHEDULE_ENABLED: 'false' });
+const dbDelays = flags['db-delay-ms'];
+const env = handlerEnv({
+  UPSTREAM_CALL_TIMEOUT_MS: String(callTimeoutMs),
+  RECONCILER_SCHEDULE_ENABLED: 'false',
+  DATABASE_CALL_DELAY_MS: String(dbDelays[0]),
+});
+/** The serverless-offline instance of each further delay (the first is the stack's own API). */
+const variantOf = (dbDelayMs: number) => `db-delay-${dbDelayMs}ms`;
+const variants = Object.fromEntries(dbDelays.slice(1).map((d) => [variantOf(d), { DATABASE_CALL_DELAY_MS: String(d) }]));
 const policy: RetryPolicy = { maxRetries: flags['max-retries'], retryAfterCapMs: flags['retry-after-cap-ms'], backoffBaseMs: 250 };
 const fullMatrix =
   flows.length === FLOWS.length &&
@@ -161,7 +198,9 @@ const fullMatrix =
   concurrencies.includes(8) &&
   !flags['skip-bundles'] &&
   flags['basket-samples'] > 0 &&
-  burstSizes(flags.burst).includes(150);
+  burstSizes(flags.burst).includes(150) &&
+  dbDelays.includes(0) &&
+  dbDelays.includes(10);
 const outputName = fullMatrix ? 'latest' : 'partial';
 
 const load = () =>
@@ -177,9 +216,10 @@ async function main(): Promise<void> {
   const started = Date.now();
   const loadBefore = os.loadavg();
   const loadSamples: number[] = [];
-  const cellCount = flows.length * faultProfiles.length * concurrencies.length;
+  const ourFlowCount = flows.filter((flow) => flow === 'one-shot' || flow === 'prepared').length;
+  const cellCount = (flows.length + ourFlowCount * (dbDelays.length - 1)) * faultProfiles.length * concurrencies.length;
   console.log(
-    `bench: ${flags.orders} checkouts per cell, ${cellCount} cells (flows ${flows.join(', ')}; faults ${faultProfiles.join(', ')}; terminals ${concurrencies.join(', ')}); ${os.cpus().length} cores, load average ${load()}`,
+    `bench: ${flags.orders} checkouts per cell, ${cellCount} cells (flows ${flows.join(', ')}; faults ${faultProfiles.join(', ')}; terminals ${concurrencies.join(', ')}; our flows at DB call delays ${dbDelays.join(', ')} ms); ${os.cpus().length} cores, load average ${load()}`,
   );
   console.log(
     `  upstream: seed ${flags.seed}; latency lognormal median ${latency.medianMs} ms, p99 ${latency.p99Ms} ms; faulted profiles ${+(flags['fault-rate'] * 100).toFixed(2)} % of calls (mixed: 40/25/15/20 over 503, 500_after, hang_after, reset; hang ${hangMs} ms); declines ${+(flags['decline-rate'] * 100).toFixed(2)} %`,
@@ -201,7 +241,7 @@ async function main(): Promise<void> {
   const baskets = planBaskets(flags.orders, flags.seed);
 
   try {
-    const outcome = await withBenchStack('bench', env, { snapshot: flags.snapshot === 1 }, async (bench) => {
+    const outcome = await withBenchStack('bench', env, { snapshot: flags.snapshot === 1, variants }, async (bench) => {
       clearTimeout(pauseBuild);
       packaging?.resume();
       const ctx: FlowContext = {
@@ -210,6 +250,8 @@ async function main(): Promise<void> {
         policy,
         timeouts: { callMs: callTimeoutMs, paymentMs: Number(env.PAYMENT_TIMEOUT_MS), maxAttempts: Number(env.UPSTREAM_MAX_ATTEMPTS) },
         preparePauseMs: flags['prepare-pause-ms'],
+        dbDelayMs: dbDelays[0],
+        completionWaitMs: flags['completion-wait-ms'],
         simConfig: (faults) => ({
           seed: flags.seed,
           latency,
@@ -218,6 +260,10 @@ async function main(): Promise<void> {
           declineRate: flags['decline-rate'],
         }),
       };
+      /** The stack as seen through the handlers at one DB call delay, and the flows' context there. */
+      const benchAt = (dbDelayMs: number): BenchStack =>
+        dbDelayMs === dbDelays[0] ? bench : { ...bench, ...bench.variants[variantOf(dbDelayMs)] };
+      const ctxAt = (dbDelayMs: number): FlowContext => ({ ...ctx, bench: benchAt(dbDelayMs), dbDelayMs });
       await bench.sim.reset();
       await bench.sim.configure({ ...QUIET_UPSTREAM, seed: flags.seed });
 
@@ -230,15 +276,16 @@ async function main(): Promise<void> {
       // Untimed setup: a basket per checkout of each of our cells, written through the basket repository.
       const ours = (['one-shot', 'prepared'] as const).filter((flow) => flows.includes(flow) && !(flow === 'prepared' && preparedMissing));
       const setups = new Map<string, PreparedBasket[]>();
-      const total = ours.length * faultProfiles.length * concurrencies.length * baskets.length;
+      const total = ours.length * faultProfiles.length * concurrencies.length * dbDelays.length * baskets.length;
       if (total > 0) {
         const setupStarted = Date.now();
         for (const flow of ours)
           for (const faults of faultProfiles)
-            for (const concurrency of concurrencies) {
-              const users = baskets.map((_, index) => userOf(flow, faults, concurrency, flags.seed, index));
-              setups.set(cellId(faults, concurrency, flow), await seedBaskets(bench, users, baskets));
-            }
+            for (const concurrency of concurrencies)
+              for (const dbDelayMs of dbDelays) {
+                const users = baskets.map((_, index) => userOf(flow, faults, concurrency, flags.seed, index, dbDelayMs));
+                setups.set(cellId(faults, concurrency, flow, dbDelayMs), await seedBaskets(benchAt(dbDelayMs), users, baskets));
+              }
         console.log(`  ${at()} ${total} baskets set up in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s (untimed)`);
       }
 
@@ -251,22 +298,31 @@ async function main(): Promise<void> {
       ];
       const basketConcurrency = Math.max(...flags['basket-concurrency'].map(Number));
       const warmAll = async () => {
-        if (orderFunctions.length) await warmUp(bench, widest, orderFunctions);
-        if (flags['basket-samples'] > 0) await warmUp(bench, basketConcurrency, ['setBasketItem', 'getBasket']);
+        for (const dbDelayMs of dbDelays) {
+          if (orderFunctions.length) await warmUp(benchAt(dbDelayMs), widest, orderFunctions);
+          if (flags['basket-samples'] > 0) await warmUp(benchAt(dbDelayMs), basketConcurrency, ['setBasketItem', 'getBasket']);
+        }
       };
       await warmAll();
       if (ours.length) {
-        const warmBaskets = async (flow: 'one-shot' | 'prepared') =>
-          ours.includes(flow)
-            ? seedBaskets(
-                bench,
-                Array.from({ length: widest }, (_, index) => `warmup-${flow}-${flags.seed}-${index}@bench.example`),
-                Array.from({ length: widest }, (_, index) => baskets[index % baskets.length]),
-              )
-            : [];
-        await warmCheckouts(ctx, ours, { 'one-shot': await warmBaskets('one-shot'), prepared: await warmBaskets('prepared') });
+        for (const dbDelayMs of dbDelays) {
+          const warmBaskets = async (flow: 'one-shot' | 'prepared') =>
+            ours.includes(flow)
+              ? seedBaskets(
+                  benchAt(dbDelayMs),
+                  Array.from({ length: widest }, (_, index) => `warmup-${flow}-db${dbDelayMs}-${flags.seed}-${index}@bench.example`),
+                  Array.from({ length: widest }, (_, index) => baskets[index % baskets.length]),
+                )
+              : [];
+          await warmCheckouts(ctxAt(dbDelayMs), ours, {
+            'one-shot': await warmBaskets('one-shot'),
+            prepared: await warmBaskets('prepared'),
+          });
+        }
       }
-      console.log(`  ${at()} workers warm (${widest} per checkout function, each through a whole checkout)`);
+      console.log(
+        `  ${at()} workers warm (${widest} per checkout function${dbDelays.length > 1 ? ` at each DB call delay, ${dbDelays.join(', ')} ms` : ''}, each through a whole checkout)`,
+      );
 
       // Nothing timed may share the machine with the bundle build.
       if (packaging) {
@@ -291,13 +347,14 @@ async function main(): Promise<void> {
 
       const basketTimings: BasketTimings[] = [];
       if (flags['basket-samples'] > 0) {
-        for (const concurrency of flags['basket-concurrency'].map(Number).sort((a, b) => a - b)) {
-          const timing = await measureBaskets(ctx, concurrency, flags['basket-samples']);
-          basketTimings.push(timing);
-          console.log(
-            `  ${at()} baskets, ${concurrency} terminal(s): write p50 ${formatMs(timing.write.p50)} p95 ${formatMs(timing.write.p95)}; read p50 ${formatMs(timing.read.p50)} p95 ${formatMs(timing.read.p95)}`,
-          );
-        }
+        for (const dbDelayMs of dbDelays)
+          for (const concurrency of flags['basket-concurrency'].map(Number).sort((a, b) => a - b)) {
+            const timing = await measureBaskets(ctxAt(dbDelayMs), concurrency, flags['basket-samples']);
+            basketTimings.push(timing);
+            console.log(
+              `  ${at()} baskets, ${concurrency} terminal(s), DB call delay ${dbDelayMs} ms: write p50 ${formatMs(timing.write.p50)} p95 ${formatMs(timing.write.p95)}; read p50 ${formatMs(timing.read.p50)} p95 ${formatMs(timing.read.p95)}`,
+            );
+          }
       }
 
       const cells: CellResult[] = [];
@@ -305,20 +362,23 @@ async function main(): Promise<void> {
       // 8-terminal cells run back to back, right after the warm-up above. Within a group the floor runs
       // right before our flows.
       const order: FlowName[] = ['floor', 'one-shot', 'prepared', 'naive'];
+      // Our flows once per DB call delay; the floor and naive never reach our handlers, so once.
       for (const concurrency of [...concurrencies].reverse())
         for (const faults of faultProfiles)
-          for (const flow of order.filter((f) => flows.includes(f))) {
-            loadSamples.push(os.loadavg()[0]);
-            const label = `[${faults} c${concurrency}] ${flow}`;
-            let cell: CellResult;
-            if (flow === 'prepared' && preparedMissing) cell = notRun(flow, faults, concurrency, preparedMissing);
-            else if (flow === 'floor') cell = await runFloor(ctx, faults, concurrency, baskets);
-            else if (flow === 'naive') cell = await runNaive(ctx, faults, concurrency, baskets);
-            else if (flow === 'one-shot') cell = await runOneShot(ctx, faults, concurrency, setups.get(cellId(faults, concurrency, flow))!);
-            else cell = await runPrepared(ctx, faults, concurrency, setups.get(cellId(faults, concurrency, flow))!);
-            cells.push(cell);
-            console.log(`  ${at()} ${label}: ${describeCell(cell, cells)}`);
-          }
+          for (const flow of order.filter((f) => flows.includes(f)))
+            for (const dbDelayMs of flow === 'one-shot' || flow === 'prepared' ? dbDelays : [0]) {
+              loadSamples.push(os.loadavg()[0]);
+              const label = `[${faults} c${concurrency}${flow === 'one-shot' || flow === 'prepared' ? ` db+${dbDelayMs}ms` : ''}] ${flow}`;
+              const setup = () => setups.get(cellId(faults, concurrency, flow, dbDelayMs))!;
+              let cell: CellResult;
+              if (flow === 'prepared' && preparedMissing) cell = notRun(flow, faults, concurrency, preparedMissing, dbDelayMs);
+              else if (flow === 'floor') cell = await runFloor(ctx, faults, concurrency, baskets);
+              else if (flow === 'naive') cell = await runNaive(ctx, faults, concurrency, baskets);
+              else if (flow === 'one-shot') cell = await runOneShot(ctxAt(dbDelayMs), faults, concurrency, setup());
+              else cell = await runPrepared(ctxAt(dbDelayMs), faults, concurrency, setup());
+              cells.push(cell);
+              console.log(`  ${at()} ${label}: ${describeCell(cell, cells)}`);
+            }
       // Last, so a burst's cold workers and queues touch no timed cell.
       const bursts = await runBurstCells(bench, burstSizes(flags.burst), flags.seed, latency, (text) =>
         console.log(`  ${at()} burst: ${text}`),
@@ -360,6 +420,11 @@ function describeCell(cell: CellResult, cells: CellResult[]): string {
     `paid or declined ${cell.paidOrDeclined}/${cell.orders}`,
     ...(cell.upstream.overheadMs ? [`overhead above its upstream calls p50 ${formatMs(cell.upstream.overheadMs.p50)}`] : []),
     ...(cell.money ? [`double ${cell.money.doubleCharges}, unknown to us ${cell.money.chargesUnknownToUs}`] : []),
+    ...(cell.completion
+      ? [
+          `completed upstream ${cell.completion.completed}/${cell.completion.paid} paid${cell.completion.ms ? `, reply → completed p50 ${formatMs(cell.completion.ms.p50)} p99 ${formatMs(cell.completion.ms.p99)}` : ''}`,
+        ]
+      : []),
     ...(cell.notPaid?.unexplained.length
       ? [`${cell.notPaid.unexplained.length} not paid for another reason than an ambiguous payment`]
       : []),
@@ -373,11 +438,16 @@ function report(
   bundles: BundleReport | undefined,
   run: { started: number; loadBefore: number[]; loadSamples: number[] },
 ): void {
-  const { basketTimings } = outcome;
   // Reported fault profile by fault profile, 1 terminal before 8, whatever order they ran in.
-  const cells = [...outcome.cells].sort(
-    (a, b) => FAULT_PROFILES.indexOf(a.faults) - FAULT_PROFILES.indexOf(b.faults) || a.concurrency - b.concurrency,
+  const allCells = [...outcome.cells].sort(
+    (a, b) =>
+      FAULT_PROFILES.indexOf(a.faults) - FAULT_PROFILES.indexOf(b.faults) || a.concurrency - b.concurrency || a.dbDelayMs - b.dbDelayMs,
   );
+  // The goals, the main table and the chart read the lowest DB call delay (0 ms: the local stack as it is).
+  const cells = allCells.filter((c) => c.dbDelayMs === dbDelays[0] || (c.flow !== 'one-shot' && c.flow !== 'prepared'));
+  const basketTimings = outcome.basketTimings.filter((b) => (b.dbDelayMs ?? 0) === dbDelays[0]);
+  const delayTable = dbDelays.length > 1 ? dbDelayRows(allCells) : undefined;
+  const completions = completionRows(allCells);
   const trouble = runtimeTrouble(path.join(RESULTS_DIR, 'bench-handlers.log'));
   const goals = [...evaluateGoals(cells, basketTimings, bundles), ...burstGoals(outcome.bursts)];
   const results = resultRows(cells);
@@ -387,12 +457,15 @@ function report(
   const machine = `${os.cpus().length} cores, load average (1 min) ${run.loadBefore[0].toFixed(1)} at the start, ${meanLoad.toFixed(1)} on average over the cells (max ${Math.max(...run.loadSamples, 0).toFixed(1)}), ${loadAfter[0].toFixed(1)} at the end`;
 
   console.log(`\n${textTable(results, (column) => column >= 3)}`);
-  console.log(`\nbaskets through the API:\n${textTable(basketRows(basketTimings))}`);
+  if (delayTable)
+    console.log(`\nour flows at each DB call delay (a wait per Data API round trip):\n${textTable(delayTable, (column) => column >= 3)}`);
+  console.log(`\nreply → upstream order completed (paid checkouts of ours):\n${textTable(completions, (column) => column >= 3)}`);
+  console.log(`\nbaskets through the API:\n${textTable(basketRows(outcome.basketTimings))}`);
   if (outcome.bursts.length) console.log(`\nbursts (fault-free upstream):\n${textTable(burstRows(outcome.bursts))}`);
   if (bundles?.zips.length) console.log(`\nbundles (serverless package --stage ci):\n${textTable(bundleRows(bundles))}`);
   console.log(`\ngoals:\n${textTable(goalRows(goals), () => false)}`);
-  const unexplained = cells.flatMap(
-    (c) => c.notPaid?.unexplained.map((u) => ({ cell: cellId(c.faults, c.concurrency, c.flow), ...u })) ?? [],
+  const unexplained = allCells.flatMap(
+    (c) => c.notPaid?.unexplained.map((u) => ({ cell: cellId(c.faults, c.concurrency, c.flow, c.dbDelayMs), ...u })) ?? [],
   );
   if (unexplained.length)
     console.log(
@@ -418,6 +491,8 @@ function report(
     basketSamples: flags['basket-samples'],
     burstSizes: burstSizes(flags.burst),
     coldStartRuns: flags['cold-start-runs'],
+    dbCallDelaysMs: dbDelays,
+    completionWaitMs: flags['completion-wait-ms'],
     handlerEnv: env,
     terminalRetryPolicy: policy,
   };
@@ -444,12 +519,16 @@ function report(
       money: 'tests/support/ledger.ts ledgerProblems per cell: upstream orders matched to ours by upstream id and correlation',
       notPaid:
         'ours: every checkout not paid or declined must be an order in state unknown whose POST /payments/ ended in a 500, a hang or a reset (ledger)',
+      dbDelay:
+        'one-shot and prepared run once per DATABASE_CALL_DELAY_MS (dbDelayMs of each cell; handlers of a serverless-offline instance of their own): a wait before every database round trip the RDS Data API would make (a statement 1, a transaction of n statements n + 2), lib/db/delayed.ts; goals and the main table read the lowest',
+      completion:
+        "ours: per paid checkout, the simulator ledger's completed_at of its user's upstream order (first PATCH to completed) minus the moment the terminal had its final answer; waited for up to completionWaitMs after the cell's last reply",
       coldStart:
         'require() of each unzipped bundle of serverless package --stage ci in a fresh Node 20 process with a stage-ci-like environment (Data API driver, gateway auth); fastest of the runs (the least disturbed by other load)',
     },
     goals,
-    cells,
-    baskets: basketTimings,
+    cells: allCells,
+    baskets: outcome.basketTimings,
     bursts: outcome.bursts,
     bundles,
   });
@@ -475,9 +554,21 @@ function report(
     '',
     `![Checkout latency by flow against the floor, per fault profile and number of terminals](../bench/results/${outputName}.svg)`, // relative to docs/
     '',
+    ...(delayTable
+      ? [
+          `**At Data API latency** (our flows with every database round trip the RDS Data API would make first waiting ${dbDelays.slice(1).join(', ')} ms, against ${dbDelays[0]} ms: DATABASE_CALL_DELAY_MS, lib/db/delayed.ts; overhead = time minus the upstream calls waited for, per checkout; "round trips ≈" = overhead p50 added ÷ delay added)`,
+          '',
+          markdownTable(delayTable, (column) => column >= 3),
+          '',
+        ]
+      : []),
+    `**Completion after the reply** (paid checkouts of ours: the simulator ledger's completed_at of the upstream order minus the moment the terminal had its answer; waited for up to ${formatMs(flags['completion-wait-ms'])} after each cell)`,
+    '',
+    markdownTable(completions, (column) => column >= 3),
+    '',
     '**Baskets** (through the API, no upstream faults)',
     '',
-    markdownTable(basketRows(basketTimings)),
+    markdownTable(basketRows(outcome.basketTimings)),
     ...(outcome.bursts.length
       ? [
           '',
@@ -510,7 +601,7 @@ function report(
     `wrote ${path.relative(process.cwd(), file)}, ${path.relative(process.cwd(), svgFile)} (total ${(runtimeMs / 1000).toFixed(1)} s; ${machine})`,
   );
   // Latency goals are for reading; money and the reason for every unpaid checkout are correctness.
-  const ours = cells.filter((c) => (c.flow === 'one-shot' || c.flow === 'prepared') && c.status === 'measured');
+  const ours = allCells.filter((c) => (c.flow === 'one-shot' || c.flow === 'prepared') && c.status === 'measured');
   let moneyProblems = ours.reduce(
     (sum, c) => sum + (c.money ? c.money.doubleCharges + c.money.chargesUnknownToUs + (c.money.wrongAmounts ?? 0) : 0),
     0,

@@ -28,14 +28,25 @@ export interface ListFlag {
   env?: string;
 }
 
-type AnyFlag = NumberFlag | ChoiceFlag | ListFlag;
+/** A comma-separated list of numbers (`--db-delay-ms 0,10`), each within min–max; sorted, duplicates dropped. */
+export interface NumberListFlag {
+  help: string;
+  numbers: { min: number; max: number; integer?: boolean };
+  default: string;
+  env?: string;
+}
+
+type AnyFlag = NumberFlag | ChoiceFlag | ListFlag | NumberListFlag;
 
 export type FlagSpecs = Record<string, AnyFlag>;
 
-type FlagValues<S extends FlagSpecs> = { [K in keyof S]: S[K] extends ListFlag ? string[] : S[K] extends ChoiceFlag ? string : number };
+type FlagValues<S extends FlagSpecs> = {
+  [K in keyof S]: S[K] extends ListFlag ? string[] : S[K] extends NumberListFlag ? number[] : S[K] extends ChoiceFlag ? string : number;
+};
 
 const isChoice = (spec: AnyFlag): spec is ChoiceFlag => 'choices' in spec;
 const isList = (spec: AnyFlag): spec is ListFlag => 'items' in spec;
+const isNumberList = (spec: AnyFlag): spec is NumberListFlag => 'numbers' in spec;
 
 /**
  * Reads `--name value` flags (flag > environment variable > default). Unknown
@@ -46,7 +57,7 @@ export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv =
   const options = Object.fromEntries(
     Object.entries(specs).map(([name, spec]) => [
       name,
-      { type: !isChoice(spec) && !isList(spec) && spec.boolean ? ('boolean' as const) : ('string' as const) },
+      { type: !isChoice(spec) && !isList(spec) && !isNumberList(spec) && spec.boolean ? ('boolean' as const) : ('string' as const) },
     ]),
   );
   let values: Record<string, string | boolean | undefined>;
@@ -59,8 +70,24 @@ export function readFlags<S extends FlagSpecs>(command: string, specs: S, argv =
     console.log(usage(command, specs));
     process.exit(0);
   }
-  const result: Record<string, number | string | string[]> = {};
+  const result: Record<string, number | number[] | string | string[]> = {};
   for (const [name, spec] of Object.entries(specs)) {
+    if (isNumberList(spec)) {
+      const raw = (values[name] as string | undefined) ?? (spec.env ? env[spec.env] : undefined) ?? spec.default;
+      const items = raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+      const numbers = items.map(Number);
+      const { min, max, integer } = spec.numbers;
+      if (
+        numbers.length === 0 ||
+        numbers.some((value) => !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value)))
+      )
+        fail(command, `--${name} must list ${integer ? 'whole ' : ''}numbers from ${min} to ${max} (comma-separated), got "${raw}"`, specs);
+      result[name] = [...new Set(numbers)].sort((a, b) => a - b);
+      continue;
+    }
     if (isList(spec)) {
       const raw = (values[name] as string | undefined) ?? (spec.env ? env[spec.env] : undefined) ?? spec.default;
       const items = [
@@ -113,13 +140,15 @@ function usage(command: string, specs: FlagSpecs): string {
   const describeDefault = (spec: AnyFlag) =>
     isList(spec)
       ? `comma-separated, of ${spec.items.join(', ')}; default ${spec.default}`
-      : isChoice(spec)
-        ? `one of ${spec.choices.join(', ')}; default ${spec.default}`
-        : spec.boolean
-          ? spec.default
-            ? 'on'
-            : 'off'
-          : `default ${spec.default}`;
+      : isNumberList(spec)
+        ? `comma-separated numbers, ${spec.numbers.min}–${spec.numbers.max}; default ${spec.default}`
+        : isChoice(spec)
+          ? `one of ${spec.choices.join(', ')}; default ${spec.default}`
+          : spec.boolean
+            ? spec.default
+              ? 'on'
+              : 'off'
+            : `default ${spec.default}`;
   const rows = Object.entries(specs).map(
     ([name, spec]) => `  --${name.padEnd(22)} ${spec.help} (${describeDefault(spec)}${spec.env ? `; env ${spec.env}` : ''})`,
   );

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_PRODUCTS, signDevToken, type Ledger, type LedgerCall, type SimulatorConfigPatch } from '../../dev/simulator';
+import type { LedgerOrder } from '../../dev/simulator/state';
 import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository';
 import { productFromUpstream } from '../../lib/catalogue/product';
 import { ledgerProblems } from '../../tests/support/ledger';
@@ -71,6 +72,8 @@ export interface TimedCheckout {
   orderId?: string;
   /** Our API only: requests the terminal sent (1 + same-key retries), prepare and pay together. */
   attempts?: number;
+  /** Our API only: when (epoch ms) the final answer reached the terminal (the pay call's, for prepared). */
+  repliedAt?: number;
 }
 
 export interface MoneyCheck {
@@ -92,10 +95,24 @@ export interface NotPaidCheck {
   unexplained: Array<{ user: string; orderId?: string; answer: string; state?: string; paymentCalls: string[] }>;
 }
 
+/** Our flows: from the paid reply to the upstream order being completed (the simulator ledger's completed_at). */
+export interface CompletionCheck {
+  paid: number;
+  /** Of the paid checkouts, those whose upstream order was completed by the time the bench stopped waiting. */
+  completed: number;
+  /** How long after the cell's last reply the bench waited for the completions (at most FlowContext.completionWaitMs). */
+  waitedMs: number;
+  /** completed_at − reply, per completed checkout (negative: completed before the terminal had its final answer). */
+  ms?: Summary;
+  samples?: number[];
+}
+
 export interface CellResult {
   flow: FlowName;
   faults: FaultProfileName;
   concurrency: number;
+  /** DATABASE_CALL_DELAY_MS of the handlers that served the cell (0 for the floor and naive, which never reach them). */
+  dbDelayMs: number;
   status: 'measured' | 'not run';
   /** Why a cell was not run, or what to know about it. */
   note?: string;
@@ -122,6 +139,7 @@ export interface CellResult {
   };
   money?: MoneyCheck;
   notPaid?: NotPaidCheck;
+  completion?: CompletionCheck;
 }
 
 export interface FlowTimeouts {
@@ -139,6 +157,10 @@ export interface FlowContext {
   policy: RetryPolicy;
   timeouts: FlowTimeouts;
   preparePauseMs: number;
+  /** DATABASE_CALL_DELAY_MS of the handlers behind ctx.bench.apiUrl. */
+  dbDelayMs: number;
+  /** After a cell of ours, how long to wait at most for its paid orders to be completed upstream. */
+  completionWaitMs: number;
   /** The simulator's config for a fault profile (seed included, so every cell starts the same PRNG sequence). */
   simConfig(faults: FaultProfileName): SimulatorConfigPatch;
 }
@@ -150,9 +172,10 @@ export interface PreparedBasket {
   terminal: Terminal;
 }
 
-export const cellId = (faults: FaultProfileName, concurrency: number, flow: FlowName) => `${faults}/c${concurrency}/${flow}`;
-export const userOf = (flow: FlowName, faults: FaultProfileName, concurrency: number, seed: number, index: number) =>
-  `${flow}-${faults}-c${concurrency}-${seed}-${index}@bench.example`;
+export const cellId = (faults: FaultProfileName, concurrency: number, flow: FlowName, dbDelayMs = 0) =>
+  `${faults}/c${concurrency}/${flow}${dbDelayMs ? `/db${dbDelayMs}ms` : ''}`;
+export const userOf = (flow: FlowName, faults: FaultProfileName, concurrency: number, seed: number, index: number, dbDelayMs = 0) =>
+  `${flow}-${faults}-c${concurrency}${dbDelayMs ? `-db${dbDelayMs}` : ''}-${seed}-${index}@bench.example`;
 
 const AMBIGUOUS_FAULTS = new Set(['500_after', 'hang_after', 'reset', 'reset_after']);
 const isPost = (path: string) => (call: LedgerCall) => call.method === 'POST' && (call.path === `/${path}/` || call.path === `/${path}`);
@@ -234,6 +257,7 @@ function finish(
     flow,
     faults,
     concurrency,
+    dbDelayMs: 0,
     status: 'measured',
     orders: checkouts.length,
     wallMs: Math.round(wallMs),
@@ -558,6 +582,39 @@ async function checkOurs(
   };
 }
 
+/**
+ * Waits (up to ctx.completionWaitMs) until every paid checkout's upstream order is completed, reading the
+ * simulator's ledger, whoever completes it (the paying process after its reply, another function, the
+ * reconciler); returns the last ledger read and, per paid checkout, completed_at − the terminal's reply.
+ * A checkout's upstream order is its user's first completed one (every bench checkout has its own user).
+ */
+async function awaitCompletions(
+  ctx: FlowContext,
+  checkouts: readonly TimedCheckout[],
+): Promise<{ ledger: Ledger; completion: CompletionCheck }> {
+  const paid = checkouts.filter((c) => c.result === 'paid' && c.repliedAt !== undefined);
+  const lastReply = Math.max(0, ...paid.map((c) => c.repliedAt!));
+  for (;;) {
+    const ledger = await ctx.bench.sim.ledger();
+    const completedAt = new Map<string, number>();
+    for (const order of ledger.orders as LedgerOrder[]) {
+      if (order.completed_at === undefined) continue;
+      const at = Date.parse(order.completed_at);
+      completedAt.set(order.user_id, Math.min(at, completedAt.get(order.user_id) ?? Infinity));
+    }
+    const done = paid.filter((c) => completedAt.has(c.user));
+    const waitedMs = Math.max(0, Date.now() - lastReply);
+    if (done.length === paid.length || waitedMs >= ctx.completionWaitMs) {
+      const samples = done.map((c) => completedAt.get(c.user)! - c.repliedAt!);
+      return {
+        ledger,
+        completion: { paid: paid.length, completed: done.length, waitedMs, ...(samples.length ? { ms: summarize(samples), samples } : {}) },
+      };
+    }
+    await sleep(100);
+  }
+}
+
 async function finishOurs(
   ctx: FlowContext,
   flow: FlowName,
@@ -570,12 +627,14 @@ async function finishOurs(
     ctx.bench,
     checkouts.map((c) => c.orderId).filter((id): id is string => id !== undefined),
   );
-  const ledger = await ctx.bench.sim.ledger();
+  const { ledger, completion } = await awaitCompletions(ctx, checkouts);
   const { money, notPaid } = await checkOurs(ctx.bench, ledger, checkouts);
   const wait = upstreamWait(ledger, checkouts, { orderMs: ctx.timeouts.callMs, paymentMs: ctx.timeouts.paymentMs });
   return finish(flow, faults, concurrency, checkouts, wallMs, ledger, {
+    dbDelayMs: ctx.dbDelayMs,
     money,
     notPaid,
+    completion,
     terminalRetries: checkouts.reduce((sum, c) => sum + (c.attempts ?? 1) - (flow === 'prepared' ? 2 : 1), 0),
     upstream: wait,
   });
@@ -594,7 +653,16 @@ export async function runOneShot(
   const checkouts = await runPool(baskets.length, concurrency, async (index): Promise<TimedCheckout> => {
     const { user, basketId, terminal } = baskets[index];
     const { answer, attempts, durationMs } = await terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy);
-    return { user, ms: durationMs, result: resultOf(answer), outcome: describeAnswer(answer), orderId: orderIdOf(answer), attempts };
+    const repliedAt = Date.now();
+    return {
+      user,
+      ms: durationMs,
+      result: resultOf(answer),
+      outcome: describeAnswer(answer),
+      orderId: orderIdOf(answer),
+      attempts,
+      repliedAt,
+    };
   });
   return finishOurs(ctx, 'one-shot', faults, concurrency, checkouts, performance.now() - started);
 }
@@ -651,6 +719,7 @@ export async function runPrepared(
     }
     await sleep(ctx.preparePauseMs);
     const pay = await slots.hold(() => terminal.postIdempotent(`/orders/${orderId}/payments`, ctx.policy));
+    const repliedAt = Date.now();
     return {
       user,
       ms: prepare.durationMs + pay.durationMs,
@@ -660,16 +729,18 @@ export async function runPrepared(
       outcome: describeAnswer(pay.answer),
       orderId,
       attempts: prepare.attempts + pay.attempts,
+      repliedAt,
     };
   });
   return finishOurs(ctx, 'prepared', faults, concurrency, checkouts, performance.now() - started);
 }
 
-export function notRun(flow: FlowName, faults: FaultProfileName, concurrency: number, note: string): CellResult {
+export function notRun(flow: FlowName, faults: FaultProfileName, concurrency: number, note: string, dbDelayMs = 0): CellResult {
   return {
     flow,
     faults,
     concurrency,
+    dbDelayMs,
     status: 'not run',
     note,
     orders: 0,
@@ -693,7 +764,7 @@ export async function measureBaskets(
   ctx: FlowContext,
   concurrency: number,
   samples: number,
-): Promise<{ concurrency: number; write: Summary; read: Summary }> {
+): Promise<{ concurrency: number; dbDelayMs: number; write: Summary; read: Summary }> {
   await startCell(ctx, 'none');
   const users = Array.from({ length: concurrency }, (_, index) => `basket-c${concurrency}-${ctx.seed}-${index}@bench.example`);
   const first = DEFAULT_PRODUCTS[0];
@@ -722,5 +793,5 @@ export async function measureBaskets(
       if (read.status !== 200) throw new Error(`GET basket answered ${describeAnswer(read)}`);
     }
   });
-  return { concurrency, write: summarize(writes), read: summarize(reads) };
+  return { concurrency, dbDelayMs: ctx.dbDelayMs, write: summarize(writes), read: summarize(reads) };
 }

@@ -16,6 +16,8 @@ export interface GoalRow {
 
 export interface BasketTimings {
   concurrency: number;
+  /** DATABASE_CALL_DELAY_MS of the handlers timed (the goals read the 0 ms timings). */
+  dbDelayMs?: number;
   write: Summary;
   read: Summary;
 }

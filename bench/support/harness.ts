@@ -76,6 +76,8 @@ export interface BenchStack {
   sql: Sql;
   handlerLog: string;
   code: CodeUnderTest;
+  /** The API and invoke URLs of each variant asked for (other handler settings over the same database and simulator). */
+  variants: Record<string, { apiUrl: string; lambdaUrl: string }>;
 }
 
 /** The handler settings the bench passes: lib/config.ts defaults (production), then these overrides. */
@@ -99,6 +101,8 @@ const HANDLER_KEYS = [
   'ORDER_DECLINED_EXPIRY_MINUTES',
   'RECONCILER_BATCH_SIZE',
   'DATABASE_POOL_MAX',
+  // 0 unless set: the bench's --db-delay-ms sets it per stack; `DATABASE_CALL_DELAY_MS=10 npm run soak` runs the soak so.
+  'DATABASE_CALL_DELAY_MS',
   'LOG_LEVEL',
 ] as const;
 
@@ -126,7 +130,11 @@ export function handlerEnv(overrides: Record<string, string> = {}): Record<strin
 export async function withBenchStack<T>(
   name: string,
   env: Record<string, string>,
-  options: { snapshot: boolean },
+  options: {
+    snapshot: boolean;
+    /** More serverless-offline instances, each with `env` changed by these overrides (started one after another). */
+    variants?: Record<string, Record<string, string>>;
+  },
   body: (bench: BenchStack) => Promise<T>,
 ): Promise<T> {
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -174,6 +182,7 @@ export async function withBenchStack<T>(
       purpose: 'test',
       env: callerEnv,
       handlerEnv: env,
+      apiVariants: options.variants,
       onApiOutput: (chunk) => logStream.write(chunk),
       log: (message) => console.log(`  [stack] ${message}`),
     });
@@ -191,6 +200,7 @@ export async function withBenchStack<T>(
       sql,
       handlerLog,
       code,
+      variants: stack.variants,
     });
   } catch (error) {
     const note = describeTrouble(runtimeTrouble(handlerLog));

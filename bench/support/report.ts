@@ -71,10 +71,13 @@ export function goalRows(goals: GoalRow[]): { header: string[]; rows: Row[] } {
 }
 
 export function basketRows(baskets: BasketTimings[]): { header: string[]; rows: Row[] } {
+  const delays = new Set(baskets.map((b) => b.dbDelayMs ?? 0));
+  const delayed = delays.size > 1 || !delays.has(0);
   return {
-    header: ['terminals', 'write (PUT item) p50', 'p95', 'read (GET basket) p50', 'p95', 'n each'],
+    header: ['terminals', ...(delayed ? ['DB call delay'] : []), 'write (PUT item) p50', 'p95', 'read (GET basket) p50', 'p95', 'n each'],
     rows: baskets.map((b) => [
       b.concurrency,
+      ...(delayed ? [`${b.dbDelayMs ?? 0} ms`] : []),
       formatMs(b.write.p50),
       formatMs(b.write.p95),
       formatMs(b.read.p50),
@@ -82,6 +85,128 @@ export function basketRows(baskets: BasketTimings[]): { header: string[]; rows: 
       b.write.n,
     ]),
   };
+}
+
+const OUR_FLOWS = ['one-shot', 'prepared'] as const;
+
+/**
+ * Our flows at each DATABASE_CALL_DELAY_MS (a wait per Data API round trip), against the lowest delay run.
+ * The round trips on a checkout's path are read from its overhead (its time minus the upstream calls it
+ * waited for, per checkout), which the upstream's random latency does not blur: overhead p50 added ÷ delay
+ * added (retries and the idempotency key's own statements included). The pay call alone has no overhead
+ * figure of its own (its upstream wait is counted with the prepare's).
+ */
+export function dbDelayRows(cells: CellResult[]): { header: string[]; rows: Row[] } {
+  const header = [
+    'faults',
+    'terminals',
+    'flow',
+    'DB call delay',
+    'n',
+    'paid or declined',
+    'p50',
+    'p95',
+    'p99',
+    'p50 ÷ floor',
+    'overhead p50',
+    'round trips ≈',
+  ];
+  const rows: Row[] = [];
+  const groups = [
+    ...new Map(cells.map((c) => [`${c.faults}/${c.concurrency}`, { faults: c.faults, concurrency: c.concurrency }])).values(),
+  ];
+  for (const { faults, concurrency } of groups) {
+    const inGroup = cells.filter((c) => c.faults === faults && c.concurrency === concurrency && c.status === 'measured');
+    const floor = inGroup.find((c) => c.flow === 'floor');
+    const lead = [FAULT_PROFILE_LABELS[faults as FaultProfileName], concurrency];
+    const floorRow = (label: string, s: Summary) =>
+      rows.push([
+        ...lead,
+        label,
+        '–',
+        s.n,
+        pct(floor!.paidOrDeclined, floor!.orders),
+        formatMs(s.p50),
+        formatMs(s.p95),
+        formatMs(s.p99),
+        '1.00',
+        '–',
+        '–',
+      ]);
+    if (floor?.ms) floorRow('floor: order + payment', floor.ms);
+    if (floor?.payMs) floorRow('floor: payment alone', floor.payMs);
+    for (const flow of OUR_FLOWS) {
+      const runs = inGroup.filter((c) => c.flow === flow).sort((a, b) => a.dbDelayMs - b.dbDelayMs);
+      const parts: Array<[string, (c: CellResult) => Summary | undefined, Summary | undefined, boolean]> =
+        flow === 'one-shot'
+          ? [['one-shot', (c) => c.ms, floor?.ms, true]]
+          : [
+              ['prepared: prepare + pay', (c) => c.ms, floor?.ms, true],
+              ['prepared: pay call', (c) => c.payMs, floor?.payMs, false],
+            ];
+      for (const [label, pick, against, withOverhead] of parts) {
+        const base = runs[0];
+        for (const cell of runs) {
+          const s = pick(cell);
+          if (!s) continue;
+          const overhead = withOverhead ? cell.upstream.overheadMs : undefined;
+          const baseOverhead = base.upstream.overheadMs;
+          const roundTrips =
+            overhead && baseOverhead && cell.dbDelayMs > base.dbDelayMs
+              ? (overhead.p50 - baseOverhead.p50) / (cell.dbDelayMs - base.dbDelayMs)
+              : undefined;
+          rows.push([
+            ...lead,
+            label,
+            `${cell.dbDelayMs} ms`,
+            s.n,
+            pct(cell.paidOrDeclined, cell.orders),
+            formatMs(s.p50),
+            formatMs(s.p95),
+            formatMs(s.p99),
+            x(s.p50, against?.p50),
+            overhead ? formatMs(overhead.p50) : '–',
+            roundTrips === undefined ? '–' : roundTrips.toFixed(1),
+          ]);
+        }
+      }
+    }
+  }
+  return { header, rows };
+}
+
+/** Per cell of ours: from the paid reply to the upstream order completed (ledger completed_at). */
+export function completionRows(cells: CellResult[]): { header: string[]; rows: Row[] } {
+  const delays = new Set(cells.map((c) => c.dbDelayMs));
+  const delayed = delays.size > 1 || !delays.has(0);
+  const header = [
+    'faults',
+    'terminals',
+    'flow',
+    ...(delayed ? ['DB call delay'] : []),
+    'paid',
+    'completed upstream',
+    'reply → completed p50',
+    'p99',
+    'max',
+  ];
+  const rows: Row[] = cells
+    .filter((c) => c.status === 'measured' && c.completion)
+    .map((c) => {
+      const done = c.completion!;
+      return [
+        FAULT_PROFILE_LABELS[c.faults],
+        c.concurrency,
+        c.flow,
+        ...(delayed ? [`${c.dbDelayMs} ms`] : []),
+        done.paid,
+        `${done.completed}${done.completed < done.paid ? ` (waited ${formatMs(done.waitedMs)})` : ''}`,
+        done.ms ? formatMs(done.ms.p50) : '–',
+        done.ms ? formatMs(done.ms.p99) : '–',
+        done.ms ? formatMs(done.ms.max) : '–',
+      ];
+    });
+  return { header, rows };
 }
 
 export function bundleRows(bundles: BundleReport): { header: string[]; rows: Row[] } {

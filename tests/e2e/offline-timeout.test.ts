@@ -27,19 +27,10 @@ beforeAll(async () => {
   const httpPort = await freePort();
   const lambdaPort = await freePort();
   baseUrl = `http://127.0.0.1:${httpPort}`;
+  const cli = path.join(PROJECT_ROOT, 'node_modules/serverless/bin/serverless.js');
   child = spawn(
     process.execPath,
-    [
-      path.join(PROJECT_ROOT, 'node_modules/serverless/bin/serverless.js'),
-      'offline',
-      'start',
-      '--httpPort',
-      String(httpPort),
-      '--lambdaPort',
-      String(lambdaPort),
-      '--host',
-      '127.0.0.1',
-    ],
+    [cli, 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--host', '127.0.0.1'],
     {
       cwd: dir,
       env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ERROR_STATUS } from '../../lib/errors';
 import { allRoutes } from '../../lib/http/routes';
-import { api, tokenFor, uniqueUser } from '../support/http';
+import { api, tokenFor, uniqueUser, type ApiResponse } from '../support/http';
 
 interface ServerlessFunction {
   handler: string;
@@ -26,14 +26,19 @@ function serverlessRoutes(): Array<{ functionName: string; method: string; path:
   );
 }
 
+/** GETs a public page of the API, which must answer 200 with this content type. */
+async function served(pagePath: string, contentType: RegExp): Promise<ApiResponse> {
+  const response = await api(pagePath);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(contentType);
+  return response;
+}
+
 describe('the API document', () => {
   let doc: any;
 
   beforeAll(async () => {
-    const response = await api('/openapi.json');
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    doc = response.body;
+    doc = (await served('/openapi.json', /^application\/json/)).body;
   });
 
   it('is public and a valid OpenAPI 3.1 document', async () => {
@@ -115,10 +120,7 @@ describe('the API document', () => {
     let html: string;
 
     beforeAll(async () => {
-      const response = await api('/docs');
-      expect(response.status).toBe(200);
-      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
-      html = response.text;
+      html = (await served('/docs', /^text\/html/)).text;
     });
 
     it('is self-contained HTML', () => {

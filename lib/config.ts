@@ -50,9 +50,9 @@ const envSchema = z
     /**
      * The attempt timeout of reads and order creation in a container that has observed no answers yet
      * (within the floor and UPSTREAM_CALL_TIMEOUT_MS), handed over to factor × observed p99 as answers come
-     * in. 1000: 1.5 × the simulated upstream's 600 ms p99 is 900, below the 1000 ms floor.
+     * in. 900: 1.5 × the 600 ms p99 the simulated upstream plays (raised to the floor, 1000 by default).
      */
-    UPSTREAM_ADAPTIVE_TIMEOUT_INITIAL_MS: z.coerce.number().int().min(50).max(28000).default(1000),
+    UPSTREAM_ADAPTIVE_TIMEOUT_INITIAL_MS: z.coerce.number().int().min(50).max(28000).default(900),
     PAYMENT_TIMEOUT_MS: z.coerce.number().int().min(50).max(28000).default(10000),
     PAYMENT_MIN_WINDOW_MS: z.coerce.number().int().min(50).max(28000).default(10000),
     REQUEST_DEADLINE_MS: z.coerce.number().int().min(500).max(28000).default(25000),

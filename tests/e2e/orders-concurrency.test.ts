@@ -3,6 +3,8 @@ import { PIZZA, SANDWICH } from '../support/catalogue';
 import {
   basketWith,
   basketWithPizza,
+  completedOrder,
+  declinedOrder,
   expectHangsOutlastTheCallTimeout,
   expectNoMoneyProblems,
   isCreateOrder,
@@ -13,9 +15,9 @@ import {
   payAgain,
   placeOrder,
   refund,
-  type Cashier,
+  scriptFault,
 } from '../support/checkout';
-import { api, runReconciler, simulator } from '../support/http';
+import { api, simulator } from '../support/http';
 import { suiteDb } from '../support/ledger';
 import { waitFor } from '../support/wait';
 
@@ -32,16 +34,6 @@ beforeAll(expectHangsOutlastTheCallTimeout);
 
 function parallel<T>(count: number, work: (index: number) => Promise<T>): Promise<T[]> {
   return Promise.all(Array.from({ length: count }, (_, index) => work(index)));
-}
-
-/** Runs the reconciler until the order is completed (another run may hold its lease for a moment). */
-async function completed(cashier: Cashier, orderId: string): Promise<void> {
-  for (let round = 0; round < 5; round++) {
-    await runReconciler();
-    if ((await api(`/orders/${orderId}`, { token: cashier.token })).body.status === 'completed') return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`order ${orderId} did not complete`);
 }
 
 describe('concurrent checkouts', () => {
@@ -101,11 +93,7 @@ describe('concurrent checkouts', () => {
 
   it('sends one payment when 10 terminals pay a declined order again at once', async () => {
     const cashier = await newCashier('race');
-    const basketId = await basketWithPizza(cashier);
-    await simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
-    const declined = await placeOrder(cashier, basketId, randomUUID());
-    expect(declined.status).toBe(402);
-    const orderId = declined.body.error.orderId;
+    const { orderId } = await declinedOrder(cashier);
 
     const responses = await parallel(10, () => payAgain(cashier, orderId, randomUUID()));
 
@@ -124,21 +112,18 @@ describe('concurrent checkouts', () => {
 
   it('sends one DELETE and refunds once when 5 refund requests for the same order race; the others are told it is in progress', async () => {
     const cashier = await newCashier('race');
-    const basketId = await basketWithPizza(cashier);
-    const ordered = await placeOrder(cashier, basketId, randomUUID());
-    expect(ordered.status).toBe(201);
-    await completed(cashier, ordered.body.id);
+    const { basketId, orderId } = await completedOrder(cashier);
 
-    const responses = await parallel(5, () => refund(cashier, ordered.body.id));
+    const responses = await parallel(5, () => refund(cashier, orderId));
 
     expect(responses.filter((r) => r.status === 200 && r.body.status === 'refunded').length).toBeGreaterThanOrEqual(1);
     for (const response of responses.filter((r) => r.status !== 200)) {
       expect(response.status).toBe(409);
-      expect(response.body.error).toMatchObject({ code: 'REQUEST_IN_PROGRESS', orderId: ordered.body.id });
+      expect(response.body.error).toMatchObject({ code: 'REQUEST_IN_PROGRESS', orderId });
     }
     const ledger = await simulator.ledger(cashier.user);
     expect(ledger.calls.filter(isRefundCall)).toHaveLength(1);
-    expect(ledger.refunds).toEqual([expect.objectContaining({ order_id: ordered.body.id, amount: 14.4 })]);
+    expect(ledger.refunds).toEqual([expect.objectContaining({ order_id: orderId, amount: 14.4 })]);
     expect(ledger.payments).toEqual([expect.objectContaining({ status: 'refunded' })]);
     expect(await orderStatesOf(sql, basketId)).toEqual(['refunded']);
     await expectNoMoneyProblems(sql, cashier.user);
@@ -146,20 +131,17 @@ describe('concurrent checkouts', () => {
 
   it('sends one DELETE however many refunds race: a second refund while the first is in flight answers 409 REQUEST_IN_PROGRESS, and the first settles by reading the payment', async () => {
     const cashier = await newCashier('race');
-    const basketId = await basketWithPizza(cashier);
-    const ordered = await placeOrder(cashier, basketId, randomUUID());
-    expect(ordered.status).toBe(201);
-    await completed(cashier, ordered.body.id);
-    await simulator.queueFault({ method: 'DELETE', path: '/payments/*', kind: 'hang_after', user: cashier.user });
+    const { basketId, orderId } = await completedOrder(cashier);
+    await scriptFault(cashier, 'DELETE', '/payments/*', 'hang_after');
 
-    const first = refund(cashier, ordered.body.id);
+    const first = refund(cashier, orderId);
     await waitFor('the first refund to reach the upstream', async () => (await simulator.ledger(cashier.user)).calls.some(isRefundCall));
-    const fast = await refund(cashier, ordered.body.id);
+    const fast = await refund(cashier, orderId);
     const slow = await first;
-    const later = await refund(cashier, ordered.body.id);
+    const later = await refund(cashier, orderId);
 
     expect(fast.status).toBe(409);
-    expect(fast.body.error).toMatchObject({ code: 'REQUEST_IN_PROGRESS', orderId: ordered.body.id });
+    expect(fast.body.error).toMatchObject({ code: 'REQUEST_IN_PROGRESS', orderId });
     expect(Number(fast.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(slow.status).toBe(200);
     expect(slow.body.status).toBe('refunded');

@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { FaultKind, Ledger, LedgerCall } from '../../dev/simulator';
 import {
   basketStatus,
-  basketWithPizza,
   expectHangsOutlastTheCallTimeout,
   expectNoMoneyProblems,
   isCreateOrder,
   isCreatePayment,
-  newCashier,
   paymentAttemptOutcomes,
+  pizzaCheckout,
   placeOrder,
   submitCheckout,
   type Checkout,
+  type FaultScript,
 } from '../support/checkout';
 import { runReconciler, simulator, type ApiResponse } from '../support/http';
 import { suiteDb } from '../support/ledger';
@@ -39,15 +39,6 @@ async function expectFailedByReconciler(checkout: Checkout, orderId: string): Pr
   const ledger = await simulator.ledger(checkout.user);
   expect(ledger.orders).toEqual([expect.objectContaining({ id: orderId, status: 'failed' })]);
   return ledger;
-}
-
-async function pizzaCheckout(): Promise<Checkout> {
-  const cashier = await newCashier('faults');
-  return { ...cashier, basketId: await basketWithPizza(cashier), key: randomUUID() };
-}
-
-function scriptFault(checkout: Checkout, method: string, path: string, kind: FaultKind, times = 1) {
-  return simulator.queueFault({ method, path, kind, times, user: checkout.user });
 }
 
 async function orderState(orderId: string): Promise<{ state: string; payment_attempts: number; last_error: string | null } | undefined> {
@@ -102,64 +93,78 @@ function expectRetryLater(response: ApiResponse, code: string): void {
   expect(response.headers.get('idempotent-replayed')).toBeNull();
 }
 
+/** The reconciler, run over the user's orders made to look abandoned, leaves them in these states, and the ledger shows no money problem. */
+async function expectReconciledTo(checkout: Checkout, states: Record<string, string>): Promise<void> {
+  expect(await reconcile(checkout.user)).toEqual(states);
+  await expectNoMoneyProblems(sql, checkout.user);
+}
+
+/** A pizza checkout under these faults, paid at its first submission: its answer, and the user's ledger after it. */
+async function paidDespite(...faults: FaultScript[]): Promise<{ checkout: Checkout; response: ApiResponse; ledger: Ledger }> {
+  const checkout = await pizzaCheckout('faults', ...faults);
+  const response = await submitCheckout(checkout);
+  expectPaid(response, checkout.basketId);
+  return { checkout, response, ledger: await simulator.ledger(checkout.user) };
+}
+
+/** Submits the checkout, which must answer 503 with its order left pending (the create unconfirmed) and the basket locked; the order id. */
+async function unconfirmedOrder(checkout: Checkout): Promise<string> {
+  const unconfirmed = await submitCheckout(checkout);
+  expectRetryLater(unconfirmed, 'UPSTREAM_UNAVAILABLE');
+  const orderId = unconfirmed.body.error.orderId;
+  expect(orderId).toEqual(expect.any(String));
+  expect((await orderState(orderId))?.state).toBe('pending');
+  expect(await basketStatus(sql, checkout.basketId)).toBe('locked');
+  return orderId;
+}
+
+/** Submits the checkout again, which must resume the unconfirmed order and pay it; the user's ledger after it. */
+async function resumedOrder(checkout: Checkout, orderId: string): Promise<Ledger> {
+  const resumed = await submitCheckout(checkout);
+  expectPaid(resumed, checkout.basketId);
+  expect(resumed.body.id).toBe(orderId);
+  return simulator.ledger(checkout.user);
+}
+
 describe('checkout under upstream faults', () => {
   describe('on POST /orders/ (creating the upstream order)', () => {
     it('retries a 503 (nothing was created) and pays the order once', async () => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'POST', '/orders/', '503');
+      const { checkout, response, ledger } = await paidDespite(['POST', '/orders/', '503']);
 
-      const response = await submitCheckout(checkout);
-
-      expectPaid(response, checkout.basketId);
-      const ledger = await simulator.ledger(checkout.user);
       expect(statuses(ledger, isCreateOrder)).toEqual([503, 201]);
       expect(statuses(ledger, isLookup)).toEqual([]);
       expect(ledger.orders).toHaveLength(1);
       expect(ledger.payments).toEqual([expect.objectContaining({ order_id: response.body.id, amount: 14.4, status: 'completed' })]);
-      expect(await reconcile(checkout.user)).toEqual({ [response.body.id]: 'completed' });
+      await expectReconciledTo(checkout, { [response.body.id]: 'completed' });
       expect(await basketStatus(sql, checkout.basketId)).toBe('closed');
-      await expectNoMoneyProblems(sql, checkout.user);
     });
 
     it('after a reset it asks GET /orders/, finds nothing, creates the order again and pays it once', async () => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'POST', '/orders/', 'reset');
+      const { checkout, response, ledger } = await paidDespite(['POST', '/orders/', 'reset']);
 
-      const response = await submitCheckout(checkout);
-
-      expectPaid(response, checkout.basketId);
-      const ledger = await simulator.ledger(checkout.user);
       expect(statuses(ledger, isCreateOrder)).toEqual([0, 201]);
       expect(statuses(ledger, isLookup)).toEqual([200]);
       expect(ledger.orders.map((o) => o.basket_id)).toEqual([response.body.id]);
       expect(ledger.payments).toHaveLength(1);
-      expect(await reconcile(checkout.user)).toEqual({ [response.body.id]: 'completed' });
-      await expectNoMoneyProblems(sql, checkout.user);
+      await expectReconciledTo(checkout, { [response.body.id]: 'completed' });
     });
 
     it.each<FaultKind>(['500_after', 'reset_after', 'hang_after'])(
       'after %s (the order was created) it finds the order with GET /orders/, never creates it twice, and pays once',
       async (kind) => {
-        const checkout = await pizzaCheckout();
-        await scriptFault(checkout, 'POST', '/orders/', kind);
+        const { checkout, response, ledger } = await paidDespite(['POST', '/orders/', kind]);
 
-        const response = await submitCheckout(checkout);
-
-        expectPaid(response, checkout.basketId);
-        const ledger = await simulator.ledger(checkout.user);
         expect(statuses(ledger, isCreateOrder)).toEqual([kind === '500_after' ? 500 : 0]);
         expect(statuses(ledger, isLookup)).toEqual([200]);
         expect(ledger.orders.map((o) => o.id)).toEqual([response.body.id]);
         expect(ledger.payments).toEqual([expect.objectContaining({ order_id: response.body.id, status: 'completed' })]);
-        expect(await reconcile(checkout.user)).toEqual({ [response.body.id]: 'completed' });
+        await expectReconciledTo(checkout, { [response.body.id]: 'completed' });
         expect(await basketStatus(sql, checkout.basketId)).toBe('closed');
-        await expectNoMoneyProblems(sql, checkout.user);
       },
     );
 
     it('answers 503 with Retry-After when every attempt gets a 503, fails the order and reopens the basket; the same key then pays once', async () => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'POST', '/orders/', '503', 4);
+      const checkout = await pizzaCheckout('faults', ['POST', '/orders/', '503', 4]);
 
       const refused = await submitCheckout(checkout);
 
@@ -180,40 +185,28 @@ describe('checkout under upstream faults', () => {
       const after = await simulator.ledger(checkout.user);
       expect(after.orders.map((o) => o.id)).toEqual([retried.body.id]);
       expect(after.payments).toHaveLength(1);
-      expect(await reconcile(checkout.user)).toEqual({ [failed.id]: 'failed', [retried.body.id]: 'completed' });
-      await expectNoMoneyProblems(sql, checkout.user);
+      await expectReconciledTo(checkout, { [failed.id]: 'failed', [retried.body.id]: 'completed' });
     });
 
     it('answers 503 with the order id when two creates are cut off and the order is proven absent; the same key resumes that order', async () => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'POST', '/orders/', 'reset', 2);
+      const checkout = await pizzaCheckout('faults', ['POST', '/orders/', 'reset', 2]);
 
-      const unconfirmed = await submitCheckout(checkout);
+      const orderId = await unconfirmedOrder(checkout);
 
-      expectRetryLater(unconfirmed, 'UPSTREAM_UNAVAILABLE');
-      const orderId = unconfirmed.body.error.orderId;
-      expect(orderId).toEqual(expect.any(String));
-      expect((await orderState(orderId))?.state).toBe('pending');
-      expect(await basketStatus(sql, checkout.basketId)).toBe('locked');
       const before = await simulator.ledger(checkout.user);
       expect(statuses(before, isCreateOrder)).toEqual([0, 0]);
       expect(statuses(before, isLookup)).toEqual([200, 200]);
       expect(before.orders).toEqual([]);
 
-      const resumed = await submitCheckout(checkout);
+      const after = await resumedOrder(checkout, orderId);
 
-      expectPaid(resumed, checkout.basketId);
-      expect(resumed.body.id).toBe(orderId);
-      const after = await simulator.ledger(checkout.user);
       expect(after.orders.map((o) => o.basket_id)).toEqual([orderId]);
       expect(after.payments).toHaveLength(1);
-      expect(await reconcile(checkout.user)).toEqual({ [orderId]: 'completed' });
-      await expectNoMoneyProblems(sql, checkout.user);
+      await expectReconciledTo(checkout, { [orderId]: 'completed' });
     });
 
     it('fails an unconfirmed order the cashier gave up on once the reconciler finds it abandoned, and reopens the basket', async () => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'POST', '/orders/', 'reset', 2);
+      const checkout = await pizzaCheckout('faults', ['POST', '/orders/', 'reset', 2]);
       const unconfirmed = await submitCheckout(checkout);
       expect(unconfirmed.status).toBe(503);
 
@@ -230,56 +223,36 @@ describe('checkout under upstream faults', () => {
     it.each<FaultKind>(['503', '500_after', 'reset', 'reset_after', 'hang_after'])(
       'retries the lookup after %s and pays the one order',
       async (kind) => {
-        const checkout = await pizzaCheckout();
-        await scriptFault(checkout, 'POST', '/orders/', '500_after');
-        await scriptFault(checkout, 'GET', '/orders/', kind);
+        const { checkout, response, ledger } = await paidDespite(['POST', '/orders/', '500_after'], ['GET', '/orders/', kind]);
 
-        const response = await submitCheckout(checkout);
-
-        expectPaid(response, checkout.basketId);
-        const ledger = await simulator.ledger(checkout.user);
         expect(statuses(ledger, isCreateOrder)).toEqual([500]);
         expect(statuses(ledger, isLookup)).toEqual([kind === '503' ? 503 : kind === '500_after' ? 500 : 0, 200]);
         expect(ledger.orders).toHaveLength(1);
         expect(ledger.payments).toHaveLength(1);
-        expect(await reconcile(checkout.user)).toEqual({ [response.body.id]: 'completed' });
-        await expectNoMoneyProblems(sql, checkout.user);
+        await expectReconciledTo(checkout, { [response.body.id]: 'completed' });
       },
     );
 
     it.each<FaultKind>(['503', '500_after', 'reset'])(
       'answers 503 with Retry-After and the order id when every lookup fails with %s; the same key resumes without creating the order again',
       async (kind) => {
-        const checkout = await pizzaCheckout();
-        await scriptFault(checkout, 'POST', '/orders/', '500_after');
-        await scriptFault(checkout, 'GET', '/orders/', kind, 4);
+        const checkout = await pizzaCheckout('faults', ['POST', '/orders/', '500_after'], ['GET', '/orders/', kind, 4]);
 
-        const unconfirmed = await submitCheckout(checkout);
+        const orderId = await unconfirmedOrder(checkout);
 
-        expectRetryLater(unconfirmed, 'UPSTREAM_UNAVAILABLE');
-        const orderId = unconfirmed.body.error.orderId;
-        expect(orderId).toEqual(expect.any(String));
-        expect((await orderState(orderId))?.state).toBe('pending');
-        expect(await basketStatus(sql, checkout.basketId)).toBe('locked');
         expect(statuses(await simulator.ledger(checkout.user), isLookup)).toHaveLength(4);
 
-        const resumed = await submitCheckout(checkout);
+        const ledger = await resumedOrder(checkout, orderId);
 
-        expectPaid(resumed, checkout.basketId);
-        expect(resumed.body.id).toBe(orderId);
-        const ledger = await simulator.ledger(checkout.user);
         expect(statuses(ledger, isCreateOrder)).toEqual([500]);
         expect(ledger.orders.map((o) => o.id)).toEqual([orderId]);
         expect(ledger.payments).toHaveLength(1);
-        expect(await reconcile(checkout.user)).toEqual({ [orderId]: 'completed' });
-        await expectNoMoneyProblems(sql, checkout.user);
+        await expectReconciledTo(checkout, { [orderId]: 'completed' });
       },
     );
 
     it('fails upstream and here an order whose existence was never confirmed once it is abandoned, and reopens the basket', async () => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'POST', '/orders/', '500_after');
-      await scriptFault(checkout, 'GET', '/orders/', '503', 4);
+      const checkout = await pizzaCheckout('faults', ['POST', '/orders/', '500_after'], ['GET', '/orders/', '503', 4]);
       const unconfirmed = await submitCheckout(checkout);
       expect(unconfirmed.status).toBe(503);
       const orderId = unconfirmed.body.error.orderId;
@@ -291,18 +264,12 @@ describe('checkout under upstream faults', () => {
 
   describe('on POST /payments/', () => {
     it('retries a 503 (proof that nothing was charged) within the same payment attempt', async () => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'POST', '/payments/', '503');
+      const { checkout, response, ledger } = await paidDespite(['POST', '/payments/', '503']);
 
-      const response = await submitCheckout(checkout);
-
-      expectPaid(response, checkout.basketId);
-      const ledger = await simulator.ledger(checkout.user);
       expect(statuses(ledger, isCreatePayment)).toEqual([503, 201]);
       expect(ledger.payments).toEqual([expect.objectContaining({ order_id: response.body.id, amount: 14.4, status: 'completed' })]);
       expect(await paymentAttemptOutcomes(sql, response.body.id)).toEqual(['completed']);
-      expect(await reconcile(checkout.user)).toEqual({ [response.body.id]: 'completed' });
-      await expectNoMoneyProblems(sql, checkout.user);
+      await expectReconciledTo(checkout, { [response.body.id]: 'completed' });
     });
 
     it.each<[FaultKind, number]>([
@@ -313,8 +280,7 @@ describe('checkout under upstream faults', () => {
     ])(
       'answers 502 PAYMENT_STATUS_UNKNOWN after %s, never sends the payment again (same key or a new one), and keeps the order unknown',
       async (kind, charges) => {
-        const checkout = await pizzaCheckout();
-        await scriptFault(checkout, 'POST', '/payments/', kind);
+        const checkout = await pizzaCheckout('faults', ['POST', '/payments/', kind]);
 
         const response = await submitCheckout(checkout);
 
@@ -344,8 +310,7 @@ describe('checkout under upstream faults', () => {
     );
 
     it('answers 503 with the order id when every payment attempt gets a 503; nothing is charged and the same key pays once', async () => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'POST', '/payments/', '503', 4);
+      const checkout = await pizzaCheckout('faults', ['POST', '/payments/', '503', 4]);
 
       const refused = await submitCheckout(checkout);
 
@@ -365,14 +330,12 @@ describe('checkout under upstream faults', () => {
       const after = await simulator.ledger(checkout.user);
       expect(after.orders).toHaveLength(1);
       expect(after.payments).toEqual([expect.objectContaining({ order_id: orderId, status: 'completed' })]);
-      expect(await reconcile(checkout.user)).toEqual({ [orderId]: 'completed' });
+      await expectReconciledTo(checkout, { [orderId]: 'completed' });
       expect(await basketStatus(sql, checkout.basketId)).toBe('closed');
-      await expectNoMoneyProblems(sql, checkout.user);
     });
 
     it('fails a placed order nobody paid after the 503s once it is abandoned, upstream too, and reopens the basket', async () => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'POST', '/payments/', '503', 4);
+      const checkout = await pizzaCheckout('faults', ['POST', '/payments/', '503', 4]);
       const refused = await submitCheckout(checkout);
       expect(refused.status).toBe(503);
       const orderId = refused.body.error.orderId;
@@ -382,8 +345,7 @@ describe('checkout under upstream faults', () => {
     });
 
     it('answers 402 PAYMENT_DECLINED with the order id, keeps the order declined and the basket locked; the reconciler fails it after the expiry', async () => {
-      const checkout = await pizzaCheckout();
-      await scriptFault(checkout, 'POST', '/payments/', 'decline');
+      const checkout = await pizzaCheckout('faults', ['POST', '/payments/', 'decline']);
 
       const declined = await submitCheckout(checkout);
 
@@ -404,8 +366,7 @@ describe('checkout under upstream faults', () => {
     it.each<FaultKind>(['503', '500_after', 'reset', 'reset_after', 'hang_after'])(
       'answers 201 and still completes the order after %s',
       async (kind) => {
-        const checkout = await pizzaCheckout();
-        await scriptFault(checkout, 'PATCH', '/orders/*', kind);
+        const checkout = await pizzaCheckout('faults', ['PATCH', '/orders/*', kind]);
 
         const response = await submitCheckout(checkout);
 
@@ -425,8 +386,7 @@ describe('checkout under upstream faults', () => {
     it.each<FaultKind>(['503', '500_after'])(
       'answers 201 when every completion attempt fails with %s; the order stays paid until the reconciler completes it',
       async (kind) => {
-        const checkout = await pizzaCheckout();
-        await scriptFault(checkout, 'PATCH', '/orders/*', kind, 4);
+        const checkout = await pizzaCheckout('faults', ['PATCH', '/orders/*', kind, 4]);
 
         const response = await submitCheckout(checkout);
 

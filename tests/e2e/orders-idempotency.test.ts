@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   basketStatus,
   basketWithPizza,
+  declinedOrder,
   expectHangsOutlastTheCallTimeout,
   expectNoMoneyProblems,
   isCreateOrder,
@@ -10,8 +11,10 @@ import {
   newCashier,
   orderStatesOf,
   payAgain,
+  pizzaCheckout,
   placeOrder,
   type Cashier,
+  type FaultScript,
 } from '../support/checkout';
 import { runReconciler, simulator, type ApiResponse } from '../support/http';
 import { suiteDb } from '../support/ledger';
@@ -28,14 +31,18 @@ const sql = suiteDb();
 
 beforeAll(expectHangsOutlastTheCallTimeout);
 
-/** A new cashier with a basket of one pizza, and a fresh Idempotency-Key. */
-async function freshCheckout(): Promise<{ cashier: Cashier; basketId: string; key: string }> {
-  const cashier = await newCashier('idem');
-  return { cashier, basketId: await basketWithPizza(cashier), key: randomUUID() };
+/** A new cashier with a basket of one pizza, a fresh Idempotency-Key, and these faults scripted for the cashier. */
+async function freshCheckout(...faults: FaultScript[]): Promise<{ cashier: Cashier; basketId: string; key: string }> {
+  const { basketId, key, ...cashier } = await pizzaCheckout('idem', ...faults);
+  return { cashier, basketId, key };
 }
 
-const declineNextPayment = (cashier: Cashier) =>
-  simulator.queueFault({ method: 'POST', path: '/payments/', kind: 'decline', user: cashier.user });
+/** The upstream holds one order of the cashier and one payment: nothing ran twice. */
+async function expectOneOrderOnePayment(cashier: Cashier): Promise<void> {
+  const ledger = await simulator.ledger(cashier.user);
+  expect(ledger.orders).toHaveLength(1);
+  expect(ledger.payments).toHaveLength(1);
+}
 
 function expectReplayOf(replay: ApiResponse, first: ApiResponse): void {
   expect(replay.status).toBe(first.status);
@@ -57,10 +64,8 @@ describe('Idempotency-Key on the paying routes', () => {
     expectReplayOf(replay, first);
     expect(replay.headers.get('location')).toBe(`/orders/${first.body.id}`);
     expect(first.headers.get('location')).toBe(`/orders/${first.body.id}`);
-    const ledger = await simulator.ledger(cashier.user);
-    expect(ledger.calls.filter(isOrderOrPaymentCall)).toHaveLength(callsBefore);
-    expect(ledger.orders).toHaveLength(1);
-    expect(ledger.payments).toHaveLength(1);
+    expect((await simulator.ledger(cashier.user)).calls.filter(isOrderOrPaymentCall)).toHaveLength(callsBefore);
+    await expectOneOrderOnePayment(cashier);
     await expectNoMoneyProblems(sql, cashier.user);
   });
 
@@ -95,8 +100,7 @@ describe('Idempotency-Key on the paying routes', () => {
   });
 
   it('refuses a checkout key reused to pay an order again', async () => {
-    const { cashier, basketId, key } = await freshCheckout();
-    await declineNextPayment(cashier);
+    const { cashier, basketId, key } = await freshCheckout(['POST', '/payments/', 'decline']);
     const declined = await placeOrder(cashier, basketId, key);
     expect(declined.status).toBe(402);
 
@@ -191,8 +195,7 @@ describe('Idempotency-Key on the paying routes', () => {
   });
 
   it('replays a 402 decline for the same key instead of paying again', async () => {
-    const { cashier, basketId, key } = await freshCheckout();
-    await declineNextPayment(cashier);
+    const { cashier, basketId, key } = await freshCheckout(['POST', '/payments/', 'decline']);
     const declined = await placeOrder(cashier, basketId, key);
     expect(declined.status).toBe(402);
     expect(declined.body.error).toMatchObject({ code: 'PAYMENT_DECLINED', orderId: expect.any(String) });
@@ -208,8 +211,7 @@ describe('Idempotency-Key on the paying routes', () => {
   });
 
   it('does not store a 503: the same key runs again and pays, and only that answer is replayed', async () => {
-    const { cashier, basketId, key } = await freshCheckout();
-    await simulator.queueFault({ method: 'POST', path: '/orders/', kind: '503', times: 4, user: cashier.user });
+    const { cashier, basketId, key } = await freshCheckout(['POST', '/orders/', '503', 4]);
     const unavailable = await placeOrder(cashier, basketId, key);
     expect(unavailable.status).toBe(503);
     expect(unavailable.body.error.code).toBe('UPSTREAM_UNAVAILABLE');
@@ -221,15 +223,12 @@ describe('Idempotency-Key on the paying routes', () => {
     expect(retried.status).toBe(201);
     expect(retried.headers.get('idempotent-replayed')).toBeNull();
     expectReplayOf(replay, retried);
-    const ledger = await simulator.ledger(cashier.user);
-    expect(ledger.orders).toHaveLength(1);
-    expect(ledger.payments).toHaveLength(1);
+    await expectOneOrderOnePayment(cashier);
     await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('answers 409 REQUEST_IN_PROGRESS with Retry-After while the first request with the key still runs, then replays its answer', async () => {
-    const { cashier, basketId, key } = await freshCheckout();
-    await simulator.queueFault({ method: 'POST', path: '/orders/', kind: 'hang_after', user: cashier.user });
+    const { cashier, basketId, key } = await freshCheckout(['POST', '/orders/', 'hang_after']);
 
     const running = placeOrder(cashier, basketId, key);
     await waitFor('the first request to reach the upstream', async () => (await simulator.ledger(cashier.user)).calls.some(isCreateOrder));
@@ -241,18 +240,13 @@ describe('Idempotency-Key on the paying routes', () => {
     expect(Number(meanwhile.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(first.status).toBe(201);
     expectReplayOf(await placeOrder(cashier, basketId, key), first);
-    const ledger = await simulator.ledger(cashier.user);
-    expect(ledger.orders).toHaveLength(1);
-    expect(ledger.payments).toHaveLength(1);
+    await expectOneOrderOnePayment(cashier);
     await expectNoMoneyProblems(sql, cashier.user);
   });
 
   it('replays a pay-again answer for its key without sending a second payment', async () => {
     const cashier = await newCashier('idem');
-    const basketId = await basketWithPizza(cashier);
-    await declineNextPayment(cashier);
-    const declined = await placeOrder(cashier, basketId, randomUUID());
-    const orderId = declined.body.error.orderId;
+    const { orderId } = await declinedOrder(cashier);
     const key = randomUUID();
 
     const paid = await payAgain(cashier, orderId, key);

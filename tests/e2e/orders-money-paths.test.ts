@@ -7,12 +7,13 @@ import {
   isCreatePayment,
   isRefundCall,
   newCashier,
+  paidUncompletedOrder,
   payAgain,
+  pizzaCheckout,
   placeOrder,
   refund,
+  scriptFault,
   submitCheckout,
-  type Cashier,
-  type Checkout,
 } from '../support/checkout';
 import { api, apiOf, call, runReconciler, simulator, simulatorUrl, uniqueUser } from '../support/http';
 import { suiteDb } from '../support/ledger';
@@ -25,15 +26,6 @@ import { waitFor } from '../support/wait';
  */
 
 const sql = suiteDb();
-
-async function pizzaCheckout(label: string): Promise<Checkout> {
-  const cashier = await newCashier(label);
-  return { ...cashier, basketId: await basketWithPizza(cashier), key: randomUUID() };
-}
-
-function scriptFault(cashier: Cashier, method: string, path: string, kind: Parameters<typeof simulator.queueFault>[0]['kind'], times = 1) {
-  return simulator.queueFault({ method, path, kind, times, user: cashier.user });
-}
 
 async function orderRow(orderId: string) {
   const [row] = await sql<
@@ -59,8 +51,7 @@ const charges = async (user: string) => (await payments(user)).filter((p) => p.s
 
 describe('an order being failed is never charged', () => {
   it('refuses a pay-again that arrives while the reconciler is failing the expired declined order upstream', async () => {
-    const checkout = await pizzaCheckout('money-race');
-    await scriptFault(checkout, 'POST', '/payments/', 'decline');
+    const checkout = await pizzaCheckout('money-race', ['POST', '/payments/', 'decline']);
     const declined = await submitCheckout(checkout);
     expect(declined.status).toBe(402);
     const orderId = declined.body.error.orderId;
@@ -86,9 +77,7 @@ describe('an order being failed is never charged', () => {
   });
 
   it('never pays an upstream order that is already failed when a retry finds it', async () => {
-    const checkout = await pizzaCheckout('money-failed');
-    await scriptFault(checkout, 'POST', '/orders/', '500_after');
-    await scriptFault(checkout, 'GET', '/orders/', '503', 4);
+    const checkout = await pizzaCheckout('money-failed', ['POST', '/orders/', '500_after'], ['GET', '/orders/', '503', 4]);
     const unconfirmed = await submitCheckout(checkout);
     expect(unconfirmed.status).toBe(503);
     const orderId = unconfirmed.body.error.orderId;
@@ -111,9 +100,7 @@ describe('an order being failed is never charged', () => {
   });
 
   it('fails an order whose upstream total differs, even when failing it upstream times out: never paid, failed by the reconciler', async () => {
-    const checkout = await pizzaCheckout('money-total');
-    await scriptFault(checkout, 'POST', '/orders/', 'wrong_total');
-    await scriptFault(checkout, 'PATCH', '/orders/*', 'hang_after', 4);
+    const checkout = await pizzaCheckout('money-total', ['POST', '/orders/', 'wrong_total'], ['PATCH', '/orders/*', 'hang_after', 4]);
 
     const mismatched = await submitCheckout(checkout);
 
@@ -137,10 +124,8 @@ describe('an order being failed is never charged', () => {
 
 describe('a payment is only sent with time to finish', () => {
   it('answers 503 without sending the payment when a slow order creation left less than the payment window; the same key then pays once', async () => {
-    const checkout = await pizzaCheckout('money-window');
     // 1.5 s for the create to time out, 2 × 1.5 s for lookups to time out: about 4.6 s of the 6 s deadline.
-    await scriptFault(checkout, 'POST', '/orders/', 'hang_after');
-    await scriptFault(checkout, 'GET', '/orders/', 'hang_after', 2);
+    const checkout = await pizzaCheckout('money-window', ['POST', '/orders/', 'hang_after'], ['GET', '/orders/', 'hang_after', 2]);
 
     const late = await submitCheckout(checkout);
 
@@ -203,25 +188,17 @@ describe("background work acts with the owner's own token", () => {
   it('keeps the token of the cashier who ordered sealed beside the order, completes with it in the background (a token without exp), and erases it once completed', async () => {
     const user = uniqueUser('money-token');
     const token = await simulator.tokenWithoutExpiry(user);
-    const cashier = { user, token };
-    const basketId = await basketWithPizza(cashier);
-    await scriptFault(cashier, 'PATCH', '/orders/*', '503', 4);
 
-    const ordered = await placeOrder(cashier, basketId, randomUUID());
+    const { orderId } = await paidUncompletedOrder({ user, token });
 
-    expect(ordered.status).toBe(201);
-    await waitFor(
-      'the completion attempts after the reply',
-      async () => (await simulator.ledger(user)).calls.filter((c) => c.method === 'PATCH').length >= 4,
-    );
-    const stored = await orderRow(ordered.body.id);
+    const stored = await orderRow(orderId);
     expect(stored.state).toBe('paid');
     expect(stored.owner_token_sealed).toMatch(/^v1\./);
     expect(stored.owner_token_sealed).not.toContain(token.split('.')[1]);
 
-    expect(await reconcileUntilAtRest(ordered.body.id)).toBe('completed');
+    expect(await reconcileUntilAtRest(orderId)).toBe('completed');
 
-    expect((await orderRow(ordered.body.id)).owner_token_sealed).toBeNull();
+    expect((await orderRow(orderId)).owner_token_sealed).toBeNull();
     const ledger = await simulator.ledger(user);
     expect(ledger.orders.map((o) => o.status)).toEqual(['completed']);
     expect(
@@ -292,8 +269,7 @@ describe('the 503 policy', () => {
   const ambiguous = apiOf('ambiguous-503');
 
   it('by default retries a payment after a 503 (read as coming before any effect) and pays once', async () => {
-    const checkout = await pizzaCheckout('money-503');
-    await scriptFault(checkout, 'POST', '/payments/', '503');
+    const checkout = await pizzaCheckout('money-503', ['POST', '/payments/', '503']);
 
     const paid = await submitCheckout(checkout);
 

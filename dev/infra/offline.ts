@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from './database';
@@ -40,6 +40,13 @@ export interface OfflineOptions {
   /** Receives serverless-offline's output (the handlers' JSON logs among it). */
   onOutput?: (chunk: string) => void;
   readyTimeoutMs?: number;
+  /**
+   * Once it serves, end the esbuild service serverless-esbuild keeps for
+   * rebuilds (some 2 GB of bundler state per instance). Only for an instance
+   * that never rebuilds (ESBUILD_WATCH_PATTERN matching nothing, as the test
+   * stacks set it); a rebuild would fail. Where there is no /proc, it stays.
+   */
+  endBundlerWhenReady?: boolean;
 }
 
 export interface LaunchedOffline extends OfflineHandle {
@@ -99,12 +106,37 @@ export function launchOffline(options: OfflineOptions & { httpPort: number; lamb
   child.stderr?.on('data', onData);
   const baseUrl = `http://127.0.0.1:${httpPort}`;
   const stop = () => stopProcessGroup(child);
-  const ready = waitUntilHealthy(`${baseUrl}/health`, child, options.readyTimeoutMs ?? 90_000).catch(async (error) => {
-    await stop();
-    throw new Error(`serverless offline did not start: ${(error as Error).message}\n${output}`);
-  });
+  const ready = waitUntilHealthy(`${baseUrl}/health`, child, options.readyTimeoutMs ?? 90_000).then(
+    () => {
+      if (options.endBundlerWhenReady && child.pid !== undefined) endBundler(child.pid);
+    },
+    async (error) => {
+      await stop();
+      throw new Error(`serverless offline did not start: ${(error as Error).message}\n${output}`);
+    },
+  );
   ready.catch(() => undefined); // whoever awaits `ready` sees the failure; nobody awaiting it is no crash
   return { baseUrl, lambdaUrl, stop, ready };
+}
+
+/** Ends the esbuild processes of a process group (serverless offline runs in a group of its own), read from /proc. */
+function endBundler(group: number): void {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return; // no /proc: the bundler stays until the instance stops
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const processGroup = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (command === 'esbuild' && processGroup === group) process.kill(Number(pid), 'SIGTERM');
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
 }
 
 /** Starts `serverless offline` (launchOffline) on free ports and resolves once /health answers. */

@@ -139,6 +139,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           httpPort,
           lambdaPort,
           readyTimeoutMs: options.apiReadyTimeoutMs,
+          // A test stack never rebuilds (its watch pattern matches nothing): its bundler's memory goes back at once.
+          endBundlerWhenReady: options.purpose === 'test',
         });
         stops.push(() => offline.stop());
         // The gateway listens at once; until serverless-offline answers it answers 503 (SERVICE_UNAVAILABLE).

@@ -1,10 +1,5 @@
 import { ConfigError, DEV_TOKEN_ENCRYPTION_KEYS, parseConfig } from '../../lib/config';
-
-const valid = {
-  DATABASE_URL: 'postgres://localhost/db',
-  UPSTREAM_BASE_URL: 'http://127.0.0.1:4010',
-  AUTH_JWT_SECRET: 'a-secret-of-enough-length',
-};
+import { DEPLOYED_ENV as deployed, LOCAL_ENV as valid } from '../support/config-env';
 
 describe('configuration read at cold start', () => {
   it('applies documented defaults', () => {
@@ -39,14 +34,6 @@ describe('configuration read at cold start', () => {
   });
 
   describe('outside the local stage', () => {
-    const deployed = {
-      SERVICE_STAGE: 'prod',
-      DATABASE_URL: 'postgres://db/pos',
-      UPSTREAM_BASE_URL: 'https://pos.example.com',
-      AUTH_TRUST_API_GATEWAY: 'true',
-      TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
-    };
-
     it('refuses the published development secret and sealing key', () => {
       expect(() => parseConfig({ ...deployed, AUTH_JWT_SECRET: 'dev-secret-change-me' })).toThrow(
         /AUTH_JWT_SECRET is the published development secret/,

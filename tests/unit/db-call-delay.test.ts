@@ -1,18 +1,5 @@
 import { parseConfig } from '../../lib/config';
-
-const local = {
-  DATABASE_URL: 'postgres://localhost/db',
-  UPSTREAM_BASE_URL: 'http://127.0.0.1:4010',
-  AUTH_JWT_SECRET: 'a-secret-of-enough-length',
-};
-
-const deployed = {
-  SERVICE_STAGE: 'prod',
-  DATABASE_URL: 'postgres://db/pos',
-  UPSTREAM_BASE_URL: 'https://pos.example.com',
-  AUTH_TRUST_API_GATEWAY: 'true',
-  TOKEN_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
-};
+import { DEPLOYED_ENV as deployed, LOCAL_ENV as local } from '../support/config-env';
 
 describe('DATABASE_CALL_DELAY_MS (lib/db/delayed.ts): a benchmark setting', () => {
   it('is 0 unless set, and the local stage may set it', () => {

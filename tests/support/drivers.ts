@@ -6,9 +6,10 @@ import { connect, type PostgresSql, type Sql } from '../../lib/db/sql';
 
 /**
  * The two database drivers the repository, idempotency and migration suites
- * run against: postgres.js on the test database, and the RDS Data API
- * adapter through the local emulator global setup starts over the same
- * database (TEST_DATA_API_ENDPOINT).
+ * run against: postgres.js on the test database (the worker's own, made by
+ * the integration tier's global setup, tests/support/integration-setup.ts),
+ * and the RDS Data API adapter through the local emulator that setup starts
+ * over the same server (TEST_DATA_API_ENDPOINT).
  */
 export interface TestDriver {
   name: 'postgres.js' | 'Data API';
@@ -107,6 +108,9 @@ function databaseUrl(database?: string): string {
 
 function dataApiEndpoint(): string {
   const endpoint = process.env.TEST_DATA_API_ENDPOINT;
-  if (!endpoint) throw new Error('TEST_DATA_API_ENDPOINT is not set: the Data API emulator is started by jest global setup');
+  if (!endpoint)
+    throw new Error(
+      "TEST_DATA_API_ENDPOINT is not set: the Data API emulator is started by the integration tier's global setup (npm run test:integration)",
+    );
   return endpoint;
 }

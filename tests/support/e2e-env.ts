@@ -21,5 +21,5 @@ export const E2E_HANDLER_ENV: Record<string, string> = {
   RECONCILER_SCHEDULE_ENABLED: 'false',
 };
 
-/** The environment variables global setup hands to every test worker. */
+/** Some of the environment variables the e2e global setup hands to each worker (tests/support/tier-env.ts sets them). */
 export const TEST_ENV_KEYS = ['DATABASE_URL', 'TEST_API_URL', 'TEST_SIMULATOR_URL', 'AUTH_JWT_SECRET'] as const;

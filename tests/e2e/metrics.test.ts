@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { invokeLambda } from '../../dev/infra/offline';
 import { PIZZA } from '../support/catalogue';
 import { api, simulator, tokenFor, uniqueUser } from '../support/http';
+import { handlerOutput } from '../support/output';
 import { waitFor } from '../support/wait';
 
 /**
@@ -13,22 +13,6 @@ import { waitFor } from '../support/wait';
  * (x-request-id) or the scheduled event's id they carry.
  */
 type Entry = Record<string, any>;
-
-function handlerOutput(): Entry[] {
-  const file = process.env.TEST_OFFLINE_LOG;
-  if (!file) throw new Error('TEST_OFFLINE_LOG is not set; run the tests through jest so global setup starts the stack');
-  const entries: Entry[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const start = line.indexOf('{');
-    if (start < 0) continue;
-    try {
-      entries.push(JSON.parse(line.slice(start)));
-    } catch {
-      // serverless-offline's own lines, or a line still being written
-    }
-  }
-  return entries;
-}
 
 const isEmf = (entry: Entry) => entry._aws?.CloudWatchMetrics !== undefined;
 const directive = (emf: Entry) =>

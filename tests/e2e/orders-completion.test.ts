@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basketStatus, basketWithPizza, expectNoMoneyProblems, newCashier, placeOrder, type Cashier } from '../support/checkout';
 import { api, runReconciler, simulator } from '../support/http';
 import { suiteDb } from '../support/ledger';
+import { handlerOutput } from '../support/output';
 import { waitFor } from '../support/wait';
 
 /**
@@ -18,28 +18,11 @@ const sql = suiteDb();
 
 type Entry = Record<string, any>;
 
-/** The handlers' JSON log lines (global setup writes serverless-offline's output to TEST_OFFLINE_LOG). */
-function handlerLogs(): Entry[] {
-  const file = process.env.TEST_OFFLINE_LOG;
-  if (!file) throw new Error('TEST_OFFLINE_LOG is not set; run the tests through jest so global setup starts the stack');
-  const entries: Entry[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const start = line.indexOf('{');
-    if (start < 0) continue;
-    try {
-      entries.push(JSON.parse(line.slice(start)));
-    } catch {
-      // serverless-offline's own lines, or a line still being written
-    }
-  }
-  return entries;
-}
-
 /** completeOrder's log lines about the order, once one says `message` (output reaches the file a little after the fact). */
 async function completionLog(orderId: string, message: RegExp): Promise<Entry> {
   let found: Entry | undefined;
   await waitFor(`completeOrder to log "${message.source}" for order ${orderId}`, async () => {
-    found = handlerLogs().find((entry) => entry.function === 'completeOrder' && entry.orderId === orderId && message.test(entry.message));
+    found = handlerOutput().find((entry) => entry.function === 'completeOrder' && entry.orderId === orderId && message.test(entry.message));
     return found !== undefined;
   });
   return found!;
@@ -79,7 +62,7 @@ describe('completion handed off to the completeOrder function', () => {
     expect((await orderRow(orderId)).owner_token_sealed).toBeNull();
     // By completeOrder, under the paying request's id; the checkout's hand-off did not fail over to its own process.
     expect(await completionLog(orderId, /^completion finished$/)).toMatchObject({ outcome: 'completed', requestId });
-    expect(handlerLogs().filter((entry) => entry.requestId === requestId && /hand-off failed/.test(entry.message ?? ''))).toEqual([]);
+    expect(handlerOutput().filter((entry) => entry.requestId === requestId && /hand-off failed/.test(entry.message ?? ''))).toEqual([]);
     // With the owner's own token: the simulator records whose token each call carried.
     expect((await patchesOf(cashier)).map((c) => [c.user, c.status])).toEqual([[cashier.user, 200]]);
     await expectNoMoneyProblems(sql, cashier.user);

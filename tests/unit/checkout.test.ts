@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Caller } from '../../lib/auth';
 import type { BasketLine } from '../../lib/baskets/basket';
 import { Deadline } from '../../lib/deadline';
 import { AppError } from '../../lib/errors';
 import type { CallContext } from '../../lib/call';
-import { Checkout, type CheckoutOptions } from '../../lib/orders/checkout';
-import { Settlement, type SettlementOptions } from '../../lib/orders/settlement';
+import { Checkout } from '../../lib/orders/checkout';
+import { Settlement } from '../../lib/orders/settlement';
 import type { Order } from '../../lib/orders/order';
 import { FakeUpstream, InMemoryBaskets, InMemoryOrders, silentLogger, testVault, TIMEOUT, UNAVAILABLE } from '../support/fakes/index';
+import { CASHIER, OPTIONS } from '../support/use-cases';
 
 /**
  * The checkout use-case driven through in-memory ports (tests/support/fakes/):
@@ -15,16 +15,6 @@ import { FakeUpstream, InMemoryBaskets, InMemoryOrders, silentLogger, testVault,
  * when every upstream call answers, fails before its effect, or fails after it.
  * The HTTP and Postgres versions of these paths are in tests/e2e and tests/integration.
  */
-
-const OPTIONS: CheckoutOptions & SettlementOptions = {
-  retryAfterSeconds: 2,
-  abandonedAfterMs: 60_000,
-  paymentTimeoutMs: 1_000,
-  paymentMinWindowMs: 500,
-  completionLeaseMs: 5_000,
-};
-
-const CASHIER: Caller = { userId: 'cashier@example.com', token: 'token-of-the-cashier', roles: [] };
 
 const PIZZA: BasketLine = { productId: 'pizza', productName: 'Pizza', quantity: 3, netUnitMinor: 7990, vatBasisPoints: 2500 };
 const WATER: BasketLine = { productId: 'water', productName: 'Water', quantity: 1, netUnitMinor: 1500, vatBasisPoints: 1500 };

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { InvokeCommandInput } from '@aws-sdk/client-lambda';
-import type { Caller } from '../../lib/auth';
 import type { CallContext } from '../../lib/call';
 import { TokenVault } from '../../lib/credentials';
 import { LambdaCompletionHandOff } from '../../lib/completion/lambda';
 import { Deadline } from '../../lib/deadline';
-import { Checkout, type CheckoutOptions } from '../../lib/orders/checkout';
+import { Checkout } from '../../lib/orders/checkout';
 import { Completion, type CompletionHandOff, type CompletionRequest } from '../../lib/orders/completion';
 import type { Order } from '../../lib/orders/order';
-import { Settlement, type SettlementOptions } from '../../lib/orders/settlement';
+import { Settlement } from '../../lib/orders/settlement';
 import { FakeUpstream, InMemoryBaskets, InMemoryOrders, silentLogger, testVault, UNAVAILABLE } from '../support/fakes/index';
+import { CASHIER, OPTIONS } from '../support/use-cases';
 
 /**
  * A paid order's completion after the reply (lib/orders/completion.ts): the
@@ -18,16 +18,6 @@ import { FakeUpstream, InMemoryBaskets, InMemoryOrders, silentLogger, testVault,
  * completes in its own process; the worker completes it as the order's owner,
  * through in-memory ports (tests/support/fakes/).
  */
-
-const OPTIONS: CheckoutOptions & SettlementOptions = {
-  retryAfterSeconds: 2,
-  abandonedAfterMs: 60_000,
-  paymentTimeoutMs: 1_000,
-  paymentMinWindowMs: 500,
-  completionLeaseMs: 5_000,
-};
-
-const CASHIER: Caller = { userId: 'cashier@example.com', token: 'token-of-the-cashier', roles: [] };
 
 /** Records every hand-off; fails or never answers when told to. */
 class FakeHandOff implements CompletionHandOff {

@@ -8,6 +8,20 @@ describe('the resilient upstream client against the simulator', () => {
 
   beforeEach(() => admin('/__reset'));
 
+  /** Sends a hung order creation, then a hung payment with its own attempt timeout: how each failed, and how long it took. */
+  async function hungCreateThenPayment(upstream: ReturnType<typeof client>, paymentTimeoutMs: number) {
+    await admin('/__faults', { method: 'POST', path: '/orders/', kind: 'hang_after' });
+    await admin('/__faults', { method: 'POST', path: '/payments/', kind: 'hang_after' });
+    let started = Date.now();
+    const create = await upstream.call('POST', '/orders/', { total: 1 }, { ...options(), kind: 'create-order' }).catch((error) => error);
+    const createMs = Date.now() - started;
+    started = Date.now();
+    const pay = await upstream
+      .call('POST', '/payments/', { order_id: 'x', amount: 1 }, { ...options(), kind: 'create-payment', timeoutMs: paymentTimeoutMs })
+      .catch((error) => error);
+    return { create, createMs, pay, payMs: Date.now() - started };
+  }
+
   it('retries a read through 503s and returns the answer', async () => {
     await admin('/__faults', { method: 'GET', path: '/products/', kind: '503', times: 2 });
 
@@ -79,17 +93,8 @@ describe('the resilient upstream client against the simulator', () => {
   it('times a hung order creation out at about the observed p99 (within the floor), while a payment keeps its own long timeout', async () => {
     const adaptive = client({ callTimeoutMs: 5000, adaptiveTimeout: { floorMs: 150, p99Factor: 1.5, minSamples: 5, windowSize: 50 } });
     for (let i = 0; i < 5; i++) await adaptive.call('POST', '/orders/', { total: 1 }, { ...options(), kind: 'create-order' });
-    await admin('/__faults', { method: 'POST', path: '/orders/', kind: 'hang_after' });
-    await admin('/__faults', { method: 'POST', path: '/payments/', kind: 'hang_after' });
 
-    let started = Date.now();
-    const create = await adaptive.call('POST', '/orders/', { total: 1 }, { ...options(), kind: 'create-order' }).catch((error) => error);
-    const createMs = Date.now() - started;
-    started = Date.now();
-    const pay = await adaptive
-      .call('POST', '/payments/', { order_id: 'x', amount: 1 }, { ...options(), kind: 'create-payment', timeoutMs: 600 })
-      .catch((error) => error);
-    const payMs = Date.now() - started;
+    const { create, createMs, pay, payMs } = await hungCreateThenPayment(adaptive, 600);
 
     expect(create.outcome).toEqual({ type: 'timeout' });
     expect(createMs).toBeLessThan(500);
@@ -103,17 +108,8 @@ describe('the resilient upstream client against the simulator', () => {
       callTimeoutMs: 5000,
       adaptiveTimeout: { floorMs: 100, p99Factor: 1.5, minSamples: 20, windowSize: 200, initialMs: 300 },
     });
-    await admin('/__faults', { method: 'POST', path: '/orders/', kind: 'hang_after' });
-    await admin('/__faults', { method: 'POST', path: '/payments/', kind: 'hang_after' });
 
-    let started = Date.now();
-    const create = await cold.call('POST', '/orders/', { total: 1 }, { ...options(), kind: 'create-order' }).catch((error) => error);
-    const createMs = Date.now() - started;
-    started = Date.now();
-    const pay = await cold
-      .call('POST', '/payments/', { order_id: 'x', amount: 1 }, { ...options(), kind: 'create-payment', timeoutMs: 700 })
-      .catch((error) => error);
-    const payMs = Date.now() - started;
+    const { create, createMs, pay, payMs } = await hungCreateThenPayment(cold, 700);
 
     expect(create.outcome).toEqual({ type: 'timeout' });
     expect(createMs).toBeGreaterThanOrEqual(290);

@@ -215,6 +215,8 @@ interface StepReport {
   cpuMs: { p50: number; p95: number; mean: number };
   afterReplyMs: { p50: number; p95: number };
   wallMs: { p50: number };
+  /** Mean lines written to stdout per invocation (JSON logs, EMF metrics). */
+  logLines: number;
 }
 
 const q = (values: number[], p: number) =>
@@ -242,6 +244,7 @@ function summarizeSteps(result: WorkerResult, functions: Record<string, Function
           50,
         ),
       },
+      logLines: mean(samples.map((s: Sample) => s.logLines)),
     };
   });
 }
@@ -260,6 +263,7 @@ function cpuRows(reports: StepReport[]): { header: string[]; rows: Row[] } {
       'at memory size p50',
       'p95',
       'wall p50 here',
+      'log lines',
     ],
     rows: reports.map((r) => {
       const scale = MB_PER_VCPU / r.memoryMb;
@@ -275,6 +279,7 @@ function cpuRows(reports: StepReport[]): { header: string[]; rows: Row[] } {
         ms(r.cpuMs.p50 * scale),
         ms(r.cpuMs.p95 * scale),
         ms(r.wallMs.p50),
+        r.logLines.toFixed(1),
       ];
     }),
   };
@@ -353,7 +358,9 @@ function groupOf(module: string): string {
 interface ProfileReport {
   step: string;
   totalMs: number;
-  frames: Array<{ frame: string; module: string; selfMs: number; share: number }>;
+  /** Self time per frame; a builtin's or Node internal's with the module it ran for (`forModule`). */
+  frames: Array<{ frame: string; module: string; forModule: string; selfMs: number; share: number }>;
+  /** Self time per package (node_modules) or file of ours, a builtin's and a Node internal's counted for the module it ran for. */
   groups: Array<{ group: string; selfMs: number; share: number }>;
 }
 
@@ -361,22 +368,22 @@ function summarizeProfiles(result: WorkerResult, bundles: Record<string, string>
   const maps = new Map<string, (line: number) => string>();
   const moduleOf = (url: string, line: number) => {
     const file = url.startsWith('file://') ? new URL(url).pathname : url;
-    const known = Object.values(bundles).includes(file);
-    if (!known) return url === '' ? '(V8)' : url.replace(`file://${PROJECT_ROOT}/`, '');
+    if (!Object.values(bundles).includes(file)) return url === '' ? '(V8)' : url.replace(`file://${PROJECT_ROOT}/`, '');
     if (!maps.has(file)) maps.set(file, moduleMap(file));
     return maps.get(file)!(line);
   };
   return Object.entries(result.profiles ?? {}).map(([step, profile]) => {
     const totalUs = profile.totalUs || 1;
-    const frames = new Map<string, { frame: string; module: string; selfUs: number }>();
+    const frames = new Map<string, { frame: string; module: string; forModule: string; selfUs: number }>();
     const groups = new Map<string, number>();
     for (const f of profile.frames) {
       const module = moduleOf(f.url, f.line);
-      const key = `${f.functionName}|${module}`;
-      const entry = frames.get(key) ?? { frame: f.functionName, module, selfUs: 0 };
+      const forModule = f.owner ? moduleOf(f.owner.url, f.owner.line) : '';
+      const key = `${f.functionName}|${module}|${forModule}`;
+      const entry = frames.get(key) ?? { frame: f.functionName, module, forModule, selfUs: 0 };
       entry.selfUs += f.selfUs;
       frames.set(key, entry);
-      const group = f.url === '' ? f.functionName : groupOf(module);
+      const group = f.functionName.startsWith('(') && f.url === '' ? f.functionName : groupOf(forModule || module);
       groups.set(group, (groups.get(group) ?? 0) + f.selfUs);
     }
     return {
@@ -385,13 +392,29 @@ function summarizeProfiles(result: WorkerResult, bundles: Record<string, string>
       frames: [...frames.values()]
         .sort((a, b) => b.selfUs - a.selfUs)
         .slice(0, 20)
-        .map((f) => ({ frame: f.frame, module: f.module, selfMs: f.selfUs / 1000, share: f.selfUs / totalUs })),
+        .map((f) => ({ frame: f.frame, module: f.module, forModule: f.forModule, selfMs: f.selfUs / 1000, share: f.selfUs / totalUs })),
       groups: [...groups.entries()]
         .sort((a, b) => b[1] - a[1])
         .slice(0, 15)
         .map(([group, us]) => ({ group, selfMs: us / 1000, share: us / totalUs })),
     };
   });
+}
+
+const share = (value: number) => `${(100 * value).toFixed(1)} %`;
+
+function profileFrameRows(profile: ProfileReport): { header: string[]; rows: Row[] } {
+  return {
+    header: ['frame (self time)', 'module', 'run for', 'self', 'share'],
+    rows: profile.frames.map((f) => [f.frame, f.module, f.forModule || '–', ms(f.selfMs), share(f.share)]),
+  };
+}
+
+function profileGroupRows(profile: ProfileReport): { header: string[]; rows: Row[] } {
+  return {
+    header: ['package or file (builtins counted for the module they ran for)', 'self', 'share'],
+    rows: profile.groups.map((g) => [g.group, ms(g.selfMs), share(g.share)]),
+  };
 }
 
 async function main(): Promise<void> {
@@ -492,23 +515,10 @@ async function main(): Promise<void> {
         entry.profiles = summarizeProfiles(profileResult, readableBundles);
         for (const profile of entry.profiles) {
           console.log(
-            `\n${driver}, profile of ${profile.step} (${ms(profile.totalMs)} sampled; unminified bundle): top frames by self time`,
+            `\n${driver}, profile of ${profile.step} (${ms(profile.totalMs)} sampled over the invocations of ${flags['profile-samples']} customers; unminified bundle): top frames by self time`,
           );
-          console.log(
-            textTable(
-              {
-                header: ['frame', 'module', 'self', 'share'],
-                rows: profile.frames.map((f) => [f.frame, f.module, ms(f.selfMs), `${(100 * f.share).toFixed(1)} %`]),
-              },
-              (c) => c > 1,
-            ),
-          );
-          console.log(
-            textTable({
-              header: ['by package / file', 'self', 'share'],
-              rows: profile.groups.map((g) => [g.group, ms(g.selfMs), `${(100 * g.share).toFixed(1)} %`]),
-            }),
-          );
+          console.log(textTable(profileFrameRows(profile), (column) => column > 2));
+          console.log(textTable(profileGroupRows(profile)));
         }
       }
       byDriver.push(entry);

@@ -12,7 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Session, type Profiler } from 'node:inspector';
+import { pathToFileURL } from 'node:url';
+import { Session, type Profiler, type Runtime } from 'node:inspector';
 import { DEFAULT_PRODUCTS } from '../../dev/simulator/catalogue';
 import { signDevToken } from '../../dev/simulator/auth';
 
@@ -40,6 +41,18 @@ export interface Sample {
   /** CPU in the `afterReplyMs` after it: work that outlives the reply, and the process's own background. */
   afterMs: number;
   wallMs: number;
+  /** Lines written to stdout (the JSON logs and the metrics' EMF lines), during the call and the after-reply time. */
+  logLines: number;
+  logBytes: number;
+}
+
+/** A profile frame: where the sampled code was, and for a builtin or Node internal, the nearest frame of a module it ran for. */
+export interface ProfileFrame {
+  functionName: string;
+  url: string;
+  line: number;
+  owner?: { functionName: string; url: string; line: number };
+  selfUs: number;
 }
 
 export interface WorkerResult {
@@ -48,7 +61,7 @@ export interface WorkerResult {
   idleMs: number[];
   failures: Array<{ step: string; status: unknown; body: string }>;
   /** With `profile`: per step, self time (µs) per frame (function, script URL, 0-based line). */
-  profiles?: Record<string, { totalUs: number; frames: Array<{ functionName: string; url: string; line: number; selfUs: number }> }>;
+  profiles?: Record<string, { totalUs: number; frames: ProfileFrame[] }>;
 }
 
 type Handler = (event: unknown, context: unknown) => Promise<any>;
@@ -59,6 +72,16 @@ for (const [fn, file] of Object.entries(config.bundles)) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a bundle known only at run time, loaded as Lambda does
   handlers[fn] = (require(file) as { handler: Handler }).handler;
 }
+
+// Counts what the handlers log (stdout goes nowhere, as a Lambda's goes out of the process), at the cost of one wrapper call.
+let logLines = 0;
+let logBytes = 0;
+const write = process.stdout.write.bind(process.stdout) as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  logBytes += chunk.length;
+  logLines += typeof chunk === 'string' ? chunk.split('\n').length - 1 : 0;
+  return write(chunk, ...rest);
+}) as typeof process.stdout.write;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
@@ -246,8 +269,9 @@ async function main(): Promise<void> {
     new Promise<T>((resolve, reject) =>
       session!.post(method, params ?? {}, (error, answer) => (error ? reject(error) : resolve(answer as T))),
     );
-  const selfTimes = new Map<string, Map<string, { functionName: string; url: string; line: number; selfUs: number }>>();
-  const totals = new Map<string, number>();
+  /** Profiled invocations: their step and time window (µs, the profiler's clock: CLOCK_MONOTONIC, as process.hrtime). */
+  const windows: Array<{ step: string; from: number; to: number }> = [];
+  const nowUs = () => Number(process.hrtime.bigint() / 1000n);
   if (session) {
     session.connect();
     await post('Profiler.enable');
@@ -257,21 +281,21 @@ async function main(): Promise<void> {
   const customers = config.warmup + config.samples;
   for (let index = 0; index < customers; index++) {
     const timed = index >= config.warmup;
+    // One profile over every timed customer (starting and stopping the profiler around each invocation costs more than many of them).
+    if (session && index === config.warmup) await post('Profiler.start');
     const customer: Customer = { token: await signDevToken(config.jwtSecret, `${config.run}-${index}@bench.example`) };
     for (const step of STEPS) {
       await step.prepare?.(customer);
       const event = step.event(customer);
       const profiled = timed && session !== undefined && config.profile!.steps.includes(step.fn);
-      if (profiled) await post('Profiler.start');
+      const [linesBefore, bytesBefore] = [logLines, logBytes];
       const started = performance.now();
+      const from = nowUs();
       const before = process.cpuUsage();
       const answer = await handlers[step.fn](event, context(step.fn));
       const during = process.cpuUsage(before);
       const wallMs = performance.now() - started;
-      if (profiled) {
-        const { profile } = await post<{ profile: Profiler.Profile }>('Profiler.stop');
-        addSelfTimes(selfTimes, totals, step.name, profile);
-      }
+      if (profiled) windows.push({ step: step.name, from, to: nowUs() });
       if (timed && !session) await sleep(config.afterReplyMs);
       else await new Promise((resolve) => setImmediate(resolve));
       const after = process.cpuUsage(before);
@@ -282,7 +306,13 @@ async function main(): Promise<void> {
       if (step.keep) step.keep(customer, JSON.parse(answer.body));
       if (timed && !session) {
         const entry = (result.steps[step.name] ??= { fn: step.fn, samples: [] });
-        entry.samples.push({ cpuMs: cpuMs(during), afterMs: cpuMs(after) - cpuMs(during), wallMs });
+        entry.samples.push({
+          cpuMs: cpuMs(during),
+          afterMs: cpuMs(after) - cpuMs(during),
+          wallMs,
+          logLines: logLines - linesBefore,
+          logBytes: logBytes - bytesBefore,
+        });
       }
     }
     if (timed && !session) {
@@ -292,46 +322,76 @@ async function main(): Promise<void> {
     }
   }
   if (session) {
-    result.profiles = Object.fromEntries(
-      [...selfTimes].map(([step, frames]) => [
-        step,
-        { totalUs: totals.get(step) ?? 0, frames: [...frames.values()].sort((a, b) => b.selfUs - a.selfUs) },
-      ]),
-    );
+    const { profile } = await post<{ profile: Profiler.Profile }>('Profiler.stop');
+    result.profiles = selfTimesByStep(profile, windows, config.profile!.intervalUs);
     session.disconnect();
   }
   writeFileSync(config.out, JSON.stringify(result));
   process.exit(0);
 }
 
-/** Adds one profile's self time per frame (a sample's time goes to the frame on top of the stack). */
-function addSelfTimes(
-  into: Map<string, Map<string, { functionName: string; url: string; line: number; selfUs: number }>>,
-  totals: Map<string, number>,
-  step: string,
+/**
+ * Self time per frame of the samples that fall in each step's invocations (a sample's time goes to the
+ * frame on top of the stack), with the nearest caller that belongs to a module (not a V8 builtin, not
+ * node:internal) as the frame's owner. A sample counts for the time since the one before, capped at ten
+ * sampling intervals (a longer gap is time the thread was not running).
+ */
+function selfTimesByStep(
   profile: Profiler.Profile,
-): void {
-  const frames = into.get(step) ?? new Map();
-  into.set(step, frames);
-  const byId = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+  windows: ReadonlyArray<{ step: string; from: number; to: number }>,
+  intervalUs: number,
+): NonNullable<WorkerResult['profiles']> {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  // V8 builtins, Node internals and this worker's own frames (its stdout counter, its measuring) stand for whoever called them.
+  const workerUrl = pathToFileURL(__filename).href;
+  const transparent = (frame: Runtime.CallFrame) => frame.url === '' || frame.url.startsWith('node:') || frame.url === workerUrl;
+  /** The nearest frame of a module on the stack; 'worker' when only the worker's own code is below (measuring, not the handler). */
+  const ownerOf = (id: number): Runtime.CallFrame | 'worker' | undefined => {
+    let sawWorker = false;
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at)!.callFrame;
+      if (!transparent(frame)) return frame;
+      sawWorker ||= frame.url === workerUrl;
+    }
+    return sawWorker ? 'worker' : undefined;
+  };
+  const steps = new Map<string, { totalUs: number; frames: Map<string, ProfileFrame> }>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
+  let at = profile.startTime;
+  let w = 0;
   for (let i = 0; i < samples.length; i++) {
-    const frame = byId.get(samples[i]);
-    const us = deltas[i + 1] ?? 0;
-    // Not the handler's: idle time, and the inspector's own dispatch of Profiler.start/stop (building the profile).
-    if (!frame || frame.functionName === '(idle)' || (frame.functionName === 'dispatch' && frame.url === '')) continue;
-    const key = `${frame.functionName}|${frame.url}|${frame.lineNumber}`;
-    const entry = frames.get(key) ?? {
+    at += deltas[i] ?? 0;
+    while (w < windows.length && windows[w].to < at) w++;
+    if (w >= windows.length) break;
+    if (at < windows[w].from) continue;
+    const frame = byId.get(samples[i])?.callFrame;
+    if (!frame || frame.functionName === '(idle)') continue;
+    const us = Math.min(deltas[i] ?? 0, 10 * intervalUs);
+    const step = steps.get(windows[w].step) ?? { totalUs: 0, frames: new Map<string, ProfileFrame>() };
+    steps.set(windows[w].step, step);
+    const owner = transparent(frame) ? ownerOf(samples[i]) : undefined;
+    if (owner === 'worker') continue;
+    const key = [frame.functionName, frame.url, frame.lineNumber, owner?.functionName, owner?.url, owner?.lineNumber].join('|');
+    const entry = step.frames.get(key) ?? {
       functionName: frame.functionName || '(anonymous)',
       url: frame.url,
       line: frame.lineNumber,
+      ...(owner ? { owner: { functionName: owner.functionName || '(anonymous)', url: owner.url, line: owner.lineNumber } } : {}),
       selfUs: 0,
     };
     entry.selfUs += us;
-    frames.set(key, entry);
-    totals.set(step, (totals.get(step) ?? 0) + us);
+    step.frames.set(key, entry);
+    step.totalUs += us;
   }
+  return Object.fromEntries(
+    [...steps].map(([name, step]) => [
+      name,
+      { totalUs: step.totalUs, frames: [...step.frames.values()].sort((a, b) => b.selfUs - a.selfUs) },
+    ]),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -27,6 +27,7 @@ import { measureColdStarts, startPackaging, type PackagedBundles, type Packaging
 import { renderChart, formatMs } from './support/chart';
 import {
   cellId,
+  fastestBasketRead,
   FAULT_PROFILES,
   FAULT_PROFILE_LABELS,
   faultRates,
@@ -319,6 +320,21 @@ async function main(): Promise<void> {
             prepared: await warmBaskets('prepared'),
           });
         }
+      }
+      if (dbDelays.length > 1) {
+        // serverless-offline hands the handlers only the variables serverless.yml declares: check the delay got through.
+        const fastest = new Map<number, number>();
+        for (const dbDelayMs of dbDelays) fastest.set(dbDelayMs, await fastestBasketRead(benchAt(dbDelayMs)));
+        for (const dbDelayMs of dbDelays.slice(1)) {
+          const added = fastest.get(dbDelayMs)! - fastest.get(dbDelays[0])!;
+          if (added < 0.8 * (dbDelayMs - dbDelays[0]))
+            throw new Error(
+              `DATABASE_CALL_DELAY_MS=${dbDelayMs} did not reach the handlers: the fastest GET /baskets/{unknown id} took ${formatMs(fastest.get(dbDelayMs)!)}, against ${formatMs(fastest.get(dbDelays[0])!)} at ${dbDelays[0]} ms`,
+            );
+        }
+        console.log(
+          `  ${at()} DB call delay reaches the handlers: fastest GET /baskets/{unknown id} ${dbDelays.map((d) => `${formatMs(fastest.get(d)!)} at ${d} ms`).join(', ')}`,
+        );
       }
       console.log(
         `  ${at()} workers warm (${widest} per checkout function${dbDelays.length > 1 ? ` at each DB call delay, ${dbDelays.join(', ')} ms` : ''}, each through a whole checkout)`,

@@ -483,6 +483,19 @@ export async function warmUp(
   }
 }
 
+/** The fastest of `times` GET /baskets/{unknown id} (404 after one database read): a probe that DATABASE_CALL_DELAY_MS reached the handlers. */
+export async function fastestBasketRead(bench: BenchStack, times = 5): Promise<number> {
+  const reader = new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, 'probe@bench.example'));
+  let fastest = Infinity;
+  for (let i = 0; i < times; i++) {
+    const started = performance.now();
+    const answer = await reader.send('GET', `/baskets/${randomUUID()}`);
+    fastest = Math.min(fastest, performance.now() - started);
+    if (answer.status !== 404) throw new Error(`GET /baskets/{unknown id} answered ${describeAnswer(answer)}, expected 404`);
+  }
+  return fastest;
+}
+
 /**
  * Untimed, against a quiet upstream: `baskets.length` simultaneous real checkouts of each of our flows, one per
  * worker, so every worker has run the whole checkout path (database statements, upstream client, sealing)

@@ -4,6 +4,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, symlin
 import os from 'node:os';
 import path from 'node:path';
 import { invokeLambda } from '../../dev/infra/offline';
+import { copyProjectForPackaging } from '../../dev/infra/packaging';
 import { DEV_JWT_SECRET, startStack, type Stack } from '../../dev/infra/stack';
 import { mulberry32 } from '../../dev/simulator/random';
 import { DEFAULT_PRODUCTS, type SimulatorConfig } from '../../dev/simulator';
@@ -48,6 +49,53 @@ function exportSnapshot(): { dir: string; remove: () => void } {
     throw error;
   }
   return { dir, remove };
+}
+
+/** The working tree as it is (without node_modules, build output and results; node_modules linked), in a temp folder. */
+function copyWorkingTree(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pos-bench-worktree-'));
+  const remove = () => {
+    try {
+      unlinkSync(path.join(dir, 'node_modules'));
+    } catch {
+      // not linked yet
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    copyProjectForPackaging(dir);
+  } catch (error) {
+    remove();
+    throw error;
+  }
+  return { dir, remove };
+}
+
+/**
+ * Handler settings only benchmarks set. serverless-offline hands a handler the variables serverless.yml
+ * declares (provider.environment) and AWS_*, nothing else of its own environment; when the code under test
+ * does not declare one of these, the bench runs a copy whose serverless.yml does (declareHandlerVariables).
+ */
+const BENCH_ONLY_VARIABLES = ['DATABASE_CALL_DELAY_MS'] as const;
+
+/** Those of BENCH_ONLY_VARIABLES set to something else than 0 in one of `envs` that `projectDir`'s serverless.yml does not declare (all of them without a project). */
+function benchVariablesToDeclare(projectDir: string | undefined, envs: ReadonlyArray<Record<string, string>>): string[] {
+  const yml = projectDir ? readFileSync(path.join(projectDir, 'serverless.yml'), 'utf8') : '';
+  return BENCH_ONLY_VARIABLES.filter(
+    (name) =>
+      envs.some((env) => env[name] !== undefined && env[name] !== '' && env[name] !== '0') && !new RegExp(`^ {4}${name}:`, 'm').test(yml),
+  );
+}
+
+/** Adds `NAME: ${env:NAME, ''}` for each name to provider.environment of the copy's serverless.yml. */
+function declareHandlerVariables(dir: string, names: readonly string[]): void {
+  const file = path.join(dir, 'serverless.yml');
+  const text = readFileSync(file, 'utf8');
+  const anchor = /^provider:\n(?:(?: .*)?\n)*? {2}environment:\n/m.exec(text);
+  if (!anchor) throw new Error(`${file}: no provider.environment to declare ${names.join(', ')} in`);
+  const at = anchor.index + anchor[0].length;
+  const lines = names.map((name) => `    ${name}: \${env:${name}, ''}\n`).join('');
+  writeFileSync(file, `${text.slice(0, at)}${lines}${text.slice(at)}`);
 }
 
 function describeCode(snapshot: boolean): CodeUnderTest {
@@ -168,12 +216,27 @@ export async function withBenchStack<T>(
     const started = Date.now();
     const code = describeCode(options.snapshot);
     let start = startStack;
-    if (options.snapshot) {
-      snapshot = exportSnapshot();
-      // The snapshot's own stack, so serverless-offline bundles and watches the snapshot, not this working tree.
+    const undeclared = benchVariablesToDeclare(options.snapshot ? undefined : PROJECT_ROOT, [
+      env,
+      ...Object.values(options.variants ?? {}),
+    ]);
+    if (options.snapshot || undeclared.length) {
+      snapshot = options.snapshot ? exportSnapshot() : copyWorkingTree();
+      const toDeclare = benchVariablesToDeclare(snapshot.dir, [env, ...Object.values(options.variants ?? {})]);
+      if (toDeclare.length) {
+        declareHandlerVariables(snapshot.dir, toDeclare);
+        console.log(
+          `  [stack] serverless.yml does not declare ${toDeclare.join(', ')} (serverless-offline hands the handlers only the variables it declares): the copy under test declares ${toDeclare.length > 1 ? 'them' : 'it'}`,
+        );
+      }
+      // The copy's own stack, so serverless-offline bundles and watches the copy, not this working tree.
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path known only at run time
       start = (require(path.join(snapshot.dir, 'dev', 'infra', 'stack.ts')) as typeof import('../../dev/infra/stack')).startStack;
-      console.log(`  [stack] code under test: snapshot of HEAD ${code.commit ?? ''} in ${snapshot.dir}`);
+      console.log(
+        options.snapshot
+          ? `  [stack] code under test: snapshot of HEAD ${code.commit ?? ''} in ${snapshot.dir}`
+          : `  [stack] code under test: a copy of this working tree at ${code.commit ?? '?'}${code.uncommittedChanges ? ' with uncommitted changes' : ''} in ${snapshot.dir}`,
+      );
     } else {
       console.log(
         `  [stack] code under test: this working tree at ${code.commit ?? '?'}${code.uncommittedChanges ? ' with uncommitted changes' : ''} (--snapshot runs a clean export of HEAD instead)`,

@@ -25,13 +25,9 @@ export interface CodeUnderTest {
   uncommittedChanges?: boolean;
 }
 
-/**
- * A clean export of HEAD in a temp folder (node_modules linked), so the run
- * measures one commit and no edit in this working tree can hot-reload (and
- * kill) the handlers mid-run.
- */
-function exportSnapshot(): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pos-bench-snapshot-'));
+/** A temp folder for a copy of the project, and how to remove it (its node_modules link first, never what it points to). */
+function tempProjectDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   const remove = () => {
     try {
       unlinkSync(path.join(dir, 'node_modules'));
@@ -40,6 +36,16 @@ function exportSnapshot(): { dir: string; remove: () => void } {
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  return { dir, remove };
+}
+
+/**
+ * A clean export of HEAD in a temp folder (node_modules linked), so the run
+ * measures one commit and no edit in this working tree can hot-reload (and
+ * kill) the handlers mid-run.
+ */
+function exportSnapshot(): { dir: string; remove: () => void } {
+  const { dir, remove } = tempProjectDir('pos-bench-snapshot-');
   try {
     const archive = execFileSync('git', ['archive', '--format=tar', 'HEAD'], { cwd: PROJECT_ROOT, maxBuffer: 512 * 1024 * 1024 });
     execFileSync('tar', ['-x', '-C', dir], { input: archive });
@@ -53,15 +59,7 @@ function exportSnapshot(): { dir: string; remove: () => void } {
 
 /** The working tree as it is (without node_modules, build output and results; node_modules linked), in a temp folder. */
 function copyWorkingTree(): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pos-bench-worktree-'));
-  const remove = () => {
-    try {
-      unlinkSync(path.join(dir, 'node_modules'));
-    } catch {
-      // not linked yet
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const { dir, remove } = tempProjectDir('pos-bench-worktree-');
   try {
     copyProjectForPackaging(dir);
   } catch (error) {

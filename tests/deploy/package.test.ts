@@ -52,6 +52,12 @@ interface ServerlessConfig {
 
 const serverlessYml = load(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')) as ServerlessConfig;
 
+/** `serverless print` of the prod stage with these parameters, as JSON (the CLI prints a banner before it). */
+async function printedProdConfig(params: string[]): Promise<Json> {
+  const { stdout } = await serverless(['print', '--stage', 'prod', '--format', 'json', ...params]);
+  return JSON.parse(stdout.slice(stdout.indexOf('{')));
+}
+
 let work: string;
 
 /** The serverless CLI in the copy, with nothing of this machine's environment but PATH: no credentials, no DATABASE_URL. */
@@ -491,17 +497,11 @@ describe('serverless.yml with an existing cluster (serverless print, no AWS acce
   const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pos-db-AbCdEf';
 
   it('scopes the Data API and the secret to the ARNs given, and creates no cluster', async () => {
-    const { stdout } = await serverless([
-      'print',
-      '--stage',
-      'prod',
-      '--format',
-      'json',
+    const config = await printedProdConfig([
       `--param=dataApiClusterArn=${cluster}`,
       `--param=dataApiSecretArn=${secret}`,
       `--param=upstreamBaseUrl=https://pos.example.com`,
     ]);
-    const config = JSON.parse(stdout.slice(stdout.indexOf('{')));
     expect(config.resources.Conditions.CreateDatabase).toEqual({ 'Fn::Equals': ['false', 'true'] });
     expect(config.resources.Conditions.UseDataApi['Fn::Or'][1]).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [cluster, ''] }] });
     expect(config.resources.Resources.DataApiAccessPolicy.Properties.PolicyDocument.Statement.map((s: Json) => s.Resource)).toEqual([
@@ -521,16 +521,8 @@ describe('serverless.yml with an existing cluster (serverless print, no AWS acce
 
   it('sends the alarms to the SNS topic given, or to one it creates for an email address', async () => {
     const topic = 'arn:aws:sns:eu-west-1:123456789012:pos-alarms';
-    const { stdout } = await serverless([
-      'print',
-      '--stage',
-      'prod',
-      '--format',
-      'json',
-      `--param=alarmTopicArn=${topic}`,
-      '--param=alarmEmail=oncall@example.com',
-    ]);
-    const { Conditions, Resources } = JSON.parse(stdout.slice(stdout.indexOf('{'))).resources;
+    const { Conditions, Resources } = (await printedProdConfig([`--param=alarmTopicArn=${topic}`, '--param=alarmEmail=oncall@example.com']))
+      .resources;
     expect(Conditions.HasAlarmTopicArn).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [topic, ''] }] });
     expect(Conditions.HasAlarmEmail).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['oncall@example.com', ''] }] });
     // The topic given wins; the stack creates one only for an email address alone.

@@ -5,7 +5,7 @@
  * same workers.
  *
  *   unit         tests/unit                                  nothing started
- *   integration  tests/integration, simulation, simulator    a database per worker, Data API emulator, simulator
+ *   integration  tests/integration, simulation, simulator    a database per test file, Data API emulator, simulator
  *                                                            (tests/support/integration-setup.ts)
  *   e2e          tests/e2e                                   a whole stack per worker (tests/support/global-setup.ts),
  *                                                            started behind the other tiers' tests; e2e files run last
@@ -32,12 +32,15 @@ const tier = (name, dirs, extra = {}) => ({
   testMatch: dirs.map((dir) => `<rootDir>/tests/${dir}/**/*.test.ts`),
   setupFiles: ['<rootDir>/tests/support/worker-env.ts', ...(extra.setupFiles ?? [])],
   ...(extra.setupFilesAfterEnv ? { setupFilesAfterEnv: extra.setupFilesAfterEnv } : {}),
+  ...(extra.testEnvironment ? { testEnvironment: extra.testEnvironment } : {}),
   ...(extra.globalSetup ? { globalSetup: extra.globalSetup, globalTeardown: extra.globalTeardown } : {}),
 });
 
 const tiers = [
   tier('unit', ['unit'], { setupFiles: ['<rootDir>/tests/support/unit-env.ts'] }),
   tier('integration', ['integration', 'simulation', 'simulator'], {
+    // Node's, with a database of the test file's own (DATABASE_URL).
+    testEnvironment: '<rootDir>/tests/support/integration-environment.ts',
     setupFiles: ['<rootDir>/tests/support/integration-worker-env.ts'],
     globalSetup: '<rootDir>/tests/support/integration-setup.ts',
     globalTeardown: '<rootDir>/tests/support/integration-teardown.ts',

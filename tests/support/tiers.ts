@@ -1,6 +1,9 @@
 import type { Config } from '@jest/types';
 import { configFromEnv, DEV_JWT_SECRET, startSimulator, type RunningSimulator } from '../../dev/simulator';
 import { releaseEverything, releaseTierDatabases } from './test-databases';
+import type { Tier } from './tier-settings';
+
+export { handToWorkers } from './tier-settings';
 
 /**
  * What the global setups of the test tiers share (all of it runs in the jest
@@ -8,32 +11,18 @@ import { releaseEverything, releaseTierDatabases } from './test-databases';
  *
  * - unit (tests/unit): nothing, no global setup.
  * - integration (tests/integration, tests/simulation, tests/simulator):
- *   tests/support/integration-setup.ts, a database per worker, the Data API
- *   emulator and the upstream simulator.
+ *   tests/support/integration-setup.ts, a migrated template database from which
+ *   each test file gets a database of its own (tests/support/integration-environment.ts),
+ *   the Data API emulator and the upstream simulator.
  * - e2e (tests/e2e): tests/support/global-setup.ts, a database per worker and
  *   a whole stack (serverless-offline, its variant, the gateways) per worker
  *   over it, and the simulator.
  * - deploy (tests/deploy): nothing, it packages a copy of the project.
  *
  * A tier's setup hands its workers their settings through one environment
- * variable (POS_TEST_TIER_<TIER>: settings shared by all workers, and one set
- * per worker); tests/support/tier-env.ts copies the worker's own set into
- * process.env before each test file (JEST_WORKER_ID picks it).
+ * variable (tests/support/tier-settings.ts); tests/support/tier-env.ts copies
+ * them into process.env before each test file.
  */
-export type Tier = 'integration' | 'e2e';
-
-export interface TierSettings {
-  shared: Record<string, string>;
-  /** Index 0 is JEST_WORKER_ID 1. */
-  workers: Array<Record<string, string>>;
-}
-
-export const tierVariable = (tier: Tier) => `POS_TEST_TIER_${tier.toUpperCase()}`;
-
-export function handToWorkers(tier: Tier, settings: TierSettings): void {
-  process.env[tierVariable(tier)] = JSON.stringify(settings);
-}
-
 declare global {
   var __POS_TEST_PLAN__: { tests: number } | undefined;
   var __POS_TEST_STOPS__: Map<Tier, Array<() => Promise<unknown>>> | undefined;

@@ -3,11 +3,16 @@ import type { Caller } from '../auth';
 import { systemClock, type Clock } from '../clock';
 import type { TokenVault } from '../credentials';
 import type { CallContext } from '../call';
+import { isAppError } from '../errors';
 import type { Settlement } from './settlement';
 import { orderNotFound, requestInProgress, retryLater, retryLaterAfter, stateConflict } from './errors';
 import type { Order } from './order';
 import type { PaymentGateway } from './ports';
 import type { OrderRepository, RefundAttempt } from './repository';
+
+/** First and longest pause while a paid order's completion, held by another actor, finishes. */
+const COMPLETION_FIRST_WAIT_MS = 100;
+const COMPLETION_MAX_WAIT_MS = 500;
 
 export interface RefundOptions {
   retryAfterSeconds: number;
@@ -50,7 +55,7 @@ export class Refunds {
   async refund(caller: Caller, orderId: string, call: CallContext): Promise<Order> {
     let order = await this.ports.orders.find(caller.userId, orderId);
     if (!order) throw orderNotFound();
-    if (order.state === 'paid') order = await this.ports.settlement.claimAndComplete(order, call);
+    if (order.state === 'paid') order = await this.completeFirst(order, call);
     if (order.state === 'completed') {
       order =
         (await this.ports.orders.transition(order.id, ['completed'], 'refunding', {
@@ -60,6 +65,26 @@ export class Refunds {
     if (order.state === 'refunding') return this.finishRefund(order, call);
     if (order.state === 'refunded') return order;
     throw stateConflict(order, `Only a completed order can be refunded; this one is ${order.state}`);
+  }
+
+  /**
+   * A paid order is completed before it is refunded. Right after a checkout
+   * its completion is usually under way (the completion worker holds the
+   * order's lease): that is waited out within the request's deadline rather
+   * than answered "in progress" at once.
+   */
+  private async completeFirst(order: Order, call: CallContext): Promise<Order> {
+    for (let waitMs = COMPLETION_FIRST_WAIT_MS; ; waitMs = Math.min(waitMs * 2, COMPLETION_MAX_WAIT_MS)) {
+      try {
+        return await this.ports.settlement.claimAndComplete(order, call);
+      } catch (error) {
+        const held = isAppError(error) && error.code === 'REQUEST_IN_PROGRESS';
+        if (!held || call.deadline.remainingMs() < waitMs * 4) throw error;
+      }
+      await this.clock.sleep(waitMs);
+      const current = await this.reload(order);
+      if (current.state !== 'paid') return current;
+    }
   }
 
   /** Sends the refund of an order in refunding, or settles the one already sent, and records it. */

@@ -35,6 +35,12 @@ export interface StackOptions {
   apiInBackground?: boolean;
   /** How long each serverless-offline instance may take to answer /health (90 s when unset). */
   apiReadyTimeoutMs?: number;
+  /**
+   * End each serverless-offline's esbuild service once it serves (some 2 GB
+   * each): only for a stack that never rebuilds, as 'test' stacks (their watch
+   * pattern matches nothing). See dev/infra/offline.ts.
+   */
+  endBundlersWhenReady?: boolean;
   /** Skip serverless-offline (integration tests only need the database and the simulator). */
   withoutApi?: boolean;
   apiPort?: number;
@@ -139,8 +145,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           httpPort,
           lambdaPort,
           readyTimeoutMs: options.apiReadyTimeoutMs,
-          // A test stack never rebuilds (its watch pattern matches nothing): its bundler's memory goes back at once.
-          endBundlerWhenReady: options.purpose === 'test',
+          endBundlerWhenReady: options.endBundlersWhenReady,
         });
         stops.push(() => offline.stop());
         // The gateway listens at once; until serverless-offline answers it answers 503 (SERVICE_UNAVAILABLE).

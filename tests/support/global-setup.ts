@@ -58,6 +58,8 @@ export default async function globalSetup(globalConfig: Config.GlobalConfig): Pr
           apiInBackground: true,
           // Four instances bundling at once beside the other tiers' tests: on a busy 2-core machine that takes a while.
           apiReadyTimeoutMs: 240_000,
+          // Nothing rebuilds: each instance's bundler (some 2 GB) goes once it serves.
+          endBundlersWhenReady: true,
           handlerEnv: E2E_HANDLER_ENV,
           // The checkout under the other reading of the upstream's 503: as ambiguous as a 500.
           apiVariants: { 'ambiguous-503': { UPSTREAM_503_MEANS_NO_EFFECT: 'false' } },

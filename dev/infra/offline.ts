@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from './database';
@@ -157,18 +157,50 @@ const NOT_LINKED = new Set(['.esbuild', '.serverless', '.data', '.git', 'coverag
  * link), but its own .esbuild/ and .serverless/: serverless-offline run there
  * bundles the same code into a build folder of its own, so several instances
  * can start side by side (and beside another run in the same checkout)
- * without rewriting each other's bundles. remove() deletes the folder, never
- * what the links point at.
+ * without rewriting each other's bundles. `bundles` is where they land.
+ *
+ * With `servesBundlesOf` (another such folder's `bundles`), its serverless.yml
+ * is the project's without the serverless-esbuild plugin and with
+ * serverless-offline's `location` at those bundles: an instance started there
+ * serves the very files the other one bundled instead of bundling them again
+ * (in `offline start`, serverless-esbuild only bundles and sets that location).
+ * The other folder must stay until this instance stops.
+ *
+ * remove() deletes the folder, never what the links point at.
  */
-export function linkedServiceDir(): { dir: string; remove(): void } {
+export function linkedServiceDir(options: { servesBundlesOf?: string } = {}): { dir: string; bundles: string; remove(): void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pos-basket-offline-'));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
   for (const entry of readdirSync(PROJECT_ROOT, { withFileTypes: true })) {
     if (NOT_LINKED.has(entry.name)) continue;
     const [from, to] = [path.join(PROJECT_ROOT, entry.name), path.join(dir, entry.name)];
     if (entry.isFile()) copyFileSync(from, to);
     else symlinkSync(from, to);
   }
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  if (options.servesBundlesOf) {
+    const config = path.join(dir, 'serverless.yml');
+    try {
+      writeFileSync(config, servingBundles(readFileSync(config, 'utf8'), options.servesBundlesOf));
+    } catch (error) {
+      remove();
+      throw error;
+    }
+  }
+  return { dir, bundles: path.join(dir, '.esbuild', '.build'), remove };
+}
+
+/** serverless.yml without the serverless-esbuild plugin, and serverless-offline's location at `bundles`. */
+function servingBundles(config: string, bundles: string): string {
+  const plugin = /^[ \t]*-[ \t]*serverless-esbuild[ \t]*\r?\n/gm;
+  const offline = /^( +)serverless-offline:[ \t]*\r?\n( +)/gm;
+  if ((config.match(plugin) ?? []).length !== 1 || (config.match(offline) ?? []).length !== 1) {
+    throw new Error(
+      'serverless.yml no longer has one `- serverless-esbuild` plugin line and one custom `serverless-offline:` block: cannot serve bundles from elsewhere',
+    );
+  }
+  return config
+    .replace(plugin, '')
+    .replace(offline, (block, _indent: string, inner: string) => `${block}location: ${JSON.stringify(bundles)}\n${inner}`);
 }
 
 async function waitUntilHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -3,7 +3,7 @@ import { connect } from '../../lib/db/sql';
 import { configFromEnv, DEV_JWT_SECRET, DEV_USER, signDevToken, startSimulator } from '../simulator';
 import { createDatabase, dropDatabase, startEmbeddedPostgres, type DatabaseHandle } from './database';
 import { LOCAL_GATEWAY_DEFAULTS, startGateway } from './gateway';
-import { launchOffline, linkedServiceDir } from './offline';
+import { launchOffline, linkedServiceDir, type LaunchedOffline } from './offline';
 import { freePorts } from './ports';
 
 export { DEV_JWT_SECRET } from '../simulator';
@@ -33,6 +33,12 @@ export interface StackOptions {
    * the API.
    */
   apiInBackground?: boolean;
+  /**
+   * With ownServiceDirs: serve the handler bundles another stack made (its
+   * `bundles`) instead of bundling them again. That stack must stop after
+   * this one.
+   */
+  servesBundlesOf?: Promise<string>;
   /** How long each serverless-offline instance may take to answer /health (90 s when unset). */
   apiReadyTimeoutMs?: number;
   /**
@@ -69,6 +75,8 @@ export interface Stack {
   variants: Record<string, { apiUrl: string; lambdaUrl: string }>;
   /** Resolves once every serverless-offline instance answers (at once unless `apiInBackground`); rejects if one did not start. */
   apiReady: Promise<void>;
+  /** With ownServiceDirs and no servesBundlesOf: where this stack's handler bundles are, once they are (for another stack's servesBundlesOf). */
+  bundles?: Promise<string>;
   jwtSecret: string;
   devToken(sub?: string): Promise<string>;
   stop(): Promise<void>;
@@ -114,6 +122,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let lambdaUrl: string | undefined;
     const variants: Stack['variants'] = {};
     let apiReady: Promise<void> = Promise.resolve();
+    let bundles: Promise<string> | undefined;
     if (!options.withoutApi) {
       const handlerEnv = {
         ...passThrough(env),
@@ -130,42 +139,64 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ];
       // Every port picked at once (held until all are found), so no two of them are the same.
       const ports = await freePorts(apis.length * 3);
+      let ownBundles: Promise<string> | undefined;
+      /** Starts one API: its gateway at once, its serverless-offline once the bundles it serves exist (when it serves another's). */
       const launchApi = async (api: (typeof apis)[number], index: number) => {
-        let serviceDir: string | undefined;
-        if (options.ownServiceDirs) {
-          const linked = linkedServiceDir();
-          stops.push(async () => linked.remove());
-          serviceDir = linked.dir;
-        }
         const [httpPort, lambdaPort, gatewayPort] = ports.slice(index * 3, index * 3 + 3);
-        const offline = launchOffline({
-          onOutput: options.onApiOutput,
-          env: api.env,
-          serviceDir,
-          httpPort,
-          lambdaPort,
-          readyTimeoutMs: options.apiReadyTimeoutMs,
-          endBundlerWhenReady: options.endBundlersWhenReady,
+        // With ownServiceDirs one instance bundles (this stack's first, unless the stack serves another's bundles) and
+        // the others serve its bundles: the same files, bundled once (dev/infra/offline.ts, linkedServiceDir).
+        const bundlesOf =
+          options.ownServiceDirs && (index > 0 || options.servesBundlesOf) ? (options.servesBundlesOf ?? ownBundles) : undefined;
+        let stopped = false;
+        let linked: ReturnType<typeof linkedServiceDir> | undefined;
+        let offline: LaunchedOffline | undefined;
+        stops.push(async () => {
+          stopped = true;
+          await offline?.stop();
+          linked?.remove();
         });
-        stops.push(() => offline.stop());
+        const ready = (async () => {
+          const bundles = bundlesOf ? await bundlesOf : undefined;
+          if (stopped) throw new Error('the stack stopped before this API started');
+          linked = options.ownServiceDirs ? linkedServiceDir({ servesBundlesOf: bundles }) : undefined;
+          offline = launchOffline({
+            onOutput: options.onApiOutput,
+            env: api.env,
+            serviceDir: linked?.dir,
+            httpPort,
+            lambdaPort,
+            readyTimeoutMs: options.apiReadyTimeoutMs,
+            endBundlerWhenReady: options.endBundlersWhenReady,
+          });
+          await offline.ready;
+          return linked?.dir && !bundles ? linked.bundles : undefined;
+        })();
+        if (options.ownServiceDirs && !bundlesOf) {
+          ownBundles = ready.then((bundles) => bundles!);
+          ownBundles.catch(() => undefined); // whoever serves them sees the failure
+        }
         // The gateway listens at once; until serverless-offline answers it answers 503 (SERVICE_UNAVAILABLE).
-        const gateway = await startGateway({ ...gatewayOptions, target: offline.baseUrl, preferredPort: api.preferredPort ?? gatewayPort });
+        const target = `http://127.0.0.1:${httpPort}`;
+        const gateway = await startGateway({ ...gatewayOptions, target, preferredPort: api.preferredPort ?? gatewayPort });
         stops.push(() => gateway.stop());
+        const apiLambdaUrl = `http://127.0.0.1:${lambdaPort}`;
         if (api.name === undefined) {
           apiUrl = gateway.url;
-          lambdaUrl = offline.lambdaUrl;
+          lambdaUrl = apiLambdaUrl;
           log(
-            `gateway: ${gateway.url} → serverless-offline ${offline.baseUrl} (at most ${gatewayOptions.concurrency} invocations of a function at once, the rest wait up to ${gatewayOptions.queueMs} ms)`,
+            `gateway: ${gateway.url} → serverless-offline ${target} (at most ${gatewayOptions.concurrency} invocations of a function at once, the rest wait up to ${gatewayOptions.queueMs} ms)`,
           );
         } else {
-          variants[api.name] = { apiUrl: gateway.url, lambdaUrl: offline.lambdaUrl };
+          variants[api.name] = { apiUrl: gateway.url, lambdaUrl: apiLambdaUrl };
         }
-        return { ready: offline.ready };
+        ready.catch(() => undefined); // apiReady reports it
+        return { ready };
       };
       if (options.ownServiceDirs) {
-        // Side by side: each bundles in its own folder.
+        // Side by side: the bundling instance in its own folder, the others as soon as its bundles are there.
         const launched = await allStarted(apis.map(launchApi));
         apiReady = allStarted(launched.map((api) => api.ready)).then(() => undefined);
+        bundles = ownBundles;
       } else {
         // One after another: in the project's folder each rewrites the bundles of the one before.
         for (const [index, api] of apis.entries()) await (await launchApi(api, index)).ready;
@@ -182,6 +213,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       lambdaUrl,
       variants,
       apiReady,
+      bundles,
       jwtSecret,
       devToken: (sub = DEV_USER) => signDevToken(jwtSecret, sub),
       stop,

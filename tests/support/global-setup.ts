@@ -46,27 +46,36 @@ export default async function globalSetup(globalConfig: Config.GlobalConfig): Pr
     const databases = await tierDatabases('e2e', slots);
     const { simulator, jwtSecret } = await startTestSimulator('e2e');
     const env = { ...process.env, UPSTREAM_BASE_URL: simulator.url }; // tests always run against the simulator
-    const stacks = await Promise.allSettled(
-      databases.map((database, index) =>
-        startStack({
+    // The first stack's API bundles the handlers; its variant and the other stacks serve the same bundles
+    // (dev/infra/offline.ts, linkedServiceDir): bundled once, not once per serverless-offline. Stopped in reverse
+    // order, so the first stack, whose folder holds the bundles, stops last.
+    const stacks: Array<PromiseSettledResult<Stack>> = [];
+    for (const [index, database] of databases.entries()) {
+      const bundles = stacks[0]?.status === 'fulfilled' ? stacks[0].value.bundles : undefined;
+      stacks.push(
+        await startStack({
           purpose: 'test',
           env,
           database,
-          // Each serverless-offline bundles in a folder of its own, all at once, while the other tiers' tests run:
-          // setup returns once the gateways listen, and an e2e file first waits for its stack (tests/support/e2e-ready.ts).
+          // Each serverless-offline in a folder of its own, all starting while the other tiers' tests run: setup
+          // returns once the gateways listen, and an e2e file first waits for its stack (tests/support/e2e-ready.ts).
           ownServiceDirs: true,
           apiInBackground: true,
-          // Four instances bundling at once beside the other tiers' tests: on a busy 2-core machine that takes a while.
+          servesBundlesOf: bundles,
+          // Bundling beside the other tiers' tests: on a busy 2-core machine that takes a while.
           apiReadyTimeoutMs: 240_000,
-          // Nothing rebuilds: each instance's bundler (some 2 GB) goes once it serves.
+          // Nothing rebuilds: the bundler (some 2 GB) goes once its instance serves.
           endBundlersWhenReady: true,
           handlerEnv: E2E_HANDLER_ENV,
           // The checkout under the other reading of the upstream's 503: as ambiguous as a 500.
           apiVariants: { 'ambiguous-503': { UPSTREAM_503_MEANS_NO_EFFECT: 'false' } },
           onApiOutput: (chunk) => appendFileSync(offlineLog(index + 1), chunk),
-        }),
-      ),
-    );
+        }).then(
+          (value) => ({ status: 'fulfilled' as const, value }),
+          (reason: unknown) => ({ status: 'rejected' as const, reason }),
+        ),
+      );
+    }
     for (const result of stacks) if (result.status === 'fulfilled') onRelease('e2e', () => result.value.stop());
     const failed = stacks.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;

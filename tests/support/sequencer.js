@@ -28,10 +28,11 @@ const isE2e = (test) => test.context.config.displayName?.name === 'e2e';
 
 /**
  * Longest first (by the last run's timings, else KNOWN_SLOW, else file size),
- * so no worker is left with a long file at the end; and the e2e files after
- * the long files of the other tiers (their stacks finish starting behind global
- * setup meanwhile, tests/support/global-setup.ts) but before the short ones,
- * which fill in around the last e2e files.
+ * so no worker is left with a long file at the end: the longest other file,
+ * the longest e2e file (the stacks finish starting behind global setup
+ * meanwhile, tests/support/global-setup.ts), the other long files of the other
+ * tiers, the other e2e files, then the short files, which fill in around the
+ * last e2e files.
  *
  * It also notes how many test files the run has (jest sorts them before it
  * runs any global setup): a tier's setup (tests/support/tiers.ts, workerSlots)
@@ -49,7 +50,14 @@ class TierSequencer extends Sequencer {
     };
     const byLength = [...tests].sort((a, b) => seconds(b) - seconds(a));
     const others = byLength.filter((test) => !isE2e(test));
-    return [...others.filter((test) => seconds(test) >= LONG), ...byLength.filter(isE2e), ...others.filter((test) => seconds(test) < LONG)];
+    const [long, e2e, short] = [
+      others.filter((test) => seconds(test) >= LONG),
+      byLength.filter(isE2e),
+      others.filter((test) => seconds(test) < LONG),
+    ];
+    // The longest e2e file second: its worker waits for its stack while the first takes the longest other file, then
+    // it runs beside the other long files, whose work fills its waits (it mostly waits on the upstream's delays).
+    return [...long.slice(0, 1), ...e2e.slice(0, 1), ...long.slice(1), ...e2e.slice(1), ...short];
   }
 }
 

@@ -1,4 +1,5 @@
 import { endpointsWith } from '../lib/http/endpoint';
+import { storedPaymentAnswer } from '../lib/orders/http';
 import { services, tokenVerifier, type Services } from '../lib/services';
 
 /**
@@ -11,4 +12,5 @@ export const endpoint = endpointsWith<Services>({
   services,
   verifyToken: tokenVerifier,
   idempotencyStore: (app) => app.idempotency,
+  storedOrderAnswer: storedPaymentAnswer,
 });

@@ -1,9 +1,10 @@
 import { Deadline } from '../../lib/deadline';
 import { renderError } from '../../lib/http/error-response';
-import { LOCK_MARGIN_MS } from '../../lib/http/idempotency';
+import { LOCK_MARGIN_MS, replayedResponse } from '../../lib/http/idempotency';
 import { toLambdaResult, type Reply } from '../../lib/http/reply';
-import { beginRequest, finishRequest } from '../../lib/idempotency/lifecycle';
-import { orderReply, paymentReply } from '../../lib/orders/http';
+import { KeyNotTakenError, type KeyClaim } from '../../lib/idempotency/claim';
+import { answerForUntakenKey, claimRequest, finishClaim } from '../../lib/idempotency/lifecycle';
+import { orderReply, paymentReply, storedPaymentAnswer } from '../../lib/orders/http';
 import type { Order } from '../../lib/orders/order';
 import type { CallOptions } from '../../lib/upstream/client';
 import { describeStep, type ActorPlan, type Step } from './plan';
@@ -118,7 +119,11 @@ function requestDeadline(as: Acting): Deadline {
   return Deadline.fromNow(REQUEST_DEADLINE_MS, { clock: sinceArrival });
 }
 
-/** A paying route behind its Idempotency-Key, as lib/http/idempotency.ts runs it. */
+/**
+ * A paying route behind its Idempotency-Key, as lib/http/idempotency.ts and
+ * lib/http/endpoint.ts run it: the use-case's first write takes the key;
+ * when it cannot, the stored answer is replayed (or 409/422 given).
+ */
 async function idempotent(
   as: Acting,
   route: string,
@@ -126,44 +131,48 @@ async function idempotent(
   params: unknown,
   body: unknown,
   call: CallOptions,
-  run: () => Promise<Order>,
+  run: (claim: KeyClaim) => Promise<Order>,
 ): Promise<Decided> {
   const { runtime } = as.world;
   const store = as.services.idempotency;
-  let begun;
-  try {
-    begun = await beginRequest(store, {
-      ownerId: as.world.terminal.userId,
-      key,
-      method: 'POST',
-      route,
-      params,
-      body,
-      lockMs: call.deadline.remainingMs() + LOCK_MARGIN_MS,
-    });
-  } catch (error) {
-    return { rendered: renderError(error), seq: runtime.nextSeq() };
-  }
-  if (begun.kind === 'replay') return { rendered: begun.response, seq: runtime.nextSeq(), replayed: true };
+  const claim = claimRequest(store, {
+    ownerId: as.world.terminal.userId,
+    key,
+    method: 'POST',
+    route,
+    params,
+    body,
+    lockMs: call.deadline.remainingMs() + LOCK_MARGIN_MS,
+  });
   let order: Order | undefined;
   let rendered: Rendered;
   try {
-    order = await run();
+    order = await run(claim);
     rendered = asRendered(paymentReply(order));
   } catch (error) {
+    if (error instanceof KeyNotTakenError) return untakenKey(as, claim);
     rendered = renderError(error);
   }
   const seq = runtime.nextSeq();
-  await finishRequest(store, begun.scope, rendered);
+  await finishClaim(store, claim, rendered);
   if (order) as.services.settlement.completeAfterReply(order, call);
   return { rendered, seq };
+}
+
+async function untakenKey(as: Acting, claim: KeyClaim): Promise<Decided> {
+  try {
+    const replayed = await answerForUntakenKey(as.services.idempotency, claim);
+    return { rendered: replayedResponse(replayed, storedPaymentAnswer), seq: as.world.runtime.nextSeq(), replayed: true };
+  } catch (error) {
+    return { rendered: renderError(error), seq: as.world.runtime.nextSeq() };
+  }
 }
 
 function placeOrder(as: Acting, key: string, pay: boolean): Promise<Decided> {
   const call = requestCall(as);
   const { terminal, basketId } = as.world;
-  return idempotent(as, 'POST /baskets/{basketId}/orders', key, { basketId }, { pay }, call, () =>
-    as.services.checkout.placeOrder(terminal, basketId, key, undefined, call, { pay }),
+  return idempotent(as, 'POST /baskets/{basketId}/orders', key, { basketId }, { pay }, call, (claim) =>
+    as.services.checkout.placeOrder(terminal, basketId, key, undefined, call, { pay, key: claim }),
   );
 }
 
@@ -172,8 +181,8 @@ async function payOrder(as: Acting, key: string): Promise<Decided | undefined> {
   const order = await latestOrder(as);
   if (!order) return undefined;
   const call = requestCall(as);
-  return idempotent(as, 'POST /orders/{orderId}/payments', key, { orderId: order.id }, null, call, () =>
-    as.services.checkout.payOrder(as.world.terminal, order.id, call),
+  return idempotent(as, 'POST /orders/{orderId}/payments', key, { orderId: order.id }, null, call, (claim) =>
+    as.services.checkout.payOrder(as.world.terminal, order.id, call, claim),
   );
 }
 

@@ -81,7 +81,6 @@ export const REGRESSIONS: RegressionCase[] = [
       '#1 checkout: → GET /payments/',
       '#2 pay: ← GET /payments/',
       '#2 pay: orders.finishPayment',
-      '#3 pay: keys.begin',
       '#3 pay: orders.startPayment',
       '#1 checkout: ← GET /payments/',
       '#1 checkout: orders.finishPayment',
@@ -157,7 +156,7 @@ export const REGRESSIONS: RegressionCase[] = [
     script: [
       '#1 checkout: orders.open',
       '#2 wait: time passes',
-      '#3 checkout: keys.begin',
+      '#3 checkout: orders.open',
       '#3 checkout: ← GET /orders/',
       '#3 checkout: ← POST /orders/',
       // The stalled request's create: past its deadline now, so it never leaves (the key lock outlasts the deadline).
@@ -179,7 +178,7 @@ export const REGRESSIONS: RegressionCase[] = [
       '#2 pay: orders.listForOwner',
       '#2 pay: orders.find',
       '#2 pay: → GET /orders/',
-      '#1 checkout: orders.transition',
+      '#1 checkout: orders.startPayment',
       '#1 checkout: ← POST /payments/',
       '#1 checkout: orders.finishPayment',
       '#2 pay: ← GET /orders/',

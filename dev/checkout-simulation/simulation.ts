@@ -1,3 +1,4 @@
+import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository';
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { toMinorUnits } from '../../lib/domain/money';
@@ -93,14 +94,20 @@ async function asWorld(world: World, name: string, work: (as: Acting) => Promise
   if (failure) world.runtime.note(`threw: ${failure instanceof Error ? failure.message : String(failure)}`, name);
 }
 
+/** The basket through the basket repository, which writes each line's gross and the basket's total as the service does. */
 async function seedBasket(sql: PostgresSql, world: World, quantities: number[]): Promise<string> {
   const basketId = randomUUID();
-  await sql`insert into baskets (id, owner_id) values (${basketId}, ${world.terminal.userId})`;
+  const baskets = new PostgresBasketRepository(sql);
+  await baskets.create(world.terminal.userId, basketId);
   for (const [index, quantity] of quantities.entries()) {
     const product = DEFAULT_PRODUCTS[index];
-    await sql`
-      insert into basket_lines (basket_id, product_id, product_name, quantity, net_unit_minor, vat_basis_points)
-      values (${basketId}, ${product.id}, ${product.name}, ${quantity}, ${toMinorUnits(product.price_unit)}, ${Math.round(product.vat_rate * 10_000)})`;
+    await baskets.putLine(world.terminal.userId, basketId, {
+      productId: product.id,
+      productName: product.name,
+      quantity,
+      netUnitMinor: toMinorUnits(product.price_unit),
+      vatBasisPoints: Math.round(product.vat_rate * 10_000),
+    });
   }
   return basketId;
 }

@@ -12,7 +12,7 @@ export const handler = endpoint(routes.placeOrder, async (request, app) => {
     request.idempotencyKey,
     request.headers['if-match'],
     call,
-    { pay: request.body?.pay ?? true },
+    { pay: request.body?.pay ?? true, key: request.idempotencyClaim },
   );
   // A paid order's completion is handed to the completeOrder function before the reply (or, failing that, run after it here).
   await app.completion.afterPayment(order, call, {

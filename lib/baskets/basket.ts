@@ -53,7 +53,7 @@ export interface PricedBasket {
 export function priceBasket(lines: readonly BasketLine[]): PricedBasket {
   const priced = lines.map((line) => {
     const net = line.netUnitMinor * line.quantity;
-    const gross = grossMinorUnits(line.netUnitMinor, line.quantity, line.vatBasisPoints);
+    const gross = lineGross(line);
     return { ...line, net, gross, vat: gross - net };
   });
   const groups = new Map<number, VatGroup>();
@@ -71,6 +71,11 @@ export function priceBasket(lines: readonly BasketLine[]): PricedBasket {
     gross: 0,
   });
   return { lines: priced, vatBreakdown, totals };
+}
+
+/** A line's gross, rounded once; stored with the line, and the basket's total is the sum of its lines' (priceBasket). */
+export function lineGross(line: BasketLine): number {
+  return grossMinorUnits(line.netUnitMinor, line.quantity, line.vatBasisPoints);
 }
 
 /** Why a basket in this status cannot be edited, or nothing when it can. */

@@ -2,7 +2,7 @@ import type { Clock } from '../clock';
 import { sqlNow } from '../db/now';
 import { decodeCursor, keysetPage } from '../db/cursor';
 import type { Sql } from '../db/sql';
-import { basketWriteRefusal, type Basket, type BasketLine, type BasketStatus } from './basket';
+import { basketWriteRefusal, lineGross, type Basket, type BasketLine, type BasketStatus } from './basket';
 import { basketState, writableBasket } from './guard';
 import type { BasketPage, BasketRepository } from './repository';
 
@@ -110,13 +110,14 @@ export class PostgresBasketRepository implements BasketRepository {
     if (line.quantity === 0) return this.removeLine(ownerId, basketId, line.productId, expectedVersion);
     return this.guardedWrite(ownerId, basketId, expectedVersion, async (tx) => {
       await tx`
-        insert into basket_lines (basket_id, product_id, product_name, quantity, net_unit_minor, vat_basis_points)
-        values (${basketId}, ${line.productId}, ${line.productName}, ${line.quantity}, ${line.netUnitMinor}, ${line.vatBasisPoints})
+        insert into basket_lines (basket_id, product_id, product_name, quantity, net_unit_minor, vat_basis_points, gross_minor)
+        values (${basketId}, ${line.productId}, ${line.productName}, ${line.quantity}, ${line.netUnitMinor}, ${line.vatBasisPoints}, ${lineGross(line)})
         on conflict (basket_id, product_id) do update set
           product_name = excluded.product_name,
           quantity = excluded.quantity,
           net_unit_minor = excluded.net_unit_minor,
           vat_basis_points = excluded.vat_basis_points,
+          gross_minor = excluded.gross_minor,
           updated_at = ${this.now()}`;
     });
   }
@@ -141,7 +142,8 @@ export class PostgresBasketRepository implements BasketRepository {
   /**
    * One transaction: the conditional version bump takes the basket's row lock
    * (so concurrent writes to a basket queue up instead of losing updates),
-   * then the line change runs, then the basket is read back.
+   * then the line change runs, then one statement stores the basket's total
+   * and line count (what opening an order locks it at) and reads the lines back.
    */
   private guardedWrite(
     ownerId: string,
@@ -156,12 +158,18 @@ export class PostgresBasketRepository implements BasketRepository {
         returning id, owner_id, status, version, created_at, updated_at`;
       if (!row) throw basketWriteRefusal(await basketState(tx, ownerId, basketId), expectedVersion);
       await change(tx as unknown as Tx);
-      return toBasket(row, await this.lines(tx as unknown as Tx, basketId));
+      return toBasket(row, await this.totalAndLines(tx as unknown as Tx, basketId));
     });
   }
 
-  private lines(sql: Tx, basketId: string): Promise<LineRow[]> {
+  private totalAndLines(sql: Tx, basketId: string): Promise<LineRow[]> {
     return sql<LineRow[]>`
+      with totalled as (
+        update baskets set
+          total_minor = (select coalesce(sum(gross_minor), 0) from basket_lines where basket_id = ${basketId}),
+          line_count = (select count(*) from basket_lines where basket_id = ${basketId})
+        where id = ${basketId}
+      )
       select product_id, product_name, quantity, net_unit_minor, vat_basis_points
       from basket_lines where basket_id = ${basketId} order by created_at, product_id`;
   }

@@ -13,7 +13,8 @@ import type { Deadline } from '../deadline';
 import type { Logger } from '../logger';
 import { afterTheReply } from '../metrics';
 import { INTERNAL_ERROR_BODY } from './error-response';
-import { idempotency } from './idempotency';
+import { KeyNotTakenError, type KeyClaim } from '../idempotency/claim';
+import { idempotency, untakenKeyAnswer, type StoredOrderAnswerRenderer } from './idempotency';
 import { authenticate, mapErrors, requestContext, validateInput, type ServiceEvent } from './middleware';
 import { observability } from './observability';
 import { toLambdaResult, type LambdaResult, type Reply } from './reply';
@@ -52,6 +53,8 @@ export interface AuthenticatedRequest<P, B, Q, H> extends EndpointRequest<P, B, 
   caller: Caller;
   /** The Idempotency-Key this request holds, on idempotent routes. */
   idempotencyKey: string;
+  /** On idempotent routes: the key, for the use-case's first write to take (lib/idempotency/claim.ts). */
+  idempotencyClaim?: KeyClaim;
 }
 
 /** Milliseconds before the Lambda timeout at which Middy aborts the handler's signal. */
@@ -98,6 +101,8 @@ export interface EndpointDependencies<S> {
   services: () => S;
   verifyToken: () => TokenVerifier;
   idempotencyStore: (services: S) => IdempotencyStore;
+  /** How an idempotent route's answer stored with its outcome, as the order it was given from, is rendered again on replay. */
+  storedOrderAnswer: StoredOrderAnswerRenderer;
 }
 
 /**
@@ -145,10 +150,19 @@ export function endpointsWith<S>(dependencies: EndpointDependencies<S>): Endpoin
         log: state.log,
         caller: state.caller!,
         idempotencyKey: state.idempotency?.key ?? '',
+        idempotencyClaim: state.idempotency?.claim,
         deadline: state.deadline,
         signal,
       };
-      const reply = await run(request, dependencies.services());
+      let reply: Reply;
+      try {
+        reply = await run(request, dependencies.services());
+      } catch (error) {
+        if (!(error instanceof KeyNotTakenError)) throw error;
+        const store = dependencies.idempotencyStore(dependencies.services());
+        const replay = await untakenKeyAnswer(store, error, state, dependencies.storedOrderAnswer);
+        return { ...replay, headers: { 'x-request-id': state.requestId, ...replay.headers } };
+      }
       return toLambdaResult({ ...reply, headers: { 'x-request-id': state.requestId, ...reply.headers } });
     });
   }) as Endpoint<S>;

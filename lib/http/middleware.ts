@@ -7,7 +7,7 @@ import { AppError, isAppError, type ErrorDetail } from '../errors';
 import { Deadline } from '../deadline';
 import { renderError } from './error-response';
 import { powertoolsLogger, rootLogger, type Logger } from '../logger';
-import type { HeldKey } from '../idempotency/store';
+import type { KeyClaim } from '../idempotency/claim';
 import { recordCheckout } from '../metrics';
 import type { LambdaResult } from './reply';
 
@@ -21,7 +21,7 @@ export interface RequestState {
   caller?: Caller;
   input?: ValidatedInput;
   /** The Idempotency-Key this request holds (lib/http/idempotency.ts). */
-  idempotency?: { key: string; scope: HeldKey };
+  idempotency?: { key: string; claim: KeyClaim };
   /** The stored answer of an earlier request with the same Idempotency-Key, sent instead of running the handler. */
   replay?: LambdaResult;
 }

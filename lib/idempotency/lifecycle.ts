@@ -1,7 +1,9 @@
 import { AppError } from '../errors';
 import { shouldStoreResponse } from './policy';
 import { requestHash } from './request-hash';
-import type { HeldKey, IdempotencyScope, IdempotencyStore, StoredResponse } from './store';
+import { randomUUID } from 'node:crypto';
+import { KeyClaim } from './claim';
+import type { HeldKey, IdempotencyScope, IdempotencyStore, StoredOrderAnswer, StoredResponse } from './store';
 
 export interface IdempotentRequest {
   ownerId: string;
@@ -15,7 +17,9 @@ export interface IdempotentRequest {
   lockMs: number;
 }
 
-export type Begun = { kind: 'started'; scope: HeldKey } | { kind: 'replay'; response: StoredResponse };
+export type Replayed = StoredResponse | StoredOrderAnswer;
+
+export type Begun = { kind: 'started'; scope: HeldKey } | { kind: 'replay'; response: Replayed };
 
 /** Headers worth replaying; the request id is always the new request's own. */
 const REPLAYED_HEADERS = ['retry-after', 'location', 'etag'];
@@ -26,24 +30,49 @@ const REPLAYED_HEADERS = ['retry-after', 'location', 'etag'];
  * key, 409 while the first request still runs.
  */
 export async function beginRequest(store: IdempotencyStore, request: IdempotentRequest): Promise<Begun> {
-  const scope: IdempotencyScope = {
+  const scope = scopeOf(request);
+  const begun = await store.begin(scope, request.lockMs);
+  if (begun.kind === 'started') return { kind: 'started', scope: { ...scope, holder: begun.holder } };
+  return { kind: 'replay', response: answerFor(begun) };
+}
+
+/**
+ * The request's key, to be taken by its first write (lib/idempotency/claim.ts);
+ * nothing is written yet. When that write finds the key not takeable
+ * (KeyNotTakenError), answerForUntakenKey says what to answer.
+ */
+export function claimRequest(store: IdempotencyStore, request: IdempotentRequest): KeyClaim {
+  if (!Number.isInteger(request.lockMs) || request.lockMs < 1)
+    throw new RangeError(`lockMs must be a positive integer, got ${request.lockMs}`);
+  return new KeyClaim({ ...scopeOf(request), holder: randomUUID() }, request.lockMs, store.ttlMs, (claim) => store.takeKey(claim));
+}
+
+/** What a request whose write could not take its key answers: the stored answer to replay, 422, or 409 while the key is busy. */
+export async function answerForUntakenKey(store: IdempotencyStore, claim: KeyClaim): Promise<Replayed> {
+  const found = await store.inspect(claim.scope);
+  // Released or expired since the write found it held: busy a moment ago, free now.
+  return answerFor(found ?? { kind: 'in_progress' });
+}
+
+function scopeOf(request: IdempotentRequest): IdempotencyScope {
+  return {
     ownerId: request.ownerId,
     key: request.key,
     route: request.route,
     requestHash: requestHash({ method: request.method, route: request.route, params: request.params, body: request.body }),
   };
-  const begun = await store.begin(scope, request.lockMs);
-  switch (begun.kind) {
+}
+
+function answerFor(found: Exclude<Awaited<ReturnType<IdempotencyStore['begin']>>, { kind: 'started' }>): Replayed {
+  switch (found.kind) {
     case 'replay':
-      return { kind: 'replay', response: begun.response };
+      return found.response;
     case 'in_progress':
       throw new AppError('REQUEST_IN_PROGRESS', 'A request with this Idempotency-Key is still running; retry shortly', {
         retryAfterSeconds: 1,
       });
     case 'mismatch':
       throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request');
-    case 'started':
-      return { kind: 'started', scope: { ...scope, holder: begun.holder } };
   }
 }
 
@@ -59,6 +88,11 @@ export async function finishRequest(store: IdempotencyStore, scope: HeldKey, res
   else await store.release(scope);
 }
 
-function replayedHeaders(headers: Record<string, string>): Record<string, string> {
+/** Ends a request whose key its first write was to take: as finishRequest, unless the key was never taken or its answer is stored already. */
+export async function finishClaim(store: IdempotencyStore, claim: KeyClaim, response: StoredResponse | undefined): Promise<void> {
+  if (claim.isHeld) await finishRequest(store, claim.scope, response);
+}
+
+export function replayedHeaders(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => REPLAYED_HEADERS.includes(name.toLowerCase())));
 }

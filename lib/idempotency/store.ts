@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock';
 import { sqlNow } from '../db/now';
 import type { Sql } from '../db/sql';
+import { keyHeldBy, keyTakeable, takeKeyStatement, type KeyClaim } from './claim';
 
 export interface IdempotencyScope {
   ownerId: string;
@@ -16,6 +17,11 @@ export interface StoredResponse {
   headers: Record<string, string>;
 }
 
+/** An answer stored with the order it was given from (the order's row as the outcome left it), rendered again on replay. */
+export interface StoredOrderAnswer {
+  answerOrder: Record<string, unknown>;
+}
+
 /** A key as held by one request: only that request completes or releases it. */
 export interface HeldKey extends IdempotencyScope {
   holder: string;
@@ -24,7 +30,7 @@ export interface HeldKey extends IdempotencyScope {
 export type BeginResult =
   /** The caller owns the key now, as `holder`; `resumed`: a previous holder's in-progress lock had expired. */
   | { kind: 'started'; resumed: boolean; holder: string }
-  | { kind: 'replay'; response: StoredResponse }
+  | { kind: 'replay'; response: StoredResponse | StoredOrderAnswer }
   | { kind: 'in_progress' }
   | { kind: 'mismatch' };
 
@@ -37,7 +43,9 @@ export interface IdempotencyStoreOptions {
 
 /** The table's check constraint guarantees a completed record holds a whole response. */
 type ExistingRecord = { requestHash: string } & (
-  { status: 'in_progress' } | { status: 'completed'; responseStatus: number; responseBody: string; responseHeaders: Record<string, string> }
+  | { status: 'in_progress' }
+  | { status: 'completed'; answerOrder: null; responseStatus: number; responseBody: string; responseHeaders: Record<string, string> }
+  | { status: 'completed'; answerOrder: Record<string, unknown> }
 );
 
 /**
@@ -54,7 +62,8 @@ const BEGIN_TRIES = 3;
  */
 export class IdempotencyStore {
   private readonly sql: Sql;
-  private readonly ttlMs: number;
+  /** How long a key is remembered from the start of its request. */
+  readonly ttlMs: number;
   private readonly clockSource?: Clock;
 
   constructor(sql: Sql, options: IdempotencyStoreOptions) {
@@ -72,61 +81,52 @@ export class IdempotencyStore {
    */
   async begin(scope: IdempotencyScope, lockMs: number): Promise<BeginResult> {
     if (!Number.isInteger(lockMs) || lockMs < 1) throw new RangeError(`lockMs must be a positive integer, got ${lockMs}`);
-    const holder = randomUUID();
+    const claim = { scope: { ...scope, holder: randomUUID() }, lockMs, ttlMs: this.ttlMs };
     for (let attempt = 0; attempt < BEGIN_TRIES; attempt++) {
-      const clock = this.clock();
-      const [taken] = await this.sql<{ attempts: number }[]>`
-        insert into idempotency_keys as k
-          (owner_id, idempotency_key, route, request_hash, holder, status, locked_until, created_at, updated_at, expires_at)
-        values (
-          ${scope.ownerId}, ${scope.key}, ${scope.route}, ${scope.requestHash}, ${holder}::uuid, 'in_progress',
-          ${clock} + ${lockMs}::double precision * interval '1 millisecond',
-          ${clock}, ${clock},
-          ${clock} + ${this.ttlMs}::double precision * interval '1 millisecond'
-        )
-        on conflict (owner_id, idempotency_key) do update set
-          route = excluded.route,
-          request_hash = excluded.request_hash,
-          holder = excluded.holder,
-          status = 'in_progress',
-          locked_until = excluded.locked_until,
-          response_status = null,
-          response_body = null,
-          response_headers = null,
-          attempts = case when k.expires_at <= ${clock} then 1 else k.attempts + 1 end,
-          created_at = case when k.expires_at <= ${clock} then excluded.created_at else k.created_at end,
-          expires_at = case when k.expires_at <= ${clock} then excluded.expires_at else k.expires_at end,
-          updated_at = excluded.updated_at
-        where ${this.takeable(scope, clock)}
-        returning k.attempts`;
-      if (taken) return { kind: 'started', resumed: taken.attempts > 1, holder };
-
-      const [existing] = await this.sql<ExistingRecord[]>`
-        select request_hash as "requestHash", status, response_status as "responseStatus",
-               response_body as "responseBody", response_headers as "responseHeaders"
-        from idempotency_keys k
-        where owner_id = ${scope.ownerId} and idempotency_key = ${scope.key} and not (${this.takeable(scope, this.clock())})`;
-      if (existing) return classify(existing, scope.requestHash);
+      const [taken] = await this.sql<{ attempts: number }[]>`${takeKeyStatement(this.sql, claim, this.clock())}`;
+      if (taken) return { kind: 'started', resumed: taken.attempts > 1, holder: claim.scope.holder };
+      const found = await this.inspect(scope);
+      if (found) return found;
     }
     throw new Error(`Idempotency key record kept changing while starting a request (${scope.route})`);
+  }
+
+  /** Takes a claimed key (lib/idempotency/claim.ts) with a statement of its own; false when it cannot be taken now. */
+  async takeKey(claim: Pick<KeyClaim, 'scope' | 'lockMs' | 'ttlMs'>): Promise<boolean> {
+    const [taken] = await this.sql`${takeKeyStatement(this.sql, claim, this.clock())}`;
+    return taken !== undefined;
+  }
+
+  /**
+   * What the key holds for a request that could not take it: an answer to replay, a live
+   * request, or another request; undefined when it could be taken now (released or expired
+   * in between).
+   */
+  async inspect(scope: IdempotencyScope): Promise<Exclude<BeginResult, { kind: 'started' }> | undefined> {
+    const [existing] = await this.sql<ExistingRecord[]>`
+      select request_hash as "requestHash", status, response_status as "responseStatus",
+             response_body as "responseBody", response_headers as "responseHeaders", answer_order as "answerOrder"
+      from idempotency_keys k
+      where owner_id = ${scope.ownerId} and idempotency_key = ${scope.key} and not ${keyTakeable(this.sql, scope.requestHash, this.clock())}`;
+    return existing && classify(existing, scope.requestHash);
   }
 
   /** Stores the final response; a no-op unless this request still holds the key (a later one may have taken it over). */
   async complete(scope: HeldKey, response: StoredResponse): Promise<void> {
     await this.sql`
-      update idempotency_keys set
+      update idempotency_keys k set
         status = 'completed',
         locked_until = null,
         response_status = ${response.status}::integer,
         response_body = ${response.body},
         response_headers = ${this.sql.json(response.headers)},
         updated_at = ${this.clock()}
-      where ${this.heldBy(scope)}`;
+      where ${keyHeldBy(this.sql, scope)}`;
   }
 
   /** Forgets an in-progress record after a retryable failure, so the same key may run again; a no-op unless this request still holds it. */
   async release(scope: HeldKey): Promise<void> {
-    await this.sql`delete from idempotency_keys where ${this.heldBy(scope)}`;
+    await this.sql`delete from idempotency_keys k where ${keyHeldBy(this.sql, scope)}`;
   }
 
   /** Deletes up to `limit` expired keys that no live request holds, oldest first; returns how many. */
@@ -147,26 +147,11 @@ export class IdempotencyStore {
   private clock() {
     return sqlNow(this.sql, this.clockSource);
   }
-
-  /**
-   * Whether record `k` may be taken by this request: it expired and no live
-   * request holds it, or this same request held it and its lock ran out.
-   */
-  private takeable(scope: IdempotencyScope, clock: ReturnType<IdempotencyStore['clock']>) {
-    return this.sql`(
-      (k.expires_at <= ${clock} and (k.status = 'completed' or k.locked_until <= ${clock}))
-      or (k.status = 'in_progress' and k.locked_until <= ${clock} and k.request_hash = ${scope.requestHash})
-    )`;
-  }
-
-  private heldBy(scope: HeldKey) {
-    return this.sql`owner_id = ${scope.ownerId} and idempotency_key = ${scope.key}
-      and status = 'in_progress' and request_hash = ${scope.requestHash} and holder = ${scope.holder}::uuid`;
-  }
 }
 
-function classify(record: ExistingRecord, requestHash: string): BeginResult {
+function classify(record: ExistingRecord, requestHash: string): Exclude<BeginResult, { kind: 'started' }> {
   if (record.requestHash !== requestHash) return { kind: 'mismatch' };
   if (record.status === 'in_progress') return { kind: 'in_progress' };
+  if (record.answerOrder) return { kind: 'replay', response: { answerOrder: record.answerOrder } };
   return { kind: 'replay', response: { status: record.responseStatus, body: record.responseBody, headers: record.responseHeaders } };
 }

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Caller } from '../auth';
 import { isAppError } from '../errors';
-import { basketWriteRefusal, priceBasket } from '../baskets/basket';
+import { basketWriteRefusal } from '../baskets/basket';
 import type { BasketRepository } from '../baskets/repository';
 import { CallFailedError, type CallContext, type CallFailure } from '../call';
 import { systemClock, type Clock } from '../clock';
 import type { TokenVault } from '../credentials';
+import type { KeyClaim } from '../idempotency/claim';
 import { answerFor, answerForPayingAgain } from './answers';
 import {
   basketChanging,
@@ -93,7 +94,11 @@ export class Checkout {
   /**
    * POST /baskets/{id}/orders: a new checkout, or the resumption of this key's
    * own. `pay: false` prepares it (the upstream order created, not paid) for
-   * POST /orders/{id}/payments once the customer is ready.
+   * POST /orders/{id}/payments once the customer is ready. `key`: the
+   * request's Idempotency-Key, which the first write takes (a paid checkout
+   * writes three times before its answer: the order opened with the key
+   * taken, the upstream order adopted with the payment recorded, the
+   * payment's outcome with the answer stored).
    */
   async placeOrder(
     caller: Caller,
@@ -101,21 +106,20 @@ export class Checkout {
     idempotencyKey: string,
     expectedBasketVersion: number | undefined,
     call: CallContext,
-    options: { pay: boolean } = { pay: true },
+    options: { pay: boolean; key?: KeyClaim } = { pay: true },
   ): Promise<Order> {
-    const live = await this.orders.findLiveForBasket(caller.userId, basketId);
-    if (live && live.openedByKey !== idempotencyKey) throw basketTaken(live);
-    const order = live ?? (await this.open(caller, basketId, idempotencyKey, expectedBasketVersion));
+    const { order, resuming } = await this.open(caller, basketId, idempotencyKey, expectedBasketVersion, options.key);
     call.log.info('order opened', {
       orderId: order.id,
       state: order.state,
-      resuming: live !== undefined,
+      resuming,
       totalMinor: order.totalMinor,
       pay: options.pay,
     });
 
-    const placed = order.state === 'pending' ? await this.placeUnlessMoved(order, live !== undefined, call) : order;
-    if (placed.state === 'placed') return options.pay ? this.pay(placed, caller, call) : placed;
+    const placed = order.state === 'pending' ? await this.placeUnlessMoved(order, resuming, call, options.pay ? caller : undefined) : order;
+    if (isStartedPayment(placed)) return this.sendPayment(placed, call, options.key);
+    if (placed.state === 'placed') return options.pay ? this.pay(placed, caller, call, options.key) : placed;
     if (placed.state === 'paying') return this.resumePayment(placed, call);
     return answerFor(placed);
   }
@@ -124,12 +128,23 @@ export class Checkout {
    * POST /orders/{id}/payments: pays a prepared order, or pays again after a
    * decline (or after a payment that proved nothing was charged). An order
    * whose upstream creation was never confirmed is created (or found) first.
+   * The common case writes twice before its answer: the payment recorded with
+   * the key taken, and its outcome with the answer stored.
    */
-  async payOrder(caller: Caller, orderId: string, call: CallContext): Promise<Order> {
+  async payOrder(caller: Caller, orderId: string, call: CallContext, key?: KeyClaim): Promise<Order> {
+    if (call.deadline.remainingMs() >= this.options.paymentMinWindowMs) {
+      const started = await this.orders.startPayment(orderId, randomUUID(), this.vault.seal(caller.token, orderId), {
+        key,
+        ownerId: caller.userId,
+      });
+      if (started) return this.sendPayment(started, call, key);
+    }
+    await key?.take();
     const order = await this.orders.find(caller.userId, orderId);
     if (!order) throw orderNotFound();
-    const placed = order.state === 'pending' ? await this.placeUnlessMoved(order, true, call) : order;
-    if (PAYABLE_STATES.includes(placed.state)) return this.pay(placed, caller, call);
+    const placed = order.state === 'pending' ? await this.placeUnlessMoved(order, true, call, caller) : order;
+    if (isStartedPayment(placed)) return this.sendPayment(placed, call, key);
+    if (PAYABLE_STATES.includes(placed.state)) return this.pay(placed, caller, call, key);
     if (placed.state === 'paying') return this.resumePayment(placed, call);
     return answerForPayingAgain(placed);
   }
@@ -159,32 +174,39 @@ export class Checkout {
   }
 
   /**
-   * Locks the basket and writes the pending order, at the total of the lines
-   * as priced now. The lock only takes if the basket is still at the version
-   * that was priced; a change in between (without If-Match) is priced again.
+   * Locks the basket and writes the pending order at the basket's total (the
+   * first write, which takes the request's key), or finds this key's own live
+   * order to resume. A basket the lock refuses is explained: taken by another
+   * checkout, gone, not open, at another version than If-Match, or empty.
+   * One still open and lockable changed in between, and is tried again.
    */
-  private async open(caller: Caller, basketId: string, idempotencyKey: string, expectedVersion: number | undefined): Promise<Order> {
+  private async open(
+    caller: Caller,
+    basketId: string,
+    idempotencyKey: string,
+    expectedVersion: number | undefined,
+    key: KeyClaim | undefined,
+  ): Promise<{ order: Order; resuming: boolean }> {
     for (let attempt = 1; ; attempt++) {
-      const basket = await this.baskets.find(caller.userId, basketId);
-      if (!basket || basket.status !== 'open' || (expectedVersion !== undefined && basket.version !== expectedVersion)) {
-        const live =
-          basket?.status === 'locked' || basket?.status === 'closed'
-            ? await this.orders.findLiveForBasket(caller.userId, basketId)
-            : undefined;
-        throw live ? basketTaken(live) : basketWriteRefusal(basket, expectedVersion);
-      }
-      if (basket.lines.length === 0) throw basketEmpty();
       const orderId = randomUUID();
       const opened = await this.orders.open({
         ownerId: caller.userId,
         basketId,
         orderId,
         idempotencyKey,
-        basketVersion: basket.version,
-        totalMinor: priceBasket(basket.lines).totals.gross,
+        expectedBasketVersion: expectedVersion,
         ownerTokenSealed: this.vault.seal(caller.token, orderId),
+        key,
       });
-      if (opened) return opened;
+      if (opened) return { order: opened, resuming: false };
+      const live = await this.orders.findLiveForBasket(caller.userId, basketId);
+      if (live && live.openedByKey !== idempotencyKey) throw basketTaken(live);
+      if (live) return { order: live, resuming: true };
+      const basket = await this.baskets.find(caller.userId, basketId);
+      if (!basket || basket.status !== 'open' || (expectedVersion !== undefined && basket.version !== expectedVersion)) {
+        throw basketWriteRefusal(basket, expectedVersion);
+      }
+      if (basket.lines.length === 0) throw basketEmpty();
       if (attempt >= MAX_OPEN_ATTEMPTS) throw basketChanging();
     }
   }
@@ -194,9 +216,9 @@ export class Checkout {
    * only said of an order still pending (which no payment can have reached)
    * or failed: one another request placed meanwhile is answered as it now is.
    */
-  private async placeUnlessMoved(order: Order, resuming: boolean, call: CallContext): Promise<Order> {
+  private async placeUnlessMoved(order: Order, resuming: boolean, call: CallContext, payer?: Caller): Promise<Order | StartedPayment> {
     try {
-      return await this.place(order, resuming, call);
+      return await this.place(order, resuming, call, payer);
     } catch (error) {
       if (!isAppError(error) || error.retryAfterSeconds === undefined) throw error;
       const current = await this.settlement.current(order);
@@ -214,8 +236,10 @@ export class Checkout {
    * means placed, absent makes another POST safe (duplicates it may leave are
    * failed by the duplicate check). A create refused before any effect fails
    * the order and reopens the basket only if it was the only one sent.
+   * `payer`: the order is to be paid next, so the upstream order the only
+   * create answered with is adopted with the payment recorded, in one write.
    */
-  private async place(order: Order, resuming: boolean, call: CallContext): Promise<Order> {
+  private async place(order: Order, resuming: boolean, call: CallContext, payer?: Caller): Promise<Order | StartedPayment> {
     if (resuming) {
       const adopted = await this.adoptIfFound(order, call);
       if (adopted) return adopted;
@@ -229,7 +253,7 @@ export class Checkout {
       );
       switch (answer.kind) {
         case 'created':
-          return this.adopt(order, [answer.order], call, { definite: createNo === 1, createdId: answer.order.id });
+          return this.adopt(order, [answer.order], call, { definite: createNo === 1, createdId: answer.order.id, payer });
         case 'refused':
           throw orderCreationRefused(order, answer.status);
         case 'no_effect':
@@ -269,7 +293,7 @@ export class Checkout {
   }
 
   /** The order as adopted from what GET /orders/ finds under the checkout's correlation value, or undefined when it finds nothing. */
-  private async adoptIfFound(order: Order, call: CallContext): Promise<Order | undefined> {
+  private async adoptIfFound(order: Order, call: CallContext): Promise<Order | StartedPayment | undefined> {
     const found = await this.lookUp(order, call);
     return found.length > 0 ? this.adopt(order, found, call, { definite: false }) : undefined;
   }
@@ -303,8 +327,8 @@ export class Checkout {
     order: Order,
     found: UpstreamOrder[],
     call: CallContext,
-    how: { definite: boolean; createdId?: string },
-  ): Promise<Order> {
+    how: { definite: boolean; createdId?: string; payer?: Caller },
+  ): Promise<Order | StartedPayment> {
     const live = found.filter((candidate) => candidate.status !== 'failed');
     const ourTotal = live.filter((candidate) => candidate.totalMinor === order.totalMinor);
     const ours = ourTotal.find((candidate) => candidate.status === 'pending');
@@ -333,6 +357,12 @@ export class Checkout {
         });
       if (failing.state !== 'failing' && failing.state !== 'failed') return failing;
       throw totalMismatch(order);
+    }
+    if (how.payer && how.definite && live.length === 1 && call.deadline.remainingMs() >= this.options.paymentMinWindowMs) {
+      const started = await this.orders.startPayment(order.id, randomUUID(), this.vault.seal(how.payer.token, order.id), {
+        adopting: { upstreamOrderId: ours.id, checkDuplicates: false },
+      });
+      return started ?? (await this.settlement.current(order));
     }
     const placed = await this.orders.transition(order.id, ['pending'], 'placed', {
       upstreamOrderId: ours.id,
@@ -363,27 +393,31 @@ export class Checkout {
    * dropped connection or any status the contract does not document as "no
    * effect" the outcome is unknown and the payment is never retried blindly.
    */
-  private async pay(order: Order, caller: Caller, call: CallContext): Promise<Order> {
-    const tooLittleTime = () =>
-      retryLater(
-        order,
-        'Too little time was left to pay safely; nothing was charged. Retry with the same Idempotency-Key',
-        this.options.retryAfterSeconds,
-      );
+  private async pay(order: Order, caller: Caller, call: CallContext, key: KeyClaim | undefined): Promise<Order> {
     if (call.deadline.remainingMs() < this.options.paymentMinWindowMs) {
       // Said only of an order nobody else is paying: one that moved on is answered as it now is.
       const current = await this.settlement.current(order);
       if (!PAYABLE_STATES.includes(current.state)) return answerForPayingAgain(current);
-      throw tooLittleTime();
+      throw this.tooLittleTime(order);
     }
     const started = await this.orders.startPayment(order.id, randomUUID(), this.vault.seal(caller.token, order.id));
     if (!started) return answerForPayingAgain(await this.settlement.current(order));
-    const { attempt } = started;
+    return this.sendPayment(started, call, key);
+  }
+
+  /**
+   * Sends the payment just recorded (unless too little of the deadline is
+   * left, measured after that write) and records its outcome; a final answer
+   * (paid, declined, unknown) is stored for the request's key by the same
+   * write.
+   */
+  private async sendPayment(started: StartedPayment, call: CallContext, key: KeyClaim | undefined): Promise<Order> {
+    const { attempt, order } = started;
     if (call.deadline.remainingMs() < this.options.paymentMinWindowMs) {
       await this.settlement.recordOutcome(attempt, 'no_charge', null, 'PAYMENT_NOT_SENT: too little time was left');
-      throw tooLittleTime();
+      throw this.tooLittleTime(order);
     }
-    const upstreamOrderId = upstreamIdOf(started.order);
+    const upstreamOrderId = upstreamIdOf(order);
     const answer = await this.payments.createPayment(
       { upstreamOrderId, amountMinor: attempt.amountMinor },
       { ...call, timeoutMs: this.options.paymentTimeoutMs },
@@ -391,12 +425,12 @@ export class Checkout {
     switch (answer.kind) {
       case 'accepted': {
         if (answer.payment.status !== 'pending' || paymentMismatch(answer.payment, attempt, upstreamOrderId)) {
-          return answerFor(await this.settlement.recordPayment(attempt, answer.payment, started.order));
+          return answerFor(await this.settlement.recordPayment(attempt, answer.payment, order, key));
         }
         return this.followUp(await this.orders.recordPendingPayment(attempt, answer.payment.id), upstreamOrderId, call);
       }
       case 'declined':
-        return answerFor(await this.settlement.recordOutcome(attempt, 'declined', null, 'PAYMENT_DECLINED'));
+        return answerFor(await this.settlement.recordOutcome(attempt, 'declined', null, 'PAYMENT_DECLINED', key));
       case 'no_effect': {
         const after = await this.settlement.recordOutcome(attempt, 'no_charge', null, `UPSTREAM_UNAVAILABLE: ${answer.failure.detail}`);
         if (after.state !== 'placed') return answerFor(after);
@@ -404,8 +438,18 @@ export class Checkout {
       }
       case 'ambiguous':
         call.log.error('payment outcome unknown', { orderId: order.id, attemptId: attempt.id, outcome: answer.failure.detail });
-        return answerFor(await this.settlement.recordOutcome(attempt, 'unknown', null, `PAYMENT_STATUS_UNKNOWN: ${answer.failure.detail}`));
+        return answerFor(
+          await this.settlement.recordOutcome(attempt, 'unknown', null, `PAYMENT_STATUS_UNKNOWN: ${answer.failure.detail}`, key),
+        );
     }
+  }
+
+  private tooLittleTime(order: Order) {
+    return retryLater(
+      order,
+      'Too little time was left to pay safely; nothing was charged. Retry with the same Idempotency-Key',
+      this.options.retryAfterSeconds,
+    );
   }
 
   /**
@@ -443,4 +487,14 @@ export class Checkout {
     call.log.info('payment still pending at the end of the request', { orderId: attempt.orderId, paymentId });
     return answerFor(await this.settlement.current({ id: attempt.orderId }), { stillPaying: true });
   }
+}
+
+/** An order moved to paying with its payment attempt recorded, not sent yet. */
+interface StartedPayment {
+  order: Order;
+  attempt: PaymentAttempt;
+}
+
+function isStartedPayment(value: Order | StartedPayment): value is StartedPayment {
+  return 'attempt' in value;
 }

@@ -104,34 +104,35 @@ export class Completion {
   }
 
   /**
-   * The worker: reads the order and, if it is paid, completes it as its
+   * The worker: claims the order and, if it is paid, completes it as its
    * owner (Settlement.claimAndComplete: the lease first, so the reconciler
    * does not do the same at once). Anything but an upstream failure is an
    * answer; an upstream failure throws, so the platform retries and then
    * keeps the hand-off for a person, and the order stays paid for the reconciler.
    */
   async complete(orderId: string, log: Logger): Promise<CompletionOutcome> {
-    const order = await this.ports.orders.findById(orderId);
-    if (!order) {
-      log.warn('completion: no such order', { orderId });
-      return 'not_found';
-    }
-    if (order.state !== 'paid') return 'not_paid';
-    const call = this.callOptionsFor(order, log);
-    if (!call) {
-      log.error(
-        'completion: no usable stored token of the owner to act upstream with (none, or it cannot be opened with the configured keys); the order waits for its owner or a person',
-        { orderId, state: order.state },
-      );
-      return 'without_credentials';
-    }
+    let wasPaid = false;
+    let after: Order;
     try {
-      const after = await this.ports.settlement.claimAndComplete(order, call);
-      return after.state === 'completed' ? 'completed' : 'not_paid';
+      after = await this.ports.settlement.claimAndComplete({ id: orderId }, (claimed) => {
+        wasPaid = true;
+        return this.callOptionsFor(claimed, log);
+      });
     } catch (error) {
       if (error instanceof AppError && error.code === 'REQUEST_IN_PROGRESS') return 'in_progress';
+      if (error instanceof AppError && error.code === 'ORDER_NOT_FOUND') {
+        log.warn('completion: no such order', { orderId });
+        return 'not_found';
+      }
       throw error;
     }
+    if (!wasPaid) return 'not_paid';
+    if (after.state === 'completed') return 'completed';
+    log.error(
+      'completion: no usable stored token of the owner to act upstream with (none, or it cannot be opened with the configured keys); the order waits for its owner or a person',
+      { orderId, state: after.state },
+    );
+    return 'without_credentials';
   }
 
   /** Acts as the order's owner: their own token, stored sealed beside the paid order (as the reconciler does). */

@@ -1,5 +1,6 @@
 import type { Reply } from '../http/reply';
-import { orderView, type Order } from './order';
+import { answerFor } from './answers';
+import { orderFromJson, orderView, type Order } from './order';
 import type { Resolution } from './repository';
 
 export function orderReply(order: Order, status = 200): Reply {
@@ -28,4 +29,9 @@ export function paymentReply(order: Order): Reply {
   if (order.state !== 'paying') return orderReply(order, 201);
   const reply = orderReply(order, 202);
   return { ...reply, headers: { ...reply.headers, 'retry-after': String(PENDING_PAYMENT_RETRY_AFTER_SECONDS) } };
+}
+
+/** A paying request's answer stored with its outcome (the order as the outcome left it), rendered as it was the first time. */
+export function storedPaymentAnswer(answerOrder: Record<string, unknown>): Reply {
+  return paymentReply(answerFor(orderFromJson(answerOrder)));
 }

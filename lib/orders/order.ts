@@ -24,6 +24,25 @@ export interface Order {
   updatedAt: Date;
 }
 
+/** The order as JSON (without the owner's token), as an answer stored with a payment's outcome keeps it; see orderFromJson. */
+export type OrderJson = {
+  [K in keyof Omit<Order, 'ownerTokenSealed'>]: Order[K] extends Date ? string : Order[K] extends Date | null ? string | null : Order[K];
+};
+
+/** An order stored as JSON (an answer kept for an Idempotency-Key), with its times as Dates again. */
+export function orderFromJson(json: Record<string, unknown>): Order {
+  const order = json as OrderJson;
+  const time = (value: string | null) => (value === null ? null : new Date(value));
+  return {
+    ...order,
+    ownerTokenSealed: null,
+    duplicateCheckAt: time(order.duplicateCheckAt),
+    createSentAt: time(order.createSentAt),
+    createdAt: new Date(order.createdAt),
+    updatedAt: new Date(order.updatedAt),
+  };
+}
+
 /** The upstream's id for the order; orders recorded before upstream ids were kept used ours upstream. */
 export function upstreamIdOf(order: Order): string {
   return order.upstreamOrderId ?? order.id;

@@ -3,6 +3,7 @@ import { sqlNow } from '../db/now';
 import { writableBasket } from '../baskets/guard';
 import { decodeCursor, keysetPage } from '../db/cursor';
 import type { Query, Sql } from '../db/sql';
+import { storeOrderAnswerStatement, takeKeyStatement, type KeyClaim } from '../idempotency/claim';
 import type { Order, PaymentOutcome } from './order';
 import type {
   HealthThresholds,
@@ -13,6 +14,7 @@ import type {
   OrderRepository,
   PaymentAttempt,
   ReconcileClaim,
+  StartPaymentOptions,
   RefundAttempt,
   Resolution,
   StateHealth,
@@ -81,6 +83,13 @@ interface PaymentAttemptRow {
   created_at: Date;
   outcome: string;
 }
+
+/** An order row `o` as the JSON an answer stored with a payment's outcome keeps (lib/orders/order.ts, OrderJson); never the owner's token. */
+const ORDER_JSON = `jsonb_build_object(
+  'id', o.id, 'ownerId', o.owner_id, 'basketId', o.basket_id, 'state', o.state, 'totalMinor', o.total_minor,
+  'openedByKey', o.opened_by_key, 'upstreamOrderId', o.upstream_order_id, 'paymentId', o.payment_id,
+  'paymentAttempts', o.payment_attempts, 'lastError', o.last_error, 'duplicateCheckAt', o.duplicate_check_at,
+  'createSentAt', o.create_sent_at, 'createsSent', o.creates_sent, 'createdAt', o.created_at, 'updatedAt', o.updated_at)`;
 
 const ATTEMPT_COLUMNS = 'id, order_id, number, amount_minor, upstream_payment_id, created_at, outcome';
 
@@ -175,19 +184,29 @@ export class PostgresOrderRepository implements OrderRepository {
   }
 
   async open(request: OpenOrderRequest): Promise<Order | undefined> {
-    const { ownerId, basketId, orderId, idempotencyKey, basketVersion, totalMinor, ownerTokenSealed } = request;
+    const { ownerId, basketId, orderId, idempotencyKey, expectedBasketVersion, ownerTokenSealed, key } = request;
     // Locking does not bump the version: it counts changes to the contents, so a retry with the same If-Match still fits.
+    // The total comes from the locked row: a basket write that commits first is re-read by the update, total and all.
     // The first POST /orders/ goes out right after this statement: it is recorded here, as sent.
-    const [row] = await this.sql<OrderRow[]>`
-      with locked as (
+    const [row] = await this.sql<(Partial<OrderRow> & { key_taken: number })[]>`
+      with key as (${this.keyTake(key)}),
+      locked as (
         update baskets set status = 'locked', updated_at = ${this.now()}
-        where ${writableBasket(this.sql, ownerId, basketId, basketVersion)}
-        returning id
+        where ${writableBasket(this.sql, ownerId, basketId, expectedBasketVersion)} and line_count > 0 and exists (select 1 from key)
+        returning id, total_minor
+      ), opened as (
+        insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key, owner_token_sealed, create_sent_at, creates_sent, created_at, updated_at)
+        select ${orderId}, ${ownerId}, id, 'pending', total_minor, ${idempotencyKey}, ${ownerTokenSealed}, ${this.now()}, 1, ${this.now()}, ${this.now()} from locked
+        returning ${this.sql.unsafe(ORDER_COLUMNS)}
       )
-      insert into orders (id, owner_id, basket_id, state, total_minor, opened_by_key, owner_token_sealed, create_sent_at, creates_sent, created_at, updated_at)
-      select ${orderId}, ${ownerId}, id, 'pending', ${totalMinor}, ${idempotencyKey}, ${ownerTokenSealed}, ${this.now()}, 1, ${this.now()}, ${this.now()} from locked
-      returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
-    return row && toOrder(row);
+      select (select count(*) from key)::int as key_taken, opened.* from (select 1) as one left join opened on true`;
+    if (key && !key.isTaken) key.tookIt(row!.key_taken > 0);
+    return row!.id ? toOrder(row as OrderRow) : undefined;
+  }
+
+  /** The statement that takes the request's key, or a row standing for the key when there is none to take (taken already, or no key). */
+  private keyTake(key: KeyClaim | undefined): Query {
+    return key && !key.isTaken ? takeKeyStatement(this.sql, key, this.now()) : this.sql`select 1 as attempts`;
   }
 
   async find(ownerId: string, orderId: string): Promise<Order | undefined> {
@@ -298,21 +317,37 @@ export class PostgresOrderRepository implements OrderRepository {
     orderId: string,
     attemptId: string,
     ownerTokenSealed: string,
+    options: StartPaymentOptions = {},
   ): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
-    assertTransitions(PAYABLE_STATES, 'paying');
-    const [row] = await this.sql<(OrderRow & { attempt_sent_at: Date })[]>`
-      with paying as (
-        update orders set state = 'paying', payment_attempts = payment_attempts + 1, owner_token_sealed = ${ownerTokenSealed}, updated_at = ${this.now()}
-        where id = ${orderId} and state in ${this.sql(PAYABLE_STATES as OrderState[])}
+    const { key, ownerId, adopting } = options;
+    const from: readonly OrderState[] = adopting ? ['pending'] : PAYABLE_STATES;
+    assertTransitions(from, 'paying');
+    const [row] = await this.sql<(Partial<OrderRow> & { attempt_sent_at: Date | null; key_taken: number })[]>`
+      with key as (${this.keyTake(key)}),
+      paying as (
+        update orders set
+          state = 'paying',
+          payment_attempts = payment_attempts + 1,
+          upstream_order_id = coalesce(${adopting?.upstreamOrderId ?? null}, upstream_order_id),
+          ${this.duplicateCheckAnd(
+            { atRest: false, replaceWith: ownerTokenSealed },
+            // As transition() when it adopts: another create sent (by any actor) may still land.
+            this.sql`(${adopting?.checkDuplicates ?? false} or (${adopting !== undefined} and creates_sent > 1))`,
+          )},
+          updated_at = ${this.now()}
+        where id = ${orderId} and state in ${this.sql(from as OrderState[])}
+          and (${ownerId ?? null}::text is null or owner_id = ${ownerId ?? null}::text) and exists (select 1 from key)
         returning ${this.sql.unsafe(ORDER_COLUMNS)}
       ), attempt as (
         insert into payment_attempts (id, order_id, number, amount_minor, created_at, updated_at)
         select ${attemptId}, id, payment_attempts, total_minor, ${this.now()}, ${this.now()} from paying
         returning created_at
       )
-      select paying.*, attempt.created_at as attempt_sent_at from paying, attempt`;
-    if (!row) return undefined;
-    const order = toOrder(row);
+      select (select count(*) from key)::int as key_taken, paying.*, attempt.created_at as attempt_sent_at
+      from (select 1) as one left join (paying cross join attempt) on true`;
+    if (key && !key.isTaken) key.tookIt(row!.key_taken > 0);
+    if (!row!.id) return undefined;
+    const order = toOrder(row as OrderRow);
     return {
       order,
       attempt: {
@@ -321,7 +356,7 @@ export class PostgresOrderRepository implements OrderRepository {
         number: order.paymentAttempts,
         amountMinor: order.totalMinor,
         upstreamPaymentId: null,
-        sentAt: row.attempt_sent_at,
+        sentAt: row!.attempt_sent_at!,
       },
     };
   }
@@ -356,26 +391,34 @@ export class PostgresOrderRepository implements OrderRepository {
     outcome: PaymentOutcome,
     upstreamPaymentId: string | null,
     lastError?: string,
+    answer?: KeyClaim,
   ): Promise<Order | undefined> {
     const next = STATE_AFTER_PAYMENT[outcome];
     assertTransitions(['paying'], next);
     if (next !== 'unknown') assertTransitions(['unknown'], next);
     // An attempt already judged unknown still records a late answer; it moves the order only if it is the
     // order's latest attempt and the order still waits for it (paying) or for evidence (unknown).
-    const [row] = await this.sql<OrderRow[]>`
+    const [row] = await this.sql<(OrderRow & { answer_stored: number })[]>`
       with answered as (
         update payment_attempts set outcome = ${outcome}, upstream_payment_id = coalesce(${upstreamPaymentId}, upstream_payment_id), updated_at = ${this.now()}
         where id = ${attempt.id} and outcome in ('sending', 'pending', 'unknown')
         returning order_id, number
-      )
-      update orders set
-        state = ${next},
-        payment_id = case when ${outcome === 'completed'} then coalesce(${upstreamPaymentId}, payment_id) else payment_id end,
-        last_error = ${lastError ?? null},
-        updated_at = ${this.now()}
-      where id in (select order_id from answered) and payment_attempts = (select number from answered)
-        and state in ('paying', 'unknown')
-      returning ${this.sql.unsafe(ORDER_COLUMNS)}`;
+      ), moved as (
+        update orders set
+          state = ${next},
+          payment_id = case when ${outcome === 'completed'} then coalesce(${upstreamPaymentId}, payment_id) else payment_id end,
+          last_error = ${lastError ?? null},
+          updated_at = ${this.now()}
+        where id in (select order_id from answered) and payment_attempts = (select number from answered)
+          and state in ('paying', 'unknown')
+        returning ${this.sql.unsafe(ORDER_COLUMNS)}
+      ), stored as (${
+        answer?.isHeld
+          ? storeOrderAnswerStatement(this.sql, answer.scope, this.sql`(select ${this.sql.unsafe(ORDER_JSON)} from moved o)`, this.now())
+          : this.sql`select 1 where false`
+      })
+      select moved.*, (select count(*) from stored)::int as answer_stored from moved`;
+    if (row?.answer_stored) answer!.answered();
     return row && toOrder(row);
   }
 

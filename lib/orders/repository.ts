@@ -1,3 +1,4 @@
+import type { KeyClaim } from '../idempotency/claim';
 import type { Order, PaymentOutcome } from './order';
 import type { OrderState, ReconcileThresholds } from './state-machine';
 
@@ -6,11 +7,23 @@ export interface OpenOrderRequest {
   basketId: string;
   orderId: string;
   idempotencyKey: string;
-  /** The version of the basket whose lines were priced: the order is only opened if the basket is still at it. */
-  basketVersion: number;
-  /** The priced basket's gross total, integer minor units. */
-  totalMinor: number;
+  /** If-Match: the order is only opened if the basket is still at this version. */
+  expectedBasketVersion?: number;
   ownerTokenSealed: string;
+  /** The request's Idempotency-Key, taken by the same statement unless taken already (KeyNotTakenError when it cannot be). */
+  key?: KeyClaim;
+}
+
+export interface StartPaymentOptions {
+  /** The request's Idempotency-Key, taken by the same statement unless taken already (KeyNotTakenError when it cannot be). */
+  key?: KeyClaim;
+  /** Only the owner's order. */
+  ownerId?: string;
+  /**
+   * pending → paying in one step: the upstream order is adopted (as TransitionChanges.upstreamOrderId
+   * with checkDuplicates) and the payment recorded by the same statement.
+   */
+  adopting?: { upstreamOrderId: string; checkDuplicates: boolean };
 }
 
 export interface PaymentAttempt {
@@ -99,9 +112,11 @@ export interface ReconcileClaim extends ReconcileThresholds {
  */
 export interface OrderRepository {
   /**
-   * One statement: locks the basket if it is still open at the version that
-   * was priced, and writes the pending order with that total. Undefined when
-   * the guard refuses (the basket changed, is locked, closed or gone).
+   * One statement: locks the basket if it is open, has lines and is at the
+   * expected version (when given), and writes the pending order at the total
+   * the basket row holds for the version it is locked at (the sum of its
+   * lines' gross, written with them). Undefined when the guard refuses (the
+   * basket is empty, changed, locked, closed or gone).
    */
   open(request: OpenOrderRequest): Promise<Order | undefined>;
   find(ownerId: string, orderId: string): Promise<Order | undefined>;
@@ -132,11 +147,12 @@ export interface OrderRepository {
   /** Ends the lease, if `holder` still holds it. */
   releaseLease(orderId: string, holder: string): Promise<void>;
 
-  /** Order (placed|declined) → paying with a new payment attempt recorded, before the payment is sent. */
+  /** Order (placed|declined) → paying with a new payment attempt recorded, before the payment is sent; see StartPaymentOptions. */
   startPayment(
     orderId: string,
     attemptId: string,
     ownerTokenSealed: string,
+    options?: StartPaymentOptions,
   ): Promise<{ order: Order; attempt: PaymentAttempt } | undefined>;
   /** The attempt in flight (sending, or answered pending) of an order in paying, if any. */
   paymentInFlight(orderId: string): Promise<PaymentAttempt | undefined>;
@@ -147,13 +163,15 @@ export interface OrderRepository {
   /**
    * Records what the upstream said of an attempt. Only the order's latest attempt moves the order: out
    * of paying while it is in flight, or out of unknown when its answer comes late. An answer to an
-   * older attempt is kept on that attempt and changes nothing else.
+   * older attempt is kept on that attempt and changes nothing else. `answer`: when the order moves, the
+   * same statement stores it as the request's answer for its Idempotency-Key (KeyClaim.answered).
    */
   finishPayment(
     attempt: PaymentAttempt,
     outcome: PaymentOutcome,
     upstreamPaymentId: string | null,
     lastError?: string,
+    answer?: KeyClaim,
   ): Promise<Order | undefined>;
   /** The attempt was sent and nobody will hear its answer (its request died): it and the order become unknown, if it is still the one in flight and has no id. */
   markPaymentUnknown(attempt: PaymentAttempt, reason: string): Promise<Order | undefined>;

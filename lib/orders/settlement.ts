@@ -1,8 +1,9 @@
+import type { KeyClaim } from '../idempotency/claim';
 import { randomUUID } from 'node:crypto';
 import type { CallContext } from '../call';
 import { systemClock, type Clock } from '../clock';
 import { toMainUnits } from '../domain/money';
-import { completionFailed, requestInProgress, stateConflict } from './errors';
+import { completionFailed, orderNotFound, requestInProgress, stateConflict } from './errors';
 import { upstreamIdOf, type Order, type PaymentOutcome } from './order';
 import type { PaymentGateway, UpstreamOrderGateway, UpstreamPayment } from './ports';
 import type { Lease, OrderRepository, PaymentAttempt } from './repository';
@@ -59,16 +60,29 @@ export class Settlement {
     );
   }
 
-  /** Completes a paid order, first claiming it so the reconciler does not do the same at once. */
-  async claimAndComplete(order: Order, call: CallContext): Promise<Order> {
+  /**
+   * Completes a paid order, first claiming it so the reconciler does not do
+   * the same at once; the lease ends with the completion (or is released).
+   * `call` may depend on the order as claimed (the completion worker acts
+   * with the owner's token stored on it): undefined leaves the order as it is.
+   */
+  async claimAndComplete(order: Pick<Order, 'id'>, call: CallContext | ((claimed: Order) => CallContext | undefined)): Promise<Order> {
     const lease = this.newLease();
     const claimed = await this.orders.claimLease(order.id, lease);
-    if (!claimed) throw requestInProgress(order, 'Completing the order');
+    if (!claimed) {
+      const current = await this.orders.findById(order.id);
+      throw current ? requestInProgress(current, 'Completing the order') : orderNotFound();
+    }
+    let completed = false;
     try {
       if (claimed.state !== 'paid') return claimed; // completed meanwhile by whoever held the lease before
-      return await this.complete(claimed, call);
+      const acting = typeof call === 'function' ? call(claimed) : call;
+      if (!acting) return claimed;
+      const after = await this.complete(claimed, acting);
+      completed = after.state === 'completed';
+      return after;
     } finally {
-      await this.orders.releaseLease(order.id, lease.holder);
+      if (!completed) await this.orders.releaseLease(order.id, lease.holder); // completing ends the lease itself
     }
   }
 
@@ -159,9 +173,15 @@ export class Settlement {
   /**
    * Records what the upstream says of a payment with an id, once it is
    * checked against what the attempt asked for: another amount, or another
-   * order, is not our charge to assume (unknown, for a person).
+   * order, is not our charge to assume (unknown, for a person). `answer`: as
+   * recordOutcome's.
    */
-  recordPayment(attempt: PaymentAttempt, payment: UpstreamPayment, order: Pick<Order, 'upstreamOrderId'>): Promise<Order> {
+  recordPayment(
+    attempt: PaymentAttempt,
+    payment: UpstreamPayment,
+    order: Pick<Order, 'upstreamOrderId'>,
+    answer?: KeyClaim,
+  ): Promise<Order> {
     const mismatch = paymentMismatch(payment, attempt, order.upstreamOrderId ?? undefined);
     if (mismatch)
       return this.recordOutcome(
@@ -169,14 +189,21 @@ export class Settlement {
         'unknown',
         payment.id,
         `PAYMENT_STATUS_UNKNOWN: payment ${payment.id} does not match the order (${mismatch})`,
+        answer,
       );
     switch (payment.status) {
       case 'completed':
-        return this.recordOutcome(attempt, 'completed', payment.id);
+        return this.recordOutcome(attempt, 'completed', payment.id, undefined, answer);
       case 'failed':
-        return this.recordOutcome(attempt, 'declined', payment.id, 'PAYMENT_DECLINED');
+        return this.recordOutcome(attempt, 'declined', payment.id, 'PAYMENT_DECLINED', answer);
       case 'refunded':
-        return this.recordOutcome(attempt, 'unknown', payment.id, `PAYMENT_STATUS_UNKNOWN: payment ${payment.id} is already refunded`);
+        return this.recordOutcome(
+          attempt,
+          'unknown',
+          payment.id,
+          `PAYMENT_STATUS_UNKNOWN: payment ${payment.id} is already refunded`,
+          answer,
+        );
       case 'pending':
         return this.current({ id: attempt.orderId });
     }
@@ -186,10 +213,20 @@ export class Settlement {
    * Records the payment's outcome and answers from the row as the write left
    * it: should a newer attempt, the reconciler or a person have moved the
    * order meanwhile, the attempt still records the answer and the order is
-   * returned as it now stands.
+   * returned as it now stands. `answer`: the request's key, which the same
+   * write completes with the order as its answer when it moves the order
+   * (only for an outcome whose answer is final: paid, declined, unknown).
    */
-  async recordOutcome(attempt: PaymentAttempt, outcome: PaymentOutcome, paymentId: string | null, lastError?: string): Promise<Order> {
-    return (await this.orders.finishPayment(attempt, outcome, paymentId, lastError)) ?? (await this.current({ id: attempt.orderId }));
+  async recordOutcome(
+    attempt: PaymentAttempt,
+    outcome: PaymentOutcome,
+    paymentId: string | null,
+    lastError?: string,
+    answer?: KeyClaim,
+  ): Promise<Order> {
+    return (
+      (await this.orders.finishPayment(attempt, outcome, paymentId, lastError, answer)) ?? (await this.current({ id: attempt.orderId }))
+    );
   }
 
   /** A lease for one actor's step on an order. */

@@ -19,7 +19,8 @@ export type OrderState =
 
 const TRANSITIONS: Record<OrderState, readonly OrderState[]> = {
   // failed straight from pending only when the upstream proved it holds no live order for the checkout
-  pending: ['placed', 'failing', 'failed'],
+  // paying straight from pending when the order is adopted upstream and its payment recorded in one statement
+  pending: ['placed', 'paying', 'failing', 'failed'],
   placed: ['paying', 'failing'],
   // failing: a person found that a payment stuck at the upstream never charged (lib/orders/resolutions.ts).
   paying: ['paid', 'declined', 'placed', 'unknown', 'failing'],

@@ -48,8 +48,10 @@ export interface OrderContractSubject {
 
 const PIZZAS: BasketLine = { productId: 'pizza', productName: 'Pizza', quantity: 2, netUnitMinor: 1200, vatBasisPoints: 2000 };
 const WATER: BasketLine = { productId: 'water', productName: 'Water', quantity: 1, netUnitMinor: 202, vatBasisPoints: 300 };
-/** What the checkout priced PIZZAS at; the repository stores whatever total it is given. */
+/** PIZZAS priced (2 × 12.00 + 20 % VAT): the total open() takes from a basket of PIZZAS. */
 const TOTAL = 2880;
+/** PIZZAS and WATER priced: 2880 + round-half-up(202 × 1.03) = 2880 + 208. */
+const TOTAL_WITH_WATER = 3088;
 /** The owner's token as stored; sealing itself is tested in tests/unit/credentials.test.ts. */
 const SEALED = 'v1.contract.sealed-token';
 const NEWER = 'v1.contract.newer-token';
@@ -94,14 +96,13 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
       return { ownerId, basketId, version: basket.version };
     }
 
-    /** What the checkout asks open() for: the basket at the version it priced, and that price. */
+    /** What the checkout asks open() for: the basket at the version the terminal saw (If-Match). */
     const openRequest = (basket: BasketAt, overrides: Partial<OpenOrderRequest> = {}): OpenOrderRequest => ({
       ownerId: basket.ownerId,
       basketId: basket.basketId,
       orderId: randomUUID(),
       idempotencyKey: randomUUID(),
-      basketVersion: basket.version,
-      totalMinor: TOTAL,
+      expectedBasketVersion: basket.version,
       ownerTokenSealed: SEALED,
       ...overrides,
     });
@@ -174,9 +175,9 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
     }
 
     describe('open()', () => {
-      it('locks the basket at the version that was priced and writes the pending order with that total, its first create recorded as sent', async () => {
-        const basket = await newBasket();
-        const request = openRequest(basket, { totalMinor: 4532 });
+      it('locks the basket at the expected version and writes the pending order at the total of its lines, its first create recorded as sent', async () => {
+        const basket = await newBasket([PIZZAS, WATER]);
+        const request = openRequest(basket);
 
         const order = await orders.open(request);
 
@@ -185,7 +186,7 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
           ownerId: basket.ownerId,
           basketId: basket.basketId,
           state: 'pending',
-          totalMinor: 4532,
+          totalMinor: TOTAL_WITH_WATER,
           openedByKey: request.idempotencyKey,
           upstreamOrderId: null,
           paymentId: null,
@@ -202,7 +203,7 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
         expect(await baskets.find(basket.ownerId, basket.basketId)).toMatchObject({
           status: 'locked',
           version: basket.version,
-          lines: [PIZZAS],
+          lines: [PIZZAS, WATER],
         });
         expect(await orders.findById(request.orderId)).toEqual(order);
         expect(await orders.find(basket.ownerId, request.orderId)).toEqual(order);
@@ -210,8 +211,15 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
       });
 
       const refusals: Array<{ name: string; arrange: (basket: BasketAt) => Promise<Partial<OpenOrderRequest>>; live?: boolean }> = [
-        { name: 'a basket changed since it was priced', arrange: async (b) => (await baskets.putLine(b.ownerId, b.basketId, WATER), {}) },
-        { name: 'a version the basket has not reached', arrange: async (b) => ({ basketVersion: b.version + 1 }) },
+        {
+          name: 'a basket changed since the version expected',
+          arrange: async (b) => (await baskets.putLine(b.ownerId, b.basketId, WATER), {}),
+        },
+        { name: 'a version the basket has not reached', arrange: async (b) => ({ expectedBasketVersion: b.version + 1 }) },
+        {
+          name: 'an empty basket',
+          arrange: async (b) => (await baskets.removeLine(b.ownerId, b.basketId, PIZZAS.productId), { expectedBasketVersion: undefined }),
+        },
         { name: 'another owner’s basket', arrange: async () => ({ ownerId: subject.newOwner() }) },
         { name: 'a basket that does not exist', arrange: async () => ({ basketId: randomUUID() }) },
         {
@@ -246,6 +254,29 @@ export function orderRepositoryContract(name: string, makeSubject: () => Promise
           expect(liveBefore !== undefined).toBe(live ?? false);
         },
       );
+
+      it('without an expected version, locks the basket at whatever version it is, at the total of that version’s lines', async () => {
+        const basket = await newBasket();
+        const changed = await baskets.putLine(basket.ownerId, basket.basketId, WATER);
+
+        const order = await orders.open(openRequest(basket, { expectedBasketVersion: undefined }));
+
+        expect(order).toMatchObject({ state: 'pending', totalMinor: TOTAL_WITH_WATER });
+        expect(await baskets.find(basket.ownerId, basket.basketId)).toMatchObject({ status: 'locked', version: changed.version });
+      });
+
+      it('opens at the total of the lines as they are when a basket write races the lock', async () => {
+        for (let round = 0; round < 5; round++) {
+          const basket = await newBasket();
+          const [, opened] = await Promise.all([
+            baskets.putLine(basket.ownerId, basket.basketId, WATER).catch(() => undefined),
+            orders.open(openRequest(basket, { expectedBasketVersion: undefined })),
+          ]);
+          const locked = await baskets.find(basket.ownerId, basket.basketId);
+          const linesTotal = locked!.lines.some((l) => l.productId === WATER.productId) ? TOTAL_WITH_WATER : TOTAL;
+          expect(opened?.totalMinor).toBe(linesTotal);
+        }
+      });
 
       it('opens exactly one order when several checkouts of one basket race; the others answer undefined', async () => {
         const basket = await newBasket();

@@ -141,13 +141,22 @@ describe('basket constraints reject bad rows', () => {
       quantity: 1,
       net_unit_minor: 100,
       vat_basis_points: 2500,
+      gross_minor: 125,
       ...override,
     };
     await expect(sql`insert into basket_lines ${sql(row)}`).rejects.toMatchObject({ code: '23514' });
   });
 
   it('one line per product per basket', async () => {
-    const row = { basket_id: basketId, product_id: 'dup', product_name: 'x', quantity: 1, net_unit_minor: 100, vat_basis_points: 2500 };
+    const row = {
+      basket_id: basketId,
+      product_id: 'dup',
+      product_name: 'x',
+      quantity: 1,
+      net_unit_minor: 100,
+      vat_basis_points: 2500,
+      gross_minor: 125,
+    };
     await sql`insert into basket_lines ${sql(row)}`;
     await expect(sql`insert into basket_lines ${sql(row)}`).rejects.toMatchObject({ code: '23505' });
   });

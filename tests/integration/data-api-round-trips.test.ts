@@ -6,6 +6,8 @@ import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository'
 import type { DataApiOptions } from '../../lib/db/data-api';
 import { migrate } from '../../lib/db/migrate';
 import type { Sql } from '../../lib/db/sql';
+import type { KeyClaim } from '../../lib/idempotency/claim';
+import { claimRequest } from '../../lib/idempotency/lifecycle';
 import { IdempotencyStore } from '../../lib/idempotency/store';
 import type { Order } from '../../lib/orders/order';
 import { PostgresOrderRepository } from '../../lib/orders/postgres-repository';
@@ -102,15 +104,14 @@ describe('Data API round trips per repository method', () => {
       await baskets.putLine(user, id, line(2));
       return id;
     };
-    /** The request open() gets from the checkout, which has read and priced the basket. */
-    const openRequest = async (basketId: string) => ({
+    /** The request open() gets from the checkout. */
+    const openRequest = async (basketId: string, key?: KeyClaim) => ({
       ownerId: user,
       basketId,
       orderId: randomUUID(),
       idempotencyKey: randomUUID(),
-      basketVersion: (await baskets.find(user, basketId))!.version,
-      totalMinor: 2880,
       ownerTokenSealed: 'v1.test.sealed',
+      key,
     });
     const openOrder = async () => (await orders.open(await openRequest(await basket())))!;
     const paidOrder = async () => {
@@ -121,6 +122,16 @@ describe('Data API round trips per repository method', () => {
     };
     const claimed: Order[] = [];
     const scope = () => ({ ownerId: user, key: randomUUID(), route: 'POST /baskets/{basketId}/orders', requestHash: 'a'.repeat(64) });
+    const claim = () =>
+      claimRequest(keys, {
+        ownerId: user,
+        key: randomUUID(),
+        method: 'POST',
+        route: 'POST /orders/{orderId}/payments',
+        params: {},
+        body: null,
+        lockMs: 30_000,
+      });
     const take = async (taken: ReturnType<typeof scope>) => {
       const begun = await keys.begin(taken, 30_000);
       if (begun.kind !== 'started') throw new Error(`could not take the key: ${begun.kind}`);
@@ -158,6 +169,10 @@ describe('Data API round trips per repository method', () => {
         const request = await openRequest(await basket());
         return () => orders.open(request);
       }),
+      'orders.open, taking the Idempotency-Key': await warmCallsOf(async () => {
+        const request = await openRequest(await basket(), claim());
+        return () => orders.open(request);
+      }),
       'orders.find / findById / findLiveForBasket': await warmCallsOf(async () => {
         const { order } = await paidOrder();
         return () => orders.find(user, order.id);
@@ -171,9 +186,27 @@ describe('Data API round trips per repository method', () => {
         await orders.transition(order.id, ['pending'], 'placed');
         return () => orders.startPayment(order.id, randomUUID(), 'v1.test.sealed');
       }),
+      'orders.startPayment, adopting the upstream order': await warmCallsOf(async () => {
+        const order = await openOrder();
+        return () =>
+          orders.startPayment(order.id, randomUUID(), 'v1.test.sealed', {
+            adopting: { upstreamOrderId: `up-${order.id}`, checkDuplicates: false },
+          });
+      }),
+      'orders.startPayment, taking the Idempotency-Key': await warmCallsOf(async () => {
+        const order = await openOrder();
+        await orders.transition(order.id, ['pending'], 'placed');
+        return () => orders.startPayment(order.id, randomUUID(), 'v1.test.sealed', { key: claim(), ownerId: user });
+      }),
       'orders.finishPayment': await warmCallsOf(async () => {
         const { attempt } = await paidOrder();
         return () => orders.finishPayment(attempt, 'completed', `pay-${attempt.id}`);
+      }),
+      'orders.finishPayment, storing the answer': await warmCallsOf(async () => {
+        const { attempt } = await paidOrder();
+        const held = claim();
+        await held.take();
+        return () => orders.finishPayment(attempt, 'completed', `pay-${attempt.id}`, undefined, held);
       }),
       'orders.markPaymentUnknown': await warmCallsOf(async () => {
         const { attempt } = await paidOrder();
@@ -183,6 +216,10 @@ describe('Data API round trips per repository method', () => {
         const { attempt } = await paidOrder();
         await orders.finishPayment(attempt, 'completed', `pay-${attempt.id}`);
         return () => orders.completeAndCloseBasket(attempt.orderId);
+      }),
+      'orders.claimLease': await warmCallsOf(async () => {
+        const { order } = await paidOrder();
+        return () => orders.claimLease(order.id, { holder: randomUUID(), ms: 1_000 });
       }),
       'orders.failAndReopenBasket': await warmCallsOf(async () => {
         const order = await openOrder();
@@ -222,12 +259,17 @@ describe('Data API round trips per repository method', () => {
       'baskets.removeLine': 'B S S S C',
       'baskets.discard': 'S',
       'orders.open': 'S',
+      'orders.open, taking the Idempotency-Key': 'S',
       'orders.find / findById / findLiveForBasket': 'S',
       'orders.transition': 'S',
       'orders.startPayment': 'S',
+      'orders.startPayment, adopting the upstream order': 'S',
+      'orders.startPayment, taking the Idempotency-Key': 'S',
       'orders.finishPayment': 'S',
+      'orders.finishPayment, storing the answer': 'S',
       'orders.markPaymentUnknown': 'S',
       'orders.completeAndCloseBasket': 'S',
+      'orders.claimLease': 'S',
       'orders.failAndReopenBasket': 'S',
       'orders.claimForReconcile': 'S',
       'idempotency begin (a new key)': 'S',

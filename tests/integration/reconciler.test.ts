@@ -94,8 +94,7 @@ describe('Reconciler, run in-process against Postgres and the simulator', () => 
       basketId,
       orderId,
       idempotencyKey: randomUUID(),
-      basketVersion: version,
-      totalMinor: 2880,
+      expectedBasketVersion: version,
       ownerTokenSealed: vault.seal(call.token, orderId),
     }))!;
     let upstreamOrderId: string = orderId;

@@ -9,4 +9,7 @@ export const publicEndpoint = endpointsWith<undefined>({
   idempotencyStore: () => {
     throw new Error('no idempotent routes in this test');
   },
+  storedOrderAnswer: () => {
+    throw new Error('no idempotent routes in this test');
+  },
 });

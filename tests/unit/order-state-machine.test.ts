@@ -28,6 +28,7 @@ const STATES: OrderState[] = [
 ];
 const ALLOWED = new Set([
   'pending → placed',
+  'pending → paying',
   'pending → failing',
   'pending → failed',
   'placed → paying',

@@ -13,7 +13,7 @@
  * (tests/integration/repository-contract.test.ts).
  */
 import { parseSealingKeys, TokenVault } from '../../../lib/credentials';
-import { basketWriteRefusal, type Basket, type BasketLine } from '../../../lib/baskets/basket';
+import { basketWriteRefusal, priceBasket, type Basket, type BasketLine } from '../../../lib/baskets/basket';
 import type { BasketPage, BasketRepository } from '../../../lib/baskets/repository';
 import type { Logger } from '../../../lib/logger';
 import type { Order, PaymentOutcome } from '../../../lib/orders/order';
@@ -27,6 +27,7 @@ import type {
   PaymentAttempt,
   RefundAttempt,
   Resolution,
+  StartPaymentOptions,
   StateHealth,
   TransitionChanges,
 } from '../../../lib/orders/repository';
@@ -91,10 +92,16 @@ export class InMemoryBaskets implements BasketRepository {
     return notUsed();
   }
 
-  /** For InMemoryOrders.open: whether the owner's basket is open at the priced version (open's guard). */
-  lockableAt(ownerId: string, basketId: string, version: number): boolean {
+  /** For InMemoryOrders.open: the owner's basket's total, if it is open, has lines and is at the expected version (open's guard). */
+  lockableTotal(ownerId: string, basketId: string, expectedVersion: number | undefined): number | undefined {
     const basket = this.baskets.get(basketId);
-    return basket !== undefined && basket.ownerId === ownerId && basket.status === 'open' && basket.version === version;
+    const lockable =
+      basket !== undefined &&
+      basket.ownerId === ownerId &&
+      basket.status === 'open' &&
+      basket.lines.length > 0 &&
+      (expectedVersion === undefined || basket.version === expectedVersion);
+    return lockable ? priceBasket(basket.lines).totals.gross : undefined;
   }
 
   /** For InMemoryOrders.open, once lockableAt: open → locked. Locking does not bump the version. */
@@ -207,10 +214,13 @@ export class InMemoryOrders implements OrderRepository {
   }
 
   async open(request: OpenOrderRequest): Promise<Order | undefined> {
-    const { ownerId, basketId, orderId, idempotencyKey, basketVersion, totalMinor, ownerTokenSealed } = request;
-    // As the one statement: a basket its guard refuses (changed, locked by a live order, closed, gone) inserts nothing;
-    // only a row that would be inserted meets the table's constraints, and then nothing is locked either.
-    if (!this.baskets.lockableAt(ownerId, basketId, basketVersion)) return undefined;
+    const { ownerId, basketId, orderId, idempotencyKey, expectedBasketVersion, ownerTokenSealed, key } = request;
+    // As the one statement: the key first (nothing is opened without it), then a basket its guard refuses
+    // (empty, changed, locked by a live order, closed, gone) inserts nothing; only a row that would be
+    // inserted meets the table's constraints, and then nothing is locked either.
+    await key?.take();
+    const totalMinor = this.baskets.lockableTotal(ownerId, basketId, expectedBasketVersion);
+    if (totalMinor === undefined) return undefined;
     if (this.orders.has(orderId)) throw new Error(`constraint orders_pkey: order ${orderId} already exists`);
     if ([...this.orders.values()].some((order) => order.basketId === basketId && order.state !== 'failed')) {
       throw new Error(`constraint orders_one_live_per_basket_idx: basket ${basketId} already has a live order`);
@@ -346,19 +356,29 @@ export class InMemoryOrders implements OrderRepository {
     orderId: string,
     attemptId: string,
     ownerTokenSealed: string,
+    options: StartPaymentOptions = {},
   ): Promise<{ order: Order; attempt: PaymentAttempt } | undefined> {
-    assertTransitions(PAYABLE_STATES, 'paying');
-    const before = this.inState(orderId, PAYABLE_STATES);
-    if (!before) return undefined;
+    const { key, ownerId, adopting } = options;
+    const from: readonly OrderState[] = adopting ? ['pending'] : PAYABLE_STATES;
+    assertTransitions(from, 'paying');
+    await key?.take();
+    const before = this.inState(orderId, from);
+    if (!before || (ownerId !== undefined && before.ownerId !== ownerId)) return undefined;
     if (this.attempts.some((a) => a.orderId === orderId && (a.outcome === 'sending' || a.outcome === 'pending'))) {
       throw new Error(`constraint payment_attempts_one_in_flight_idx: order ${orderId} already has a payment in flight`);
     }
     if (this.attempts.some((a) => a.id === attemptId))
       throw new Error(`constraint payment_attempts_pkey: attempt ${attemptId} already exists`);
+    // As transition() when it adopts: another create sent (by any actor) may still land.
+    const mayStillLand = adopting !== undefined && (adopting.checkDuplicates || before.createsSent > 1);
     const order = this.update(before, (next) => {
       next.state = 'paying';
       next.paymentAttempts += 1;
       next.ownerTokenSealed = ownerTokenSealed;
+      if (adopting) {
+        next.upstreamOrderId = adopting.upstreamOrderId;
+        next.duplicateCheckAt = duplicateCheckFor(before, mayStillLand, this.lateEffectMs);
+      }
     });
     const attempt: PaymentAttempt = {
       id: attemptId,

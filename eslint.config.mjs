@@ -6,7 +6,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.esbuild/', '.serverless/', '.data/', 'coverage/', 'bench/results/'] },
+  { ignores: ['node_modules/', '.esbuild/', '.serverless/', '.data/', 'coverage/', 'bench/results/', 'client/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   comments.recommended,

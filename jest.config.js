@@ -23,6 +23,9 @@ const common = {
   // Middy ships ESM only; swc turns it into CommonJS for jest like our own TypeScript.
   transform: { '^.+\\.(t|j)s$': ['@swc/jest'] },
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+  // The client package (client/) is ES modules, whose relative imports name the .js they compile to;
+  // jest finds the .ts beside it. An import of a real .js file still resolves to that file (js is tried first).
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   roots: ['<rootDir>/tests'],
 };
 

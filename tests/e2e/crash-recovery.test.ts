@@ -62,11 +62,6 @@ const EXPECTED: Record<CrashPoint, Expectation> = {
     retry: RETRY_PAYS,
     reconciled: { state: 'failed', basket: 'open', upstreamStatus: 'failed', charges: 0 },
   },
-  'after-order-placed': {
-    ...atCrash('placed', true, false),
-    retry: RETRY_PAYS,
-    reconciled: { state: 'failed', basket: 'open', upstreamStatus: 'failed', charges: 0 },
-  },
   'after-payment-recorded': {
     ...atCrash('paying', true, false),
     retry: retryUnknown(0),

@@ -44,6 +44,7 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
       '005_operations.sql',
       '006_concurrent_actors.sql',
       '007_app_role.sql',
+      '008_fewer_round_trips.sql',
     ]);
     const indexes = await admin`select indexname from pg_indexes where tablename = 'orders' order by indexname`;
     expect(indexes.map((r) => r.indexname)).toEqual([
@@ -86,10 +87,10 @@ describe.each(drivers)('migration runner against a real Postgres ($name)', (driv
       });
 
     expect((await run()).stdout).toMatch(
-      /^Applied 001_baskets.sql, 002_orders.sql, 003_idempotency_keys.sql, 004_real_upstream.sql, 005_operations.sql, 006_concurrent_actors.sql, 007_app_role.sql to /,
+      /^Applied 001_baskets.sql, 002_orders.sql, 003_idempotency_keys.sql, 004_real_upstream.sql, 005_operations.sql, 006_concurrent_actors.sql, 007_app_role.sql, 008_fewer_round_trips.sql to /,
     );
     expect((await run()).stdout).toMatch(/is up to date/);
-    expect((await admin`select count(*)::int as n from schema_migrations`)[0].n).toBe(7);
+    expect((await admin`select count(*)::int as n from schema_migrations`)[0].n).toBe(8);
   });
 
   it('is a no-op when run twice', async () => {

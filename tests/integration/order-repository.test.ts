@@ -4,7 +4,7 @@ import { PostgresBasketRepository } from '../../lib/baskets/postgres-repository'
 import type { Sql } from '../../lib/db/sql';
 import type { Order, PaymentOutcome } from '../../lib/orders/order';
 import { PostgresOrderRepository } from '../../lib/orders/postgres-repository';
-import type { PaymentAttempt, ReconcileClaim } from '../../lib/orders/repository';
+import type { OpenOrderRequest, PaymentAttempt, ReconcileClaim } from '../../lib/orders/repository';
 import { canTransition, ORDER_STATES, UNSETTLED_STATES, type OrderState } from '../../lib/orders/state-machine';
 import { drivers, suiteClients } from '../support/drivers';
 
@@ -57,14 +57,13 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
     return { ownerId, basketId, version: basket.version };
   }
 
-  /** What the checkout asks open() for: the basket at the version it priced, and that price. */
-  const openRequest = (basket: { ownerId: string; basketId: string; version: number }, totalMinor = PIZZAS_GROSS) => ({
+  /** What the checkout asks open() for: the basket at the version the terminal saw (If-Match). */
+  const openRequest = (basket: { ownerId: string; basketId: string; version: number }): OpenOrderRequest => ({
     ownerId: basket.ownerId,
     basketId: basket.basketId,
     orderId: randomUUID(),
     idempotencyKey: randomUUID(),
-    basketVersion: basket.version,
-    totalMinor,
+    expectedBasketVersion: basket.version,
     ownerTokenSealed: SEALED,
   });
 
@@ -107,9 +106,9 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
   }
 
   describe('open()', () => {
-    it('locks the basket at the version that was priced and writes a pending order with that total, in one statement', async () => {
+    it('locks the basket at the expected version and writes a pending order at the total of its lines, in one statement', async () => {
       const basket = await newBasket();
-      const request = openRequest(basket, 4532);
+      const request = openRequest(basket);
 
       const order = await orders.open(request);
 
@@ -118,7 +117,7 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
         id: request.orderId,
         ownerId: basket.ownerId,
         basketId: basket.basketId,
-        totalMinor: 4532,
+        totalMinor: PIZZAS_GROSS,
         openedByKey: request.idempotencyKey,
         paymentId: null,
         paymentAttempts: 0,
@@ -133,7 +132,11 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
 
     const refusals: Array<{
       name: string;
-      arrange: (basket: { ownerId: string; basketId: string; version: number }) => Promise<{ ownerId?: string; basketVersion?: number }>;
+      arrange: (basket: {
+        ownerId: string;
+        basketId: string;
+        version: number;
+      }) => Promise<{ ownerId?: string; expectedBasketVersion?: number }>;
     }> = [
       { name: 'a basket with an order in progress', arrange: async (basket) => (await orders.open(openRequest(basket)), {}) },
       {
@@ -143,7 +146,7 @@ describe.each(drivers)('PostgresOrderRepository against a real Postgres ($name)'
       { name: 'a discarded basket', arrange: async ({ ownerId, basketId }) => (await baskets.discard(ownerId, basketId), {}) },
       { name: 'another owner’s basket', arrange: async () => ({ ownerId: owner() }) },
       {
-        name: 'a basket changed since it was priced',
+        name: 'a basket changed since the version expected',
         arrange: async ({ ownerId, basketId }) => (await baskets.putLine(ownerId, basketId, line('water', 1, 202, 300)), {}),
       },
     ];

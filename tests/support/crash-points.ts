@@ -10,7 +10,8 @@ import type { Ports, WrapPorts } from '../../lib/services';
 export const CRASH_POINTS = [
   'after-order-row',
   'after-order-created',
-  'after-order-placed',
+  // A one-shot checkout adopts the upstream order and records the payment in one write (pending → paying):
+  // nothing commits between the two, so after-payment-recorded is the step after the order was created.
   'after-payment-recorded',
   'after-payment-sent',
   'after-payment-paid',
@@ -52,9 +53,6 @@ const STEP_ENDS: { [P in CrashPoint]: (ports: Ports) => Partial<Ports> } = {
   'after-order-row': ({ orders }) => ({ orders: crashAfter(orders, 'after-order-row', { open: (opened) => opened !== undefined }) }),
   'after-order-created': ({ upstreamOrders }) => ({
     upstreamOrders: crashAfter(upstreamOrders, 'after-order-created', { createOrder: () => true }),
-  }),
-  'after-order-placed': ({ orders }) => ({
-    orders: crashAfter(orders, 'after-order-placed', { transition: (order) => order?.state === 'placed' }),
   }),
   'after-payment-recorded': ({ orders }) => ({
     orders: crashAfter(orders, 'after-payment-recorded', { startPayment: (started) => started !== undefined }),

@@ -358,16 +358,22 @@ export class Checkout {
       if (failing.state !== 'failing' && failing.state !== 'failed') return failing;
       throw totalMismatch(order);
     }
-    if (how.payer && how.definite && live.length === 1 && call.deadline.remainingMs() >= this.options.paymentMinWindowMs) {
-      const started = await this.orders.startPayment(order.id, randomUUID(), this.vault.seal(how.payer.token, order.id), {
+    // Paid next, with nothing else to fail first: adopted with the payment recorded, in one write.
+    const payNow =
+      how.definite && live.length === 1 && call.deadline.remainingMs() >= this.options.paymentMinWindowMs ? how.payer : undefined;
+    if (payNow) {
+      const started = await this.orders.startPayment(order.id, randomUUID(), this.vault.seal(payNow.token, order.id), {
         adopting: { upstreamOrderId: ours.id, checkDuplicates: false },
       });
-      return started ?? (await this.settlement.current(order));
+      if (started) return started;
     }
-    const placed = await this.orders.transition(order.id, ['pending'], 'placed', {
-      upstreamOrderId: ours.id,
-      checkDuplicates: !how.definite || live.length > 1,
-    });
+    // A lost adoption (the order moved on meanwhile) goes on as the loser below: it fails its own upstream order if not taken.
+    const placed = payNow
+      ? undefined
+      : await this.orders.transition(order.id, ['pending'], 'placed', {
+          upstreamOrderId: ours.id,
+          checkDuplicates: !how.definite || live.length > 1,
+        });
     const current = placed ?? (await this.settlement.current(order));
     const duplicates = placed
       ? live.filter((candidate) => candidate.id !== ours.id)

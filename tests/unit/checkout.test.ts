@@ -69,6 +69,30 @@ function theOrder(): Order {
 }
 
 describe('Checkout (in-memory ports)', () => {
+  it('fails its own upstream order when another request adopted another one before its adoption with the payment', async () => {
+    const startPayment = orders.startPayment.bind(orders);
+    let other: string | undefined;
+    jest.spyOn(orders, 'startPayment').mockImplementation(async (orderId, attemptId, sealed, options) => {
+      if (options?.adopting && !other) {
+        // A pay-again created its own upstream order and adopted it first.
+        const created = await upstream.createOrder({ orderId: randomUUID(), correlation: orderId, totalMinor: TOTAL_MINOR }, call());
+        if (created.kind !== 'created') throw new Error('the other create failed');
+        other = created.order.id;
+        await orders.transition(orderId, ['pending'], 'placed', { upstreamOrderId: other, checkDuplicates: true });
+      }
+      return startPayment(orderId, attemptId, sealed, options);
+    });
+
+    const order = await placeOrder('key-1');
+
+    expect(order).toMatchObject({ state: 'paid', upstreamOrderId: other });
+    expect(upstream.orders.map((o) => [o.id === other ? 'adopted' : 'own', o.status]).sort()).toEqual([
+      ['adopted', 'pending'],
+      ['own', 'failed'],
+    ]);
+    expect(upstream.charges).toHaveLength(1);
+  });
+
   it('pays a one-shot checkout once, for the basket gross total in minor units', async () => {
     const order = await placeOrder('key-1');
 

@@ -364,7 +364,11 @@ class Settling {
         retryAfterMs: last.retryAfterMs,
       });
     }
-    if (last.status < 300) return this.byOrderState(body!);
+    if (last.status < 300) {
+      if (isOrder(body)) return this.byOrderState(body);
+      // A success that is not the service's (a proxy's page, say) decides nothing: ask again with the same request.
+      return this.retryLater('server error', {});
+    }
     const error = new PosApiError(last);
     const orderId =
       error.orderId ?? (this.operation.operation === 'checkout' || this.operation.operation === 'prepare' ? undefined : this.operation.id);
@@ -462,6 +466,27 @@ function bodyOf<T>(run: Run): T {
   if (last instanceof PosTransportError) throw last;
   if (last.status >= 400) throw new PosApiError(last);
   return last.body as T;
+}
+
+/** Every order status, so a body is recognised as an order (and a status the generated types gain is a compile error here). */
+const ORDER_STATUSES: Record<OrderStatus, true> = {
+  pending: true,
+  placed: true,
+  paying: true,
+  declined: true,
+  failing: true,
+  paid: true,
+  completed: true,
+  refunding: true,
+  failed: true,
+  unknown: true,
+  refunded: true,
+};
+
+function isOrder(body: unknown): body is Order {
+  if (typeof body !== 'object' || body === null) return false;
+  const { id, status } = body as { id?: unknown; status?: unknown };
+  return typeof id === 'string' && typeof status === 'string' && Object.hasOwn(ORDER_STATUSES, status);
 }
 
 function usesKey(operation: Operation): boolean {

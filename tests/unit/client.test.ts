@@ -327,6 +327,12 @@ describe('checkout: one key, retried only with that key', () => {
     expect(new Set(service.posts().map((p) => p.headers['idempotency-key']))).toEqual(new Set(['key-1']));
   });
 
+  it('takes a success that is not an order (a proxy’s page) as undecided, never as paid', async () => {
+    const service = fakeService({ [checkoutRoute]: [{ status: 200, body: '<html>gateway</html>' }] });
+
+    expect(await service.client({ budgetMs: 2000 }).checkout(BASKET)).toMatchObject({ kind: 'retry-later', key: 'key-1' });
+  });
+
   it('stops when the caller aborts, retry-later with the key', async () => {
     const service = fakeService({ [checkoutRoute]: [fail(503, 'UPSTREAM_UNAVAILABLE', {}, 1)] });
     const controller = new AbortController();

@@ -74,7 +74,7 @@ import {
   textTable,
   updateReadme,
 } from './support/report';
-import type { RetryPolicy } from './support/terminal';
+import type { TerminalPolicy } from './support/cashier';
 import { writeFileSync } from 'node:fs';
 
 const CONCURRENCIES = ['1', '2', '4', '8', '16', '32'] as const;
@@ -158,8 +158,12 @@ const flags = readFlags('bench', {
     integer: true,
   },
   'skip-bundles': { help: 'do not build the deploy bundles (no sizes, no cold starts)', default: 0, boolean: true },
-  'max-retries': { help: 'terminal: same-key retries of 503/504/202/409 REQUEST_IN_PROGRESS', default: 4, min: 0, integer: true },
-  'retry-after-cap-ms': { help: 'terminal: longest wait honoured from Retry-After', default: 5000, min: 0 },
+  'budget-ms': {
+    help: "terminal: the client's budget for one checkout operation (client/: same-key retries, Retry-After honoured, within it)",
+    default: 30_000,
+    min: 1000,
+    integer: true,
+  },
   snapshot: {
     help: 'run the handlers (and build the bundles) from a clean export of HEAD instead of this working tree',
     default: 0,
@@ -191,7 +195,7 @@ const env = handlerEnv({
 /** The serverless-offline instance of each further delay (the first is the stack's own API). */
 const variantOf = (dbDelayMs: number) => `db-delay-${dbDelayMs}ms`;
 const variants = Object.fromEntries(dbDelays.slice(1).map((d) => [variantOf(d), { DATABASE_CALL_DELAY_MS: String(d) }]));
-const policy: RetryPolicy = { maxRetries: flags['max-retries'], retryAfterCapMs: flags['retry-after-cap-ms'], backoffBaseMs: 250 };
+const policy: TerminalPolicy = { budgetMs: flags['budget-ms'] };
 const fullMatrix =
   flows.length === FLOWS.length &&
   faultProfiles.length === FAULT_PROFILES.length &&
@@ -227,7 +231,7 @@ async function main(): Promise<void> {
   );
   console.log(`  handler env: ${describeEnv(env)}`);
   console.log(
-    `  terminal: same-key retries of 503/504/202/409 up to ${policy.maxRetries} (Retry-After honoured up to ${policy.retryAfterCapMs} ms); prepared: ${flags['prepare-pause-ms']} ms pause between prepare and pay (not timed)`,
+    `  terminal: the client (client/), ${policy.budgetMs} ms budget per operation (same-key retries of 503/504/202/409 REQUEST_IN_PROGRESS and lost answers, Retry-After honoured); prepared: ${flags['prepare-pause-ms']} ms pause between prepare and pay (not timed)`,
   );
   if (!fullMatrix)
     console.log(`  part of the matrix only: results go to bench/results/${outputName}.{json,svg}; docs/benchmark.md is left as it is`);
@@ -285,7 +289,7 @@ async function main(): Promise<void> {
             for (const concurrency of concurrencies)
               for (const dbDelayMs of dbDelays) {
                 const users = baskets.map((_, index) => userOf(flow, faults, concurrency, flags.seed, index, dbDelayMs));
-                setups.set(cellId(faults, concurrency, flow, dbDelayMs), await seedBaskets(benchAt(dbDelayMs), users, baskets));
+                setups.set(cellId(faults, concurrency, flow, dbDelayMs), await seedBaskets(benchAt(dbDelayMs), users, baskets, policy));
               }
         console.log(`  ${at()} ${total} baskets set up in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s (untimed)`);
       }
@@ -313,6 +317,7 @@ async function main(): Promise<void> {
                   benchAt(dbDelayMs),
                   Array.from({ length: widest }, (_, index) => `warmup-${flow}-db${dbDelayMs}-${flags.seed}-${index}@bench.example`),
                   Array.from({ length: widest }, (_, index) => baskets[index % baskets.length]),
+                  policy,
                 )
               : [];
           await warmCheckouts(ctxAt(dbDelayMs), ours, {
@@ -510,7 +515,7 @@ function report(
     dbCallDelaysMs: dbDelays,
     completionWaitMs: flags['completion-wait-ms'],
     handlerEnv: env,
-    terminalRetryPolicy: policy,
+    terminal: { client: 'client/ (@pos/basket-client)', ...policy },
   };
   const file = writeResults(`${outputName}.json`, {
     generatedAt: when,
@@ -526,10 +531,10 @@ function report(
       naive:
         'the starter: catalogue, POST order, POST payment, PATCH; no retries, no timeouts; paid = all four 2xx, declined = its payment answered 402',
       oneShot:
-        'POST /baskets/{id}/orders, Idempotency-Key, no body; the terminal retries 503/504/202/409 REQUEST_IN_PROGRESS with the same key',
+        'pos.checkout(basketId) of the terminal client (client/): POST /baskets/{id}/orders, Idempotency-Key, no body, retried with the same key after 503/504/202/409 REQUEST_IN_PROGRESS or a lost answer within the budget; ms = to the answer that decided it (the read of the order after a decline or an unknown payment not counted)',
       prepared:
         'POST /baskets/{id}/orders {"pay": false} (201 placed), a pause, then POST /orders/{id}/payments with a new key; ms = prepare + pay, payMs = the pay call; twice as many customers as terminals share the terminals\' request slots, so requests in flight = concurrency as in the other flows and the pause is never timed',
-      paidOrDeclined: "final answer 201 paid or 402 declined, after the terminal's same-key retries",
+      paidOrDeclined: "outcome paid or declined, after the client's same-key retries",
       upstreamWait:
         "per checkout of naive and ours, the POST /orders/ and POST /payments/ latency it waited for (ledger, a hang counted up to the caller's timeout); overheadMs = ms − that",
       money: 'tests/support/ledger.ts ledgerProblems per cell: upstream orders matched to ours by upstream id and correlation',

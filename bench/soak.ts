@@ -1,9 +1,10 @@
 /**
  * The soak run (`npm run soak [-- --orders 2000 --fault-rate 0.10 --seed S --concurrency C ...]`,
  * `--help` lists every flag). Terminals check out through our API against a
- * simulator dealing faults on every upstream call plus payment declines, and
- * behave as real ones would: same-key retries of 503/504, one new payment
- * after a 402, a stop on 502 PAYMENT_STATUS_UNKNOWN. Afterwards the reconciler
+ * simulator dealing faults on every upstream call plus payment declines, with
+ * the terminal client (client/), and do what a cashier does with each
+ * outcome: one new payment after a decline, a stop on an unknown payment, a
+ * resume of an operation the client left undecided. Afterwards the reconciler
  * settles every order (abandonment waits skipped by backdating updated_at of
  * orders still unsettled), and the money is checked against the upstream
  * ledger. Exits 1 when a money invariant is broken, 3 when orders stay unsettled.
@@ -12,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_PROFILE, signDevToken, UPSTREAM_READINGS, type Ledger, type UpstreamReading } from '../dev/simulator';
 import { randomUUID } from 'node:crypto';
+import type { Outcome, OutcomeKind } from '../client/src';
 import { mulberry32 } from '../dev/simulator/random';
 import { backdate, ledgerProblems, type LedgerProblems } from '../tests/support/ledger';
 import { readFlags } from './support/cli';
@@ -40,7 +42,7 @@ import { faultsDealt } from './support/simulator-admin';
 import { burstFlag, burstGoals, burstMoneyProblems, burstRows, burstSizes, runBurstCells } from './support/burst';
 import { textTable } from './support/report';
 import { countBy, percent, summarize } from './support/stats';
-import { describeAnswer, orderIdOf, Terminal, type Answer, type RetryPolicy } from './support/terminal';
+import { Cashier, claimsNothingCharged, describeOutcome, type TerminalPolicy, type TimedOutcome } from './support/cashier';
 
 const flags = readFlags('soak', {
   orders: { help: 'checkouts to run', default: 2000, env: 'SOAK_ORDERS', min: 1, integer: true },
@@ -65,14 +67,24 @@ const flags = readFlags('soak', {
     integer: true,
   },
   'hang-ms': { help: 'how long a hang lasts; 0 = twice the call timeout', default: 0, min: 0 },
-  'max-retries': { help: 'terminal: same-key retries of a 503/504', default: 4, min: 0, integer: true },
+  'budget-ms': {
+    help: "terminal: the client's budget for one operation (same-key retries and Retry-After waits within it)",
+    default: 30_000,
+    min: 1000,
+    integer: true,
+  },
+  resumes: {
+    help: 'terminal: times an operation the client left undecided (retry-later) is resumed, same key',
+    default: 1,
+    min: 0,
+    integer: true,
+  },
   snapshot: {
     help: 'run the handlers from a clean export of HEAD instead of this working tree (immune to edits made during the run)',
     default: 0,
     env: 'SOAK_SNAPSHOT',
     boolean: true,
   },
-  'retry-after-cap-ms': { help: 'terminal: longest wait honoured from Retry-After', default: 5000, min: 0 },
   'reconcile-every-seconds': {
     help: "also invoke the reconciler this often during the run (0: only serverless-offline's own every-minute schedule)",
     default: 15,
@@ -114,7 +126,7 @@ const env = handlerEnv({
   UPSTREAM_CALL_TIMEOUT_MS: String(flags['call-timeout-ms']),
   ...(reading.unavailable === 'after_effect' ? { UPSTREAM_503_MEANS_NO_EFFECT: 'false' } : {}),
 });
-const retryPolicy: RetryPolicy = { maxRetries: flags['max-retries'], retryAfterCapMs: flags['retry-after-cap-ms'], backoffBaseMs: 250 };
+const policy: TerminalPolicy = { budgetMs: flags['budget-ms'] };
 
 /** What the terminal was finally told: `no claim` for an answer that says nothing of the money (a 409 "already paid", say). */
 type Belief = 'paid' | 'declined' | 'unknown' | 'not paid' | 'cancelled' | 'no claim' | 'setup failed';
@@ -130,7 +142,7 @@ interface Race {
   /** The order it acted on (the basket's newest when it looked: maybe an earlier, failed one). */
   orderId?: string;
   answer?: string;
-  status?: number;
+  outcome?: OutcomeKind;
 }
 
 interface Session {
@@ -144,17 +156,28 @@ interface Session {
   belief: Belief;
 }
 
-function beliefFrom(answer: Answer): Belief {
-  if (answer.status === 201) return 'paid';
-  if (answer.status === 402) return 'declined';
-  if (answer.status === 502 && answer.body?.error?.code === 'PAYMENT_STATUS_UNKNOWN') return 'unknown';
-  if (
-    answer.status === 409 &&
-    answer.body?.error?.code === 'ORDER_STATE_CONFLICT' &&
-    !/nothing was charged/i.test(answer.body.error.message ?? '')
-  )
-    return 'no claim';
-  return 'not paid';
+/**
+ * What an outcome tells the cashier about the order's money. Every outcome
+ * the client reports is a claim the money checks hold it to: paid, declined,
+ * unknown, cancelled (nothing charged); a retry-later whose last answer said
+ * nothing was charged counts as "not paid" too. A refusal or an undecided
+ * operation says nothing of the order's money.
+ */
+function beliefFrom(outcome: Outcome): Belief {
+  switch (outcome.kind) {
+    case 'paid':
+    case 'declined':
+    case 'unknown':
+      return outcome.kind;
+    case 'cancelled':
+      return 'not paid';
+    case 'retry-later':
+      return claimsNothingCharged(outcome) ? 'not paid' : 'no claim';
+    case 'prepared':
+    case 'refunded':
+    case 'refused':
+      return 'no claim';
+  }
 }
 
 /** What a terminal believes after several answers about one order: a charge or an unknown outcome it was told of outweighs a later answer that says less. */
@@ -170,73 +193,80 @@ function raceFor(index: number): Race | undefined {
   return { kind: RACE_KINDS[Math.floor(draw() * RACE_KINDS.length)], afterMs: Math.floor(draw() * 400) };
 }
 
+/** An operation of the client, resumed (same request, same key) as often as --resumes allows while it ends retry-later. */
+async function withResumes(terminal: Cashier, operation: Parameters<Cashier['timed']>[0]): Promise<TimedOutcome> {
+  let run = await terminal.timed(operation);
+  for (let resumes = 0; run.outcome.kind === 'retry-later' && resumes < flags.resumes; resumes++) {
+    const resume = run.outcome.resume;
+    const next = await terminal.timed((pos) => pos.resume(resume));
+    run = { outcome: next.outcome, durationMs: run.durationMs + next.durationMs, attempts: run.attempts + next.attempts };
+  }
+  return run;
+}
+
 /** The racer: finds the checkout's order (as a terminal's history shows it) and cancels it, pays it under a new key, or resends the checkout. */
 async function runRace(
-  terminal: Terminal,
+  terminal: Cashier,
   basketId: string,
   checkoutKey: string,
   race: Race,
-): Promise<{ answer: Answer; orderId?: string } | undefined> {
+): Promise<{ outcome: Outcome; orderId?: string } | undefined> {
   await sleep(race.afterMs);
   if (race.kind === 'resend') {
-    const { answer } = await terminal.postIdempotent(`/baskets/${basketId}/orders`, retryPolicy, checkoutKey);
-    return { answer, orderId: orderIdOf(answer) };
+    const { outcome } = await withResumes(terminal, (pos) => pos.checkout(basketId, { key: checkoutKey }));
+    return { outcome, orderId: outcome.orderId };
   }
   let orderId: string | undefined;
   for (let look = 0; look < 20 && !orderId; look++) {
-    const history = await terminal.send('GET', `/orders?basketId=${basketId}`);
-    orderId = history.body?.orders?.[0]?.id;
+    const history = await terminal.pos.listOrders({ basketId }).catch(() => undefined);
+    orderId = history?.orders[0]?.id;
     if (!orderId) await sleep(50);
   }
   if (!orderId) return undefined;
-  if (race.kind === 'cancel') return { answer: await terminal.send('DELETE', `/orders/${orderId}`), orderId };
-  return { answer: (await terminal.postIdempotent(`/orders/${orderId}/payments`, retryPolicy)).answer, orderId };
+  const found = orderId;
+  if (race.kind === 'cancel') return { outcome: (await withResumes(terminal, (pos) => pos.cancel(found))).outcome, orderId };
+  return { outcome: (await withResumes(terminal, (pos) => pos.pay(found))).outcome, orderId };
 }
 
 async function checkout(bench: BenchStack, index: number, lines: ReturnType<typeof planBaskets>[number]): Promise<Session> {
   const user = `soak-${flags.seed}-${index}@bench.example`;
-  const terminal = new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, user));
-  const basket = await terminal.basketWith(lines, retryPolicy);
+  const terminal = new Cashier(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, user), policy);
+  const basket = await terminal.basketWith(lines);
   if ('failed' in basket) return { user, setupFailure: basket.failed, belief: 'setup failed' };
 
   const race = raceFor(index);
   const key = randomUUID();
   const [place, racedOn] = await Promise.all([
-    terminal.postIdempotent(`/baskets/${basket.basketId}/orders`, retryPolicy, key),
+    withResumes(terminal, (pos) => pos.checkout(basket.basketId, { key })),
     race ? runRace(terminal, basket.basketId, key, race) : Promise.resolve(undefined),
   ]);
-  const raced = racedOn?.answer;
+  const raced = racedOn?.outcome;
   const session: Session = {
     user,
-    orderId: orderIdOf(place.answer) ?? (raced && orderIdOf(raced)),
-    place: { answer: describeAnswer(place.answer), attempts: place.attempts, ms: place.durationMs },
+    orderId: place.outcome.orderId ?? raced?.orderId,
+    place: { answer: describeOutcome(place.outcome), attempts: place.attempts, ms: place.durationMs },
     checkoutMs: place.durationMs,
-    belief: beliefFrom(place.answer),
+    belief: beliefFrom(place.outcome),
   };
   if (race)
     session.race = {
       ...race,
       orderId: racedOn?.orderId,
-      answer: raced ? describeAnswer(raced) : 'no order to act on',
-      status: raced?.status,
+      answer: raced ? describeOutcome(raced) : 'no order to act on',
+      outcome: raced?.kind,
     };
   // A race on another order of the basket (an earlier one, already failed) tells nothing of this one.
   const sameOrder = racedOn?.orderId === undefined || racedOn.orderId === session.orderId;
   const raceBelief: Belief | undefined =
-    raced && sameOrder
-      ? race?.kind === 'cancel'
-        ? raced.status === 200 || raced.status === 202
-          ? 'cancelled'
-          : 'no claim'
-        : beliefFrom(raced)
-      : undefined;
+    raced && sameOrder ? (race?.kind === 'cancel' && raced.kind === 'cancelled' ? 'cancelled' : beliefFrom(raced)) : undefined;
   if (raceBelief) session.belief = strongest([session.belief, raceBelief]);
-  if (place.answer.status === 402 && session.orderId && session.belief === 'declined') {
-    // The customer offers another card: one new payment, under a new key.
-    const again = await terminal.postIdempotent(`/orders/${session.orderId}/payments`, retryPolicy);
-    session.payAgain = { answer: describeAnswer(again.answer), attempts: again.attempts, ms: again.durationMs };
+  if (place.outcome.kind === 'declined' && session.belief === 'declined') {
+    // The customer offers another card: one new payment (a new key).
+    const orderId = place.outcome.orderId;
+    const again = await withResumes(terminal, (pos) => pos.pay(orderId));
+    session.payAgain = { answer: describeOutcome(again.outcome), attempts: again.attempts, ms: again.durationMs };
     session.checkoutMs = place.durationMs + again.durationMs;
-    session.belief = strongest([...(raceBelief ? [raceBelief] : []), beliefFrom(again.answer)]);
+    session.belief = strongest([...(raceBelief ? [raceBelief] : []), beliefFrom(again.outcome)]);
   }
   return session;
 }
@@ -264,11 +294,11 @@ function backgroundReconciler(lambdaUrl: string, everySeconds: number): { stop: 
 }
 
 interface MoneyCheck extends LedgerProblems {
-  /** Extra: the terminal was told 201 but the upstream holds no charge for the order. */
+  /** Extra: the terminal was told paid but the upstream holds no charge for the order. */
   toldPaidWithoutCharge: string[];
-  /** Extra: a charge exists for an order whose terminal was finally told it was not paid (402 or an error other than PAYMENT_STATUS_UNKNOWN). */
+  /** Extra: a charge exists for an order whose terminal was finally told it was not paid (declined, cancelled, or a retry-later after "nothing was charged"). */
   chargedButToldNotPaid: string[];
-  /** Extra: a racer's cancel was answered 200/202, yet the order was charged. */
+  /** Extra: a racer's cancel was told cancelled, yet the order was charged. */
   cancelledButCharged: string[];
 }
 
@@ -290,10 +320,7 @@ async function checkMoney(bench: BenchStack, ledger: Ledger, sessions: Session[]
       )
       .map((s) => s.orderId!),
     cancelledButCharged: sessions
-      .filter(
-        (s) =>
-          s.race?.kind === 'cancel' && (s.race.status === 200 || s.race.status === 202) && s.race.orderId && charged.has(s.race.orderId),
-      )
+      .filter((s) => s.race?.kind === 'cancel' && s.race.outcome === 'cancelled' && s.race.orderId && charged.has(s.race.orderId))
       .map((s) => s.race!.orderId!),
   };
 }
@@ -308,7 +335,7 @@ async function main(): Promise<void> {
   console.log(`  upstream profile: ${describeProfile(profile)}`);
   console.log(`  handler env: ${describeEnv(env)}`);
   console.log(
-    `  terminal: same-key retries of 503/504 up to ${retryPolicy.maxRetries} (Retry-After honoured up to ${retryPolicy.retryAfterCapMs} ms); one new payment after a 402; stop on 502 PAYMENT_STATUS_UNKNOWN`,
+    `  terminal: the client (client/), ${policy.budgetMs} ms budget per operation, retry-later resumed ${flags.resumes} time(s); one new payment after a decline; stop on an unknown payment`,
   );
   console.log(
     `  settling: reconciler every ${flags['reconcile-every-seconds'] || '–'} s during the run (plus serverless-offline's every-minute schedule), then orders still unsettled are backdated (updated_at − 1 day) and the reconciler runs until none is left`,
@@ -395,7 +422,7 @@ async function main(): Promise<void> {
     profile,
     reading: { name: flags.reading, ...reading },
     handlerEnv: env,
-    terminalRetryPolicy: retryPolicy,
+    terminal: { client: 'client/ (@pos/basket-client)', ...policy, resumes: flags.resumes },
     settling: {
       method:
         'wait for late effects, backdate every time the guards compare against by 1 day after the traffic, then reconcile until none is unsettled',

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { PosClient, type FetchLike, type Outcome } from '../../client/src';
 import { signDevToken } from '../../dev/simulator';
 import { ledgerProblems, type LedgerProblems } from '../../tests/support/ledger';
 import { formatMs } from './chart';
@@ -7,7 +7,7 @@ import type { Row } from './report';
 import { planBaskets, sleep, type BenchStack } from './harness';
 import { runPool } from './pool';
 import { countBy, summarize, type Summary } from './stats';
-import { describeAnswer, isUndecided, orderIdOf, Terminal, type Answer } from './terminal';
+import { Cashier, claimsNothingCharged, describeOutcome } from './cashier';
 
 /** How long a terminal in the burst keeps at its checkout (retrying what decides nothing) before it gives up. */
 export const BURST_BUDGET_MS = 30_000;
@@ -16,11 +16,11 @@ const AFTERWARDS = 8;
 
 /** One terminal's checkout in the burst. */
 interface BurstCheckout {
-  final: Answer;
+  final: Outcome;
   /** From the burst's start to the final answer. */
   ms: number;
   attempts: number;
-  /** Every answer it got was one of ours (our error shape, or an order), not the emulator's or none at all. */
+  /** Every answer it got was one of ours (our error shape, or an order), not the emulator's or none at all (a lost answer, which the client retries). */
   allOurs: boolean;
   /** Every 429/503/504 it got carried Retry-After. */
   retryAfterOnEvery: boolean;
@@ -42,31 +42,43 @@ export interface BurstResult {
   money: LedgerProblems & { toldPaidWithoutCharge: string[]; chargedButToldNotPaid: string[] };
 }
 
-/** An answer our API gives: our error shape, or an order (anything else is the emulator's, or a network failure). */
-function isOurs(answer: Answer): boolean {
-  return typeof answer.body?.error?.code === 'string' || typeof answer.body?.id === 'string';
+/** An answer our API gives: our error shape, or an order (anything else is the emulator's). */
+function isOurs(body: any): boolean {
+  return typeof body?.error?.code === 'string' || typeof body?.id === 'string';
 }
 
-const sheds = (answer: Answer) => answer.status === 429 || answer.status === 503 || answer.status === 504;
+const sheds = (status: number) => status === 429 || status === 503 || status === 504;
 
-/** One terminal's checkout: the same key again after anything that decides nothing, until a final answer or the budget is spent. */
-async function checkoutWithin(terminal: Terminal, basketId: string, startedAt: number): Promise<BurstCheckout> {
-  const key = randomUUID();
-  let attempts = 0;
+/**
+ * One terminal's checkout through the client (client/): the same key again
+ * after anything that decides nothing, Retry-After honoured, within what is
+ * left of the burst's 30 s. Every answer on the way is looked at as it comes:
+ * was it ours, and did a shed carry Retry-After?
+ */
+async function checkoutWithin(terminal: Cashier, basketId: string, startedAt: number): Promise<BurstCheckout> {
   let allOurs = true;
   let retryAfterOnEvery = true;
-  for (;;) {
-    const answer = await terminal.send('POST', `/baskets/${basketId}/orders`, { headers: { 'idempotency-key': key } });
-    attempts++;
-    allOurs &&= isOurs(answer);
-    if (sheds(answer) && answer.retryAfterMs === undefined) retryAfterOnEvery = false;
-    const elapsed = performance.now() - startedAt;
-    const wait = answer.retryAfterMs ?? 250;
-    if (!isUndecided(answer) || elapsed + wait >= BURST_BUDGET_MS) {
-      return { final: answer, ms: elapsed, attempts, allOurs, retryAfterOnEvery, orderId: orderIdOf(answer) };
+  const watching: FetchLike = async (url, init) => {
+    try {
+      const response = await fetch(url, init);
+      const text = await response.clone().text();
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: not ours
+      }
+      allOurs &&= isOurs(body);
+      if (sheds(response.status) && !response.headers.has('retry-after')) retryAfterOnEvery = false;
+      return response;
+    } catch (error) {
+      allOurs = false;
+      throw error;
     }
-    await sleep(wait);
-  }
+  };
+  const pos = new PosClient({ baseUrl: terminal.apiUrl, token: terminal.token, fetch: watching });
+  const final = await pos.checkout(basketId, { budgetMs: Math.max(0, BURST_BUDGET_MS - (performance.now() - startedAt)) });
+  return { final, ms: performance.now() - startedAt, attempts: final.attempts, allOurs, retryAfterOnEvery, orderId: final.orderId };
 }
 
 /**
@@ -79,13 +91,12 @@ export async function runBurst(bench: BenchStack, terminals: number, seed: numbe
   const cashiers = await Promise.all(
     Array.from({ length: terminals + AFTERWARDS }, async (_, index) => {
       const user = `burst-${seed}-${terminals}-${index}@bench.example`;
-      return { user, terminal: new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, user), BURST_BUDGET_MS) };
+      return { user, terminal: new Cashier(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, user), { budgetMs: BURST_BUDGET_MS }) };
     }),
   );
   const plans = planBaskets(cashiers.length, seed + terminals);
-  const setupPolicy = { maxRetries: 20, retryAfterCapMs: 2000, backoffBaseMs: 100 };
   const baskets = await runPool(cashiers.length, 8, async (index) => {
-    const made = await cashiers[index].terminal.basketWith(plans[index], setupPolicy);
+    const made = await cashiers[index].terminal.basketWith(plans[index]);
     if ('failed' in made) throw new Error(`burst setup: ${made.failed}`);
     return made.basketId;
   });
@@ -113,11 +124,11 @@ export async function runBurst(bench: BenchStack, terminals: number, seed: numbe
   >`select id::text, coalesce(upstream_order_id, id::text) as upstream_id from orders`;
   const chargedOrders = new Set(rows.filter((row) => charged.has(row.upstream_id)).map((row) => row.id));
   const all = [...burst, ...afterwards];
-  const paidAnswer = (c: BurstCheckout) => c.final.status === 201;
-  const saidNotCharged = (c: BurstCheckout) => c.final.status === 402 || /nothing was charged/i.test(c.final.body?.error?.message ?? '');
+  const paidAnswer = (c: BurstCheckout) => c.final.kind === 'paid';
+  const saidNotCharged = (c: BurstCheckout) => claimsNothingCharged(c.final);
   return {
     terminals,
-    answers: countBy(burst, (c) => describeAnswer(c.final)),
+    answers: countBy(burst, (c) => describeOutcome(c.final)),
     paid: burst.filter(paidAnswer).length,
     notOurs: burst.filter((c) => !c.allOurs).length,
     withoutRetryAfter: burst.filter((c) => !c.retryAfterOnEvery).length,
@@ -126,7 +137,7 @@ export async function runBurst(bench: BenchStack, terminals: number, seed: numbe
       paid: afterwards.filter(paidAnswer).length,
       of: AFTERWARDS,
       ms: summarize(afterwards.map((c) => c.ms)),
-      answers: countBy(afterwards, (c) => describeAnswer(c.final)),
+      answers: countBy(afterwards, (c) => describeOutcome(c.final)),
     },
     money: {
       ...(await ledgerProblems(ours, bench.sql)),

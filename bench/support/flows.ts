@@ -20,7 +20,8 @@ import { naiveCheckout } from './naive';
 import { runPool, Slots } from './pool';
 import { callsByUser, faultsDealt } from './simulator-admin';
 import { countBy, summarize, type Summary } from './stats';
-import { describeAnswer, orderIdOf, Terminal, type Answer, type RetryPolicy } from './terminal';
+import { Cashier, describeError, describeOutcome, isNotFound, type TerminalPolicy } from './cashier';
+import type { Outcome } from '../../client/src';
 
 export const FLOWS = ['floor', 'naive', 'one-shot', 'prepared'] as const;
 export type FlowName = (typeof FLOWS)[number];
@@ -154,7 +155,7 @@ export interface FlowTimeouts {
 export interface FlowContext {
   bench: BenchStack;
   seed: number;
-  policy: RetryPolicy;
+  policy: TerminalPolicy;
   timeouts: FlowTimeouts;
   preparePauseMs: number;
   /** DATABASE_CALL_DELAY_MS of the handlers behind ctx.bench.apiUrl. */
@@ -169,7 +170,7 @@ export interface FlowContext {
 export interface PreparedBasket {
   user: string;
   basketId: string;
-  terminal: Terminal;
+  terminal: Cashier;
 }
 
 export const cellId = (faults: FaultProfileName, concurrency: number, flow: FlowName, dbDelayMs = 0) =>
@@ -399,7 +400,7 @@ export async function setUpBaskets(
   bench: BenchStack,
   users: readonly string[],
   baskets: readonly PlannedLine[][],
-  policy: RetryPolicy,
+  policy: TerminalPolicy,
   concurrency: number,
   onDone?: (done: number) => void,
 ): Promise<PreparedBasket[]> {
@@ -407,8 +408,8 @@ export async function setUpBaskets(
     users.length,
     concurrency,
     async (index) => {
-      const terminal = new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, users[index]));
-      const basket = await terminal.basketWith(baskets[index], policy);
+      const terminal = new Cashier(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, users[index]), policy);
+      const basket = await terminal.basketWith(baskets[index]);
       if ('failed' in basket) throw new Error(`basket setup for ${users[index]} failed: ${basket.failed}`);
       return { user: users[index], basketId: basket.basketId, terminal };
     },
@@ -426,6 +427,7 @@ export async function seedBaskets(
   bench: BenchStack,
   users: readonly string[],
   baskets: readonly PlannedLine[][],
+  policy: TerminalPolicy,
   onDone?: (done: number) => void,
 ): Promise<PreparedBasket[]> {
   const repository = new PostgresBasketRepository(bench.sql);
@@ -446,7 +448,7 @@ export async function seedBaskets(
           vatBasisPoints: product.vatBasisPoints,
         });
       }
-      return { user, basketId: basket.id, terminal: new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, user)) };
+      return { user, basketId: basket.id, terminal: new Cashier(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, user), policy) };
     },
     onDone,
   );
@@ -465,33 +467,45 @@ export async function warmUp(
   concurrency: number,
   functions: ReadonlyArray<'placeOrder' | 'payOrder' | 'getBasket' | 'setBasketItem'>,
 ): Promise<void> {
-  const warmer = new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, 'warmup@bench.example'));
-  const key = () => ({ headers: { 'idempotency-key': randomUUID() } });
+  const { pos } = new Cashier(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, 'warmup@bench.example'), WARM_UP_POLICY);
+  const notFound = (outcome: Outcome) =>
+    outcome.kind === 'refused' && outcome.error.status === 404 ? undefined : `answered ${describeOutcome(outcome)}`;
+  const readNotFound = (read: Promise<unknown>) =>
+    read.then(
+      () => 'found it',
+      (error: unknown) => (isNotFound(error) ? undefined : `answered ${describeError(error)}`),
+    );
   const requests = {
-    placeOrder: () => warmer.send('POST', `/baskets/${randomUUID()}/orders`, key()),
-    payOrder: () => warmer.send('POST', `/orders/${randomUUID()}/payments`, key()),
-    getBasket: () => warmer.send('GET', `/baskets/${randomUUID()}`),
-    setBasketItem: () => warmer.send('PUT', `/baskets/${randomUUID()}/items/${DEFAULT_PRODUCTS[0].id}`, { body: { quantity: 1 } }),
+    placeOrder: () => pos.checkout(randomUUID()).then(notFound),
+    payOrder: () => pos.pay(randomUUID()).then(notFound),
+    getBasket: () => readNotFound(pos.getBasket(randomUUID())),
+    setBasketItem: () => readNotFound(pos.setItem(randomUUID(), DEFAULT_PRODUCTS[0].id, 1)),
   };
   for (const fn of functions) {
     for (let size = 1; ; size = Math.min(concurrency, 2 * size)) {
-      const answers = await Promise.all(Array.from({ length: size }, requests[fn]));
-      const unexpected = answers.find((answer) => answer.status !== 404);
-      if (unexpected) throw new Error(`warm-up of ${fn} answered ${describeAnswer(unexpected)}, expected 404`);
+      const problems = await Promise.all(Array.from({ length: size }, requests[fn]));
+      const unexpected = problems.find((problem) => problem !== undefined);
+      if (unexpected) throw new Error(`warm-up of ${fn} ${unexpected}, expected 404`);
       if (size >= concurrency) break;
     }
   }
 }
 
+/** Warm-up requests and probes: a 404 comes at once; anything else is a problem worth a few seconds' retries at most. */
+const WARM_UP_POLICY: TerminalPolicy = { budgetMs: 10_000 };
+
 /** The fastest of `times` GET /baskets/{unknown id} (404 after one database read): a probe that DATABASE_CALL_DELAY_MS reached the handlers. */
 export async function fastestBasketRead(bench: BenchStack, times = 5): Promise<number> {
-  const reader = new Terminal(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, 'probe@bench.example'));
+  const { pos } = new Cashier(bench.apiUrl, await signDevToken(bench.stack.jwtSecret, 'probe@bench.example'), WARM_UP_POLICY);
   let fastest = Infinity;
   for (let i = 0; i < times; i++) {
     const started = performance.now();
-    const answer = await reader.send('GET', `/baskets/${randomUUID()}`);
+    const error = await pos.getBasket(randomUUID()).then(
+      () => new Error('found it'),
+      (failure: unknown) => failure,
+    );
     fastest = Math.min(fastest, performance.now() - started);
-    if (answer.status !== 404) throw new Error(`GET /baskets/{unknown id} answered ${describeAnswer(answer)}, expected 404`);
+    if (!isNotFound(error)) throw new Error(`GET /baskets/{unknown id} answered ${describeError(error)}, expected 404`);
   }
   return fastest;
 }
@@ -508,25 +522,22 @@ export async function warmCheckouts(
 ): Promise<void> {
   const orderIds: string[] = [];
   for (const flow of flows) {
-    const answers = await Promise.all(
-      baskets[flow].map(async ({ basketId, terminal }) => {
-        if (flow === 'one-shot') return (await terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy)).answer;
-        const prepared = await terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy, randomUUID(), { pay: false });
-        const orderId = orderIdOf(prepared.answer);
-        return orderId ? (await terminal.postIdempotent(`/orders/${orderId}/payments`, ctx.policy)).answer : prepared.answer;
+    const outcomes = await Promise.all(
+      baskets[flow].map(async ({ basketId, terminal }): Promise<Outcome> => {
+        if (flow === 'one-shot') return terminal.pos.checkout(basketId);
+        const prepared = await terminal.pos.prepare(basketId);
+        return prepared.kind === 'prepared' ? terminal.pos.pay(prepared.orderId) : prepared;
       }),
     );
-    const unpaid = answers.find((answer) => answer.status !== 201);
-    if (unpaid) throw new Error(`warm-up checkout (${flow}) answered ${describeAnswer(unpaid)}`);
-    orderIds.push(...answers.map((answer) => answer.body.id as string));
+    const unpaid = outcomes.find((outcome) => outcome.kind !== 'paid');
+    if (unpaid) throw new Error(`warm-up checkout (${flow}) answered ${describeOutcome(unpaid)}`);
+    orderIds.push(...outcomes.map((outcome) => (outcome.kind === 'paid' ? outcome.orderId : '')));
   }
   await settle(ctx.bench, orderIds, 10_000);
 }
 
-function resultOf(answer: Answer): CheckoutResult {
-  if (answer.status === 201 && answer.body?.status !== 'placed') return 'paid';
-  if (answer.status === 402) return 'declined';
-  if (answer.status === 502 && answer.body?.error?.code === 'PAYMENT_STATUS_UNKNOWN') return 'unknown';
+function resultOf(outcome: Outcome): CheckoutResult {
+  if (outcome.kind === 'paid' || outcome.kind === 'declined' || outcome.kind === 'unknown') return outcome.kind;
   return 'failed';
 }
 
@@ -665,14 +676,14 @@ export async function runOneShot(
   const started = performance.now();
   const checkouts = await runPool(baskets.length, concurrency, async (index): Promise<TimedCheckout> => {
     const { user, basketId, terminal } = baskets[index];
-    const { answer, attempts, durationMs } = await terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy);
+    const { outcome, attempts, durationMs } = await terminal.timed((pos) => pos.checkout(basketId));
     const repliedAt = Date.now();
     return {
       user,
       ms: durationMs,
-      result: resultOf(answer),
-      outcome: describeAnswer(answer),
-      orderId: orderIdOf(answer),
+      result: resultOf(outcome),
+      outcome: describeOutcome(outcome),
+      orderId: 'orderId' in outcome ? outcome.orderId : undefined,
       attempts,
       repliedAt,
     };
@@ -681,20 +692,20 @@ export async function runOneShot(
 }
 
 /** Why the prepared checkout cannot be measured here, from one prepare against a quiet upstream; undefined when it works. */
-export async function probePrepared(bench: BenchStack, policy: RetryPolicy, lines: PlannedLine[]): Promise<string | undefined> {
+export async function probePrepared(bench: BenchStack, policy: TerminalPolicy, lines: PlannedLine[]): Promise<string | undefined> {
   const [basket] = await setUpBaskets(bench, ['prepared-probe@bench.example'], [lines], policy, 1);
-  const { answer } = await basket.terminal.postIdempotent(`/baskets/${basket.basketId}/orders`, policy, randomUUID(), { pay: false });
-  if (answer.status === 201 && answer.body?.status === 'placed') {
-    // Not needed by the bench: give the upstream order back (contract: DELETE /orders/{id} cancels).
-    await basket.terminal.send('DELETE', `/orders/${answer.body.id}`).catch(() => undefined);
+  const outcome = await basket.terminal.pos.prepare(basket.basketId);
+  if (outcome.kind === 'prepared') {
+    // Not needed by the bench: give the upstream order back.
+    await basket.terminal.pos.cancel(outcome.orderId).catch(() => undefined);
     return undefined;
   }
-  if (answer.status === 422 && answer.body?.error?.code === 'VALIDATION_FAILED') {
-    return `the API here has no prepared checkout: POST /baskets/{id}/orders with {"pay": false} answered ${describeAnswer(answer)} (this worktree predates it; merge main once it has it)`;
+  if (outcome.kind === 'refused' && outcome.error.code === 'VALIDATION_FAILED') {
+    return `the API here has no prepared checkout: POST /baskets/{id}/orders with {"pay": false} answered ${describeOutcome(outcome)} (this worktree predates it; merge main once it has it)`;
   }
-  if (answer.status === 201)
-    return `POST /baskets/{id}/orders with {"pay": false} answered ${describeAnswer(answer)}, not 201 placed: the API ignores "pay": false`;
-  return `POST /baskets/{id}/orders with {"pay": false} answered ${describeAnswer(answer)}, not 201 placed`;
+  if (outcome.kind === 'paid')
+    return `POST /baskets/{id}/orders with {"pay": false} answered ${describeOutcome(outcome)}, not prepared: the API ignores "pay": false`;
+  return `POST /baskets/{id}/orders with {"pay": false} answered ${describeOutcome(outcome)}, not prepared`;
 }
 
 /**
@@ -715,31 +726,29 @@ export async function runPrepared(
   const started = performance.now();
   const checkouts = await runPool(baskets.length, 2 * concurrency, async (index): Promise<TimedCheckout> => {
     const { user, basketId, terminal } = baskets[index];
-    const prepare = await slots.hold(() =>
-      terminal.postIdempotent(`/baskets/${basketId}/orders`, ctx.policy, randomUUID(), { pay: false }),
-    );
-    const orderId = orderIdOf(prepare.answer);
-    if (prepare.answer.status !== 201 || prepare.answer.body?.status !== 'placed' || !orderId) {
+    const prepare = await slots.hold(() => terminal.timed((pos) => pos.prepare(basketId)));
+    if (prepare.outcome.kind !== 'prepared') {
       return {
         user,
         ms: prepare.durationMs,
         prepareMs: prepare.durationMs,
         result: 'failed',
-        outcome: `prepare: ${describeAnswer(prepare.answer)}`,
-        orderId,
+        outcome: `prepare: ${describeOutcome(prepare.outcome)}`,
+        orderId: 'orderId' in prepare.outcome ? prepare.outcome.orderId : undefined,
         attempts: prepare.attempts + 1,
       };
     }
+    const orderId = prepare.outcome.orderId;
     await sleep(ctx.preparePauseMs);
-    const pay = await slots.hold(() => terminal.postIdempotent(`/orders/${orderId}/payments`, ctx.policy));
+    const pay = await slots.hold(() => terminal.timed((pos) => pos.pay(orderId)));
     const repliedAt = Date.now();
     return {
       user,
       ms: prepare.durationMs + pay.durationMs,
       prepareMs: prepare.durationMs,
       payMs: pay.durationMs,
-      result: resultOf(pay.answer),
-      outcome: describeAnswer(pay.answer),
+      result: resultOf(pay.outcome),
+      outcome: describeOutcome(pay.outcome),
       orderId,
       attempts: prepare.attempts + pay.attempts,
       repliedAt,
@@ -797,13 +806,15 @@ export async function measureBaskets(
     for (let i = 0; i < perTerminal; i++) {
       const product = DEFAULT_PRODUCTS[i % DEFAULT_PRODUCTS.length];
       let started = performance.now();
-      const written = await terminal.send('PUT', `/baskets/${basketId}/items/${product.id}`, { body: { quantity: 1 + (i % 3) } });
+      await terminal.pos.setItem(basketId, product.id, 1 + (i % 3)).catch((error: unknown) => {
+        throw new Error(`PUT item answered ${describeError(error)}`);
+      });
       writes.push(performance.now() - started);
-      if (written.status !== 200) throw new Error(`PUT item answered ${describeAnswer(written)}`);
       started = performance.now();
-      const read = await terminal.send('GET', `/baskets/${basketId}`);
+      await terminal.pos.getBasket(basketId).catch((error: unknown) => {
+        throw new Error(`GET basket answered ${describeError(error)}`);
+      });
       reads.push(performance.now() - started);
-      if (read.status !== 200) throw new Error(`GET basket answered ${describeAnswer(read)}`);
     }
   });
   return { concurrency, dbDelayMs: ctx.dbDelayMs, write: summarize(writes), read: summarize(reads) };

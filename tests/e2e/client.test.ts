@@ -162,15 +162,15 @@ const CASES: Record<string, Case> = {
 const PLAN: Record<keyof typeof UPSTREAM_READINGS, string[]> = {
   default: Object.keys(CASES),
   hostile: Object.keys(CASES),
-  'ids-deduplicated': ['plain', 'declined', 'createLost', 'answerLost'],
-  'ids-rejected': ['plain', 'declined', 'createLost', 'answerLost'],
-  'ids-ignored': ['plain', 'declined', 'createLost', 'answerLost'],
-  'payments-pending': ['plain', 'declined', 'unknown', 'pending', 'answerLost'],
-  'refunds-once': ['plain', 'refund'],
-  'refunds-repeat': ['plain', 'refund'],
-  'replies-varied': ['plain', 'declined', 'unknown', 'answerLost'],
-  '503-after-effect': ['plain', 'unavailable', 'unknown', 'answerLost'],
-  'late-effects': ['plain', 'declined', 'answerLost', 'refund'],
+  'ids-deduplicated': ['declined', 'createLost'],
+  'ids-rejected': ['declined', 'createLost'],
+  'ids-ignored': ['declined', 'createLost'],
+  'payments-pending': ['declined', 'unknown', 'pending'],
+  'refunds-once': ['refund'],
+  'refunds-repeat': ['refund'],
+  'replies-varied': ['declined', 'unknown', 'answerLost'],
+  '503-after-effect': ['unavailable', 'unknown', 'answerLost'],
+  'late-effects': ['plain', 'declined', 'refund'],
 };
 
 /** Rough seconds a case takes (most of it waiting: Retry-After is 5 s, a hang 2.5 s). */
@@ -344,7 +344,7 @@ describe('the client under the fault matrix and every reading of the upstream co
     const settling = Date.now();
     await settle(sql, results);
     const settleMs = Date.now() - settling;
-    const ledger = await simulator.ledger();
+    const ledger = ledgerOf(await simulator.ledger(), new Set(results.map((r) => r.cashier.user)));
 
     const rows = await Promise.all(
       results.map(async (r) => {
@@ -378,6 +378,19 @@ describe('the client under the fault matrix and every reading of the upstream co
     expect(results.length).toBe(work.length);
   }, 120_000);
 });
+
+/** The part of the simulator's ledger that is these users' (the stack serves the other test files at the same time). */
+function ledgerOf(ledger: Ledger, users: Set<string>): Ledger {
+  const payments = ledger.payments.filter((p) => users.has(p.user_id));
+  const paymentIds = new Set(payments.map((p) => p.id));
+  return {
+    ...ledger,
+    orders: ledger.orders.filter((o) => users.has(o.user_id)),
+    payments,
+    refunds: ledger.refunds.filter((r) => paymentIds.has(r.payment_id)),
+    calls: ledger.calls.filter((c) => c.user !== null && users.has(c.user)),
+  };
+}
 
 const readingOf = (name: string) => UPSTREAM_READINGS[name as keyof typeof UPSTREAM_READINGS] as Partial<UpstreamProfile>;
 

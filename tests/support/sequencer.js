@@ -12,6 +12,7 @@ const KNOWN_SLOW = {
   'tests/e2e/orders-money-paths.test.ts': 30,
   'tests/e2e/orders-concurrency.test.ts': 20,
   'tests/e2e/crash-recovery.test.ts': 20,
+  'tests/e2e/client.test.ts': 25,
   'tests/e2e/orders-faults.test.ts': 12,
   'tests/e2e/routes.property.test.ts': 10,
   'tests/e2e/orders-payments.test.ts': 10,

@@ -1,5 +1,6 @@
 import { delayBefore, PosTransportError, verdictFor, type Answer, type Safety } from '../../client/src';
 import { Budget, untilDecided } from '../../client/src/retry';
+import { mulberry32 as seeded } from '../../dev/simulator/random';
 
 /**
  * The client's retry policy as a table: for each kind of request, which
@@ -144,18 +145,6 @@ describe('the client retry policy (verdictFor)', () => {
     });
   });
 });
-
-/** A seeded generator (mulberry32), so the jitter is the same on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('the wait before a retry (delayBefore)', () => {
   const timing = { baseDelayMs: 200, maxDelayMs: 5000, random: seeded(7) };

@@ -9,6 +9,7 @@ import {
   type OrderStatus,
   type Outcome,
 } from '../../client/src';
+import { mulberry32 as seeded } from '../../dev/simulator/random';
 
 /**
  * The client against a scripted fake of the service: each route answers
@@ -40,17 +41,6 @@ interface Sent {
   headers: Record<string, string>;
   body?: string;
   at: number;
-}
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function order(status: OrderStatus, extra: Partial<Order> = {}): Order {

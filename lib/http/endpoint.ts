@@ -139,7 +139,6 @@ export function endpointsWith<S>(dependencies: EndpointDependencies<S>): Endpoin
     }
     return handler.handler(async (event, _context, { signal }) => {
       const { state } = event;
-      if (state.replay) return { ...state.replay, headers: { 'x-request-id': state.requestId, ...state.replay.headers } };
       const input = state.input!;
       const request = {
         params: input.params,

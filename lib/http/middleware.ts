@@ -9,7 +9,6 @@ import { renderError } from './error-response';
 import { powertoolsLogger, rootLogger, type Logger } from '../logger';
 import type { KeyClaim } from '../idempotency/claim';
 import { recordCheckout } from '../metrics';
-import type { LambdaResult } from './reply';
 
 /** What our middlewares add to the API Gateway event on the way in. */
 export interface RequestState {
@@ -22,8 +21,6 @@ export interface RequestState {
   input?: ValidatedInput;
   /** The Idempotency-Key this request holds (lib/http/idempotency.ts). */
   idempotency?: { key: string; claim: KeyClaim };
-  /** The stored answer of an earlier request with the same Idempotency-Key, sent instead of running the handler. */
-  replay?: LambdaResult;
 }
 
 export interface ValidatedInput {

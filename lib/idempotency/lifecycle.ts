@@ -3,7 +3,7 @@ import { shouldStoreResponse } from './policy';
 import { requestHash } from './request-hash';
 import { randomUUID } from 'node:crypto';
 import { KeyClaim } from './claim';
-import type { HeldKey, IdempotencyScope, IdempotencyStore, StoredOrderAnswer, StoredResponse } from './store';
+import type { BeginResult, HeldKey, IdempotencyScope, IdempotencyStore, StoredOrderAnswer, StoredResponse } from './store';
 
 export interface IdempotentRequest {
   ownerId: string;
@@ -19,22 +19,8 @@ export interface IdempotentRequest {
 
 export type Replayed = StoredResponse | StoredOrderAnswer;
 
-export type Begun = { kind: 'started'; scope: HeldKey } | { kind: 'replay'; response: Replayed };
-
 /** Headers worth replaying; the request id is always the new request's own. */
 const REPLAYED_HEADERS = ['retry-after', 'location', 'etag'];
-
-/**
- * Takes the request's Idempotency-Key, or answers for it: the stored final
- * answer of the same request (replay), 422 for another request under the same
- * key, 409 while the first request still runs.
- */
-export async function beginRequest(store: IdempotencyStore, request: IdempotentRequest): Promise<Begun> {
-  const scope = scopeOf(request);
-  const begun = await store.begin(scope, request.lockMs);
-  if (begun.kind === 'started') return { kind: 'started', scope: { ...scope, holder: begun.holder } };
-  return { kind: 'replay', response: answerFor(begun) };
-}
 
 /**
  * The request's key, to be taken by its first write (lib/idempotency/claim.ts);
@@ -63,7 +49,7 @@ function scopeOf(request: IdempotentRequest): IdempotencyScope {
   };
 }
 
-function answerFor(found: Exclude<Awaited<ReturnType<IdempotencyStore['begin']>>, { kind: 'started' }>): Replayed {
+function answerFor(found: Exclude<BeginResult, { kind: 'started' }>): Replayed {
   switch (found.kind) {
     case 'replay':
       return found.response;

@@ -1,7 +1,7 @@
 /**
  * One checkout in a process of its own, for the crash-recovery tests: it
- * takes the Idempotency-Key and calls checkout.placeOrder as
- * functions/orders/place.ts does, with the ports wrapped so that the process
+ * claims the Idempotency-Key (taken by the checkout's first write) and calls
+ * checkout.placeOrder as functions/orders/place.ts does, with the ports wrapped so that the process
  * dies right after the step CRASH_AT names (tests/support/crash-points.ts),
  * leaving only what was committed.
  *
@@ -16,7 +16,7 @@ import { Deadline } from '../../lib/deadline';
 import { isAppError } from '../../lib/errors';
 import { renderError } from '../../lib/http/error-response';
 import { routeKey, routes } from '../../lib/http/routes';
-import { beginRequest, finishRequest } from '../../lib/idempotency/lifecycle';
+import { claimRequest, finishClaim } from '../../lib/idempotency/lifecycle';
 import { rootLogger } from '../../lib/logger';
 import { paymentReply } from '../../lib/orders/http';
 import { createServices } from '../../lib/services';
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   const log = rootLogger.child({ crashAt: point, basketId });
   const route = routeKey(routes.placeOrder);
   try {
-    const begun = await beginRequest(services.idempotency, {
+    const claim = claimRequest(services.idempotency, {
       ownerId: user,
       key,
       method: 'POST',
@@ -42,11 +42,17 @@ async function main(): Promise<number> {
       body: null,
       lockMs: deadline.remainingMs() + 5000,
     });
-    if (begun.kind === 'replay') throw new Error('a crashed checkout has nothing to replay');
     try {
-      const order = await services.checkout.placeOrder(caller, basketId, key, undefined, { token: caller.token, deadline, log });
+      const order = await services.checkout.placeOrder(
+        caller,
+        basketId,
+        key,
+        undefined,
+        { token: caller.token, deadline, log },
+        { pay: true, key: claim },
+      );
       const reply = paymentReply(order);
-      await finishRequest(services.idempotency, begun.scope, {
+      await finishClaim(services.idempotency, claim, {
         status: reply.status,
         body: JSON.stringify(reply.body),
         headers: reply.headers ?? {},
@@ -54,7 +60,7 @@ async function main(): Promise<number> {
       process.stdout.write(`${JSON.stringify({ outcome: 'returned', reply })}\n`);
       return 0;
     } catch (error) {
-      await finishRequest(services.idempotency, begun.scope, isAppError(error) ? renderError(error) : undefined);
+      await finishClaim(services.idempotency, claim, isAppError(error) ? renderError(error) : undefined);
       throw error;
     }
   } catch (error) {

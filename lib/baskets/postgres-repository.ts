@@ -165,9 +165,7 @@ export class PostgresBasketRepository implements BasketRepository {
   private totalAndLines(sql: Tx, basketId: string): Promise<LineRow[]> {
     return sql<LineRow[]>`
       with totalled as (
-        update baskets set
-          total_minor = (select coalesce(sum(gross_minor), 0) from basket_lines where basket_id = ${basketId}),
-          line_count = (select count(*) from basket_lines where basket_id = ${basketId})
+        update baskets set (total_minor, line_count) = (select coalesce(sum(gross_minor), 0), count(*) from basket_lines where basket_id = ${basketId})
         where id = ${basketId}
       )
       select product_id, product_name, quantity, net_unit_minor, vat_basis_points

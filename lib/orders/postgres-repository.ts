@@ -183,6 +183,11 @@ export class PostgresOrderRepository implements OrderRepository {
       owner_token_sealed = case when ${!tokenRule.atRest} or duplicate_check_at is not null or ${due} then ${kept} else null end`;
   }
 
+  /** Another create of this checkout may still land: asked for (`checkDuplicates`), or, `adopting` an upstream order, another create was sent (by any actor). */
+  private mayLeaveDuplicates(checkDuplicates: boolean, adopting: boolean): Query {
+    return this.sql`(${checkDuplicates} or (${adopting} and creates_sent > 1))`;
+  }
+
   async open(request: OpenOrderRequest): Promise<Order | undefined> {
     const { ownerId, basketId, orderId, idempotencyKey, expectedBasketVersion, ownerTokenSealed, key } = request;
     // Locking does not bump the version: it counts changes to the contents, so a retry with the same If-Match still fits.
@@ -243,8 +248,7 @@ export class PostgresOrderRepository implements OrderRepository {
         upstream_order_id = coalesce(${changes.upstreamOrderId ?? null}, upstream_order_id),
         ${this.duplicateCheckAnd(
           { atRest: isAtRest(to), replaceWith: changes.ownerTokenSealed },
-          // Adopting one upstream order while another create was sent (by any actor): that one may still land.
-          this.sql`(${changes.checkDuplicates ?? false} or (${changes.upstreamOrderId !== undefined} and creates_sent > 1))`,
+          this.mayLeaveDuplicates(changes.checkDuplicates ?? false, changes.upstreamOrderId !== undefined),
         )},
         lease_until = case when ${changes.lease !== undefined} then ${this.inMs(changes.lease?.ms ?? 0)} else lease_until end,
         lease_holder = case when ${changes.lease !== undefined} then ${changes.lease?.holder ?? null}::uuid else lease_holder end,
@@ -331,8 +335,7 @@ export class PostgresOrderRepository implements OrderRepository {
           upstream_order_id = coalesce(${adopting?.upstreamOrderId ?? null}, upstream_order_id),
           ${this.duplicateCheckAnd(
             { atRest: false, replaceWith: ownerTokenSealed },
-            // As transition() when it adopts: another create sent (by any actor) may still land.
-            this.sql`(${adopting?.checkDuplicates ?? false} or (${adopting !== undefined} and creates_sent > 1))`,
+            this.mayLeaveDuplicates(adopting?.checkDuplicates ?? false, adopting !== undefined),
           )},
           updated_at = ${this.now()}
         where id = ${orderId} and state in ${this.sql(from as OrderState[])}

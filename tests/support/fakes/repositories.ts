@@ -277,8 +277,7 @@ export class InMemoryOrders implements OrderRepository {
     if (!before) return undefined;
     // Postgres compares updated_at at millisecond precision, as a JS Date carries it.
     if (changes.unchangedSince && before.updatedAt.getTime() !== changes.unchangedSince.getTime()) return undefined;
-    // Adopting one upstream order while another create was sent (by any actor): that one may still land.
-    const mayStillLand = (changes.checkDuplicates ?? false) || (changes.upstreamOrderId !== undefined && before.createsSent > 1);
+    const mayStillLand = mayLeaveDuplicates(before, changes.checkDuplicates ?? false, changes.upstreamOrderId !== undefined);
     // As in SQL, every SET expression sees the row as it was before the update.
     return this.update(before, (order) => {
       order.state = to;
@@ -369,8 +368,7 @@ export class InMemoryOrders implements OrderRepository {
     }
     if (this.attempts.some((a) => a.id === attemptId))
       throw new Error(`constraint payment_attempts_pkey: attempt ${attemptId} already exists`);
-    // As transition() when it adopts: another create sent (by any actor) may still land.
-    const mayStillLand = adopting !== undefined && (adopting.checkDuplicates || before.createsSent > 1);
+    const mayStillLand = mayLeaveDuplicates(before, adopting?.checkDuplicates ?? false, adopting !== undefined);
     const order = this.update(before, (next) => {
       next.state = 'paying';
       next.paymentAttempts += 1;
@@ -529,4 +527,9 @@ export class InMemoryOrders implements OrderRepository {
     const { leaseUntil: _lease, leaseHolder: _holder, ...rest } = order;
     return { ...rest };
   }
+}
+
+/** As PostgresOrderRepository's: another create may still land, asked for, or, adopting an upstream order, another create was sent (by any actor). */
+function mayLeaveDuplicates(before: StoredOrder, checkDuplicates: boolean, adopting: boolean): boolean {
+  return checkDuplicates || (adopting && before.createsSent > 1);
 }
